@@ -1,0 +1,52 @@
+# mtlc: a compiler for multi-task neural networks.
+#   make          build build/mtlc
+#   make deps     install what is missing (Debian 12, apt-get)
+#   make test     run every test; ends with "N passed, N failed"
+#   make example  summarize the main example (specs/fashion_hard.mtl)
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Ibuild -Icompiler
+LDLIBS   = -lm
+B        = build
+
+SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
+       compiler/sema.c compiler/summary.c
+GEN  = $(B)/parser.c $(B)/lexer.c
+OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
+
+all: $(B)/mtlc
+
+$(B)/mtlc: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(B)/%.o: compiler/%.c compiler/mtlc.h $(B)/parser.h | $(B)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# generated sources: built, never committed. Flex's output is not
+# -Wextra-clean, so it gets fewer warnings.
+$(B)/parser.c $(B)/parser.h: compiler/parser.y | $(B)
+	bison -Wall -Werror -d -o $(B)/parser.c $<
+$(B)/lexer.c: compiler/lexer.l | $(B)
+	flex -o $@ $<
+$(B)/parser.o: $(B)/parser.c compiler/mtlc.h compiler/ast.h
+	$(CC) $(CPPFLAGS) -std=c11 -Wall $(CFLAGS) -c -o $@ $<
+$(B)/lexer.o: $(B)/lexer.c $(B)/parser.h compiler/mtlc.h
+	$(CC) $(CPPFLAGS) -std=c11 -Wall -Wno-unused-function $(CFLAGS) -c -o $@ $<
+
+$(B):
+	mkdir -p $(B)
+
+deps:
+	tools/deps.sh
+
+example: $(B)/mtlc
+	$(B)/mtlc summary specs/fashion_hard.mtl
+
+test: $(B)/mtlc
+	tests/run.sh
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps example test clean

@@ -1,0 +1,356 @@
+/* mtlc.h: the compiler's one internal header, sectioned by the file that
+ * implements each part (chibicc's layout). Nothing here is public API; the
+ * runtime has its own header, runtime/mtl.h. */
+#ifndef MTLC_H
+#define MTLC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MTLC_VERSION "0.1.0"
+
+/* Internal bugs only, never user input: print where and abort (ggml). */
+#define MTLC_ASSERT(x)                                                         \
+  do {                                                                         \
+    if (!(x)) {                                                                \
+      fprintf(stderr, "%s:%d: internal error: assert(%s) failed\n", __FILE__, \
+              __LINE__, #x);                                                   \
+      abort();                                                                 \
+    }                                                                          \
+  } while (0)
+#define unreachable() MTLC_ASSERT(!"unreachable")
+
+/* ---- arena.c: one arena per compilation, freed whole ------------------- */
+
+typedef struct Arena Arena;
+Arena *arena_new(void);
+void arena_free(Arena *a);
+void *arena_alloc(Arena *a, size_t n); /* zeroed */
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_strdup(Arena *a, const char *s);
+char *arena_printf(Arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A growable array of pointers whose storage comes from an arena. */
+typedef struct {
+  void **data;
+  int len, cap;
+} Vec;
+void vec_push(Arena *a, Vec *v, void *x);
+
+/* ---- diag.c: diagnostics with spans ------------------------------------ */
+
+/* A byte range [lo, hi) in the source; line and column are computed only
+ * when a message is printed (jq's locfile). */
+typedef struct {
+  int lo, hi;
+} Span;
+
+typedef struct {
+  const char *path; /* as the user named it */
+  const char *text; /* NUL-terminated copy of the file */
+  int len;
+  int nerrors, nwarnings;
+} Source;
+
+typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagKind;
+
+void diag_at(Source *src, DiagKind kind, Span sp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define error_at(src, sp, ...) diag_at(src, DIAG_ERROR, sp, __VA_ARGS__)
+#define warn_at(src, sp, ...) diag_at(src, DIAG_WARNING, sp, __VA_ARGS__)
+#define note_at(src, sp, ...) diag_at(src, DIAG_NOTE, sp, __VA_ARGS__)
+int span_line(const Source *src, int off);
+const char *suggest(const char *name, const char *const *cands, int n);
+
+/* ---- parser.y / lexer.l: the AST -------------------------------------- */
+
+typedef enum { V_NUM, V_STR, V_IDENT, V_BOOL, V_LIST } ValueKind;
+
+typedef struct Value Value;
+struct Value {
+  ValueKind kind;
+  Span span;
+  double num;    /* V_NUM, V_BOOL */
+  bool is_int;   /* V_NUM written with no fraction or exponent */
+  char *str;     /* V_STR (unescaped), V_IDENT */
+  Vec items;     /* V_LIST: Value* */
+};
+
+typedef struct {
+  char *name; /* NULL when positional */
+  Span name_span;
+  Value *val;
+  Span span;
+} Arg;
+
+/* A layer or a call: IDENT [ "(" args ")" ] */
+typedef struct {
+  char *name;
+  Span name_span;
+  Span span; /* whole call, parentheses included */
+  bool parens;
+  Vec args; /* Arg* */
+} Call;
+
+typedef struct {
+  char *name;
+  Span span;
+  Vec dims; /* Value* */
+} InputDecl;
+
+typedef struct {
+  char *name; /* input or label name */
+  Span name_span;
+  Value *path;
+  Vec calls; /* Call*: normalize(...), csv(...) */
+  Span span;
+} Binding;
+
+typedef struct {
+  char *split;
+  Span split_span;
+  Vec bindings; /* Binding* */
+  Span span;
+} DataDecl;
+
+typedef struct {
+  bool is_private;
+  char *name;
+  Span name_span;
+  Vec chain; /* Call* */
+  Span span;
+} BlockDecl;
+
+typedef enum { LBL_CLASS, LBL_BINARY, LBL_REAL } LabelKind;
+
+typedef enum {
+  F_LABEL,
+  F_NET,
+  F_LOSS,
+  F_WEIGHT,
+  F_METRIC,
+} FieldKind;
+
+typedef struct {
+  FieldKind kind;
+  Span span; /* whole field */
+  Span key_span;
+  /* F_LABEL */
+  LabelKind label;
+  Value *label_n; /* class(N) or real[N]; NULL for binary */
+  Call *derive;   /* = lookup(...) */
+  /* F_NET */
+  char *input;
+  Span input_span;
+  Vec chain; /* Call* */
+  /* F_LOSS */
+  Call *loss;
+  /* F_WEIGHT */
+  Value *weight;
+  /* F_METRIC */
+  Vec metrics; /* Value* (V_IDENT) */
+} Field;
+
+typedef struct {
+  char *name;
+  Span name_span;
+  Vec fields; /* Field* */
+  Span span;
+} TaskDecl;
+
+typedef struct {
+  char *key;
+  Span key_span;
+  Value *val;  /* a plain value, or NULL */
+  Call *call;  /* an IDENT, or IDENT(...) */
+  Span span;
+} TrainItem;
+
+typedef struct {
+  Vec items; /* TrainItem* */
+  Span span;
+} TrainDecl;
+
+typedef struct {
+  char *model;
+  Span model_span;
+  Vec inputs;     /* InputDecl* */
+  Vec data;       /* DataDecl* */
+  Vec blocks;     /* BlockDecl* */
+  Vec tasks;      /* TaskDecl* */
+  Vec regularize; /* Call* */
+  Vec balance;    /* Call* */
+  Vec train;      /* TrainDecl* */
+} Spec;
+
+/* What the parser and scanner share (yyextra, parse-param). */
+typedef struct {
+  Arena *arena;
+  Source *src;
+  Spec *spec;
+  int pos; /* scanner's byte offset */
+  /* open delimiters, for "to close" hints */
+  struct Open {
+    char ch;
+    Span span;
+    char what[100];
+  } open[64];
+  int nopen, open_overflow;
+  char prev[2][48]; /* texts of the last two tokens */
+} ParseState;
+
+/* parse.c glue: returns NULL after reporting syntax errors */
+Spec *parse_spec(Arena *a, Source *src);
+
+/* ---- sema.c: the checked model ---------------------------------------- */
+
+#define MAX_RANK 4
+
+typedef struct {
+  int rank;
+  int64_t d[MAX_RANK];
+} Shape;
+
+typedef enum {
+  L_DENSE,
+  L_CONV2D,
+  L_MAXPOOL,
+  L_AVGPOOL,
+  L_FLATTEN,
+  L_RELU,
+  L_SIGMOID,
+  L_TANH,
+  L_DROPOUT,
+} LayerKind;
+
+typedef struct {
+  LayerKind kind;
+  Call *call; /* where it was written */
+  int64_t units;         /* dense: units; conv2d: filters */
+  int64_t kernel, stride, pad; /* conv2d; pools: kernel=size */
+  bool bias;
+  double p; /* dropout */
+  Shape in, out;
+  int64_t params, flops;
+} Layer;
+
+typedef struct Task Task;
+
+typedef struct {
+  BlockDecl *decl;
+  char *name;
+  bool is_private;
+  Vec layers; /* Layer* */
+  bool shaped; /* in/out known (first use seen) */
+  Shape in, out;
+  int64_t params, flops; /* one copy */
+  Vec users;             /* Task*, in task order, each once */
+  Span first_use;        /* for "first used here" notes */
+} Block;
+
+typedef struct {
+  InputDecl *decl;
+  char *name;
+  Shape shape;
+  bool used;
+} Input;
+
+/* One step of a task's net: a block, or a layer of the task's own. */
+typedef struct {
+  Block *block; /* or NULL */
+  Layer *layer; /* or NULL */
+  Shape in, out;
+} Step;
+
+typedef enum { LOSS_CROSS_ENTROPY, LOSS_BCE, LOSS_MSE } LossKind;
+typedef enum { MET_ACCURACY, MET_MSE, MET_MAE } MetricKind;
+
+struct Task {
+  TaskDecl *decl;
+  char *name;
+  int index;
+  LabelKind label;
+  int64_t label_n; /* classes, or real width; 1 for binary */
+  Task *derive_from; /* lookup source, or NULL */
+  int64_t *lookup;   /* derive_from's class count entries */
+  int nlookup;
+  Input *input;
+  Vec steps; /* Step* */
+  Shape out;
+  LossKind loss;
+  double weight;
+  int metrics; /* bit set of 1 << MetricKind */
+  int64_t own_params, flops;
+};
+
+typedef enum { REG_L2_DISTANCE, REG_L2 } RegKind;
+typedef struct {
+  RegKind kind;
+  Call *call;
+  Block *block; /* l2_distance; l2's `on` (NULL: all parameters) */
+  double lambda;
+} Regularizer;
+
+typedef enum { BAL_STATIC } BalanceKind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
+typedef enum { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE } SchedKind;
+
+typedef struct {
+  OptKind kind;
+  double lr, momentum, beta1, beta2, eps, weight_decay;
+  bool nesterov;
+} Optimizer;
+
+typedef struct {
+  Optimizer opt;
+  int64_t batch, epochs, seed;
+  SchedKind sched;
+  int64_t step_every;
+  double step_gamma;
+} TrainOpts;
+
+/* One binding of a data split: an input or a bound label. */
+typedef struct {
+  Binding *decl;
+  Input *input; /* or */
+  Task *task;
+  char *path;   /* resolved, or as written when not found */
+  bool found;
+  bool normalize;
+  double mean, std;
+  int csv_column;   /* label: -1 when not CSV */
+  Vec csv_columns;  /* input: Value* */
+} DataBind;
+
+typedef struct {
+  char *split;
+  Vec binds; /* DataBind* */
+} DataSplit;
+
+typedef struct {
+  Spec *spec;
+  Source *src;
+  char *name;
+  Vec inputs;  /* Input* */
+  Vec blocks;  /* Block* */
+  Vec tasks;   /* Task* */
+  Vec regs;    /* Regularizer* */
+  BalanceKind balance;
+  TrainOpts train;
+  Vec splits;  /* DataSplit* */
+  int64_t shared_params, total_params, total_flops;
+} Model;
+
+/* spec_dir: folder of the spec, for relative data paths. Returns NULL when
+ * any error was reported. */
+Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir);
+const char *shape_str(Arena *a, Shape s);
+
+/* ---- summary.c ---------------------------------------------------------- */
+void print_summary(FILE *out, Model *m);
+
+#endif

@@ -1,0 +1,22 @@
+#!/bin/sh
+# tools/deps.sh: installs with apt-get what mtlc needs and this Debian 12
+# machine lacks; skips what is present, so running it twice is cheap.
+# Uses sudo when not root.
+set -eu
+want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing="$missing $p"
+  fi
+done
+if [ -z "$missing" ]; then
+  echo "deps: all present"
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+echo "deps: installing$missing"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+echo "deps: done"
