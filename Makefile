@@ -11,7 +11,8 @@ LDLIBS   = -lm
 B        = build
 
 SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
-       compiler/sema.c compiler/summary.c
+       compiler/sema.c compiler/summary.c compiler/ir.c compiler/lower.c \
+       compiler/autodiff.c compiler/interp.c compiler/gradcheck.c
 GEN  = $(B)/parser.c $(B)/lexer.c
 OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
 
@@ -20,7 +21,7 @@ all: $(B)/mtlc
 $(B)/mtlc: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
-$(B)/%.o: compiler/%.c compiler/mtlc.h $(B)/parser.h | $(B)
+$(B)/%.o: compiler/%.c compiler/mtlc.h compiler/ops.def $(B)/parser.h | $(B)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # generated sources: built, never committed. Flex's output is not

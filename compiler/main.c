@@ -16,6 +16,14 @@ static const char usage_text[] =
     "  check SPEC      parse and check a spec; report every error\n"
     "  summary SPEC    per block and task: layers, output shapes, parameters,\n"
     "                  forward FLOPs per sample; then totals\n"
+    "  ir SPEC [--grad]\n"
+    "                  the graph IR as text; --grad adds the backward pass and\n"
+    "                  the optimizer update\n"
+    "  check-grad SPEC [--seed N] [--batch N] [--samples N]\n"
+    "                  every parameter gradient against central differences\n"
+    "                  (double precision, eps 1e-6); exit 1 if any is off.\n"
+    "                  --samples: elements checked per tensor (default 16,\n"
+    "                  0 = all); --batch default 2, --seed default 1\n"
     "  help            this text\n"
     "\n"
     "options:\n"
@@ -89,6 +97,22 @@ static Model *front_end(Arena *a, const char *path) {
   return sema(a, src, spec, dir_of(a, path));
 }
 
+/* a non-negative integer option value */
+static bool parse_count(const char *opt, const char *arg, int64_t max, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = arg ? strtoll(arg, &end, 10) : 0;
+  if (!arg || !*arg || *end || errno || v < 0 || v > max) {
+    fprintf(stderr, "mtlc: %s needs a whole number from 0 to %lld%s%s%s\n", opt,
+            (long long)max, arg ? ", not '" : "", arg ? arg : "", arg ? "'" : "");
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+typedef enum { CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_CHECK_GRAD } Command;
+
 int main(int argc, char **argv) {
   if (argc < 2)
     return usage_error("%s", "no command given");
@@ -101,29 +125,62 @@ int main(int argc, char **argv) {
     printf("mtlc %s\n", MTLC_VERSION);
     return 0;
   }
-  bool is_check = !strcmp(cmd, "check"), is_summary = !strcmp(cmd, "summary");
-  if (!is_check && !is_summary)
+  static const char *const names[] = {"check", "summary", "ir", "check-grad"};
+  int c = -1;
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(cmd, names[i]))
+      c = i;
+  if (c < 0)
     return usage_error("unknown command '%s'", cmd);
+  Command command = (Command)c;
 
   const char *spec_path = NULL;
+  bool grad = false;
+  int64_t seed = 1, batch = 2, samples = 16;
   for (int i = 2; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+    const char *arg = argv[i];
+    if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
       fputs(usage_text, stdout);
       return 0;
     }
-    if (argv[i][0] == '-' && argv[i][1])
-      return usage_error("unknown option '%s'", argv[i]);
-    if (spec_path)
-      return usage_error("more than one spec given ('%s')", argv[i]);
-    spec_path = argv[i];
+    if (command == CMD_IR && !strcmp(arg, "--grad")) {
+      grad = true;
+    } else if (command == CMD_CHECK_GRAD && !strcmp(arg, "--seed")) {
+      if (!parse_count(arg, i + 1 < argc ? argv[++i] : NULL, INT64_MAX / 4, &seed))
+        return 2;
+    } else if (command == CMD_CHECK_GRAD && !strcmp(arg, "--batch")) {
+      if (!parse_count(arg, i + 1 < argc ? argv[++i] : NULL, 4096, &batch) ||
+          (batch == 0 && usage_error("%s", "--batch must be at least 1")))
+        return 2;
+    } else if (command == CMD_CHECK_GRAD && !strcmp(arg, "--samples")) {
+      if (!parse_count(arg, i + 1 < argc ? argv[++i] : NULL, INT32_MAX, &samples))
+        return 2;
+    } else if (arg[0] == '-' && arg[1]) {
+      return usage_error("unknown option '%s'", arg);
+    } else if (spec_path) {
+      return usage_error("more than one spec given ('%s')", arg);
+    } else {
+      spec_path = arg;
+    }
   }
   if (!spec_path)
     return usage_error("'%s' needs a spec file", cmd);
 
   Arena *a = arena_new();
   Model *m = front_end(a, spec_path);
-  if (m && is_summary)
+  int rc = m ? 0 : 1;
+  if (m && command == CMD_SUMMARY)
     print_summary(stdout, m);
+  if (m && command == CMD_IR) {
+    Graph *g = lower(a, m, true);
+    if (grad) {
+      autodiff(g);
+      add_updates(g);
+    }
+    ir_print(stdout, g, grad);
+  }
+  if (m && command == CMD_CHECK_GRAD)
+    rc = check_grad(m, (uint64_t)seed, batch, (int)samples, false);
   arena_free(a);
-  return m ? 0 : 1;
+  return rc;
 }
