@@ -44,10 +44,15 @@ deps:
 example: $(B)/mtlc
 	$(B)/mtlc summary specs/fashion_hard.mtl
 
-test: $(B)/mtlc
+test: $(B)/mtlc $(B)/test_ir
 	tests/run.sh
 
 clean:
 	rm -rf $(B)
 
 .PHONY: all deps example test clean
+
+# unit tests link the compiler without its driver
+LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
+$(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) compiler/mtlc.h
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(LDLIBS)

@@ -98,7 +98,11 @@ BWD(SUMSQ) { accum(ad, n->in[0], node2(ad, OP_SUMSQ_BWD, dy, n->in[0], NULL, NUL
 
 static void loss_bwd(Ad *ad, Op op, Node *n, Node *dl) {
   Node *in[3] = {dl, n->in[0], n->in[1]};
-  accum(ad, n->in[0], ir_node(ad->g, op, 3, in, NULL, NULL));
+  Node *dpred = ir_node(ad->g, op, 3, in, NULL, NULL);
+  if (n->in[0]->needs_grad)
+    accum(ad, n->in[0], dpred);
+  if (op == OP_MSE_BWD && n->in[1]->needs_grad) /* d/dtarget = -d/dpred */
+    accum(ad, n->in[1], ir_scale(ad->g, dpred, -1));
 }
 BWD(CE_LOSS) { loss_bwd(ad, OP_CE_BWD, n, dy); }
 BWD(BCE_LOSS) { loss_bwd(ad, OP_BCE_BWD, n, dy); }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Golden graph IR: `mtlc ir` and `mtlc ir --grad` of every spec in specs/
+# against tests/ir/NAME.ir and NAME.grad.ir. UPDATE=1 rewrites them.
+set -u
+cd "$(dirname "$0")/.."
+MTLC=${MTLC:-build/mtlc}
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+for f in specs/*.mtl; do
+  n=$(basename "${f%.mtl}")
+  for mode in "" --grad; do
+    want=tests/ir/$n${mode:+.grad}.ir
+    if ! "$MTLC" ir $mode "$f" >"$tmp" 2>/dev/null; then
+      echo "[FAIL] ir/$n$mode: mtlc ir failed"; continue
+    fi
+    [ "${UPDATE:-}" = 1 ] && cp "$tmp" "$want"
+    if d=$(diff -u "$want" "$tmp" 2>&1); then echo "[PASS] ir/$n$mode"
+    else echo "[FAIL] ir/$n$mode"; printf '%s\n' "$d" | head -n 20 | sed 's/^/    /'; fi
+  done
+done

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Unit tests in C (tests/unit/), built by `make test`.
+set -u
+cd "$(dirname "$0")/.."
+build/test_ir

@@ -1,0 +1,338 @@
+/* test_ir.c: unit tests of the graph IR. Every differentiable op of
+ * ops.def, alone, at several shapes, is checked against central differences
+ * (gradcheck_run: eps 1e-6, atol 1e-5, rtol 1e-3, every element), including
+ * conv2d with stride and padding, pooling windows that do not divide the
+ * input, and losses at logits of 1e4. One optimizer step of sgd (momentum,
+ * nesterov), adam and adamw is compared with the formulas computed here by
+ * hand. And the checker itself must reject a gradient that is 1% off.
+ * Prints [PASS]/[FAIL] per test. */
+#include "mtlc.h"
+
+#include <math.h>
+#include <string.h>
+
+static int failures;
+static Model model; /* only train options are read */
+
+#define CHECK(name, cond)                                                      \
+  do {                                                                         \
+    if (cond)                                                                  \
+      printf("[PASS] unit/%s\n", name);                                        \
+    else {                                                                     \
+      printf("[FAIL] unit/%s: %s (%s:%d)\n", name, #cond, __FILE__, __LINE__); \
+      failures++;                                                              \
+    }                                                                          \
+  } while (0)
+
+static Shape S(int rank, int64_t a, int64_t b, int64_t c, int64_t d) {
+  return (Shape){rank, {a, b, c, d}};
+}
+
+static Graph *new_graph(Arena *a) {
+  Graph *g = arena_alloc(a, sizeof(Graph));
+  g->a = a;
+  g->m = &model;
+  return g;
+}
+
+static Node *par(Graph *g, bool batched, Shape sh) {
+  Node *p = ir_leaf(g, OP_PARAM, batched, sh, arena_printf(g->a, "p%d", g->params.len));
+  p->a[0] = 1;
+  vec_push(g->a, &g->params, p);
+  return p;
+}
+
+/* total = sum((y * r)^2) with r a fixed random input, or y itself if scalar */
+static void finish(Graph *g, Node *y) {
+  Node *t = y;
+  if (y->batched || y->shape.rank) {
+    Node *r = ir_leaf(g, OP_INPUT, y->batched, y->shape, "r");
+    vec_push(g->a, &g->inputs, r);
+    t = ir_unary(g, OP_SUMSQ, ir_binary(g, OP_MUL, y, r));
+  } else {
+    t = ir_scale(g, y, 1.7);
+  }
+  g->total = t;
+  g->nforward = g->update_start = g->nodes.len;
+  autodiff(g);
+}
+
+static Interp *start(Graph *g, int64_t batch, uint64_t seed) {
+  Interp *I = interp_new(g, batch);
+  Rng r;
+  rng_seed(&r, seed);
+  for (int i = 0; i < g->params.len; i++) {
+    Node *p = g->params.data[i];
+    for (int64_t k = 0; k < node_numel(p, batch); k++)
+      I->val[p->id][k] = rng_normal(&r);
+  }
+  for (int i = 0; i < g->inputs.len; i++) {
+    Node *p = g->inputs.data[i];
+    for (int64_t k = 0; k < node_numel(p, batch); k++)
+      I->val[p->id][k] = rng_normal(&r);
+  }
+  I->step_seed = seed;
+  return I;
+}
+
+static bool grad_ok(Interp *I) {
+  bool ok = gradcheck_run(I, 0, 1, true) == 0;
+  interp_free(I);
+  return ok;
+}
+
+/* ---- one test per op and shape -------------------------------------------- */
+
+static bool t_unary(Op op, Shape sh, double scale) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, sh);
+  Shape flat = S(1, shape_numel(sh), 0, 0, 0);
+  Node *y = op == OP_SCALE     ? ir_scale(g, x, scale)
+            : op == OP_RESHAPE ? ir_node(g, OP_RESHAPE, 1, &x, NULL, &flat)
+                               : ir_unary(g, op, x);
+  finish(g, y);
+  bool ok = grad_ok(start(g, 3, 7));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_binary(Op op, Shape sh) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, sh), *y = par(g, true, sh);
+  finish(g, ir_binary(g, op, x, y));
+  bool ok = grad_ok(start(g, 2, 11));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_matmul(int64_t B, int64_t D, int64_t U) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, S(1, D, 0, 0, 0)), *w = par(g, false, S(2, U, D, 0, 0));
+  finish(g, ir_binary(g, OP_MATMUL, x, w));
+  bool ok = grad_ok(start(g, B, 3));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_bias(Shape sh) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, sh), *b = par(g, false, S(1, sh.d[0], 0, 0, 0));
+  finish(g, ir_binary(g, OP_BIAS, x, b));
+  bool ok = grad_ok(start(g, 2, 5));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_conv(int64_t C, int64_t H, int64_t W, int64_t F, int64_t k,
+                   int64_t stride, int64_t pad) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *in[2] = {par(g, true, S(3, C, H, W, 0)), par(g, false, S(4, F, C, k, k))};
+  int64_t attrs[4] = {stride, pad, k, 0};
+  finish(g, ir_node(g, OP_CONV2D, 2, in, attrs, NULL));
+  bool ok = grad_ok(start(g, 2, 13));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_pool(Op op, int64_t C, int64_t H, int64_t W, int64_t k, int64_t stride) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, S(3, C, H, W, 0));
+  int64_t attrs[4] = {stride, 0, k, 0};
+  finish(g, ir_node(g, op, 1, &x, attrs, NULL));
+  bool ok = grad_ok(start(g, 2, 17));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_sumsq(void) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  finish(g, ir_unary(g, OP_SUMSQ, par(g, false, S(2, 3, 4, 0, 0))));
+  bool ok = grad_ok(start(g, 1, 19));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_dropout(void) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, S(1, 16, 0, 0, 0));
+  Node *mask = ir_leaf(g, OP_DROPMASK, true, x->shape, NULL);
+  mask->f[0] = 0.4;
+  finish(g, ir_binary(g, OP_MUL, x, mask));
+  bool ok = grad_ok(start(g, 3, 23));
+  arena_free(a);
+  return ok;
+}
+
+/* a loss on logits times `scale` (1e4: extreme), with valid labels */
+static bool t_loss(Op op, int64_t K, double scale, double *loss_out) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  int64_t B = 4;
+  Node *z = par(g, true, S(1, K, 0, 0, 0));
+  Node *y = op == OP_MSE_LOSS ? par(g, true, S(1, K, 0, 0, 0))
+                              : ir_leaf(g, OP_LABEL, true, S(0, 0, 0, 0, 0), "y");
+  finish(g, ir_binary(g, op, z, y));
+  Interp *I = start(g, B, 29);
+  for (int64_t k = 0; k < B * K; k++)
+    I->val[z->id][k] *= scale;
+  if (op != OP_MSE_LOSS)
+    for (int64_t b = 0; b < B; b++)
+      I->val[y->id][b] = (double)((b * 3 + 1) % (op == OP_CE_LOSS ? K : 2));
+  interp_forward(I);
+  *loss_out = interp_scalar(I, g->total) / 1.7;
+  bool ok = grad_ok(I);
+  arena_free(a);
+  return ok;
+}
+
+/* ---- optimizers: one or two steps against hand-computed values ----------------- */
+
+/* loss = sum(w^2), so the gradient is 2 w */
+static Interp *opt_graph(Arena *a, Optimizer o, const double *w0) {
+  model.train.opt = o;
+  Graph *g = new_graph(a);
+  Node *w = par(g, false, S(1, 3, 0, 0, 0));
+  g->total = ir_unary(g, OP_SUMSQ, w);
+  g->nforward = g->nodes.len;
+  autodiff(g);
+  add_updates(g);
+  Interp *I = interp_new(g, 1);
+  memcpy(I->val[w->id], w0, 3 * sizeof(double));
+  return I;
+}
+
+static bool close_all(const double *x, const double *y) {
+  for (int i = 0; i < 3; i++)
+    if (fabs(x[i] - y[i]) > 1e-12 * (1 + fabs(y[i])))
+      return false;
+  return true;
+}
+
+static void t_sgd(bool nesterov) {
+  const double w0[3] = {0.5, -1.25, 2}, lr = 0.1, mu = 0.9;
+  Arena *a = arena_new();
+  Interp *I = opt_graph(a, (Optimizer){.kind = OPT_SGD, .lr = lr, .momentum = mu,
+                                       .nesterov = nesterov}, w0);
+  double *w = I->val[((Node *)I->g->params.data[0])->id];
+  double v[3], want[3];
+  interp_step(I);
+  for (int i = 0; i < 3; i++) {
+    double g = 2 * w0[i];
+    v[i] = g;
+    want[i] = w0[i] - lr * (nesterov ? g + mu * v[i] : v[i]);
+  }
+  bool ok1 = close_all(w, want);
+  double w1[3];
+  memcpy(w1, want, sizeof w1);
+  interp_step(I);
+  for (int i = 0; i < 3; i++) {
+    double g = 2 * w1[i];
+    v[i] = mu * v[i] + g;
+    want[i] = w1[i] - lr * (nesterov ? g + mu * v[i] : v[i]);
+  }
+  CHECK(nesterov ? "sgd_nesterov_two_steps" : "sgd_momentum_two_steps",
+        ok1 && close_all(w, want));
+  interp_free(I);
+  arena_free(a);
+}
+
+static void t_adam(double wd) {
+  const double w0[3] = {0.5, -1.25, 2}, lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  Arena *a = arena_new();
+  Interp *I = opt_graph(a, (Optimizer){.kind = wd ? OPT_ADAMW : OPT_ADAM, .lr = lr,
+                                       .beta1 = b1, .beta2 = b2, .eps = eps,
+                                       .weight_decay = wd}, w0);
+  double *w = I->val[((Node *)I->g->params.data[0])->id];
+  double m[3] = {0}, v[3] = {0}, cur[3], want[3];
+  memcpy(cur, w0, sizeof cur);
+  bool ok = true;
+  for (int t = 1; t <= 2; t++) {
+    interp_step(I);
+    for (int i = 0; i < 3; i++) {
+      double g = 2 * cur[i];
+      m[i] = b1 * m[i] + (1 - b1) * g;
+      v[i] = b2 * v[i] + (1 - b2) * g * g;
+      double mhat = m[i] / (1 - pow(b1, t)), vhat = v[i] / (1 - pow(b2, t));
+      want[i] = cur[i] * (1 - lr * wd) - lr * mhat / (sqrt(vhat) + eps);
+    }
+    if (t == 1) /* step one: the update is lr * sign(g) */
+      for (int i = 0; i < 3; i++)
+        ok &= fabs((cur[i] * (1 - lr * wd) - want[i]) - lr * (w0[i] > 0 ? 1 : -1)) < 1e-6;
+    ok &= close_all(w, want);
+    memcpy(cur, want, sizeof cur);
+  }
+  CHECK(wd ? "adamw_two_steps" : "adam_two_steps", ok);
+  interp_free(I);
+  arena_free(a);
+}
+
+/* The checker must catch a gradient that is 1% off. */
+static void t_checker_fails(void) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, S(1, 4, 0, 0, 0)), *w = par(g, false, S(2, 3, 4, 0, 0));
+  finish(g, ir_binary(g, OP_MATMUL, x, w));
+  g->grads.data[1] = ir_scale(g, g->grads.data[1], 1.01);
+  g->update_start = g->nodes.len;
+  Interp *I = start(g, 2, 31);
+  CHECK("gradcheck_rejects_wrong_gradient", gradcheck_run(I, 0, 1, true) == 1);
+  interp_free(I);
+  arena_free(a);
+}
+
+int main(void) {
+  char name[96];
+#define OPCHECK(label, expr)                                                   \
+  do {                                                                         \
+    snprintf(name, sizeof name, "grad_%s", label);                             \
+    CHECK(name, expr);                                                         \
+  } while (0)
+  OPCHECK("matmul_3x5x4", t_matmul(3, 5, 4));
+  OPCHECK("matmul_1x1x1", t_matmul(1, 1, 1));
+  OPCHECK("matmul_2x17x3", t_matmul(2, 17, 3));
+  OPCHECK("bias_vector", t_bias(S(1, 4, 0, 0, 0)));
+  OPCHECK("bias_image", t_bias(S(3, 3, 2, 5, 0)));
+  OPCHECK("conv2d_k3_s1_p0", t_conv(2, 5, 5, 3, 3, 1, 0));
+  OPCHECK("conv2d_k3_s2_p1_nonsquare", t_conv(1, 7, 6, 2, 3, 2, 1));
+  OPCHECK("conv2d_k1", t_conv(3, 4, 4, 2, 1, 1, 0));
+  OPCHECK("conv2d_k5_s3_p2", t_conv(2, 6, 6, 2, 5, 3, 2));
+  OPCHECK("conv2d_k2_s2_p1", t_conv(2, 5, 4, 3, 2, 2, 1));
+  OPCHECK("maxpool_2_2", t_pool(OP_MAXPOOL, 2, 4, 4, 2, 2));
+  OPCHECK("maxpool_3_2_nondividing", t_pool(OP_MAXPOOL, 1, 7, 8, 3, 2));
+  OPCHECK("maxpool_2_1_overlapping", t_pool(OP_MAXPOOL, 2, 5, 5, 2, 1));
+  OPCHECK("maxpool_2_2_odd", t_pool(OP_MAXPOOL, 1, 5, 6, 2, 2));
+  OPCHECK("avgpool_2_2", t_pool(OP_AVGPOOL, 2, 4, 4, 2, 2));
+  OPCHECK("avgpool_3_2_nondividing", t_pool(OP_AVGPOOL, 1, 7, 8, 3, 2));
+  OPCHECK("avgpool_2_1_overlapping", t_pool(OP_AVGPOOL, 2, 5, 5, 2, 1));
+  OPCHECK("reshape", t_unary(OP_RESHAPE, S(3, 3, 2, 2, 0), 0));
+  OPCHECK("relu", t_unary(OP_RELU, S(3, 3, 2, 2, 0), 0));
+  OPCHECK("sigmoid", t_unary(OP_SIGMOID, S(1, 7, 0, 0, 0), 0));
+  OPCHECK("tanh", t_unary(OP_TANH, S(2, 3, 4, 0, 0), 0));
+  OPCHECK("scale", t_unary(OP_SCALE, S(1, 5, 0, 0, 0), -2.5));
+  OPCHECK("add", t_binary(OP_ADD, S(1, 6, 0, 0, 0)));
+  OPCHECK("sub", t_binary(OP_SUB, S(3, 2, 2, 3, 0)));
+  OPCHECK("mul", t_binary(OP_MUL, S(1, 6, 0, 0, 0)));
+  OPCHECK("sumsq", t_sumsq());
+  OPCHECK("dropout_mask", t_dropout());
+  double loss;
+  OPCHECK("ce_loss", t_loss(OP_CE_LOSS, 5, 1, &loss));
+  OPCHECK("ce_loss_2_classes", t_loss(OP_CE_LOSS, 2, 3, &loss));
+  OPCHECK("ce_loss_logits_1e4", t_loss(OP_CE_LOSS, 5, 1e4, &loss) && isfinite(loss));
+  OPCHECK("bce_loss", t_loss(OP_BCE_LOSS, 1, 1, &loss));
+  OPCHECK("bce_loss_logits_1e4", t_loss(OP_BCE_LOSS, 1, 1e4, &loss) && isfinite(loss));
+  OPCHECK("mse_loss", t_loss(OP_MSE_LOSS, 3, 1, &loss));
+  t_sgd(false);
+  t_sgd(true);
+  t_adam(0);
+  t_adam(0.1);
+  t_checker_fails();
+  return failures ? 1 : 0;
+}
