@@ -6,7 +6,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Ibuild -Icompiler
+CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Ibuild -Icompiler -Iruntime
 LDLIBS   = -lm
 B        = build
 
@@ -16,12 +16,33 @@ SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
 GEN  = $(B)/parser.c $(B)/lexer.c
 OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
 
+# the runtime: libmtlrt.a; CBLAS=0 builds its portable GEMM instead of OpenBLAS
+CBLAS ?= 1
+RT_SRCS = runtime/mtl_kernel.c
+RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
+RT_HDRS = runtime/mtl.h runtime/mtl_model.h
+ifeq ($(CBLAS),0)
+RT_CFLAGS = -DMTL_NO_BLAS
+BLAS_LIBS =
+else
+RT_CFLAGS = -I/usr/include/x86_64-linux-gnu/openblas-pthread
+BLAS_LIBS = -lopenblas
+endif
+RT_LIB = $(B)/libmtlrt.a
+
 all: $(B)/mtlc
 
-$(B)/mtlc: $(OBJS)
-	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LDLIBS)
+$(B)/mtlc: $(OBJS) $(RT_LIB)
+	$(CC) $(CFLAGS) -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
 
-$(B)/%.o: compiler/%.c compiler/mtlc.h compiler/ops.def $(B)/parser.h | $(B)
+$(RT_LIB): $(RT_OBJS)
+	rm -f $@ && ar rcs $@ $(RT_OBJS)
+
+$(B)/rt/%.o: runtime/%.c $(RT_HDRS) | $(B)
+	@mkdir -p $(B)/rt
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(RT_CFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+$(B)/%.o: compiler/%.c compiler/mtlc.h compiler/ops.def $(RT_HDRS) $(B)/parser.h | $(B)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # generated sources: built, never committed. Flex's output is not
@@ -54,5 +75,5 @@ clean:
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
-$(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) compiler/mtlc.h
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(LDLIBS)
+$(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) compiler/mtlc.h
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)

@@ -2,43 +2,12 @@
  * precision with the simplest kernels that are obviously right: one
  * k_NAME per op in ops.def, plain loops, no blocking, no BLAS. It is the
  * oracle that gradient checks and both back ends are measured against; it
- * is not meant to be fast. Also the PRNG (xoshiro256**) and the seeded
- * initialization that the checks use. */
+ * is not meant to be fast. Also the seeded initialization that the checks
+ * use. */
 #include "mtlc.h"
 
 #include <math.h>
 #include <string.h>
-
-/* ---- rand ------------------------------------------------------------------ */
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-void rng_seed(Rng *r, uint64_t seed) {
-  for (int i = 0; i < 4; i++)
-    r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t rng_next(Rng *r) {
-  uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
-
-double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
-
-double rng_normal(Rng *r) {
-  double u = rng_uniform(r), v = rng_uniform(r);
-  return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
-}
 
 /* ---- kernels: k_NAME(I, n, out, x0, x1, x2, x3) ------------------------------ */
 
@@ -58,10 +27,10 @@ NOTHING(STATE)
 /* a mask element is a function of the step's seed, the node and the index */
 KERNEL(DROPMASK) {
   (void)x;
-  double p = n->f[0];
+  double p = (float)n->f[0]; /* as generated code sees it */
   for (int64_t i = 0, e = len(I, n); i < e; i++) {
     uint64_t h = I->step_seed ^ ((uint64_t)n->id << 40) ^ (uint64_t)i;
-    double u = (double)(splitmix64(&h) >> 11) * 0x1.0p-53;
+    double u = (double)(mtl_splitmix64(&h) >> 11) * 0x1.0p-53;
     out[i] = u < p ? 0 : 1 / (1 - p);
   }
 }

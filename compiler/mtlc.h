@@ -452,13 +452,13 @@ double interp_scalar(Interp *in, Node *n);
 int check_grad(Model *m, uint64_t seed, int64_t batch, int samples, bool quiet);
 int gradcheck_run(Interp *I, int samples, uint64_t seed, bool quiet);
 
-/* ---- rand: a small, good PRNG (splitmix64 seeding xoshiro256**) ------------- */
-typedef struct {
-  uint64_t s[4];
-} Rng;
-void rng_seed(Rng *r, uint64_t seed);
-uint64_t rng_next(Rng *r);
-double rng_uniform(Rng *r); /* [0, 1) */
-double rng_normal(Rng *r);
+/* ---- rand: the runtime's PRNG (runtime/mtl_kernel.c), shared so that a
+ * seed means the same numbers in the interpreter and in generated code */
+#include "mtl.h"
+typedef MtlRng Rng;
+#define rng_seed mtl_rng_seed
+#define rng_next mtl_rng_next
+#define rng_uniform mtl_rng_uniform
+#define rng_normal mtl_rng_normal
 
 #endif

@@ -1,0 +1,148 @@
+/* mtl.h: the mtlc runtime, libmtlrt. Two layers:
+ *
+ *   kernel layer   what generated code calls: GEMM dispatch (OpenBLAS, or a
+ *                  portable fallback when built with CBLAS=0), dropout masks,
+ *                  seeded initialization, the PRNG. Small; inference-only
+ *                  code needs none of it.
+ *   trainer layer  what `mtlc train` and standalone trainers use: data
+ *                  loading, batching, schedules, the training loop, metrics,
+ *                  logs and checkpoints.
+ *
+ * A generated model describes itself with an MtlModelInfo (mtl_model.h); the
+ * trainer layer works from that description alone, so the same trainer
+ * drives C built into a shared object, C linked statically, or JIT code.
+ * Errors in user data (a missing, corrupt or truncated file, a bad
+ * checkpoint) are reported with the file's name and make the call fail;
+ * nothing here exits the process except mtl_fatal's callers' choice. */
+#ifndef MTL_H
+#define MTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtl_model.h"
+
+/* ---- kernel layer -------------------------------------------------------- */
+
+/* C = alpha op(A) op(B) + beta C, row-major; op(X) = X^T when trans. */
+void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+               float alpha, const float *A, int64_t lda, const float *B,
+               int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* out[i] = 0 with probability p, else 1/(1-p); element i's draw is a
+ * function of (seed, stream, i) only: the reference interpreter draws the
+ * same masks. */
+void mtl_dropout_mask(float *out, int64_t n, float p, uint64_t seed,
+                      uint64_t stream);
+
+/* xoshiro256**, seeded through splitmix64: the compiler's interpreter and
+ * the runtime share it, so a seed means the same numbers everywhere. */
+typedef struct {
+  uint64_t s[4];
+} MtlRng;
+void mtl_rng_seed(MtlRng *r, uint64_t seed);
+uint64_t mtl_rng_next(MtlRng *r);
+double mtl_rng_uniform(MtlRng *r); /* [0, 1) */
+double mtl_rng_normal(MtlRng *r);
+uint64_t mtl_rng_below(MtlRng *r, uint64_t n); /* [0, n), unbiased */
+uint64_t mtl_splitmix64(uint64_t *state);
+
+/* PyTorch's default for Linear and Conv2d weights and biases: uniform in
+ * [-bound, bound), bound = 1/sqrt(fan_in). Draws in double, stores float. */
+void mtl_init_uniform(float *out, int64_t n, double bound, MtlRng *r);
+
+/* ---- trainer layer: errors --------------------------------------------- */
+
+/* The last error's message, like "data/x.idx: truncated: ...". Functions
+ * that can fail return false or NULL and set it. */
+const char *mtl_error(void);
+void mtl_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- data ----------------------------------------------------------------- */
+
+typedef enum { MTL_F32, MTL_I32 } MtlDtype;
+
+/* One column of a data set: n samples of `width` values each. Inputs are
+ * f32 (IDX ubyte images scaled to [0, 1], then normalized); class and
+ * binary labels i32; real labels f32. */
+typedef struct {
+  MtlDtype dtype;
+  int64_t n, width;
+  void *data; /* n * width elements */
+} MtlArray;
+
+/* Reads a file by its content: IDX (gzip'ed or not), NumPy .npy (f32, u8,
+ * i32, i64, f64), or CSV when csv_column >= 0 (a label) or csv_columns is
+ * given (an input). `want` is the dtype to produce; `width` the values per
+ * sample it must have (checked). */
+bool mtl_load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
+              int csv_column, const int64_t *csv_columns, int n_csv_columns);
+void mtl_array_free(MtlArray *a);
+void mtl_normalize(MtlArray *a, float mean, float std);
+/* every label in [0, classes); else an error naming the path, the sample
+ * and the value */
+bool mtl_check_labels(const MtlArray *a, int64_t classes, const char *path);
+
+/* A split: one array per model input, then one per bound label, in the
+ * order of MtlModelInfo's inputs and labels. */
+typedef struct {
+  const char *name; /* "train", "test", "valid" */
+  int64_t n;
+  int n_arrays;
+  MtlArray *arrays;
+} MtlSplit;
+
+/* Loads split `name` for the model, with paths overridden by --data
+ * bindings (SPLIT.NAME=PATH). `limit` > 0 keeps only the first limit
+ * samples. Checks sample counts agree and labels are in range. Returns false
+ * with mtl_error() set, or true; a split with no bindings at all gives
+ * `*found = false` and no error. */
+typedef struct {
+  const char *split, *name, *path;
+} MtlOverride;
+bool mtl_load_split(MtlSplit *out, const MtlModelInfo *m, const char *name,
+                    const MtlOverride *ov, int n_ov, int64_t limit, bool *found);
+void mtl_split_free(MtlSplit *s);
+
+/* ---- checkpoints: safetensors ----------------------------------------------- */
+
+/* Parameters and optimizer state as F32 tensors named after the spec; step,
+ * epoch, the RNG state and the model name in __metadata__ ("format": "pt",
+ * so PyTorch's loaders accept it). Written to PATH.tmp, fsync'ed, renamed
+ * over PATH: a good checkpoint is never lost. */
+typedef struct {
+  int64_t step, epoch;
+  uint64_t rng[4];
+} MtlCkptMeta;
+
+bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
+                   const float *state, const MtlCkptMeta *meta);
+/* Validates every offset, size, dtype and name against the model; state may
+ * be NULL (eval). */
+bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params,
+                   float *state, MtlCkptMeta *meta);
+
+/* ---- training ------------------------------------------------------------------ */
+
+typedef struct {
+  int64_t epochs, batch; /* 0: the spec's */
+  int threads;           /* 0: leave OpenBLAS's default */
+  const char *save, *resume, *log;
+  const MtlOverride *overrides;
+  int n_overrides;
+  int64_t limit_train, limit_test; /* 0: all samples */
+  bool quiet;
+} MtlTrainOpts;
+
+/* Trains with the model's recipe, printing per-epoch train loss and test
+ * metrics per task. Returns 0, or 1 after printing an error. */
+int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o);
+/* Loads a checkpoint and prints per-task test metrics. */
+int mtl_eval(const MtlModelInfo *m, const char *ckpt, const MtlOverride *ov,
+             int n_ov, int64_t limit);
+
+/* The learning rate of epoch `epoch` (0-based) under the model's schedule. */
+double mtl_schedule_lr(const MtlModelInfo *m, int64_t epoch, int64_t epochs);
+
+#endif

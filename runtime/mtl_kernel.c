@@ -1,0 +1,94 @@
+/* mtl_kernel.c: the kernel layer that generated code calls: GEMM dispatch,
+ * dropout masks, seeded initialization and the PRNG. Built with CBLAS=0,
+ * GEMM is a portable blocked loop instead of OpenBLAS's cblas_sgemm. No
+ * allocation, no I/O. */
+#include "mtl.h"
+
+#include <math.h>
+
+#ifndef MTL_NO_BLAS
+#include <cblas.h>
+#endif
+
+void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+               float alpha, const float *A, int64_t lda, const float *B,
+               int64_t ldb, float beta, float *C, int64_t ldc) {
+#ifndef MTL_NO_BLAS
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
+              alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+#else
+  for (int64_t i = 0; i < M; i++) {
+    float *c = C + i * ldc;
+    if (beta == 0)
+      for (int64_t j = 0; j < N; j++)
+        c[j] = 0;
+    else if (beta != 1)
+      for (int64_t j = 0; j < N; j++)
+        c[j] *= beta;
+    for (int64_t k = 0; k < K; k++) {
+      float a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
+      if (trans_b)
+        for (int64_t j = 0; j < N; j++)
+          c[j] += a * B[j * ldb + k];
+      else
+        for (int64_t j = 0; j < N; j++)
+          c[j] += a * B[k * ldb + j];
+    }
+  }
+#endif
+}
+
+uint64_t mtl_splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void mtl_rng_seed(MtlRng *r, uint64_t seed) {
+  for (int i = 0; i < 4; i++)
+    r->s[i] = mtl_splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t mtl_rng_next(MtlRng *r) {
+  uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+double mtl_rng_uniform(MtlRng *r) {
+  return (double)(mtl_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+double mtl_rng_normal(MtlRng *r) {
+  double u = mtl_rng_uniform(r), v = mtl_rng_uniform(r);
+  return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
+}
+
+uint64_t mtl_rng_below(MtlRng *r, uint64_t n) {
+  uint64_t limit = UINT64_MAX - UINT64_MAX % n, x;
+  do
+    x = mtl_rng_next(r);
+  while (x >= limit);
+  return x % n;
+}
+
+void mtl_dropout_mask(float *out, int64_t n, float p, uint64_t seed,
+                      uint64_t stream) {
+  float keep = 1 / (1 - p);
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t h = seed ^ (stream << 40) ^ (uint64_t)i;
+    double u = (double)(mtl_splitmix64(&h) >> 11) * 0x1.0p-53;
+    out[i] = u < (double)p ? 0 : keep;
+  }
+}
+
+void mtl_init_uniform(float *out, int64_t n, double bound, MtlRng *r) {
+  for (int64_t i = 0; i < n; i++)
+    out[i] = (float)((2 * mtl_rng_uniform(r) - 1) * bound);
+}
