@@ -6,13 +6,16 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Ibuild -Icompiler -Iruntime
-LDLIBS   = -lm
+CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Ibuild -Icompiler -Iruntime \
+           -DMTLC_RUNTIME_DIR='"$(CURDIR)/runtime"'
+LDLIBS   = -lz -lm
 B        = build
 
 SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
        compiler/sema.c compiler/summary.c compiler/ir.c compiler/lower.c \
-       compiler/autodiff.c compiler/interp.c compiler/gradcheck.c
+       compiler/autodiff.c compiler/interp.c compiler/gradcheck.c \
+       compiler/kernel.c compiler/emit_c.c compiler/cbuild.c \
+       compiler/codegen_check.c
 GEN  = $(B)/parser.c $(B)/lexer.c
 OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
 
@@ -20,7 +23,7 @@ OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
 CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
-RT_HDRS = runtime/mtl.h runtime/mtl_model.h
+RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h
 ifeq ($(CBLAS),0)
 RT_CFLAGS = -DMTL_NO_BLAS
 BLAS_LIBS =
@@ -33,7 +36,7 @@ RT_LIB = $(B)/libmtlrt.a
 all: $(B)/mtlc
 
 $(B)/mtlc: $(OBJS) $(RT_LIB)
-	$(CC) $(CFLAGS) -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
 
 $(RT_LIB): $(RT_OBJS)
 	rm -f $@ && ar rcs $@ $(RT_OBJS)
@@ -77,3 +80,4 @@ clean:
 LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
 $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) compiler/mtlc.h
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
+

@@ -24,6 +24,13 @@ static const char usage_text[] =
     "                  (double precision, eps 1e-6); exit 1 if any is off.\n"
     "                  --samples: elements checked per tensor (default 16,\n"
     "                  0 = all); --batch default 2, --seed default 1\n"
+    "  check-codegen SPEC [--seed N] [--batch N]\n"
+    "                  the generated C against the interpreter: outputs, losses,\n"
+    "                  gradients, one update (relative 1e-4); --batch default 3\n"
+    "  emit-c SPEC -o DIR [--main] [--batch N]\n"
+    "                  standalone C: DIR/NAME.c and DIR/NAME.h (and a trainer,\n"
+    "                  DIR/main.c, with --main); --batch: the largest batch the\n"
+    "                  code accepts (default: the spec's)\n"
     "  help            this text\n"
     "\n"
     "options:\n"
@@ -111,7 +118,15 @@ static bool parse_count(const char *opt, const char *arg, int64_t max, int64_t *
   return true;
 }
 
-typedef enum { CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_CHECK_GRAD } Command;
+typedef enum { CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_CHECK_GRAD, CMD_EMIT_C, CMD_CHECK_CODEGEN } Command;
+
+/* the command line, for generated files' front matter */
+static char *command_line(Arena *a, int argc, char **argv) {
+  char *s = "mtlc";
+  for (int i = 1; i < argc; i++)
+    s = arena_printf(a, "%s %s", s, argv[i]);
+  return s;
+}
 
 int main(int argc, char **argv) {
   if (argc < 2)
@@ -125,18 +140,20 @@ int main(int argc, char **argv) {
     printf("mtlc %s\n", MTLC_VERSION);
     return 0;
   }
-  static const char *const names[] = {"check", "summary", "ir", "check-grad"};
+  static const char *const names[] = {"check", "summary", "ir", "check-grad", "emit-c",
+                                      "check-codegen"};
   int c = -1;
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 6; i++)
     if (!strcmp(cmd, names[i]))
       c = i;
   if (c < 0)
     return usage_error("unknown command '%s'", cmd);
   Command command = (Command)c;
 
-  const char *spec_path = NULL;
-  bool grad = false;
+  const char *spec_path = NULL, *out_path = NULL;
+  bool grad = false, with_main = false;
   int64_t seed = 1, batch = 2, samples = 16;
+  bool batch_given = false;
   for (int i = 2; i < argc; i++) {
     const char *arg = argv[i];
     if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -145,13 +162,27 @@ int main(int argc, char **argv) {
     }
     if (command == CMD_IR && !strcmp(arg, "--grad")) {
       grad = true;
-    } else if (command == CMD_CHECK_GRAD && !strcmp(arg, "--seed")) {
+    } else if (command == CMD_EMIT_C && !strcmp(arg, "--main")) {
+      with_main = true;
+    } else if (command == CMD_EMIT_C && !strcmp(arg, "-o")) {
+      if (i + 1 >= argc)
+        return usage_error("%s", "-o needs a folder");
+      out_path = argv[++i];
+    } else if (command == CMD_EMIT_C && !strcmp(arg, "--batch")) {
+      if (!parse_count(arg, i + 1 < argc ? argv[++i] : NULL, 1 << 20, &batch) ||
+          (batch == 0 && usage_error("%s", "--batch must be at least 1")))
+        return 2;
+      batch_given = true;
+    } else if ((command == CMD_CHECK_GRAD || command == CMD_CHECK_CODEGEN) &&
+               !strcmp(arg, "--seed")) {
       if (!parse_count(arg, i + 1 < argc ? argv[++i] : NULL, INT64_MAX / 4, &seed))
         return 2;
-    } else if (command == CMD_CHECK_GRAD && !strcmp(arg, "--batch")) {
+    } else if ((command == CMD_CHECK_GRAD || command == CMD_CHECK_CODEGEN) &&
+               !strcmp(arg, "--batch")) {
       if (!parse_count(arg, i + 1 < argc ? argv[++i] : NULL, 4096, &batch) ||
           (batch == 0 && usage_error("%s", "--batch must be at least 1")))
         return 2;
+      batch_given = true;
     } else if (command == CMD_CHECK_GRAD && !strcmp(arg, "--samples")) {
       if (!parse_count(arg, i + 1 < argc ? argv[++i] : NULL, INT32_MAX, &samples))
         return 2;
@@ -165,6 +196,8 @@ int main(int argc, char **argv) {
   }
   if (!spec_path)
     return usage_error("'%s' needs a spec file", cmd);
+  if (command == CMD_EMIT_C && !out_path)
+    return usage_error("%s", "emit-c needs -o FOLDER");
 
   Arena *a = arena_new();
   Model *m = front_end(a, spec_path);
@@ -181,6 +214,15 @@ int main(int argc, char **argv) {
   }
   if (m && command == CMD_CHECK_GRAD)
     rc = check_grad(m, (uint64_t)seed, batch, (int)samples, false);
+  if (m && command == CMD_CHECK_CODEGEN) {
+    Module *mod = build_module(a, m, batch_given ? batch : 3);
+    const MtlModelInfo *info = cbuild_load(mod, command_line(a, argc, argv), false);
+    rc = info ? check_codegen(mod, info, (uint64_t)seed, false) : 1;
+  }
+  if (m && command == CMD_EMIT_C) {
+    Module *mod = build_module(a, m, batch_given ? batch : m->train.batch);
+    rc = emit_c(mod, out_path, with_main, command_line(a, argc, argv)) ? 0 : 1;
+  }
   arena_free(a);
   return rc;
 }

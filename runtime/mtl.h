@@ -21,36 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtl_kernel.h"
 #include "mtl_model.h"
-
-/* ---- kernel layer -------------------------------------------------------- */
-
-/* C = alpha op(A) op(B) + beta C, row-major; op(X) = X^T when trans. */
-void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-               float alpha, const float *A, int64_t lda, const float *B,
-               int64_t ldb, float beta, float *C, int64_t ldc);
-
-/* out[i] = 0 with probability p, else 1/(1-p); element i's draw is a
- * function of (seed, stream, i) only: the reference interpreter draws the
- * same masks. */
-void mtl_dropout_mask(float *out, int64_t n, float p, uint64_t seed,
-                      uint64_t stream);
-
-/* xoshiro256**, seeded through splitmix64: the compiler's interpreter and
- * the runtime share it, so a seed means the same numbers everywhere. */
-typedef struct {
-  uint64_t s[4];
-} MtlRng;
-void mtl_rng_seed(MtlRng *r, uint64_t seed);
-uint64_t mtl_rng_next(MtlRng *r);
-double mtl_rng_uniform(MtlRng *r); /* [0, 1) */
-double mtl_rng_normal(MtlRng *r);
-uint64_t mtl_rng_below(MtlRng *r, uint64_t n); /* [0, n), unbiased */
-uint64_t mtl_splitmix64(uint64_t *state);
-
-/* PyTorch's default for Linear and Conv2d weights and biases: uniform in
- * [-bound, bound), bound = 1/sqrt(fan_in). Draws in double, stores float. */
-void mtl_init_uniform(float *out, int64_t n, double bound, MtlRng *r);
 
 /* ---- trainer layer: errors --------------------------------------------- */
 

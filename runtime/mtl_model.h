@@ -81,6 +81,7 @@ typedef struct MtlModelInfo {
   /* the recipe of the spec's train block */
   MtlOptKind optimizer;
   double lr;
+  double beta1, beta2; /* Adam's; hyper[1], hyper[2] are 1 - beta^t */
   MtlSchedKind schedule;
   int64_t step_every;
   double step_gamma;

@@ -1,0 +1,88 @@
+/* cbuild.c: turns a Module into running code through the C back end: emit
+ * the sources into a private temporary folder, compile them with the
+ * system's C compiler ($CC, else cc) into a shared object, and load it. The
+ * object's calls into the runtime's kernel layer resolve against mtlc
+ * itself, which exports them. What `mtlc train --backend c` and
+ * `mtlc check-codegen` run on. */
+#include "mtlc.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MTLC_RUNTIME_DIR
+#define MTLC_RUNTIME_DIR "runtime"
+#endif
+
+/* the folder holding mtl_kernel.h and mtl_model.h */
+static const char *runtime_dir(void) {
+  const char *env = getenv("MTLC_RUNTIME");
+  return env && *env ? env : MTLC_RUNTIME_DIR;
+}
+
+static bool run_cc(Arena *a, const char *dir, const char *name, bool verbose) {
+  const char *cc = getenv("CC");
+  if (!cc || !*cc)
+    cc = "cc";
+  char *src = arena_printf(a, "%s/%s.c", dir, name);
+  char *obj = arena_printf(a, "%s/%s.so", dir, name);
+  char *log = arena_printf(a, "%s/cc.log", dir);
+  char *cmd = arena_printf(a, "%s -std=c11 -O2 -march=native -fPIC -shared -I'%s' -o '%s' '%s' -lm >'%s' 2>&1",
+                           cc, runtime_dir(), obj, src, log);
+  if (verbose)
+    fprintf(stderr, "mtlc: %s\n", cmd);
+  int rc = system(cmd);
+  if (rc != 0) {
+    fprintf(stderr, "mtlc: the C compiler failed on the generated code (%s", cmd);
+    fprintf(stderr, "); its output:\n");
+    FILE *f = fopen(log, "r");
+    if (f) {
+      char line[512];
+      for (int i = 0; i < 30 && fgets(line, sizeof line, f); i++)
+        fputs(line, stderr);
+      fclose(f);
+    }
+    return false;
+  }
+  return true;
+}
+
+static void remove_dir(Arena *a, const char *dir, const char *name) {
+  const char *files[] = {"%s/%s.c", "%s/%s.h", "%s/%s.so", "%s/cc.log"};
+  for (int i = 0; i < 4; i++)
+    remove(arena_printf(a, files[i], dir, name));
+  rmdir(dir);
+}
+
+const MtlModelInfo *cbuild_load(Module *mod, const char *cmdline, bool verbose) {
+  Arena *a = mod->a;
+  const char *tmp = getenv("TMPDIR");
+  char *dir = arena_printf(a, "%s/mtlc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(dir)) {
+    fprintf(stderr, "mtlc: cannot make a temporary folder in %s: %s\n",
+            tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    return NULL;
+  }
+  const char *name = mod->m->name;
+  const MtlModelInfo *info = NULL;
+  if (emit_c(mod, dir, false, cmdline) && run_cc(a, dir, name, verbose)) {
+    char *so = arena_printf(a, "%s/%s.so", dir, name);
+    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+      fprintf(stderr, "mtlc: cannot load the compiled model: %s\n", dlerror());
+    else if (!(info = dlsym(h, arena_printf(a, "%s_info", name))))
+      fprintf(stderr, "mtlc: the compiled model has no %s_info\n", name);
+    else if (info->abi != MTL_MODEL_ABI) {
+      fprintf(stderr, "mtlc: the compiled model's ABI is %d, not %d\n", info->abi, MTL_MODEL_ABI);
+      info = NULL;
+    }
+  }
+  if (!getenv("MTLC_KEEP_TMP"))
+    remove_dir(a, dir, name); /* a loaded object stays mapped */
+  else
+    fprintf(stderr, "mtlc: generated code kept in %s\n", dir);
+  return info;
+}

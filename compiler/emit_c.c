@@ -1,0 +1,628 @@
+/* emit_c.c: renders a Module (kernel.c) as standalone C: NAME.h (the API,
+ * sizes, the data layout) and NAME.c (one static function per kernel, each
+ * preceded by a comment saying what it computes and which spec line it came
+ * from; entry points that are flat call sequences; the model's
+ * self-description for the runtime). With --main, main.c: a trainer built
+ * on the runtime's trainer layer. The output compiles cleanly with
+ * cc -std=c11 -Wall -Wextra -Werror. Nothing here decides what to compute:
+ * that is kernel.c's. */
+#include "mtlc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+  Module *mod;
+  FILE *out;
+  const char *prefix; /* tr_, ev_, fw_ */
+} EC;
+
+/* ---- expressions ------------------------------------------------------------------ */
+
+static void expr(EC *ec, const Expr *e);
+
+static void float_lit(FILE *out, double f) {
+  if (isinf(f)) {
+    fputs(f < 0 ? "-INFINITY" : "INFINITY", out);
+    return;
+  }
+  char buf[48];
+  snprintf(buf, sizeof buf, "%.9g", (double)(float)f);
+  if (!strpbrk(buf, ".en"))
+    strcat(buf, ".0");
+  fprintf(out, "%sf", buf);
+}
+
+static const char *buf_name(const Buf *b) { return b->name; }
+
+static void expr(EC *ec, const Expr *e) {
+  FILE *out = ec->out;
+  static const char *const ops[] = {[XB_ADD] = "+", [XB_SUB] = "-", [XB_MUL] = "*",
+                                    [XB_DIV] = "/", [XB_REM] = "%", [XB_LT] = "<",
+                                    [XB_LE] = "<=", [XB_GT] = ">", [XB_GE] = ">=",
+                                    [XB_EQ] = "==", [XB_AND] = "&&"};
+  switch (e->kind) {
+  case X_F: float_lit(out, e->f); return;
+  case X_I: fprintf(out, "%lld", (long long)e->i); return;
+  case X_VAR: fprintf(out, "i%lld", (long long)e->i); return;
+  case X_LOCAL: fprintf(out, "l%lld", (long long)e->i); return;
+  case X_BATCH: fputs("B", out); return;
+  case X_HYPER: fprintf(out, "c->hyper[%lld]", (long long)e->i); return;
+  case X_LOAD:
+    fprintf(out, "%s[", buf_name(e->buf));
+    expr(ec, e->a);
+    fputc(']', out);
+    return;
+  case X_BIN:
+    if (e->op == XB_MAX || e->op == XB_MIN) {
+      fputs(e->a->is_int ? (e->op == XB_MAX ? "imax(" : "imin(")
+                         : (e->op == XB_MAX ? "fmaxf(" : "fminf("), out);
+      expr(ec, e->a);
+      fputs(", ", out);
+      expr(ec, e->b);
+      fputc(')', out);
+      return;
+    }
+    fputc('(', out);
+    expr(ec, e->a);
+    fprintf(out, " %s ", ops[e->op]);
+    expr(ec, e->b);
+    fputc(')', out);
+    return;
+  case X_UN: {
+    static const char *const f[] = {[XU_NEG] = "-", [XU_EXP] = "expf", [XU_LOG] = "logf",
+                                    [XU_LOG1P] = "log1pf", [XU_TANH] = "tanhf",
+                                    [XU_SQRT] = "sqrtf", [XU_ABS] = "fabsf"};
+    fprintf(out, "%s(", e->op == XU_ABS && e->is_int ? "llabs" : f[e->op]);
+    expr(ec, e->a);
+    fputc(')', out);
+    return;
+  }
+  case X_SEL:
+    fputc('(', out);
+    expr(ec, e->a);
+    fputs(" ? ", out);
+    expr(ec, e->b);
+    fputs(" : ", out);
+    expr(ec, e->c);
+    fputc(')', out);
+    return;
+  case X_TOF:
+    fputs("(float)", out);
+    expr(ec, e->a);
+    return;
+  case X_TOI:
+    fputs("(int64_t)", out);
+    expr(ec, e->a);
+    return;
+  }
+  unreachable();
+}
+
+/* ---- statements ------------------------------------------------------------------ */
+
+static void indent(FILE *out, int depth) {
+  for (int i = 0; i < depth; i++)
+    fputs("  ", out);
+}
+
+static void stmts(EC *ec, const Vec *body, int depth);
+
+static void gemm_operand(EC *ec, const Buf *b, const Expr *off) {
+  fputs(buf_name(b), ec->out);
+  if (!(off->kind == X_I && off->i == 0)) {
+    fputs(" + ", ec->out);
+    expr(ec, off);
+  }
+}
+
+static void stmt(EC *ec, const Stmt *s, int depth) {
+  FILE *out = ec->out;
+  indent(out, depth);
+  switch (s->kind) {
+  case K_FOR:
+    fprintf(out, "for (int64_t i%d = 0; i%d < ", s->var, s->var);
+    expr(ec, s->hi);
+    fprintf(out, "; i%d++) {\n", s->var);
+    stmts(ec, &s->body, depth + 1);
+    indent(out, depth);
+    fputs("}\n", out);
+    return;
+  case K_STORE:
+    fprintf(out, "%s[", buf_name(s->buf));
+    expr(ec, s->idx);
+    fputs(s->accum ? "] += " : "] = ", out);
+    expr(ec, s->val);
+    fputs(";\n", out);
+    return;
+  case K_LOCAL:
+    fprintf(out, "%s l%d = ", s->is_int ? "int64_t" : "float", s->var);
+    expr(ec, s->val);
+    fputs(";\n", out);
+    return;
+  case K_SET:
+    fprintf(out, "l%d = ", s->var);
+    expr(ec, s->val);
+    fputs(";\n", out);
+    return;
+  case K_GEMM:
+    fprintf(out, "mtl_sgemm(%d, %d, ", s->ta, s->tb);
+    expr(ec, s->M);
+    fputs(", ", out);
+    expr(ec, s->N);
+    fputs(", ", out);
+    expr(ec, s->K);
+    fputs(", 1.0f, ", out);
+    gemm_operand(ec, s->A, s->offa);
+    fprintf(out, ", %lld, ", (long long)s->lda);
+    gemm_operand(ec, s->B, s->offb);
+    fprintf(out, ", %lld, %s, ", (long long)s->ldb, s->beta == 0 ? "0.0f" : "1.0f");
+    gemm_operand(ec, s->C, s->offc);
+    fprintf(out, ", %lld);\n", (long long)s->ldc);
+    return;
+  case K_DROPOUT:
+    fprintf(out, "mtl_dropout_mask(%s, ", buf_name(s->buf));
+    expr(ec, s->val);
+    fputs(", ", out);
+    float_lit(out, s->p);
+    fprintf(out, ", c->seed, %lld);\n", (long long)s->stream);
+    return;
+  }
+  unreachable();
+}
+
+static void stmts(EC *ec, const Vec *body, int depth) {
+  for (int i = 0; i < body->len; i++)
+    stmt(ec, body->data[i], depth);
+}
+
+/* ---- kernels ---------------------------------------------------------------------- */
+
+typedef struct {
+  const Buf *buf[64];
+  bool written[64];
+  int n;
+  bool batch, rem;
+} Uses;
+
+static void use(Uses *u, const Buf *b, bool write) {
+  for (int i = 0; i < u->n; i++)
+    if (u->buf[i] == b) {
+      u->written[i] |= write;
+      return;
+    }
+  MTLC_ASSERT(u->n < 64);
+  u->buf[u->n] = b;
+  u->written[u->n++] = write;
+}
+
+static void uses_expr(Uses *u, const Expr *e) {
+  if (!e)
+    return;
+  if (e->kind == X_LOAD)
+    use(u, e->buf, false);
+  if (e->kind == X_BATCH)
+    u->batch = true;
+  uses_expr(u, e->a);
+  uses_expr(u, e->b);
+  uses_expr(u, e->c);
+}
+
+static void uses_stmts(Uses *u, const Vec *body) {
+  for (int i = 0; i < body->len; i++) {
+    const Stmt *s = body->data[i];
+    uses_expr(u, s->hi);
+    uses_expr(u, s->idx);
+    uses_expr(u, s->val);
+    uses_expr(u, s->M), uses_expr(u, s->N), uses_expr(u, s->K);
+    uses_expr(u, s->offa), uses_expr(u, s->offb), uses_expr(u, s->offc);
+    if (s->kind == K_STORE || s->kind == K_DROPOUT)
+      use(u, s->buf, true);
+    if (s->kind == K_GEMM) {
+      use(u, s->A, false);
+      use(u, s->B, false);
+      use(u, s->C, true);
+    }
+    if (s->kind == K_FOR)
+      uses_stmts(u, &s->body);
+  }
+}
+
+static void buffer_decl(EC *ec, const Buf *b, bool write) {
+  static const char *const group[] = {[BUF_PARAM] = "c->params", [BUF_GRAD] = "c->grads",
+                                      [BUF_STATE] = "c->state", [BUF_ACT] = "c->act"};
+  const char *type = b->is_int ? "int32_t" : "float";
+  fprintf(ec->out, "  %s%s *restrict %s = ", write ? "" : "const ", type, b->name);
+  switch (b->kind) {
+  case BUF_PARAM: case BUF_GRAD: case BUF_STATE: case BUF_ACT:
+    fprintf(ec->out, "%s + %lld;", group[b->kind], (long long)b->offset);
+    break;
+  case BUF_DATA:
+    fprintf(ec->out, "(const %s *)c->data[%d];", type, b->index);
+    break;
+  case BUF_OUT:
+    fprintf(ec->out, "c->outputs[%d];", b->index);
+    break;
+  case BUF_LOSS:
+    fputs("c->losses;", ec->out);
+    break;
+  case BUF_CONST:
+    fprintf(ec->out, "%s%s_table;", ec->prefix, b->name);
+    break;
+  }
+  fprintf(ec->out, " /* %s */\n", b->what);
+}
+
+static void kernel(EC *ec, const Kernel *k) {
+  FILE *out = ec->out;
+  Uses u = {0};
+  uses_stmts(&u, &k->body);
+  for (int i = 0; i < u.n; i++)
+    if (u.buf[i]->kind == BUF_CONST) {
+      fprintf(out, "static const int32_t %s%s_table[%d] = {", ec->prefix, u.buf[i]->name,
+              u.buf[i]->ntable);
+      for (int j = 0; j < u.buf[i]->ntable; j++)
+        fprintf(out, "%s%d", j ? ", " : "", u.buf[i]->table[j]);
+      fputs("};\n", out);
+    }
+  fprintf(out, "/* %s */\nstatic void %s%s(const Ctx *c) {\n", k->comment, ec->prefix, k->name);
+  for (int i = 0; i < u.n; i++)
+    buffer_decl(ec, u.buf[i], u.written[i]);
+  if (u.batch)
+    fputs("  const int64_t B = c->B;\n", out);
+  stmts(ec, &k->body, 1);
+  fputs("}\n\n", out);
+}
+
+/* ---- files ------------------------------------------------------------------------- */
+
+static void front_matter(FILE *out, Module *mod, const char *file, const char *cmdline) {
+  fprintf(out, "/* %s: generated by mtlc %s from %s\n", file, MTLC_VERSION, mod->m->src->path);
+  fprintf(out, " * command: %s\n", cmdline);
+  fprintf(out, " * model %s: %d task%s, %lld parameters; batch at most %lld.\n", mod->m->name,
+          mod->m->tasks.len, mod->m->tasks.len == 1 ? "" : "s",
+          (long long)mod->m->total_params, (long long)mod->batch_max);
+  fputs(" * Do not edit: regenerate it from the spec. */\n", out);
+}
+
+static const char *label_kind(LabelKind k) {
+  return k == LBL_CLASS ? "MTL_LABEL_CLASS" : k == LBL_BINARY ? "MTL_LABEL_BINARY" : "MTL_LABEL_REAL";
+}
+
+static void emit_header(FILE *out, Module *mod, const char *cmdline) {
+  Model *m = mod->m;
+  const char *n = m->name;
+  char *guard = arena_printf(mod->a, "%s_H", n);
+  for (char *p = guard; *p; p++)
+    *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+  front_matter(out, mod, arena_printf(mod->a, "%s.h", n), cmdline);
+  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include \"mtl_model.h\"\n\n", guard, guard);
+  fprintf(out, "#define %s_BATCH_MAX %lld\n", n, (long long)mod->batch_max);
+  fprintf(out, "#define %s_N_PARAMS %lld /* floats: parameters, and their gradients */\n", n, (long long)mod->n_params);
+  fprintf(out, "#define %s_N_STATE %lld  /* floats: optimizer state */\n", n, (long long)mod->n_state);
+  fprintf(out, "#define %s_N_ACT %lld    /* floats: the activation arena, at batch %lld */\n", n,
+          (long long)mod->n_act, (long long)mod->batch_max);
+  fprintf(out, "#define %s_N_TASKS %d\n\n", n, m->tasks.len);
+  fputs("/* data[], in this order (B samples each, B <= BATCH_MAX):\n", out);
+  for (int i = 0; i < mod->data.len; i++) {
+    Node *x = mod->data.data[i];
+    Buf *b = mod->train->buf[x->id];
+    fprintf(out, " *   data[%d] %s, %s\n", i, b->what, b->is_int ? "int32" : "float");
+  }
+  fputs(" * outputs[t] and losses[t], per task:\n", out);
+  for (int t = 0; t < m->tasks.len; t++) {
+    Task *task = m->tasks.data[t];
+    fprintf(out, " *   [%d] %s: [B, %lld] %s\n", t, task->name, (long long)task->out.d[0],
+            task->label == LBL_CLASS ? "logits" : task->label == LBL_BINARY ? "logit" : "values");
+  }
+  fputs(" */\n\n", out);
+  fprintf(out, "/* seeded initialization, PyTorch's defaults */\nvoid %s_init(float *params, uint64_t seed);\n", n);
+  fprintf(out, "/* one step: forward, backward, update; hyper = {lr, 1 - beta1^t, 1 - beta2^t} */\n"
+               "void %s_train_step(float *params, float *grads, float *state, float *act,\n"
+               "                   const void *const *data, int64_t B, const float *hyper,\n"
+               "                   uint64_t step_seed, float *losses);\n", n);
+  fprintf(out, "/* evaluation: per-task mean losses and outputs, no dropout */\n"
+               "void %s_eval_step(const float *params, float *act, const void *const *data,\n"
+               "                  int64_t B, float *losses, float *const *outputs);\n", n);
+  fprintf(out, "/* inference: per-task outputs from the inputs alone */\n"
+               "void %s_forward(const float *params, float *act, const float *const *inputs,\n"
+               "                int64_t B, float *const *outputs);\n\n", n);
+  fprintf(out, "extern const MtlModelInfo %s_info;\n\n#endif\n", n);
+  (void)label_kind;
+}
+
+static void emit_program(EC *ec, Program *p, const char *prefix) {
+  ec->prefix = prefix;
+  for (int i = 0; i < p->kernels.len; i++)
+    kernel(ec, p->kernels.data[i]);
+}
+
+static void calls(FILE *out, Program *p, const char *prefix) {
+  for (int i = 0; i < p->kernels.len; i++)
+    fprintf(out, "  %s%s(&c);\n", prefix, ((Kernel *)p->kernels.data[i])->name);
+}
+
+static void tensor_table(FILE *out, Module *mod, const char *name, Vec *nodes, Program *tr) {
+  if (!nodes->len)
+    return;
+  fprintf(out, "static const MtlTensor %s[] = {\n", name);
+  for (int i = 0; i < nodes->len; i++) {
+    Node *x = nodes->data[i];
+    Buf *b = tr->buf[x->id];
+    fprintf(out, "    {\"%s\", %lld, %lld, %d, {", x->name, (long long)b->offset,
+            (long long)shape_numel(x->shape), x->shape.rank);
+    for (int d = 0; d < x->shape.rank; d++)
+      fprintf(out, "%s%lld", d ? ", " : "", (long long)x->shape.d[d]);
+    fputs("}},\n", out);
+  }
+  fputs("};\n", out);
+  (void)mod;
+}
+
+static void c_string(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      fputc('\\', out);
+    if ((unsigned char)*s < 0x20)
+      fprintf(out, "\\%03o", (unsigned char)*s);
+    else
+      fputc(*s, out);
+  }
+  fputc('"', out);
+}
+
+static void emit_info(FILE *out, Module *mod) {
+  Model *m = mod->m;
+  Graph *g = mod->train->g;
+  const char *n = m->name;
+  tensor_table(out, mod, "param_tensors", &mod->params, mod->train);
+  tensor_table(out, mod, "state_tensors", &mod->states, mod->train);
+  fputs("static const MtlInputInfo inputs[] = {\n", out);
+  for (int i = 0; i < g->inputs.len; i++) {
+    Node *x = g->inputs.data[i];
+    fprintf(out, "    {\"%s\", %d, {", x->name, x->shape.rank);
+    for (int d = 0; d < x->shape.rank; d++)
+      fprintf(out, "%s%lld", d ? ", " : "", (long long)x->shape.d[d]);
+    fprintf(out, "}, %lld},\n", (long long)shape_numel(x->shape));
+  }
+  fputs("};\n", out);
+  if (g->labels.len) {
+    fputs("static const MtlLabelInfo labels[] = {\n", out);
+    for (int i = 0; i < g->labels.len; i++) {
+      Task *t = m->tasks.data[((Node *)g->labels.data[i])->task];
+      fprintf(out, "    {\"%s\", %s, %lld},\n", t->name, label_kind(t->label),
+              (long long)(t->label == LBL_BINARY ? 1 : t->label_n));
+    }
+    fputs("};\n", out);
+  }
+  for (int i = 0; i < m->tasks.len; i++) {
+    Task *t = m->tasks.data[i];
+    if (!t->derive_from)
+      continue;
+    fprintf(out, "static const int32_t lookup_%s[%d] = {", t->name, t->nlookup);
+    for (int k = 0; k < t->nlookup; k++)
+      fprintf(out, "%s%lld", k ? ", " : "", (long long)t->lookup[k]);
+    fputs("};\n", out);
+  }
+  fputs("static const MtlTaskInfo tasks[] = {\n", out);
+  for (int i = 0; i < m->tasks.len; i++) {
+    Task *t = m->tasks.data[i];
+    int label = -1;
+    for (int k = 0; k < g->labels.len; k++)
+      if (((Node *)g->labels.data[k])->task == i)
+        label = k;
+    int metrics = (t->metrics & (1 << MET_ACCURACY) ? 1 : 0) |
+                  (t->metrics & (1 << MET_MSE) ? 2 : 0) | (t->metrics & (1 << MET_MAE) ? 4 : 0);
+    fprintf(out, "    {\"%s\", %s, %lld, %d, %.17g, %d, %d, ", t->name, label_kind(t->label),
+            (long long)t->out.d[0], metrics, t->weight, label,
+            t->derive_from ? t->derive_from->index : -1);
+    if (t->derive_from)
+      fprintf(out, "lookup_%s, %d},\n", t->name, t->nlookup);
+    else
+      fputs("0, 0},\n", out);
+  }
+  fputs("};\n", out);
+  int nb = 0;
+  for (int s = 0; s < m->splits.len; s++) {
+    DataSplit *sp = m->splits.data[s];
+    for (int i = 0; i < sp->binds.len; i++) {
+      DataBind *db = sp->binds.data[i];
+      if (db->csv_columns.len) {
+        fprintf(out, "static const int64_t csv_columns_%d[] = {", nb);
+        for (int k = 0; k < db->csv_columns.len; k++)
+          fprintf(out, "%s%lld", k ? ", " : "", (long long)((Value *)db->csv_columns.data[k])->num);
+        fputs("};\n", out);
+      }
+      nb++;
+    }
+  }
+  if (nb) {
+    fputs("static const MtlBinding bindings[] = {\n", out);
+    nb = 0;
+    for (int s = 0; s < m->splits.len; s++) {
+      DataSplit *sp = m->splits.data[s];
+      for (int i = 0; i < sp->binds.len; i++, nb++) {
+        DataBind *db = sp->binds.data[i];
+        fprintf(out, "    {\"%s\", \"%s\", ", sp->split, db->decl->name);
+        c_string(out, db->path);
+        fprintf(out, ", %d, ", db->normalize);
+        float_lit(out, db->mean);
+        fputs(", ", out);
+        float_lit(out, db->normalize ? db->std : 1);
+        fprintf(out, ", %d, ", db->csv_column);
+        if (db->csv_columns.len)
+          fprintf(out, "csv_columns_%d, %d},\n", nb, db->csv_columns.len);
+        else
+          fputs("0, 0},\n", out);
+      }
+    }
+    fputs("};\n", out);
+  }
+  TrainOpts *tr = &m->train;
+  static const char *const opt[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_ADAMW"};
+  static const char *const sched[] = {"MTL_SCHED_CONSTANT", "MTL_SCHED_STEP", "MTL_SCHED_COSINE"};
+  fprintf(out, "\nconst MtlModelInfo %s_info = {\n", n);
+  fprintf(out, "    .abi = MTL_MODEL_ABI,\n    .name = \"%s\",\n    .spec = ", n);
+  c_string(out, m->src->path);
+  fprintf(out, ",\n    .mtlc_version = \"%s\",\n", MTLC_VERSION);
+  fprintf(out, "    .batch_max = %s_BATCH_MAX,\n    .n_params = %s_N_PARAMS,\n"
+               "    .n_state = %s_N_STATE,\n    .n_act = %s_N_ACT,\n", n, n, n, n);
+  fprintf(out, "    .n_param_tensors = %d,\n    .param_tensors = %s,\n", mod->params.len,
+          mod->params.len ? "param_tensors" : "0");
+  fprintf(out, "    .n_state_tensors = %d,\n    .state_tensors = %s,\n", mod->states.len,
+          mod->states.len ? "state_tensors" : "0");
+  fprintf(out, "    .n_inputs = %d,\n    .inputs = inputs,\n", g->inputs.len);
+  fprintf(out, "    .n_labels = %d,\n    .labels = %s,\n", g->labels.len, g->labels.len ? "labels" : "0");
+  fprintf(out, "    .n_tasks = %d,\n    .tasks = tasks,\n", m->tasks.len);
+  fprintf(out, "    .n_bindings = %d,\n    .bindings = %s,\n", nb, nb ? "bindings" : "0");
+  fprintf(out, "    .optimizer = %s,\n    .lr = %.17g,\n", opt[tr->opt.kind], tr->opt.lr);
+  fprintf(out, "    .beta1 = %.17g,\n    .beta2 = %.17g,\n", tr->opt.kind == OPT_SGD ? 0.9 : tr->opt.beta1,
+          tr->opt.kind == OPT_SGD ? 0.999 : tr->opt.beta2);
+  fprintf(out, "    .schedule = %s,\n    .step_every = %lld,\n    .step_gamma = %.17g,\n",
+          sched[tr->sched], (long long)tr->step_every, tr->step_gamma);
+  fprintf(out, "    .batch = %lld,\n    .epochs = %lld,\n    .seed = %lluu,\n", (long long)tr->batch,
+          (long long)tr->epochs, (unsigned long long)tr->seed);
+  fprintf(out, "    .init = %s_init,\n    .train_step = %s_train_step,\n"
+               "    .eval_step = %s_eval_step,\n    .forward = %s_forward,\n};\n", n, n, n, n);
+}
+
+static void emit_source(FILE *out, Module *mod, const char *cmdline) {
+  Model *m = mod->m;
+  const char *n = m->name;
+  front_matter(out, mod, arena_printf(mod->a, "%s.c", n), cmdline);
+  fprintf(out, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
+               "#include \"mtl_kernel.h\"\n#include \"%s.h\"\n\n", n);
+  fputs("/* What every kernel reads and writes: the buffer groups, the batch's data\n"
+        " * and outputs, the step's hyperparameters and dropout seed, and B. */\n"
+        "typedef struct {\n  float *params, *grads, *state, *act;\n"
+        "  const void *const *data;\n  float *const *outputs;\n  float *losses;\n"
+        "  const float *hyper;\n  uint64_t seed;\n  int64_t B;\n} Ctx;\n\n", out);
+  fputs("static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
+        "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n\n", out);
+  EC ec = {mod, out, ""};
+  fputs("/* ---- train step: forward, backward, update ---- */\n\n", out);
+  emit_program(&ec, mod->train, "tr_");
+  fputs("/* ---- evaluation ---- */\n\n", out);
+  emit_program(&ec, mod->eval, "ev_");
+  fputs("/* ---- inference ---- */\n\n", out);
+  emit_program(&ec, mod->forward, "fw_");
+
+  fprintf(out, "void %s_init(float *params, uint64_t seed) {\n", n);
+  fprintf(out, "  MtlRng r;\n  mtl_rng_seed(&r, seed);\n  memset(params, 0, sizeof(float) * %s_N_PARAMS);\n", n);
+  for (int i = 0; i < mod->params.len; i++) {
+    Node *x = mod->params.data[i];
+    Buf *b = mod->train->buf[x->id];
+    fprintf(out, "  mtl_init_uniform(params + %lld, %lld, %.17g, &r); /* %s, fan_in %lld */\n",
+            (long long)b->offset, (long long)b->size, 1 / sqrt((double)x->a[0]), x->name,
+            (long long)x->a[0]);
+  }
+  fputs("}\n\n", out);
+  fprintf(out, "void %s_train_step(float *params, float *grads, float *state, float *act,\n"
+               "                   const void *const *data, int64_t B, const float *hyper,\n"
+               "                   uint64_t step_seed, float *losses) {\n"
+               "  const Ctx c = {params, grads, state, act, data, 0, losses, hyper, step_seed, B};\n", n);
+  calls(out, mod->train, "tr_");
+  fputs("}\n\n", out);
+  fprintf(out, "void %s_eval_step(const float *params, float *act, const void *const *data,\n"
+               "                  int64_t B, float *losses, float *const *outputs) {\n"
+               "  const Ctx c = {(float *)params, 0, 0, act, data, outputs, losses, 0, 0, B};\n", n);
+  calls(out, mod->eval, "ev_");
+  fputs("}\n\n", out);
+  fprintf(out, "void %s_forward(const float *params, float *act, const float *const *inputs,\n"
+               "                int64_t B, float *const *outputs) {\n"
+               "  const Ctx c = {(float *)params, 0, 0, act, (const void *const *)inputs, outputs, 0, 0, 0, B};\n", n);
+  calls(out, mod->forward, "fw_");
+  fputs("}\n\n", out);
+  emit_info(out, mod);
+}
+
+static void emit_main(FILE *out, Module *mod, const char *cmdline) {
+  const char *n = mod->m->name;
+  front_matter(out, mod, "main.c", cmdline);
+  fprintf(out,
+          "/* A standalone trainer: the runtime's training loop over the generated\n"
+          " * model. Build: cc -O2 main.c %s.c -I RUNTIME -L LIB -lmtlrt -lopenblas -lz -lm\n"
+          " * usage: ./train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]...\n"
+          " *                [--save CKPT] [--resume CKPT] [--log FILE] [--limit N]\n"
+          " *                [--eval CKPT] */\n", n);
+  fprintf(out, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
+               "#include \"mtl.h\"\n#include \"%s.h\"\n\n", n);
+  fprintf(out,
+          "static int usage(const char *msg) {\n"
+          "  fprintf(stderr, \"%%s\\nusage: train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]... \"\n"
+          "                  \"[--save CKPT] [--resume CKPT] [--log FILE] [--limit N] [--eval CKPT]\\n\", msg);\n"
+          "  return 2;\n}\n\n"
+          "static int count(const char *s, int64_t *out) {\n"
+          "  char *end;\n  long long v = s ? strtoll(s, &end, 10) : -1;\n"
+          "  if (!s || !*s || *end || v < 1)\n    return 0;\n  *out = v;\n  return 1;\n}\n\n"
+          "int main(int argc, char **argv) {\n"
+          "  MtlTrainOpts o = {0};\n  MtlOverride ov[64];\n  const char *eval = NULL;\n"
+          "  for (int i = 1; i < argc; i++) {\n"
+          "    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;\n"
+          "    if (!strcmp(a, \"--epochs\") && count(v, &o.epochs)) i++;\n"
+          "    else if (!strcmp(a, \"--batch\") && count(v, &o.batch)) i++;\n"
+          "    else if (!strcmp(a, \"--limit\") && count(v, &o.limit_train)) o.limit_test = o.limit_train, i++;\n"
+          "    else if (!strcmp(a, \"--save\") && v) o.save = v, i++;\n"
+          "    else if (!strcmp(a, \"--resume\") && v) o.resume = v, i++;\n"
+          "    else if (!strcmp(a, \"--log\") && v) o.log = v, i++;\n"
+          "    else if (!strcmp(a, \"--eval\") && v) eval = v, i++;\n"
+          "    else if (!strcmp(a, \"--data\") && v && o.n_overrides < 64) {\n"
+          "      char *s = strdup(v), *dot = strchr(s, '.'), *eq = strchr(s, '=');\n"
+          "      if (!dot || !eq || dot > eq)\n        return usage(\"--data needs SPLIT.NAME=PATH\");\n"
+          "      *dot = *eq = 0;\n"
+          "      ov[o.n_overrides++] = (MtlOverride){s, dot + 1, eq + 1};\n"
+          "      o.overrides = ov;\n      i++;\n"
+          "    } else {\n      fprintf(stderr, \"train: bad argument '%%s'\\n\", a);\n      return usage(\"\");\n    }\n"
+          "  }\n"
+          "  if (o.batch > %s_BATCH_MAX)\n    return usage(\"--batch is larger than the model was generated for\");\n"
+          "  if (eval)\n    return mtl_eval(&%s_info, eval, o.overrides, o.n_overrides, o.limit_test);\n"
+          "  return mtl_train(&%s_info, &o);\n}\n", n, n, n);
+}
+
+static FILE *open_out(const char *dir, const char *file, char **path_out, Arena *a) {
+  char *path = arena_printf(a, "%s/%s", dir, file);
+  *path_out = path;
+  FILE *f = fopen(path, "w");
+  if (!f)
+    fprintf(stderr, "mtlc: cannot write '%s': %s\n", path, strerror(errno));
+  return f;
+}
+
+/* Each file is written whole to a temporary name, then renamed: no
+ * half-written sources. */
+static bool write_file(Module *mod, const char *dir, const char *file, const char *cmdline,
+                       void (*body)(FILE *, Module *, const char *)) {
+  char *tmp;
+  FILE *f = open_out(dir, arena_printf(mod->a, ".%s.tmp", file), &tmp, mod->a);
+  if (!f)
+    return false;
+  body(f, mod, cmdline);
+  bool ok = !ferror(f);
+  ok &= fclose(f) == 0;
+  char *final = arena_printf(mod->a, "%s/%s", dir, file);
+  if (!ok || rename(tmp, final) != 0) {
+    fprintf(stderr, "mtlc: cannot write '%s': %s\n", final, strerror(errno));
+    remove(tmp);
+    return false;
+  }
+  return true;
+}
+
+bool emit_c(Module *mod, const char *dir, bool with_main, const char *cmdline) {
+  struct stat st;
+  if (stat(dir, &st) != 0 && mkdir(dir, 0777) != 0) {
+    fprintf(stderr, "mtlc: cannot create folder '%s': %s\n", dir, strerror(errno));
+    return false;
+  }
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "mtlc: '%s' is not a folder\n", dir);
+    return false;
+  }
+  const char *n = mod->m->name;
+  return write_file(mod, dir, arena_printf(mod->a, "%s.h", n), cmdline, emit_header) &&
+         write_file(mod, dir, arena_printf(mod->a, "%s.c", n), cmdline, emit_source) &&
+         (!with_main || write_file(mod, dir, "main.c", cmdline, emit_main));
+}

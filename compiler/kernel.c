@@ -1,0 +1,961 @@
+/* kernel.c: graph IR to kernel IR, and the memory plan. Each node that
+ * computes something becomes one kernel (kl_NAME, one per op in ops.def):
+ * loops with trip counts known at compile time or equal to the batch B,
+ * float arithmetic in single precision, GEMM-shaped work (dense, and
+ * convolutions through im2col) as calls to the runtime's sgemm. Buffers
+ * live in four groups (parameters, gradients, optimizer state,
+ * activations); activations, intermediate gradients and scratch get fixed
+ * offsets in one arena, reused once their last reader has run. Three
+ * programs come out of one model: the train step (forward, backward,
+ * update), evaluation (no dropout; losses and outputs) and the forward pass
+ * alone. No rendering here: emit_c.c and emit_llvm.c do that. */
+#include "mtlc.h"
+
+#include <math.h>
+#include <string.h>
+
+#define ALIGN 16 /* floats: 64 bytes */
+
+typedef struct {
+  Arena *a;
+  Program *p;
+  Kernel *k;
+  Vec *stack[16];
+  int depth;
+} KB;
+
+/* ---- expressions ------------------------------------------------------------ */
+
+static Expr *ex(KB *kb, ExprKind kind, bool is_int) {
+  Expr *e = arena_alloc(kb->a, sizeof(Expr));
+  e->kind = kind;
+  e->is_int = is_int;
+  return e;
+}
+
+Expr *kx_const(Arena *a, double f) {
+  Expr *e = arena_alloc(a, sizeof(Expr));
+  e->kind = X_F;
+  e->f = f;
+  return e;
+}
+
+static Expr *FC(KB *kb, double f) { return kx_const(kb->a, f); }
+
+static Expr *I(KB *kb, int64_t i) {
+  Expr *e = ex(kb, X_I, true);
+  e->i = i;
+  return e;
+}
+
+static Expr *V(KB *kb, int var) {
+  Expr *e = ex(kb, X_VAR, true);
+  e->i = var;
+  return e;
+}
+
+static Expr *LOC(KB *kb, int local, bool is_int) {
+  Expr *e = ex(kb, X_LOCAL, is_int);
+  e->i = local;
+  return e;
+}
+
+static Expr *BATCH(KB *kb) { return ex(kb, X_BATCH, true); }
+
+static Expr *HYPER(KB *kb, int i) {
+  Expr *e = ex(kb, X_HYPER, false);
+  e->i = i;
+  return e;
+}
+
+static Expr *LD(KB *kb, Buf *b, Expr *idx) {
+  Expr *e = ex(kb, X_LOAD, b->is_int);
+  e->buf = b;
+  e->a = idx;
+  return e;
+}
+
+static Expr *bin(KB *kb, BinOp op, Expr *x, Expr *y) {
+  MTLC_ASSERT(x->is_int == y->is_int);
+  if (x->kind == X_I && y->kind == X_I) {
+    int64_t a = x->i, b = y->i;
+    switch (op) {
+    case XB_ADD: return I(kb, a + b);
+    case XB_SUB: return I(kb, a - b);
+    case XB_MUL: return I(kb, a * b);
+    default: break;
+    }
+  }
+  if (x->is_int && op == XB_MUL && ((x->kind == X_I && x->i == 0) || (y->kind == X_I && y->i == 0)))
+    return I(kb, 0);
+  if (op == XB_MUL && y->kind == (x->is_int ? X_I : X_F) && (x->is_int ? y->i == 1 : y->f == 1))
+    return x;
+  if (op == XB_MUL && x->kind == (x->is_int ? X_I : X_F) && (x->is_int ? x->i == 1 : x->f == 1))
+    return y;
+  if ((op == XB_ADD || op == XB_SUB) && x->is_int && y->kind == X_I && y->i == 0)
+    return x;
+  if (op == XB_ADD && x->is_int && x->kind == X_I && x->i == 0)
+    return y;
+  bool cmp = op >= XB_LT && op <= XB_AND;
+  Expr *e = ex(kb, X_BIN, cmp ? true : x->is_int);
+  e->op = op;
+  e->a = x;
+  e->b = y;
+  return e;
+}
+
+static Expr *un(KB *kb, UnOp op, Expr *x) {
+  Expr *e = ex(kb, X_UN, x->is_int);
+  e->op = op;
+  e->a = x;
+  return e;
+}
+
+static Expr *sel(KB *kb, Expr *c, Expr *x, Expr *y) {
+  MTLC_ASSERT(x->is_int == y->is_int);
+  Expr *e = ex(kb, X_SEL, x->is_int);
+  e->a = c, e->b = x, e->c = y;
+  return e;
+}
+
+static Expr *TOF(KB *kb, Expr *x) {
+  if (!x->is_int)
+    return x;
+  Expr *e = ex(kb, X_TOF, false);
+  e->a = x;
+  return e;
+}
+
+static Expr *TOI(KB *kb, Expr *x) {
+  if (x->is_int)
+    return x;
+  Expr *e = ex(kb, X_TOI, true);
+  e->a = x;
+  return e;
+}
+
+#define ADD(x, y) bin(kb, XB_ADD, x, y)
+#define SUB(x, y) bin(kb, XB_SUB, x, y)
+#define MUL(x, y) bin(kb, XB_MUL, x, y)
+#define DIV(x, y) bin(kb, XB_DIV, x, y)
+
+/* ---- statements ----------------------------------------------------------------- */
+
+static Stmt *stmt(KB *kb, StmtKind kind) {
+  Stmt *s = arena_alloc(kb->a, sizeof(Stmt));
+  s->kind = kind;
+  vec_push(kb->a, kb->stack[kb->depth - 1], s);
+  return s;
+}
+
+/* for (v = 0; v < hi; v++) { ... end(kb) */
+static Expr *loop(KB *kb, Expr *hi) {
+  Stmt *s = stmt(kb, K_FOR);
+  s->var = kb->k->nvars++;
+  s->hi = hi;
+  MTLC_ASSERT(kb->depth < 16);
+  kb->stack[kb->depth++] = &s->body;
+  return V(kb, s->var);
+}
+
+static void end(KB *kb) { kb->depth--; }
+
+static void store(KB *kb, Buf *b, Expr *idx, Expr *val, bool accum) {
+  Stmt *s = stmt(kb, K_STORE);
+  s->buf = b;
+  s->idx = idx;
+  s->val = b->is_int ? TOI(kb, val) : TOF(kb, val);
+  s->accum = accum;
+}
+
+static Expr *local(KB *kb, Expr *init) {
+  Stmt *s = stmt(kb, K_LOCAL);
+  s->var = kb->k->nlocals++;
+  s->val = init;
+  s->is_int = init->is_int;
+  return LOC(kb, s->var, init->is_int);
+}
+
+static void set(KB *kb, Expr *loc, Expr *val) {
+  Stmt *s = stmt(kb, K_SET);
+  s->var = (int)loc->i;
+  s->val = val;
+}
+
+static void gemm(KB *kb, int ta, int tb, Expr *M, Expr *N, Expr *K, Buf *A,
+                 Expr *offa, int64_t lda, Buf *B, Expr *offb, int64_t ldb, Buf *C,
+                 Expr *offc, int64_t ldc, double beta) {
+  Stmt *s = stmt(kb, K_GEMM);
+  s->ta = ta, s->tb = tb, s->M = M, s->N = N, s->K = K;
+  s->A = A, s->offa = offa, s->lda = lda;
+  s->B = B, s->offb = offb, s->ldb = ldb;
+  s->C = C, s->offc = offc, s->ldc = ldc;
+  s->alpha = 1, s->beta = beta;
+}
+
+/* ---- kernels, one per op ------------------------------------------------------------ */
+
+#define KL(name) static void kl_##name(KB *kb, Node *n)
+#define NO_KERNEL(name)                                                        \
+  KL(name) { (void)kb, (void)n; }
+#define BUF(node) (kb->p->buf[(node)->id])
+#define OUT BUF(n)
+#define IN(k) BUF(n->in[k])
+
+/* element count of a node: B * numel, or numel */
+static Expr *count(KB *kb, Node *n) {
+  Expr *c = I(kb, shape_numel(n->shape));
+  return n->batched ? MUL(BATCH(kb), c) : c;
+}
+
+NO_KERNEL(INPUT)
+NO_KERNEL(LABEL)
+NO_KERNEL(PARAM)
+NO_KERNEL(STATE)
+NO_KERNEL(RESHAPE) /* a view of its input: same buffer */
+NO_KERNEL(SGD)     /* updates are emitted by kl_update */
+NO_KERNEL(ADAM)
+
+KL(DROPMASK) {
+  Stmt *s = stmt(kb, K_DROPOUT);
+  s->buf = OUT;
+  s->val = count(kb, n);
+  s->p = (float)n->f[0];
+  s->stream = n->id;
+}
+
+KL(CONST) { store(kb, OUT, I(kb, 0), FC(kb, n->f[0]), false); }
+
+static Buf *table_buf(KB *kb, Node *n) {
+  Buf *t = arena_alloc(kb->a, sizeof(Buf));
+  t->kind = BUF_CONST;
+  t->is_int = true;
+  t->ntable = n->ntable;
+  t->size = n->ntable;
+  t->table = arena_alloc(kb->a, sizeof(int32_t) * (size_t)n->ntable);
+  for (int i = 0; i < n->ntable; i++)
+    t->table[i] = (int32_t)n->table[i];
+  t->name = arena_printf(kb->a, "lookup%d", n->id);
+  t->what = "label table";
+  return t;
+}
+
+/* labels are int32 in data, float where derived */
+static Expr *label_at(KB *kb, Node *lbl, Expr *idx) {
+  return TOI(kb, LD(kb, BUF(lbl), idx));
+}
+
+KL(LOOKUP) {
+  Buf *t = table_buf(kb, n);
+  Expr *b = loop(kb, BATCH(kb));
+  store(kb, OUT, b, TOF(kb, LD(kb, t, label_at(kb, n->in[0], b))), false);
+  end(kb);
+}
+
+/* y[B, U] = x[B, D] W[U, D]^T */
+KL(MATMUL) {
+  int64_t D = n->in[0]->shape.d[0], U = n->shape.d[0];
+  gemm(kb, 0, 1, BATCH(kb), I(kb, U), I(kb, D), IN(0), I(kb, 0), D, IN(1), I(kb, 0), D,
+       OUT, I(kb, 0), U, 0);
+}
+
+/* dx[B, D] = dy[B, U] W[U, D] */
+KL(MATMUL_NN) {
+  int64_t U = n->in[0]->shape.d[0], D = n->shape.d[0];
+  gemm(kb, 0, 0, BATCH(kb), I(kb, D), I(kb, U), IN(0), I(kb, 0), U, IN(1), I(kb, 0), D,
+       OUT, I(kb, 0), D, 0);
+}
+
+/* dW[U, D] = dy[B, U]^T x[B, D] */
+KL(MATMUL_TN) {
+  int64_t U = n->shape.d[0], D = n->shape.d[1];
+  gemm(kb, 1, 0, I(kb, U), I(kb, D), BATCH(kb), IN(0), I(kb, 0), U, IN(1), I(kb, 0), D,
+       OUT, I(kb, 0), D, 0);
+}
+
+/* y[b, f, s] = x[b, f, s] + bias[f] */
+KL(BIAS) {
+  int64_t F = n->shape.d[0], S = shape_numel(n->shape) / F;
+  Expr *b = loop(kb, BATCH(kb));
+  Expr *f = loop(kb, I(kb, F));
+  Expr *bias = local(kb, LD(kb, IN(1), f));
+  Expr *s = loop(kb, I(kb, S));
+  Expr *i = ADD(MUL(ADD(MUL(b, I(kb, F)), f), I(kb, S)), s);
+  store(kb, OUT, i, ADD(LD(kb, IN(0), i), bias), false);
+  end(kb), end(kb), end(kb);
+}
+
+KL(BIAS_GRAD) {
+  Node *dy = n->in[0];
+  int64_t F = n->shape.d[0], S = shape_numel(dy->shape) / F;
+  Expr *f = loop(kb, I(kb, F));
+  Expr *acc = local(kb, FC(kb, 0));
+  Expr *b = loop(kb, BATCH(kb));
+  Expr *s = loop(kb, I(kb, S));
+  set(kb, acc, ADD(acc, LD(kb, IN(0), ADD(MUL(ADD(MUL(b, I(kb, F)), f), I(kb, S)), s))));
+  end(kb), end(kb);
+  store(kb, OUT, f, acc, false);
+  end(kb);
+}
+
+/* ---- convolution: im2col + GEMM per sample ---- */
+
+typedef struct {
+  int64_t C, H, W, F, Ho, Wo, K, S, P;
+} Geo;
+
+static Geo geo(const Node *x, const Node *y, const int64_t *a) {
+  return (Geo){x->shape.d[0], x->shape.d[1], x->shape.d[2], y->shape.d[0],
+               y->shape.d[1], y->shape.d[2], a[2], a[0], a[1]};
+}
+
+/* col[(c K + kh) K + kw, oh Wo + ow] = x[b, c, oh S - P + kh, ow S - P + kw]
+ * (0 outside); with to_x, the reverse: x[...] += col[...] (col2im) */
+static void im2col(KB *kb, Geo g, Buf *x, Expr *b, Buf *col, bool to_x) {
+  Expr *c = loop(kb, I(kb, g.C));
+  Expr *kh = loop(kb, I(kb, g.K));
+  Expr *kw = loop(kb, I(kb, g.K));
+  Expr *oh = loop(kb, I(kb, g.Ho));
+  Expr *ih = local(kb, ADD(SUB(MUL(oh, I(kb, g.S)), I(kb, g.P)), kh));
+  Expr *ow = loop(kb, I(kb, g.Wo));
+  Expr *iw = ADD(SUB(MUL(ow, I(kb, g.S)), I(kb, g.P)), kw);
+  Expr *row = ADD(MUL(ADD(MUL(c, I(kb, g.K)), kh), I(kb, g.K)), kw);
+  Expr *ci = ADD(MUL(row, I(kb, g.Ho * g.Wo)), ADD(MUL(oh, I(kb, g.Wo)), ow));
+  Expr *inside = bin(kb, XB_AND,
+                     bin(kb, XB_AND, bin(kb, XB_GE, ih, I(kb, 0)), bin(kb, XB_LT, ih, I(kb, g.H))),
+                     bin(kb, XB_AND, bin(kb, XB_GE, iw, I(kb, 0)), bin(kb, XB_LT, iw, I(kb, g.W))));
+  /* clamp so that both arms of the select are safe loads */
+  Expr *chw = bin(kb, XB_MIN, bin(kb, XB_MAX, ih, I(kb, 0)), I(kb, g.H - 1));
+  Expr *cww = bin(kb, XB_MIN, bin(kb, XB_MAX, iw, I(kb, 0)), I(kb, g.W - 1));
+  Expr *xi = ADD(MUL(ADD(MUL(ADD(MUL(b, I(kb, g.C)), c), I(kb, g.H)), chw), I(kb, g.W)), cww);
+  if (!to_x)
+    store(kb, col, ci, sel(kb, inside, LD(kb, x, xi), FC(kb, 0)), false);
+  else
+    store(kb, x, xi, sel(kb, inside, LD(kb, col, ci), FC(kb, 0)), true);
+  end(kb), end(kb), end(kb), end(kb), end(kb);
+}
+
+static void zero(KB *kb, Buf *b, Expr *n) {
+  Expr *i = loop(kb, n);
+  store(kb, b, i, FC(kb, 0), false);
+  end(kb);
+}
+
+static Buf *scratch(KB *kb, Node *n);
+
+KL(CONV2D) { /* y_b[F, HoWo] = W[F, CKK] col_b[CKK, HoWo] */
+  Geo g = geo(n->in[0], n, n->a);
+  int64_t ckk = g.C * g.K * g.K, hw = g.Ho * g.Wo;
+  Buf *col = scratch(kb, n);
+  Expr *b = loop(kb, BATCH(kb));
+  im2col(kb, g, IN(0), b, col, false);
+  gemm(kb, 0, 0, I(kb, g.F), I(kb, hw), I(kb, ckk), IN(1), I(kb, 0), ckk, col, I(kb, 0),
+       hw, OUT, MUL(b, I(kb, g.F * hw)), hw, 0);
+  end(kb);
+}
+
+KL(CONV2D_DW) { /* dW[F, CKK] += dy_b[F, HoWo] col_b[CKK, HoWo]^T */
+  Geo g = geo(n->in[1], n->in[0], n->a);
+  int64_t ckk = g.C * g.K * g.K, hw = g.Ho * g.Wo;
+  Buf *col = scratch(kb, n);
+  zero(kb, OUT, I(kb, g.F * ckk));
+  Expr *b = loop(kb, BATCH(kb));
+  im2col(kb, g, IN(1), b, col, false);
+  gemm(kb, 0, 1, I(kb, g.F), I(kb, ckk), I(kb, hw), IN(0), MUL(b, I(kb, g.F * hw)), hw,
+       col, I(kb, 0), hw, OUT, I(kb, 0), ckk, 1);
+  end(kb);
+}
+
+KL(CONV2D_DX) { /* col_b[CKK, HoWo] = W[F, CKK]^T dy_b[F, HoWo]; col2im */
+  Geo g = geo(n, n->in[0], n->a);
+  int64_t ckk = g.C * g.K * g.K, hw = g.Ho * g.Wo;
+  Buf *col = scratch(kb, n);
+  zero(kb, OUT, count(kb, n));
+  Expr *b = loop(kb, BATCH(kb));
+  gemm(kb, 1, 0, I(kb, ckk), I(kb, hw), I(kb, g.F), IN(1), I(kb, 0), ckk, IN(0),
+       MUL(b, I(kb, g.F * hw)), hw, col, I(kb, 0), hw, 0);
+  im2col(kb, g, OUT, b, col, true);
+  end(kb);
+}
+
+/* ---- pooling: window a2, stride a0, no padding ---- */
+
+typedef struct {
+  Expr *b, *c, *oh, *ow, *yi, *base;
+} PoolLoops;
+
+static PoolLoops pool_loops(KB *kb, const Node *x, const Node *y) {
+  int64_t C = x->shape.d[0], H = x->shape.d[1], W = x->shape.d[2];
+  int64_t Ho = y->shape.d[1], Wo = y->shape.d[2];
+  PoolLoops l;
+  l.b = loop(kb, BATCH(kb));
+  l.c = loop(kb, I(kb, C));
+  l.oh = loop(kb, I(kb, Ho));
+  l.ow = loop(kb, I(kb, Wo));
+  Expr *bc = ADD(MUL(l.b, I(kb, C)), l.c);
+  l.yi = ADD(MUL(ADD(MUL(bc, I(kb, Ho)), l.oh), I(kb, Wo)), l.ow);
+  l.base = MUL(bc, I(kb, H * W));
+  return l;
+}
+
+/* index of window element (kh, kw) */
+static Expr *pool_at(KB *kb, const Node *x, const int64_t *a, PoolLoops *l,
+                     Expr *kh, Expr *kw) {
+  int64_t W = x->shape.d[2], S = a[0];
+  return ADD(l->base, ADD(MUL(ADD(MUL(l->oh, I(kb, S)), kh), I(kb, W)),
+                          ADD(MUL(l->ow, I(kb, S)), kw)));
+}
+
+static void pool_end(KB *kb) { end(kb), end(kb), end(kb), end(kb); }
+
+KL(MAXPOOL) {
+  PoolLoops l = pool_loops(kb, n->in[0], n);
+  Expr *m = local(kb, FC(kb, -INFINITY));
+  Expr *kh = loop(kb, I(kb, n->a[2])), *kw = loop(kb, I(kb, n->a[2]));
+  set(kb, m, bin(kb, XB_MAX, m, LD(kb, IN(0), pool_at(kb, n->in[0], n->a, &l, kh, kw))));
+  end(kb), end(kb);
+  store(kb, OUT, l.yi, m, false);
+  pool_end(kb);
+}
+
+KL(AVGPOOL) {
+  PoolLoops l = pool_loops(kb, n->in[0], n);
+  Expr *s = local(kb, FC(kb, 0));
+  Expr *kh = loop(kb, I(kb, n->a[2])), *kw = loop(kb, I(kb, n->a[2]));
+  set(kb, s, ADD(s, LD(kb, IN(0), pool_at(kb, n->in[0], n->a, &l, kh, kw))));
+  end(kb), end(kb);
+  store(kb, OUT, l.yi, MUL(s, FC(kb, 1.0 / (double)(n->a[2] * n->a[2]))), false);
+  pool_end(kb);
+}
+
+/* the gradient goes to the first maximum of each window */
+KL(MAXPOOL_BWD) { /* dy, x */
+  Node *x = n->in[1];
+  zero(kb, OUT, count(kb, n));
+  PoolLoops l = pool_loops(kb, x, n->in[0]);
+  Expr *first = pool_at(kb, x, n->a, &l, I(kb, 0), I(kb, 0));
+  Expr *best = local(kb, LD(kb, IN(1), first));
+  Expr *arg = local(kb, first);
+  Expr *kh = loop(kb, I(kb, n->a[2])), *kw = loop(kb, I(kb, n->a[2]));
+  Expr *at = local(kb, pool_at(kb, x, n->a, &l, kh, kw));
+  Expr *v = local(kb, LD(kb, IN(1), at));
+  set(kb, arg, sel(kb, bin(kb, XB_GT, v, best), at, arg));
+  set(kb, best, bin(kb, XB_MAX, best, v));
+  end(kb), end(kb);
+  store(kb, OUT, arg, LD(kb, IN(0), l.yi), true);
+  pool_end(kb);
+}
+
+KL(AVGPOOL_BWD) { /* dy */
+  zero(kb, OUT, count(kb, n));
+  PoolLoops l = pool_loops(kb, n, n->in[0]);
+  Expr *d = local(kb, MUL(LD(kb, IN(0), l.yi), FC(kb, 1.0 / (double)(n->a[2] * n->a[2]))));
+  Expr *kh = loop(kb, I(kb, n->a[2])), *kw = loop(kb, I(kb, n->a[2]));
+  store(kb, OUT, pool_at(kb, n, n->a, &l, kh, kw), d, true);
+  end(kb), end(kb);
+  pool_end(kb);
+}
+
+/* ---- elementwise ---- */
+
+#define ELEMENTWISE(name, expr)                                                \
+  KL(name) {                                                                   \
+    Expr *i = loop(kb, count(kb, n));                                          \
+    Expr *x = LD(kb, IN(0), i);                                                \
+    Expr *y = n->nin > 1 ? LD(kb, IN(1), n->in[1]->shape.rank || n->in[1]->batched ? i : I(kb, 0)) : NULL; \
+    (void)x, (void)y;                                                          \
+    store(kb, OUT, i, (expr), false);                                          \
+    end(kb);                                                                   \
+  }
+
+ELEMENTWISE(RELU, bin(kb, XB_MAX, x, FC(kb, 0)))
+ELEMENTWISE(SIGMOID, DIV(FC(kb, 1), ADD(FC(kb, 1), un(kb, XU_EXP, un(kb, XU_NEG, x)))))
+ELEMENTWISE(TANH, un(kb, XU_TANH, x))
+ELEMENTWISE(ADD, ADD(x, y))
+ELEMENTWISE(SUB, SUB(x, y))
+ELEMENTWISE(MUL, MUL(x, y))
+ELEMENTWISE(SCALE, MUL(x, FC(kb, n->f[0])))
+ELEMENTWISE(RELU_BWD, sel(kb, bin(kb, XB_GT, y, FC(kb, 0)), x, FC(kb, 0)))
+ELEMENTWISE(SIGMOID_BWD, MUL(MUL(x, y), SUB(FC(kb, 1), y)))
+ELEMENTWISE(TANH_BWD, MUL(x, SUB(FC(kb, 1), MUL(y, y))))
+
+KL(SUMSQ_BWD) { /* ds, x: 2 ds x */
+  Expr *d = local(kb, MUL(FC(kb, 2), LD(kb, IN(0), I(kb, 0))));
+  Expr *i = loop(kb, count(kb, n));
+  store(kb, OUT, i, MUL(d, LD(kb, IN(1), i)), false);
+  end(kb);
+}
+
+KL(SUMSQ) {
+  Expr *s = local(kb, FC(kb, 0));
+  Expr *i = loop(kb, count(kb, n->in[0]));
+  Expr *x = LD(kb, IN(0), i);
+  set(kb, s, ADD(s, MUL(x, x)));
+  end(kb);
+  store(kb, OUT, I(kb, 0), s, false);
+}
+
+/* ---- losses ---- */
+
+/* m = max_k z[b, k]; s = sum_k exp(z[b, k] - m) */
+static void softmax_stats(KB *kb, Buf *z, Expr *b, int64_t K, Expr **m, Expr **s) {
+  *m = local(kb, FC(kb, -INFINITY));
+  Expr *k = loop(kb, I(kb, K));
+  set(kb, *m, bin(kb, XB_MAX, *m, LD(kb, z, ADD(MUL(b, I(kb, K)), k))));
+  end(kb);
+  *s = local(kb, FC(kb, 0));
+  k = loop(kb, I(kb, K));
+  set(kb, *s, ADD(*s, un(kb, XU_EXP, SUB(LD(kb, z, ADD(MUL(b, I(kb, K)), k)), *m))));
+  end(kb);
+}
+
+KL(CE_LOSS) {
+  int64_t K = n->in[0]->shape.d[0];
+  Expr *total = local(kb, FC(kb, 0));
+  Expr *b = loop(kb, BATCH(kb)), *m, *s;
+  softmax_stats(kb, IN(0), b, K, &m, &s);
+  Expr *zy = LD(kb, IN(0), ADD(MUL(b, I(kb, K)), label_at(kb, n->in[1], b)));
+  set(kb, total, ADD(total, SUB(ADD(m, un(kb, XU_LOG, s)), zy)));
+  end(kb);
+  store(kb, OUT, I(kb, 0), DIV(total, TOF(kb, BATCH(kb))), false);
+}
+
+KL(CE_BWD) { /* dl, logits, labels */
+  int64_t K = n->shape.d[0];
+  Expr *scale = local(kb, DIV(LD(kb, IN(0), I(kb, 0)), TOF(kb, BATCH(kb))));
+  Expr *b = loop(kb, BATCH(kb)), *m, *s;
+  softmax_stats(kb, IN(1), b, K, &m, &s);
+  Expr *y = local(kb, label_at(kb, n->in[2], b));
+  Expr *k = loop(kb, I(kb, K));
+  Expr *i = ADD(MUL(b, I(kb, K)), k);
+  Expr *p = DIV(un(kb, XU_EXP, SUB(LD(kb, IN(1), i), m)), s);
+  Expr *onehot = sel(kb, bin(kb, XB_EQ, k, y), FC(kb, 1), FC(kb, 0));
+  store(kb, OUT, i, MUL(scale, SUB(p, onehot)), false);
+  end(kb), end(kb);
+}
+
+/* max(z, 0) - z y + log(1 + exp(-|z|)) */
+KL(BCE_LOSS) {
+  Expr *total = local(kb, FC(kb, 0));
+  Expr *b = loop(kb, BATCH(kb));
+  Expr *z = local(kb, LD(kb, IN(0), b));
+  Expr *y = TOF(kb, label_at(kb, n->in[1], b));
+  Expr *term = ADD(SUB(bin(kb, XB_MAX, z, FC(kb, 0)), MUL(z, y)),
+                   un(kb, XU_LOG1P, un(kb, XU_EXP, un(kb, XU_NEG, un(kb, XU_ABS, z)))));
+  set(kb, total, ADD(total, term));
+  end(kb);
+  store(kb, OUT, I(kb, 0), DIV(total, TOF(kb, BATCH(kb))), false);
+}
+
+KL(BCE_BWD) { /* dl, logits, labels: dl (sigmoid(z) - y) / B */
+  Expr *scale = local(kb, DIV(LD(kb, IN(0), I(kb, 0)), TOF(kb, BATCH(kb))));
+  Expr *b = loop(kb, BATCH(kb));
+  Expr *z = local(kb, LD(kb, IN(1), b));
+  Expr *e = local(kb, un(kb, XU_EXP, un(kb, XU_NEG, un(kb, XU_ABS, z)))); /* in (0, 1] */
+  Expr *sig = sel(kb, bin(kb, XB_GE, z, FC(kb, 0)), DIV(FC(kb, 1), ADD(FC(kb, 1), e)),
+                  DIV(e, ADD(FC(kb, 1), e)));
+  store(kb, OUT, b, MUL(scale, SUB(sig, TOF(kb, label_at(kb, n->in[2], b)))), false);
+  end(kb);
+}
+
+KL(MSE_LOSS) {
+  Expr *total = local(kb, FC(kb, 0));
+  Expr *i = loop(kb, count(kb, n->in[0]));
+  Expr *d = local(kb, SUB(LD(kb, IN(0), i), TOF(kb, LD(kb, IN(1), i))));
+  set(kb, total, ADD(total, MUL(d, d)));
+  end(kb);
+  store(kb, OUT, I(kb, 0), DIV(total, TOF(kb, count(kb, n->in[0]))), false);
+}
+
+KL(MSE_BWD) { /* dl, pred, target: dl 2 (pred - target) / (B D) */
+  Expr *scale = local(kb, DIV(MUL(FC(kb, 2), LD(kb, IN(0), I(kb, 0))), TOF(kb, count(kb, n))));
+  Expr *i = loop(kb, count(kb, n));
+  store(kb, OUT, i, MUL(scale, SUB(LD(kb, IN(1), i), TOF(kb, LD(kb, IN(2), i)))), false);
+  end(kb);
+}
+
+typedef void KlFn(KB *kb, Node *n);
+static KlFn *const kernel_rule[NUM_OPS] = {
+#define OP(name, text, arity, kind) [OP_##name] = kl_##name,
+#include "ops.def"
+#undef OP
+};
+
+/* Optimizer updates, in place: PyTorch's SGD and Adam/AdamW. */
+static void kl_update(KB *kb, Node *n) {
+  Buf *p = BUF(n->in[0]), *g = BUF(n->in[1]);
+  Expr *lr = local(kb, HYPER(kb, 0));
+  Expr *i = loop(kb, I(kb, shape_numel(n->shape)));
+  Expr *gi = local(kb, LD(kb, g, i));
+  if (n->op == OP_SGD) {
+    Expr *d = gi;
+    if (n->nin == 3) {
+      Buf *v = BUF(n->in[2]);
+      Expr *vi = local(kb, ADD(MUL(FC(kb, n->f[0]), LD(kb, v, i)), gi));
+      store(kb, v, i, vi, false);
+      d = n->a[0] ? ADD(gi, MUL(FC(kb, n->f[0]), vi)) : vi;
+    }
+    store(kb, p, i, SUB(LD(kb, p, i), MUL(lr, d)), false);
+  } else {
+    Buf *m = BUF(n->in[2]), *v = BUF(n->in[3]);
+    double b1 = n->f[0], b2 = n->f[1], eps = n->f[2], wd = n->f[3];
+    Expr *pi = local(kb, LD(kb, p, i));
+    if (wd)
+      set(kb, pi, SUB(pi, MUL(MUL(lr, FC(kb, wd)), pi)));
+    Expr *mi = local(kb, ADD(MUL(FC(kb, b1), LD(kb, m, i)), MUL(FC(kb, 1 - b1), gi)));
+    Expr *vi = local(kb, ADD(MUL(FC(kb, b2), LD(kb, v, i)), MUL(MUL(FC(kb, 1 - b2), gi), gi)));
+    store(kb, m, i, mi, false);
+    store(kb, v, i, vi, false);
+    Expr *mhat = DIV(mi, HYPER(kb, 1)), *vhat = DIV(vi, HYPER(kb, 2));
+    store(kb, p, i, SUB(pi, DIV(MUL(lr, mhat), ADD(un(kb, XU_SQRT, vhat), FC(kb, eps)))), false);
+  }
+  end(kb);
+}
+
+/* ---- buffers and the memory plan ------------------------------------------------------- */
+
+typedef struct {
+  int64_t off, size;
+  int last; /* position of the last reader */
+} Live;
+
+typedef struct {
+  Module *mod;
+  Program *p;
+  Vec live; /* Live* */
+  int64_t top;
+  Buf **scratch; /* by node id */
+  int *last;     /* by node id: position of the last reader */
+  int pos;
+} Planner;
+
+static Planner *cur_plan; /* for scratch(): set while a program is built */
+
+static int64_t round_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
+
+/* first fit among the live blocks, or the top */
+static int64_t alloc_act(Planner *pl, int64_t size, int last) {
+  size = round_up(size ? size : 1);
+  int64_t off = 0;
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (int i = 0; i < pl->live.len; i++) {
+      Live *l = pl->live.data[i];
+      if (off < l->off + l->size && l->off < off + size) {
+        off = l->off + l->size;
+        moved = true;
+      }
+    }
+  }
+  Live *l = arena_alloc(pl->mod->a, sizeof(Live));
+  l->off = off, l->size = size, l->last = last;
+  vec_push(pl->mod->a, &pl->live, l);
+  if (off + size > pl->top)
+    pl->top = off + size;
+  return off;
+}
+
+static void release_dead(Planner *pl) {
+  for (int i = 0; i < pl->live.len;) {
+    Live *l = pl->live.data[i];
+    if (l->last < pl->pos)
+      pl->live.data[i] = pl->live.data[--pl->live.len];
+    else
+      i++;
+  }
+}
+
+static Buf *new_buf(Arena *a, BufKind kind, int64_t off, int64_t size, const char *name,
+                    const char *what) {
+  Buf *b = arena_alloc(a, sizeof(Buf));
+  b->kind = kind, b->offset = off, b->size = size, b->name = name, b->what = what;
+  return b;
+}
+
+static Buf *scratch(KB *kb, Node *n) {
+  Planner *pl = cur_plan;
+  if (!pl->scratch[n->id]) {
+    Geo g = n->op == OP_CONV2D ? geo(n->in[0], n, n->a)
+            : n->op == OP_CONV2D_DW ? geo(n->in[1], n->in[0], n->a) : geo(n, n->in[0], n->a);
+    int64_t size = g.C * g.K * g.K * g.Ho * g.Wo;
+    int64_t off = alloc_act(pl, size, pl->pos);
+    pl->scratch[n->id] = new_buf(kb->a, BUF_ACT, off, size,
+                                 arena_printf(kb->a, "col%d", n->id), "im2col scratch, one sample");
+  }
+  return pl->scratch[n->id];
+}
+
+static const char *c_ident(Arena *a, const char *prefix, const char *name) {
+  char *s = arena_printf(a, "%s%s", prefix, name);
+  for (char *q = s; *q; q++)
+    if (*q == '.')
+      *q = '_';
+  return s;
+}
+
+static const char *shape_comment(Arena *a, const Node *n) {
+  char buf[96];
+  int k = snprintf(buf, sizeof buf, "[%s", n->batched ? (n->shape.rank ? "B, " : "B") : "");
+  for (int i = 0; i < n->shape.rank; i++)
+    k += snprintf(buf + k, sizeof buf - (size_t)k, "%s%lld", i ? ", " : "",
+                  (long long)n->shape.d[i]);
+  snprintf(buf + k, sizeof buf - (size_t)k, "]");
+  return arena_strdup(a, buf);
+}
+
+/* the node a view (reshape) reads through to */
+static Node *root(Node *n) {
+  while (n->op == OP_RESHAPE)
+    n = n->in[0];
+  return n;
+}
+
+static bool is_data(const Node *n) { return n->op == OP_INPUT || n->op == OP_LABEL; }
+
+/* Buffers of the groups that persist across programs: matched by name
+ * (parameters, states) or by position (inputs, labels). */
+static Buf *group_buf(Module *mod, Program *p, Node *n) {
+  Vec *v = n->op == OP_PARAM ? &mod->params : n->op == OP_STATE ? &mod->states : &mod->data;
+  for (int i = 0; i < v->len; i++) {
+    Node *o = v->data[i];
+    bool same = n->op == OP_LABEL ? o->op == OP_LABEL && o->task == n->task
+                : n->op == OP_INPUT ? o->op == OP_INPUT && !strcmp(o->name, n->name)
+                                    : !strcmp(o->name, n->name);
+    if (same)
+      return mod->train->buf[o->id];
+  }
+  (void)p;
+  unreachable();
+  return NULL;
+}
+
+static bool is_output(Graph *g, Node *n) {
+  for (int i = 0; i < g->outputs.len; i++)
+    if (g->outputs.data[i] == n || g->losses.data[i] == n)
+      return true;
+  return false;
+}
+
+static Kernel *new_kernel(Module *mod, Graph *g, Node *x) {
+  Arena *a = mod->a;
+  Kernel *k = arena_alloc(a, sizeof(Kernel));
+  k->node = x;
+  k->name = arena_printf(a, "k%d_%s", x->id, op_info[x->op].text);
+  const char *where = "";
+  if (x->span.hi > x->span.lo) {
+    Source *src = g->m->src;
+    int lo = x->span.lo, hi = x->span.hi, e = lo;
+    while (e < hi && src->text[e] != '\n')
+      e++;
+    where = arena_printf(a, "  (%s:%d: %.*s)", src->path, span_line(src, lo), e - lo,
+                         src->text + lo);
+  }
+  k->comment = arena_printf(a, "%s -> %s%s%s", op_info[x->op].text, shape_comment(a, x),
+                            x->grad_of ? arena_printf(a, ", gradient of %s", x->grad_of->name) : "",
+                            where);
+  return k;
+}
+
+/* Buffers for every node, then its kernel, in node order; an activation's
+ * block is free again once its last reader has run. */
+static void build_program(Module *mod, Program *p, bool *emit) {
+  Graph *g = p->g;
+  Arena *a = mod->a;
+  int n = g->nodes.len;
+  Planner pl = {.mod = mod, .p = p};
+  pl.scratch = arena_alloc(a, sizeof(Buf *) * (size_t)n);
+  pl.last = arena_alloc(a, sizeof(int) * (size_t)n);
+  cur_plan = &pl;
+  if (!p->buf)
+    p->buf = arena_alloc(a, sizeof(Buf *) * (size_t)n);
+  for (int i = 0; i < n; i++)
+    pl.last[i] = -1;
+  for (int i = 0; i < n; i++) {
+    Node *x = g->nodes.data[i];
+    if (!emit[i])
+      continue;
+    for (int k = 0; k < x->nin; k++) {
+      Node *r = root(x->in[k]);
+      pl.last[r->id] = pl.last[r->id] > i ? pl.last[r->id] : i;
+    }
+    if (is_output(g, x))
+      pl.last[root(x)->id] = n;
+  }
+  for (int i = 0; i < n; i++) {
+    Node *x = g->nodes.data[i];
+    if (!emit[i])
+      continue;
+    pl.pos = i;
+    release_dead(&pl);
+    if (x->op == OP_PARAM || x->op == OP_STATE || is_data(x)) {
+      if (!p->buf[i])
+        p->buf[i] = group_buf(mod, p, x);
+      continue;
+    }
+    if (x->op == OP_RESHAPE) {
+      p->buf[i] = p->buf[x->in[0]->id];
+      continue;
+    }
+    if (x->grad_of && p->kind == PROG_TRAIN) {
+      Buf *pb = p->buf[x->grad_of->id];
+      p->buf[i] = new_buf(a, BUF_GRAD, pb->offset, pb->size, c_ident(a, "d_", x->grad_of->name),
+                          arena_printf(a, "gradient of %s", pb->what));
+    } else if (op_info[x->op].kind != OPK_U) {
+      int64_t size = node_numel(x, mod->batch_max);
+      int64_t off = alloc_act(&pl, size, pl.last[i] < 0 ? i : pl.last[i]);
+      const char *where = "";
+      if (x->span.hi > x->span.lo)
+        where = arena_printf(a, ", line %d", span_line(g->m->src, x->span.lo));
+      p->buf[i] = new_buf(a, BUF_ACT, off, size, arena_printf(a, "t%d", x->id),
+                          arena_printf(a, "%s %s%s", op_info[x->op].text,
+                                       shape_comment(a, x), where));
+    }
+    Kernel *k = new_kernel(mod, g, x);
+    KB kb = {.a = a, .p = p, .k = k};
+    kb.stack[kb.depth++] = &k->body;
+    if (op_info[x->op].kind == OPK_U)
+      kl_update(&kb, x);
+    else
+      kernel_rule[x->op](&kb, x);
+    MTLC_ASSERT(kb.depth == 1);
+    if (k->body.len)
+      vec_push(a, &p->kernels, k);
+  }
+  p->act_size = pl.top;
+  cur_plan = NULL;
+}
+
+/* Copies of outputs and losses to the caller's arrays, as kernels. */
+static void add_copies(Module *mod, Program *p, bool outputs, bool losses) {
+  Graph *g = p->g;
+  for (int t = 0; t < g->outputs.len; t++) {
+    Kernel *k = arena_alloc(mod->a, sizeof(Kernel));
+    KB kb = {.a = mod->a, .p = p, .k = k};
+    kb.stack[kb.depth++] = &k->body;
+    Task *task = g->m->tasks.data[t];
+    k->name = arena_printf(mod->a, "copy_%s", task->name);
+    k->comment = arena_printf(mod->a, "task %s: %s%s%s", task->name, outputs ? "output" : "",
+                              outputs && losses ? " and " : "", losses ? "loss" : "");
+    if (outputs) {
+      Node *o = g->outputs.data[t];
+      Buf *dst = new_buf(mod->a, BUF_OUT, 0, node_numel(o, mod->batch_max),
+                         arena_printf(mod->a, "out_%s", task->name), "task output");
+      dst->index = t;
+      Expr *i = loop(&kb, count(&kb, o));
+      store(&kb, dst, i, LD(&kb, p->buf[o->id], i), false);
+      end(&kb);
+    }
+    if (losses) {
+      Buf *dst = new_buf(mod->a, BUF_LOSS, t, g->m->tasks.len, "losses", "per-task losses");
+      store(&kb, dst, I(&kb, t), LD(&kb, p->buf[((Node *)g->losses.data[t])->id], I(&kb, 0)), false);
+    }
+    vec_push(mod->a, &p->kernels, k);
+  }
+}
+
+/* marks what the outputs need, reading no label */
+static void mark_forward(Graph *g, bool *emit) {
+  bool *uses_label = calloc((size_t)g->nodes.len, 1);
+  MTLC_ASSERT(uses_label);
+  for (int i = 0; i < g->nodes.len; i++) {
+    Node *x = g->nodes.data[i];
+    uses_label[i] = x->op == OP_LABEL;
+    for (int k = 0; k < x->nin; k++)
+      uses_label[i] |= uses_label[x->in[k]->id];
+  }
+  for (int t = 0; t < g->outputs.len; t++)
+    emit[((Node *)g->outputs.data[t])->id] = true;
+  for (int i = g->nodes.len - 1; i >= 0; i--) {
+    Node *x = g->nodes.data[i];
+    if (!emit[i])
+      continue;
+    MTLC_ASSERT(!uses_label[i]);
+    for (int k = 0; k < x->nin; k++)
+      emit[x->in[k]->id] = true;
+  }
+  free(uses_label);
+}
+
+static void group_bufs(Module *mod) {
+  Arena *a = mod->a;
+  Program *p = mod->train;
+  Graph *g = p->g;
+  int64_t off = 0;
+  for (int i = 0; i < g->params.len; i++) {
+    Node *x = g->params.data[i];
+    int64_t size = shape_numel(x->shape);
+    p->buf[x->id] = new_buf(a, BUF_PARAM, off, size, c_ident(a, "", x->name),
+                            arena_printf(a, "%s %s", x->name, shape_comment(a, x)));
+    vec_push(a, &mod->params, x);
+    off += round_up(size);
+  }
+  mod->n_params = off;
+  off = 0;
+  for (int i = 0; i < g->states.len; i++) {
+    Node *x = g->states.data[i];
+    int64_t size = shape_numel(x->shape);
+    p->buf[x->id] = new_buf(a, BUF_STATE, off, size, c_ident(a, "", x->name),
+                            arena_printf(a, "%s %s", x->name, shape_comment(a, x)));
+    vec_push(a, &mod->states, x);
+    off += round_up(size);
+  }
+  mod->n_state = off;
+  int k = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    Vec *v = pass ? &g->labels : &g->inputs;
+    for (int i = 0; i < v->len; i++, k++) {
+      Node *x = v->data[i];
+      Buf *b = new_buf(a, BUF_DATA, 0, node_numel(x, mod->batch_max),
+                       c_ident(a, pass ? "label_" : "input_", x->name),
+                       arena_printf(a, "%s %s %s", pass ? "label" : "input", x->name,
+                                    shape_comment(a, x)));
+      b->index = k;
+      Task *t = pass ? g->m->tasks.data[x->task] : NULL;
+      b->is_int = t && t->label != LBL_REAL;
+      p->buf[x->id] = b;
+      vec_push(a, &mod->data, x);
+    }
+  }
+}
+
+Module *build_module(Arena *a, Model *m, int64_t batch_max) {
+  Module *mod = arena_alloc(a, sizeof(Module));
+  mod->m = m;
+  mod->a = a;
+  mod->batch_max = batch_max;
+
+  Program *tr = mod->train = arena_alloc(a, sizeof(Program));
+  tr->kind = PROG_TRAIN;
+  tr->g = lower(a, m, true);
+  autodiff(tr->g);
+  add_updates(tr->g);
+  tr->buf = arena_alloc(a, sizeof(Buf *) * (size_t)tr->g->nodes.len);
+  group_bufs(mod);
+  bool *emit = arena_alloc(a, (size_t)tr->g->nodes.len);
+  memset(emit, 1, (size_t)tr->g->nodes.len);
+  build_program(mod, tr, emit);
+  add_copies(mod, tr, false, true);
+
+  for (int kind = PROG_EVAL; kind <= PROG_FORWARD; kind++) {
+    Program *p = arena_alloc(a, sizeof(Program));
+    p->kind = (ProgKind)kind;
+    p->g = lower(a, m, false);
+    bool *em = arena_alloc(a, (size_t)p->g->nodes.len);
+    if (kind == PROG_EVAL)
+      memset(em, 1, (size_t)p->g->nodes.len);
+    else
+      mark_forward(p->g, em);
+    build_program(mod, p, em);
+    add_copies(mod, p, true, kind == PROG_EVAL);
+    if (kind == PROG_EVAL)
+      mod->eval = p;
+    else
+      mod->forward = p;
+  }
+  mod->n_act = tr->act_size;
+  if (mod->eval->act_size > mod->n_act)
+    mod->n_act = mod->eval->act_size;
+  if (mod->forward->act_size > mod->n_act)
+    mod->n_act = mod->forward->act_size;
+  return mod;
+}
