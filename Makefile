@@ -21,7 +21,8 @@ OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
 
 # the runtime: libmtlrt.a; CBLAS=0 builds its portable GEMM instead of OpenBLAS
 CBLAS ?= 1
-RT_SRCS = runtime/mtl_kernel.c
+RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_data.c \
+          runtime/mtl_ckpt.c runtime/mtl_train.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
 RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h
 ifeq ($(CBLAS),0)
@@ -68,7 +69,7 @@ deps:
 example: $(B)/mtlc
 	$(B)/mtlc summary specs/fashion_hard.mtl
 
-test: $(B)/mtlc $(B)/test_ir
+test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime
 	tests/run.sh
 
 clean:
@@ -81,3 +82,7 @@ LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
 $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) compiler/mtlc.h
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
 
+
+# the runtime's unit test links libmtlrt alone
+$(B)/test_runtime: tests/unit/test_runtime.c $(RT_LIB) $(RT_HDRS)
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_runtime.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)

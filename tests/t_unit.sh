@@ -3,3 +3,4 @@
 set -u
 cd "$(dirname "$0")/.."
 build/test_ir
+build/test_runtime

@@ -1,0 +1,782 @@
+/* mtl_ckpt.c: checkpoints in the safetensors format: an 8-byte
+ * little-endian header length N, N bytes of JSON (one entry per tensor:
+ * dtype, shape, data_offsets into the data area; __metadata__ of strings
+ * only), then the data area, little-endian F32. Parameters, then optimizer
+ * state; step, epoch and the shuffle RNG's state in __metadata__ with
+ * "format": "pt", so PyTorch's loaders accept the file.
+ *
+ * Saving writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the
+ * folder: a crash leaves the old checkpoint or the new one, never half of
+ * one. Loading trusts nothing: every length, offset, dtype, shape and name
+ * is checked against the model before a byte is copied, and a fault is an
+ * error naming the file and the tensor. Holds no state between calls. */
+#include "mtl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_HEADER (100u << 20) /* the safetensors library's limit */
+
+static bool host_le(void) {
+  uint16_t x = 1;
+  uint8_t b;
+  memcpy(&b, &x, 1);
+  return b == 1;
+}
+
+static uint32_t bswap32(uint32_t x) {
+  return x >> 24 | (x >> 8 & 0xff00) | (x << 8 & 0xff0000) | x << 24;
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+typedef struct {
+  char *p;
+  size_t n, cap;
+  bool oom;
+} Buf;
+
+static void put(Buf *b, const char *s, size_t n) {
+  if (b->oom)
+    return;
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = (b->n + n + 1) * 2;
+    char *q = realloc(b->p, cap);
+    if (!q) {
+      b->oom = true;
+      return;
+    }
+    b->p = q, b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+  b->p[b->n] = 0;
+}
+
+static void puts_(Buf *b, const char *s) { put(b, s, strlen(s)); }
+
+static void putf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(Buf *b, const char *fmt, ...) {
+  char tmp[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  put(b, tmp, k < (int)sizeof tmp ? (size_t)k : sizeof tmp - 1);
+}
+
+static void put_json_string(Buf *b, const char *s) {
+  puts_(b, "\"");
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      putf(b, "\\%c", c);
+    else if (c < 0x20)
+      putf(b, "\\u%04x", c);
+    else
+      put(b, (const char *)&c, 1);
+  }
+  puts_(b, "\"");
+}
+
+static void put_tensor(Buf *b, const MtlTensor *t, uint64_t begin) {
+  puts_(b, ",");
+  put_json_string(b, t->name);
+  puts_(b, ":{\"dtype\":\"F32\",\"shape\":[");
+  for (int i = 0; i < t->rank; i++)
+    putf(b, "%s%" PRId64, i ? "," : "", t->shape[i]);
+  putf(b, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", begin, begin + 4 * (uint64_t)t->numel);
+}
+
+/* The JSON header, padded with spaces to a multiple of 8 bytes. */
+static bool make_header(Buf *b, const MtlModelInfo *m, const MtlCkptMeta *meta) {
+  puts_(b, "{\"__metadata__\":{\"format\":\"pt\",\"model\":");
+  put_json_string(b, m->name ? m->name : "");
+  putf(b, ",\"step\":\"%" PRId64 "\",\"epoch\":\"%" PRId64 "\"", meta->step, meta->epoch);
+  putf(b, ",\"rng\":\"%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 "\"",
+       meta->rng[0], meta->rng[1], meta->rng[2], meta->rng[3]);
+  if (m->mtlc_version) {
+    puts_(b, ",\"mtlc_version\":");
+    put_json_string(b, m->mtlc_version);
+  }
+  puts_(b, "}");
+  uint64_t off = 0;
+  for (int i = 0; i < m->n_param_tensors; i++, off += 4 * (uint64_t)m->param_tensors[i - 1].numel)
+    put_tensor(b, &m->param_tensors[i], off);
+  for (int i = 0; i < m->n_state_tensors; i++, off += 4 * (uint64_t)m->state_tensors[i - 1].numel)
+    put_tensor(b, &m->state_tensors[i], off);
+  puts_(b, "}");
+  while (!b->oom && b->n % 8)
+    puts_(b, " ");
+  return !b->oom;
+}
+
+/* n floats, little-endian */
+static bool write_f32(FILE *f, const float *x, int64_t n) {
+  if (host_le())
+    return fwrite(x, 4, (size_t)n, f) == (size_t)n;
+  uint32_t chunk[1024];
+  for (int64_t i = 0; i < n; i += 1024) {
+    size_t k = (size_t)(n - i < 1024 ? n - i : 1024);
+    memcpy(chunk, x + i, 4 * k);
+    for (size_t j = 0; j < k; j++)
+      chunk[j] = bswap32(chunk[j]);
+    if (fwrite(chunk, 4, k, f) != k)
+      return false;
+  }
+  return true;
+}
+
+static bool write_tensors(FILE *f, const MtlTensor *t, int n, const float *base) {
+  for (int i = 0; i < n; i++)
+    if (!write_f32(f, base + t[i].offset, t[i].numel))
+      return false;
+  return true;
+}
+
+/* fsync the folder that holds path, so a rename in it is durable */
+static bool sync_dir(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == path)
+    snprintf(dir, sizeof dir, "/");
+  else
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    return false;
+  bool ok = fsync(fd) == 0 || errno == EINVAL; /* some file systems cannot */
+  close(fd);
+  return ok;
+}
+
+bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
+                   const float *state, const MtlCkptMeta *meta) {
+  if (!state && m->n_state_tensors) {
+    mtl_set_error("%s: no optimizer state to save", path);
+    return false;
+  }
+  Buf h = {0};
+  if (!make_header(&h, m, meta)) {
+    free(h.p);
+    mtl_set_error("%s: out of memory for the checkpoint's header", path);
+    return false;
+  }
+  size_t len = strlen(path) + 5;
+  char *tmp = malloc(len);
+  if (!tmp) {
+    free(h.p);
+    mtl_set_error("%s: out of memory", path);
+    return false;
+  }
+  snprintf(tmp, len, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  bool ok = f != NULL;
+  const char *step = "cannot create";
+  if (ok) {
+    uint8_t n8[8];
+    for (int i = 0; i < 8; i++)
+      n8[i] = (uint8_t)((uint64_t)h.n >> (8 * i));
+    step = "cannot write";
+    ok = fwrite(n8, 1, 8, f) == 8 && fwrite(h.p, 1, h.n, f) == h.n &&
+         write_tensors(f, m->param_tensors, m->n_param_tensors, params) &&
+         write_tensors(f, m->state_tensors, m->n_state_tensors, state) && fflush(f) == 0;
+    if (ok)
+      step = "cannot sync", ok = fsync(fileno(f)) == 0;
+    if (fclose(f) != 0 && ok)
+      step = "cannot close", ok = false;
+    if (ok)
+      step = "cannot rename the temporary file over it", ok = rename(tmp, path) == 0;
+    if (ok)
+      step = "cannot sync its folder", ok = sync_dir(path);
+  }
+  if (!ok) {
+    mtl_set_error("%s: %s: %s", f ? path : tmp, step, strerror(errno));
+    remove(tmp);
+  }
+  free(tmp);
+  free(h.p);
+  return ok;
+}
+
+/* ---- a small JSON parser: a tree of nodes in one array ------------------ */
+
+typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } JType;
+
+typedef struct {
+  JType type;
+  const char *str; /* J_STR: decoded, NUL-terminated; an object member's key */
+  const char *key;
+  bool is_uint;    /* J_NUM: a non-negative integer that fits */
+  uint64_t u;
+  int child, next; /* first child, next sibling: indices, -1 for none */
+} JNode;
+
+typedef struct {
+  const char *s, *start, *end;
+  JNode *nodes;
+  int n, cap, depth;
+  char *strs; /* decoded strings, never longer than the text */
+  size_t ns;
+  const char *err;
+} JParser;
+
+static void jspace(JParser *p) {
+  while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r'))
+    p->s++;
+}
+
+static int jvalue(JParser *p);
+
+static int jnew(JParser *p, JType t) {
+  if (p->n == p->cap) {
+    p->err = "too many values";
+    return -1;
+  }
+  p->nodes[p->n] = (JNode){.type = t, .child = -1, .next = -1};
+  return p->n++;
+}
+
+static int hex4(const char *s) {
+  int v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+static void put_utf8(JParser *p, uint32_t c) {
+  char *o = p->strs + p->ns;
+  if (c < 0x80)
+    o[0] = (char)c, p->ns += 1;
+  else if (c < 0x800)
+    o[0] = (char)(0xc0 | c >> 6), o[1] = (char)(0x80 | (c & 0x3f)), p->ns += 2;
+  else if (c < 0x10000)
+    o[0] = (char)(0xe0 | c >> 12), o[1] = (char)(0x80 | (c >> 6 & 0x3f)),
+    o[2] = (char)(0x80 | (c & 0x3f)), p->ns += 3;
+  else
+    o[0] = (char)(0xf0 | c >> 18), o[1] = (char)(0x80 | (c >> 12 & 0x3f)),
+    o[2] = (char)(0x80 | (c >> 6 & 0x3f)), o[3] = (char)(0x80 | (c & 0x3f)), p->ns += 4;
+}
+
+/* a string at p->s (after the quote) into p->strs; NULL on error */
+static const char *jstring(JParser *p) {
+  const char *out = p->strs + p->ns;
+  while (p->s < p->end && *p->s != '"') {
+    unsigned char c = (unsigned char)*p->s++;
+    if (c < 0x20) {
+      p->err = "a control character in a string";
+      return NULL;
+    }
+    if (c != '\\') {
+      p->strs[p->ns++] = (char)c;
+      continue;
+    }
+    if (p->s >= p->end)
+      break;
+    char e = *p->s++;
+    const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t", *k = strchr(from, e);
+    if (e && k) {
+      p->strs[p->ns++] = to[k - from];
+    } else if (e == 'u' && p->end - p->s >= 4 && hex4(p->s) >= 0) {
+      uint32_t u = (uint32_t)hex4(p->s);
+      p->s += 4;
+      if (u >= 0xd800 && u < 0xdc00 && p->end - p->s >= 6 && p->s[0] == '\\' &&
+          p->s[1] == 'u' && hex4(p->s + 2) >= 0xdc00 && hex4(p->s + 2) < 0xe000) {
+        u = 0x10000 + ((u - 0xd800) << 10) + ((uint32_t)hex4(p->s + 2) - 0xdc00);
+        p->s += 6;
+      }
+      if (u == 0) {
+        p->err = "\\u0000 in a string";
+        return NULL;
+      }
+      put_utf8(p, u);
+    } else {
+      p->err = "a bad escape in a string";
+      return NULL;
+    }
+  }
+  if (p->s >= p->end) {
+    p->err = "an unterminated string";
+    return NULL;
+  }
+  p->s++;
+  p->strs[p->ns++] = 0;
+  return out;
+}
+
+static int jnumber(JParser *p) {
+  const char *s = p->s;
+  bool neg = s < p->end && *s == '-', frac = false;
+  if (neg)
+    s++;
+  const char *digits = s;
+  uint64_t u = 0;
+  bool fits = true;
+  while (s < p->end && *s >= '0' && *s <= '9') {
+    unsigned d = (unsigned)(*s++ - '0');
+    fits &= u <= (UINT64_MAX - d) / 10;
+    u = u * 10 + d;
+  }
+  if (s == digits || (*digits == '0' && s - digits > 1)) {
+    p->err = "a bad number";
+    return -1;
+  }
+  if (s < p->end && *s == '.') {
+    frac = true, s++;
+    const char *f = s;
+    while (s < p->end && *s >= '0' && *s <= '9')
+      s++;
+    if (s == f) {
+      p->err = "a bad number";
+      return -1;
+    }
+  }
+  if (s < p->end && (*s == 'e' || *s == 'E')) {
+    frac = true, s++;
+    if (s < p->end && (*s == '+' || *s == '-'))
+      s++;
+    const char *f = s;
+    while (s < p->end && *s >= '0' && *s <= '9')
+      s++;
+    if (s == f) {
+      p->err = "a bad number";
+      return -1;
+    }
+  }
+  p->s = s;
+  int k = jnew(p, J_NUM);
+  if (k >= 0)
+    p->nodes[k].is_uint = !neg && !frac && fits, p->nodes[k].u = u;
+  return k;
+}
+
+static bool jword(JParser *p, const char *w) {
+  size_t n = strlen(w);
+  if ((size_t)(p->end - p->s) >= n && !memcmp(p->s, w, n)) {
+    p->s += n;
+    return true;
+  }
+  return false;
+}
+
+/* members or elements up to `close`; keys when an object */
+static int jcontainer(JParser *p, JType t, char close) {
+  int k = jnew(p, t), last = -1;
+  if (k < 0)
+    return -1;
+  if (++p->depth > 32) {
+    p->err = "nested too deeply";
+    return -1;
+  }
+  jspace(p);
+  if (p->s < p->end && *p->s == close) {
+    p->s++, p->depth--;
+    return k;
+  }
+  for (;;) {
+    const char *key = NULL;
+    if (t == J_OBJ) {
+      jspace(p);
+      if (p->s >= p->end || *p->s != '"') {
+        p->err = "want a quoted key";
+        return -1;
+      }
+      p->s++;
+      if (!(key = jstring(p)))
+        return -1;
+      jspace(p);
+      if (p->s >= p->end || *p->s++ != ':') {
+        p->err = "want ':' after a key";
+        return -1;
+      }
+    }
+    int v = jvalue(p);
+    if (v < 0)
+      return -1;
+    p->nodes[v].key = key;
+    if (last < 0)
+      p->nodes[k].child = v;
+    else
+      p->nodes[last].next = v;
+    last = v;
+    jspace(p);
+    if (p->s < p->end && *p->s == ',') {
+      p->s++;
+      continue;
+    }
+    if (p->s < p->end && *p->s == close) {
+      p->s++, p->depth--;
+      return k;
+    }
+    p->err = t == J_OBJ ? "want ',' or '}'" : "want ',' or ']'";
+    return -1;
+  }
+}
+
+static int jvalue(JParser *p) {
+  jspace(p);
+  if (p->s >= p->end) {
+    p->err = "want a value";
+    return -1;
+  }
+  char c = *p->s;
+  if (c == '{')
+    return p->s++, jcontainer(p, J_OBJ, '}');
+  if (c == '[')
+    return p->s++, jcontainer(p, J_ARR, ']');
+  if (c == '"') {
+    p->s++;
+    const char *s = jstring(p);
+    int k = s ? jnew(p, J_STR) : -1;
+    if (k >= 0)
+      p->nodes[k].str = s;
+    return k;
+  }
+  if (c == '-' || (c >= '0' && c <= '9'))
+    return jnumber(p);
+  if (jword(p, "true") || jword(p, "false"))
+    return jnew(p, J_BOOL);
+  if (jword(p, "null"))
+    return jnew(p, J_NULL);
+  p->err = "want a value";
+  return -1;
+}
+
+/* Parses text[0, n) whole. Node 0 is the root. */
+static bool json_parse(JParser *p, const char *text, size_t n) {
+  *p = (JParser){.s = text, .start = text, .end = text + n, .cap = (int)(n / 2 + 2)};
+  p->nodes = malloc((size_t)p->cap * sizeof *p->nodes);
+  p->strs = malloc(n + 1);
+  if (!p->nodes || !p->strs) {
+    p->err = "out of memory";
+    return false;
+  }
+  if (jvalue(p) < 0)
+    return false;
+  jspace(p);
+  if (p->s != p->end) {
+    p->err = "text after the JSON value";
+    return false;
+  }
+  return true;
+}
+
+/* ---- reading -------------------------------------------------------------------- */
+
+typedef struct {
+  const MtlTensor *t; /* the model's */
+  float *dst;         /* NULL: checked, not copied */
+  uint64_t begin, end;
+  bool seen;
+} Slot;
+
+static void shape_text(char *buf, size_t cap, const int64_t *d, int rank) {
+  size_t k = (size_t)snprintf(buf, cap, "[");
+  for (int i = 0; i < rank && k < cap; i++)
+    k += (size_t)snprintf(buf + k, cap - k, "%s%" PRId64, i ? ", " : "", d[i]);
+  if (k < cap)
+    snprintf(buf + k, cap - k, "]");
+}
+
+/* One tensor entry of the header against the model's tensor. */
+static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot *s,
+                        uint64_t data_size) {
+  const char *name = s->t->name;
+  if (e->type != J_OBJ) {
+    mtl_set_error("%s: tensor %s: its entry is not a JSON object", path, name);
+    return false;
+  }
+  const JNode *dtype = NULL, *shape = NULL, *offs = NULL;
+  for (int c = e->child; c >= 0; c = p->nodes[c].next) {
+    const JNode *x = &p->nodes[c];
+    if (!strcmp(x->key, "dtype"))
+      dtype = x;
+    else if (!strcmp(x->key, "shape"))
+      shape = x;
+    else if (!strcmp(x->key, "data_offsets"))
+      offs = x;
+    else {
+      mtl_set_error("%s: tensor %s: unknown field '%s'", path, name, x->key);
+      return false;
+    }
+  }
+  if (!dtype || !shape || !offs || dtype->type != J_STR || shape->type != J_ARR ||
+      offs->type != J_ARR) {
+    mtl_set_error("%s: tensor %s: want a string dtype, a shape array and a data_offsets "
+                  "array", path, name);
+    return false;
+  }
+  if (strcmp(dtype->str, "F32")) {
+    mtl_set_error("%s: tensor %s: dtype %s, want F32", path, name, dtype->str);
+    return false;
+  }
+  int64_t dims[8];
+  int rank = 0;
+  bool ok = true;
+  for (int c = shape->child; c >= 0; c = p->nodes[c].next, rank++) {
+    const JNode *d = &p->nodes[c];
+    if (rank == 8 || d->type != J_NUM || !d->is_uint || d->u > INT64_MAX) {
+      ok = false;
+      break;
+    }
+    dims[rank] = (int64_t)d->u;
+  }
+  bool same = ok && rank == s->t->rank;
+  for (int i = 0; same && i < rank; i++)
+    same = dims[i] == s->t->shape[i];
+  if (!same) {
+    char got[160] = "not a list of sizes", want[160];
+    if (ok)
+      shape_text(got, sizeof got, dims, rank);
+    shape_text(want, sizeof want, s->t->shape, s->t->rank);
+    mtl_set_error("%s: tensor %s: shape %s, the model's is %s", path, name, got, want);
+    return false;
+  }
+  int a = offs->child, b = a >= 0 ? p->nodes[a].next : -1;
+  if (a < 0 || b < 0 || p->nodes[b].next >= 0 || !p->nodes[a].is_uint || !p->nodes[b].is_uint) {
+    mtl_set_error("%s: tensor %s: data_offsets is not [BEGIN, END]", path, name);
+    return false;
+  }
+  s->begin = p->nodes[a].u, s->end = p->nodes[b].u;
+  if (s->begin > s->end || s->end > data_size) {
+    mtl_set_error("%s: tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] are outside the data "
+                  "area of %" PRIu64 " bytes (truncated?)", path, name, s->begin, s->end, data_size);
+    return false;
+  }
+  if (s->end - s->begin != 4 * (uint64_t)s->t->numel) {
+    mtl_set_error("%s: tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
+                  " bytes, its %" PRId64 " F32 values need %" PRIu64, path, name, s->begin,
+                  s->end, s->end - s->begin, s->t->numel, 4 * (uint64_t)s->t->numel);
+    return false;
+  }
+  return true;
+}
+
+static int by_begin(const void *a, const void *b) {
+  const Slot *x = *(const Slot *const *)a, *y = *(const Slot *const *)b;
+  return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* no two tensors share a byte */
+static bool check_overlap(const char *path, Slot *slots, int n) {
+  Slot **order = malloc((size_t)(n ? n : 1) * sizeof *order);
+  if (!order) {
+    mtl_set_error("%s: out of memory", path);
+    return false;
+  }
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (slots[i].seen && slots[i].end > slots[i].begin)
+      order[k++] = &slots[i];
+  qsort(order, (size_t)k, sizeof *order, by_begin);
+  for (int i = 1; i < k; i++)
+    if (order[i]->begin < order[i - 1]->end) {
+      mtl_set_error("%s: tensors %s and %s overlap in the data area", path,
+                    order[i - 1]->t->name, order[i]->t->name);
+      free(order);
+      return false;
+    }
+  free(order);
+  return true;
+}
+
+static bool parse_u64(const char *s, int base, uint64_t *out, const char **rest) {
+  char *end;
+  if (!*s || *s == '-' || *s == '+' || *s == ' ')
+    return false;
+  errno = 0;
+  *out = strtoull(s, &end, base);
+  if (errno || end == s)
+    return false;
+  if (rest)
+    *rest = end;
+  return rest || !*end;
+}
+
+static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCkptMeta *meta) {
+  const char *step = NULL, *epoch = NULL, *rng = NULL;
+  for (int c = md->child; c >= 0; c = p->nodes[c].next) {
+    const JNode *x = &p->nodes[c];
+    if (x->type != J_STR) {
+      mtl_set_error("%s: __metadata__ value '%s' is not a string", path, x->key);
+      return false;
+    }
+    if (!strcmp(x->key, "step"))
+      step = x->str;
+    else if (!strcmp(x->key, "epoch"))
+      epoch = x->str;
+    else if (!strcmp(x->key, "rng"))
+      rng = x->str;
+  }
+  if (!meta)
+    return true;
+  uint64_t st, ep;
+  if (!step || !epoch || !rng) {
+    mtl_set_error("%s: __metadata__ lacks %s; it cannot resume training", path,
+                  !step ? "step" : !epoch ? "epoch" : "rng");
+    return false;
+  }
+  if (!parse_u64(step, 10, &st, NULL) || !parse_u64(epoch, 10, &ep, NULL) ||
+      st > INT64_MAX || ep > INT64_MAX) {
+    mtl_set_error("%s: __metadata__: step '%s' or epoch '%s' is not a count", path, step, epoch);
+    return false;
+  }
+  const char *s = rng;
+  bool ok = true, zero = true;
+  for (int i = 0; ok && i < 4; i++) {
+    ok = parse_u64(s, 16, &meta->rng[i], &s) && (*s == (i < 3 ? ',' : 0));
+    s += i < 3;
+    zero &= meta->rng[i] == 0;
+  }
+  if (!ok || zero) {
+    mtl_set_error("%s: __metadata__: rng '%s' is not four hexadecimal words, not all zero",
+                  path, rng);
+    return false;
+  }
+  meta->step = (int64_t)st, meta->epoch = (int64_t)ep;
+  return true;
+}
+
+static bool read_whole(const char *path, uint8_t **out, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    mtl_set_error("%s: cannot open: %s", path, strerror(errno));
+    return false;
+  }
+  size_t cap = 1 << 16, len = 0, k;
+  uint8_t *p = malloc(cap);
+  while (p && (k = fread(p + len, 1, cap - len, f)) > 0) {
+    len += k;
+    if (len == cap) {
+      uint8_t *q = realloc(p, cap * 2);
+      if (!q)
+        free(p);
+      p = q, cap *= 2;
+    }
+  }
+  bool err = ferror(f);
+  fclose(f);
+  if (!p || err) {
+    mtl_set_error("%s: cannot read: %s", path, p ? strerror(errno) : "out of memory");
+    free(p);
+    return false;
+  }
+  *out = p, *n = len;
+  return true;
+}
+
+/* Matches the header's entries with the model's tensors, then copies. */
+static bool load_from(const char *path, const uint8_t *file, size_t size, const MtlModelInfo *m,
+                      float *params, float *state, MtlCkptMeta *meta) {
+  if (size < 8) {
+    mtl_set_error("%s: truncated: %zu bytes, less than the 8-byte header length", path, size);
+    return false;
+  }
+  uint64_t hlen = 0;
+  for (int i = 0; i < 8; i++)
+    hlen |= (uint64_t)file[i] << (8 * i);
+  if (hlen > MAX_HEADER || hlen > size - 8) {
+    mtl_set_error("%s: bad header length %" PRIu64 ": the file has %zu bytes after it%s", path,
+                  hlen, size - 8, hlen > MAX_HEADER ? "" : " (truncated?)");
+    return false;
+  }
+  JParser p;
+  bool ok = json_parse(&p, (const char *)file + 8, (size_t)hlen);
+  if (!ok)
+    mtl_set_error("%s: the header is not JSON: %s at byte %zu", path, p.err,
+                  (size_t)(p.s - p.start) + 8);
+  else if (p.nodes[0].type != J_OBJ)
+    mtl_set_error("%s: the header is not a JSON object", path), ok = false;
+  int np = m->n_param_tensors, ns = state ? m->n_state_tensors : 0;
+  Slot *slots = ok ? calloc((size_t)(m->n_param_tensors + m->n_state_tensors) + 1, sizeof *slots) : NULL;
+  if (ok && !slots)
+    mtl_set_error("%s: out of memory", path), ok = false;
+  for (int i = 0; ok && i < m->n_param_tensors + m->n_state_tensors; i++) {
+    bool par = i < np;
+    slots[i].t = par ? &m->param_tensors[i] : &m->state_tensors[i - np];
+    slots[i].dst = par ? params + slots[i].t->offset : i - np < ns ? state + slots[i].t->offset : NULL;
+  }
+  uint64_t data_size = size - 8 - hlen;
+  const uint8_t *data = file + 8 + hlen;
+  for (int c = ok ? p.nodes[0].child : -1; ok && c >= 0; c = p.nodes[c].next) {
+    const JNode *e = &p.nodes[c];
+    if (!strcmp(e->key, "__metadata__")) {
+      ok = e->type == J_OBJ ? read_meta(path, &p, e, meta)
+                            : (mtl_set_error("%s: __metadata__ is not an object", path), false);
+      continue;
+    }
+    Slot *s = NULL;
+    for (int i = 0; i < m->n_param_tensors + m->n_state_tensors && !s; i++)
+      if (!strcmp(slots[i].t->name, e->key))
+        s = &slots[i];
+    if (!s)
+      mtl_set_error("%s: tensor %s is not in model %s", path, e->key, m->name), ok = false;
+    else if (s->seen)
+      mtl_set_error("%s: tensor %s appears twice", path, e->key), ok = false;
+    else
+      s->seen = true, ok = check_entry(path, &p, e, s, data_size);
+  }
+  for (int i = 0; ok && i < np + ns; i++)
+    if (!slots[i].seen)
+      mtl_set_error("%s: tensor %s is missing%s", path, slots[i].t->name,
+                    i >= np ? " (optimizer state: the file cannot resume training)" : ""),
+          ok = false;
+  ok = ok && check_overlap(path, slots, m->n_param_tensors + m->n_state_tensors);
+  for (int i = 0; ok && i < np + ns; i++) {
+    float *dst = slots[i].dst;
+    memcpy(dst, data + slots[i].begin, (size_t)(slots[i].end - slots[i].begin));
+    if (!host_le())
+      for (int64_t j = 0; j < slots[i].t->numel; j++) {
+        uint32_t x;
+        memcpy(&x, dst + j, 4);
+        x = bswap32(x);
+        memcpy(dst + j, &x, 4);
+      }
+  }
+  free(slots);
+  free(p.nodes);
+  free(p.strs);
+  return ok;
+}
+
+bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params, float *state,
+                   MtlCkptMeta *meta) {
+  for (int i = 0; i < m->n_param_tensors + m->n_state_tensors; i++) {
+    bool par = i < m->n_param_tensors;
+    const MtlTensor *t = par ? &m->param_tensors[i] : &m->state_tensors[i - m->n_param_tensors];
+    if (t->offset < 0 || t->numel < 0 || t->offset + t->numel > (par ? m->n_params : m->n_state)) {
+      mtl_set_error("model %s: tensor %s lies outside its group (a bug in mtlc)", m->name, t->name);
+      return false;
+    }
+  }
+  uint8_t *file;
+  size_t size;
+  if (!read_whole(path, &file, &size))
+    return false;
+  MtlCkptMeta got = {0};
+  bool ok = load_from(path, file, size, m, params, state, meta ? &got : NULL);
+  free(file);
+  if (ok && meta) {
+    if (got.rng[0] | got.rng[1] | got.rng[2] | got.rng[3])
+      *meta = got;
+    else {
+      mtl_set_error("%s: no __metadata__ with step, epoch and rng; it cannot resume training", path);
+      ok = false;
+    }
+  }
+  return ok;
+}
