@@ -15,7 +15,8 @@ SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
        compiler/sema.c compiler/summary.c compiler/ir.c compiler/lower.c \
        compiler/autodiff.c compiler/interp.c compiler/gradcheck.c \
        compiler/kernel.c compiler/emit_c.c compiler/cbuild.c \
-       compiler/codegen_check.c
+       compiler/codegen_check.c compiler/modinfo.c \
+       compiler/emit_llvm.c compiler/jit.c
 GEN  = $(B)/parser.c $(B)/lexer.c
 OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
 
@@ -37,7 +38,7 @@ RT_LIB = $(B)/libmtlrt.a
 all: $(B)/mtlc
 
 $(B)/mtlc: $(OBJS) $(RT_LIB)
-	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LLVM_LIBS) $(LDLIBS)
 
 $(RT_LIB): $(RT_OBJS)
 	rm -f $@ && ar rcs $@ $(RT_OBJS)
@@ -45,6 +46,13 @@ $(RT_LIB): $(RT_OBJS)
 $(B)/rt/%.o: runtime/%.c $(RT_HDRS) | $(B)
 	@mkdir -p $(B)/rt
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(RT_CFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# the LLVM back end: only emit_llvm.c and jit.c see LLVM's headers
+LLVM_CONFIG ?= llvm-config-14
+LLVM_CFLAGS := $(shell $(LLVM_CONFIG) --cflags)
+LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags) -lLLVM-14
+$(B)/emit_llvm.o $(B)/jit.o: CPPFLAGS += $(LLVM_CFLAGS)
+$(B)/emit_llvm.o $(B)/jit.o: compiler/llvm_backend.h
 
 $(B)/%.o: compiler/%.c compiler/mtlc.h compiler/ops.def $(RT_HDRS) $(B)/parser.h | $(B)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
@@ -80,7 +88,7 @@ clean:
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
 $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) compiler/mtlc.h
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LLVM_LIBS) $(LDLIBS)
 
 
 # the runtime's unit test links libmtlrt alone

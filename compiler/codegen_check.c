@@ -157,7 +157,7 @@ int check_codegen(Module *mod, const MtlModelInfo *info, uint64_t seed, bool qui
     compare(&r, arena_printf(mod->a, "eval loss of %s", task->name), &losses[t], E->val[loss->id], 1);
   }
   if (!quiet)
-    printf("%s: generated C against the interpreter, batch %lld, seed %llu, rtol %g\n",
+    printf("%s: generated code against the interpreter, batch %lld, seed %llu, rtol %g\n",
            r.ok ? "ok" : "FAILED", (long long)B, (unsigned long long)seed, RTOL);
   for (int i = 0; i < mod->data.len; i++)
     free(data[i]);

@@ -180,56 +180,6 @@ static void stmts(EC *ec, const Vec *body, int depth) {
 
 /* ---- kernels ---------------------------------------------------------------------- */
 
-typedef struct {
-  const Buf *buf[64];
-  bool written[64];
-  int n;
-  bool batch, rem;
-} Uses;
-
-static void use(Uses *u, const Buf *b, bool write) {
-  for (int i = 0; i < u->n; i++)
-    if (u->buf[i] == b) {
-      u->written[i] |= write;
-      return;
-    }
-  MTLC_ASSERT(u->n < 64);
-  u->buf[u->n] = b;
-  u->written[u->n++] = write;
-}
-
-static void uses_expr(Uses *u, const Expr *e) {
-  if (!e)
-    return;
-  if (e->kind == X_LOAD)
-    use(u, e->buf, false);
-  if (e->kind == X_BATCH)
-    u->batch = true;
-  uses_expr(u, e->a);
-  uses_expr(u, e->b);
-  uses_expr(u, e->c);
-}
-
-static void uses_stmts(Uses *u, const Vec *body) {
-  for (int i = 0; i < body->len; i++) {
-    const Stmt *s = body->data[i];
-    uses_expr(u, s->hi);
-    uses_expr(u, s->idx);
-    uses_expr(u, s->val);
-    uses_expr(u, s->M), uses_expr(u, s->N), uses_expr(u, s->K);
-    uses_expr(u, s->offa), uses_expr(u, s->offb), uses_expr(u, s->offc);
-    if (s->kind == K_STORE || s->kind == K_DROPOUT)
-      use(u, s->buf, true);
-    if (s->kind == K_GEMM) {
-      use(u, s->A, false);
-      use(u, s->B, false);
-      use(u, s->C, true);
-    }
-    if (s->kind == K_FOR)
-      uses_stmts(u, &s->body);
-  }
-}
-
 static void buffer_decl(EC *ec, const Buf *b, bool write) {
   static const char *const group[] = {[BUF_PARAM] = "c->params", [BUF_GRAD] = "c->grads",
                                       [BUF_STATE] = "c->state", [BUF_ACT] = "c->act"};
@@ -257,8 +207,8 @@ static void buffer_decl(EC *ec, const Buf *b, bool write) {
 
 static void kernel(EC *ec, const Kernel *k) {
   FILE *out = ec->out;
-  Uses u = {0};
-  uses_stmts(&u, &k->body);
+  KernelUses u;
+  kernel_uses(k, &u);
   for (int i = 0; i < u.n; i++)
     if (u.buf[i]->kind == BUF_CONST) {
       fprintf(out, "static const int32_t %s%s_table[%d] = {", ec->prefix, u.buf[i]->name,
@@ -285,10 +235,6 @@ static void front_matter(FILE *out, Module *mod, const char *file, const char *c
           mod->m->tasks.len, mod->m->tasks.len == 1 ? "" : "s",
           (long long)mod->m->total_params, (long long)mod->batch_max);
   fputs(" * Do not edit: regenerate it from the spec. */\n", out);
-}
-
-static const char *label_kind(LabelKind k) {
-  return k == LBL_CLASS ? "MTL_LABEL_CLASS" : k == LBL_BINARY ? "MTL_LABEL_BINARY" : "MTL_LABEL_REAL";
 }
 
 static void emit_header(FILE *out, Module *mod, const char *cmdline) {
@@ -330,7 +276,6 @@ static void emit_header(FILE *out, Module *mod, const char *cmdline) {
                "void %s_forward(const float *params, float *act, const float *const *inputs,\n"
                "                int64_t B, float *const *outputs);\n\n", n);
   fprintf(out, "extern const MtlModelInfo %s_info;\n\n#endif\n", n);
-  (void)label_kind;
 }
 
 static void emit_program(EC *ec, Program *p, const char *prefix) {
@@ -342,23 +287,6 @@ static void emit_program(EC *ec, Program *p, const char *prefix) {
 static void calls(FILE *out, Program *p, const char *prefix) {
   for (int i = 0; i < p->kernels.len; i++)
     fprintf(out, "  %s%s(&c);\n", prefix, ((Kernel *)p->kernels.data[i])->name);
-}
-
-static void tensor_table(FILE *out, Module *mod, const char *name, Vec *nodes, Program *tr) {
-  if (!nodes->len)
-    return;
-  fprintf(out, "static const MtlTensor %s[] = {\n", name);
-  for (int i = 0; i < nodes->len; i++) {
-    Node *x = nodes->data[i];
-    Buf *b = tr->buf[x->id];
-    fprintf(out, "    {\"%s\", %lld, %lld, %d, {", x->name, (long long)b->offset,
-            (long long)shape_numel(x->shape), x->shape.rank);
-    for (int d = 0; d < x->shape.rank; d++)
-      fprintf(out, "%s%lld", d ? ", " : "", (long long)x->shape.d[d]);
-    fputs("}},\n", out);
-  }
-  fputs("};\n", out);
-  (void)mod;
 }
 
 static void c_string(FILE *out, const char *s) {
@@ -374,117 +302,117 @@ static void c_string(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-static void emit_info(FILE *out, Module *mod) {
-  Model *m = mod->m;
-  Graph *g = mod->train->g;
-  const char *n = m->name;
-  tensor_table(out, mod, "param_tensors", &mod->params, mod->train);
-  tensor_table(out, mod, "state_tensors", &mod->states, mod->train);
-  fputs("static const MtlInputInfo inputs[] = {\n", out);
-  for (int i = 0; i < g->inputs.len; i++) {
-    Node *x = g->inputs.data[i];
-    fprintf(out, "    {\"%s\", %d, {", x->name, x->shape.rank);
-    for (int d = 0; d < x->shape.rank; d++)
-      fprintf(out, "%s%lld", d ? ", " : "", (long long)x->shape.d[d]);
-    fprintf(out, "}, %lld},\n", (long long)shape_numel(x->shape));
+static void shape_init(FILE *out, int rank, const int64_t *shape) {
+  fputc('{', out);
+  for (int d = 0; d < rank; d++)
+    fprintf(out, "%s%lld", d ? ", " : "", (long long)shape[d]);
+  fputc('}', out);
+}
+
+static void tensor_table(FILE *out, const char *name, const MtlTensor *t, int n) {
+  if (!n)
+    return;
+  fprintf(out, "static const MtlTensor %s[] = {\n", name);
+  for (int i = 0; i < n; i++) {
+    fprintf(out, "    {\"%s\", %lld, %lld, %d, ", t[i].name, (long long)t[i].offset,
+            (long long)t[i].numel, t[i].rank);
+    shape_init(out, t[i].rank, t[i].shape);
+    fputs("},\n", out);
   }
   fputs("};\n", out);
-  if (g->labels.len) {
+}
+
+/* the model's MtlModelInfo (modinfo.c) as C */
+static void emit_info(FILE *out, Module *mod) {
+  static const char *const kinds[] = {"MTL_LABEL_CLASS", "MTL_LABEL_BINARY", "MTL_LABEL_REAL"};
+  static const char *const opt[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_ADAMW"};
+  static const char *const sched[] = {"MTL_SCHED_CONSTANT", "MTL_SCHED_STEP", "MTL_SCHED_COSINE"};
+  const MtlModelInfo *m = module_info(mod);
+  const char *n = m->name;
+  tensor_table(out, "param_tensors", m->param_tensors, m->n_param_tensors);
+  tensor_table(out, "state_tensors", m->state_tensors, m->n_state_tensors);
+  fputs("static const MtlInputInfo inputs[] = {\n", out);
+  for (int i = 0; i < m->n_inputs; i++) {
+    fprintf(out, "    {\"%s\", %d, ", m->inputs[i].name, m->inputs[i].rank);
+    shape_init(out, m->inputs[i].rank, m->inputs[i].shape);
+    fprintf(out, ", %lld},\n", (long long)m->inputs[i].numel);
+  }
+  fputs("};\n", out);
+  if (m->n_labels) {
     fputs("static const MtlLabelInfo labels[] = {\n", out);
-    for (int i = 0; i < g->labels.len; i++) {
-      Task *t = m->tasks.data[((Node *)g->labels.data[i])->task];
-      fprintf(out, "    {\"%s\", %s, %lld},\n", t->name, label_kind(t->label),
-              (long long)(t->label == LBL_BINARY ? 1 : t->label_n));
-    }
+    for (int i = 0; i < m->n_labels; i++)
+      fprintf(out, "    {\"%s\", %s, %lld},\n", m->labels[i].name, kinds[m->labels[i].kind],
+              (long long)m->labels[i].width);
     fputs("};\n", out);
   }
-  for (int i = 0; i < m->tasks.len; i++) {
-    Task *t = m->tasks.data[i];
-    if (!t->derive_from)
+  for (int i = 0; i < m->n_tasks; i++) {
+    const MtlTaskInfo *t = &m->tasks[i];
+    if (!t->n_lookup)
       continue;
-    fprintf(out, "static const int32_t lookup_%s[%d] = {", t->name, t->nlookup);
-    for (int k = 0; k < t->nlookup; k++)
-      fprintf(out, "%s%lld", k ? ", " : "", (long long)t->lookup[k]);
+    fprintf(out, "static const int32_t lookup_%s[%d] = {", t->name, t->n_lookup);
+    for (int k = 0; k < t->n_lookup; k++)
+      fprintf(out, "%s%d", k ? ", " : "", t->lookup[k]);
     fputs("};\n", out);
   }
   fputs("static const MtlTaskInfo tasks[] = {\n", out);
-  for (int i = 0; i < m->tasks.len; i++) {
-    Task *t = m->tasks.data[i];
-    int label = -1;
-    for (int k = 0; k < g->labels.len; k++)
-      if (((Node *)g->labels.data[k])->task == i)
-        label = k;
-    int metrics = (t->metrics & (1 << MET_ACCURACY) ? 1 : 0) |
-                  (t->metrics & (1 << MET_MSE) ? 2 : 0) | (t->metrics & (1 << MET_MAE) ? 4 : 0);
-    fprintf(out, "    {\"%s\", %s, %lld, %d, %.17g, %d, %d, ", t->name, label_kind(t->label),
-            (long long)t->out.d[0], metrics, t->weight, label,
-            t->derive_from ? t->derive_from->index : -1);
-    if (t->derive_from)
-      fprintf(out, "lookup_%s, %d},\n", t->name, t->nlookup);
+  for (int i = 0; i < m->n_tasks; i++) {
+    const MtlTaskInfo *t = &m->tasks[i];
+    fprintf(out, "    {\"%s\", %s, %lld, %d, %.17g, %d, %d, ", t->name, kinds[t->kind],
+            (long long)t->width, t->metrics, t->weight, t->label, t->derive_from);
+    if (t->n_lookup)
+      fprintf(out, "lookup_%s, %d},\n", t->name, t->n_lookup);
     else
       fputs("0, 0},\n", out);
   }
   fputs("};\n", out);
-  int nb = 0;
-  for (int s = 0; s < m->splits.len; s++) {
-    DataSplit *sp = m->splits.data[s];
-    for (int i = 0; i < sp->binds.len; i++) {
-      DataBind *db = sp->binds.data[i];
-      if (db->csv_columns.len) {
-        fprintf(out, "static const int64_t csv_columns_%d[] = {", nb);
-        for (int k = 0; k < db->csv_columns.len; k++)
-          fprintf(out, "%s%lld", k ? ", " : "", (long long)((Value *)db->csv_columns.data[k])->num);
-        fputs("};\n", out);
-      }
-      nb++;
-    }
+  for (int i = 0; i < m->n_bindings; i++) {
+    const MtlBinding *b = &m->bindings[i];
+    if (!b->n_csv_columns)
+      continue;
+    fprintf(out, "static const int64_t csv_columns_%d[] = {", i);
+    for (int k = 0; k < b->n_csv_columns; k++)
+      fprintf(out, "%s%lld", k ? ", " : "", (long long)b->csv_columns[k]);
+    fputs("};\n", out);
   }
-  if (nb) {
+  if (m->n_bindings) {
     fputs("static const MtlBinding bindings[] = {\n", out);
-    nb = 0;
-    for (int s = 0; s < m->splits.len; s++) {
-      DataSplit *sp = m->splits.data[s];
-      for (int i = 0; i < sp->binds.len; i++, nb++) {
-        DataBind *db = sp->binds.data[i];
-        fprintf(out, "    {\"%s\", \"%s\", ", sp->split, db->decl->name);
-        c_string(out, db->path);
-        fprintf(out, ", %d, ", db->normalize);
-        float_lit(out, db->mean);
-        fputs(", ", out);
-        float_lit(out, db->normalize ? db->std : 1);
-        fprintf(out, ", %d, ", db->csv_column);
-        if (db->csv_columns.len)
-          fprintf(out, "csv_columns_%d, %d},\n", nb, db->csv_columns.len);
-        else
-          fputs("0, 0},\n", out);
-      }
+    for (int i = 0; i < m->n_bindings; i++) {
+      const MtlBinding *b = &m->bindings[i];
+      fprintf(out, "    {\"%s\", \"%s\", ", b->split, b->name);
+      c_string(out, b->path);
+      fprintf(out, ", %d, ", b->normalize);
+      float_lit(out, b->mean);
+      fputs(", ", out);
+      float_lit(out, b->std);
+      fprintf(out, ", %d, ", b->csv_column);
+      if (b->n_csv_columns)
+        fprintf(out, "csv_columns_%d, %d},\n", i, b->n_csv_columns);
+      else
+        fputs("0, 0},\n", out);
     }
     fputs("};\n", out);
   }
-  TrainOpts *tr = &m->train;
-  static const char *const opt[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_ADAMW"};
-  static const char *const sched[] = {"MTL_SCHED_CONSTANT", "MTL_SCHED_STEP", "MTL_SCHED_COSINE"};
   fprintf(out, "\nconst MtlModelInfo %s_info = {\n", n);
   fprintf(out, "    .abi = MTL_MODEL_ABI,\n    .name = \"%s\",\n    .spec = ", n);
-  c_string(out, m->src->path);
-  fprintf(out, ",\n    .mtlc_version = \"%s\",\n", MTLC_VERSION);
+  c_string(out, m->spec);
+  fprintf(out, ",\n    .mtlc_version = \"%s\",\n", m->mtlc_version);
   fprintf(out, "    .batch_max = %s_BATCH_MAX,\n    .n_params = %s_N_PARAMS,\n"
                "    .n_state = %s_N_STATE,\n    .n_act = %s_N_ACT,\n", n, n, n, n);
-  fprintf(out, "    .n_param_tensors = %d,\n    .param_tensors = %s,\n", mod->params.len,
-          mod->params.len ? "param_tensors" : "0");
-  fprintf(out, "    .n_state_tensors = %d,\n    .state_tensors = %s,\n", mod->states.len,
-          mod->states.len ? "state_tensors" : "0");
-  fprintf(out, "    .n_inputs = %d,\n    .inputs = inputs,\n", g->inputs.len);
-  fprintf(out, "    .n_labels = %d,\n    .labels = %s,\n", g->labels.len, g->labels.len ? "labels" : "0");
-  fprintf(out, "    .n_tasks = %d,\n    .tasks = tasks,\n", m->tasks.len);
-  fprintf(out, "    .n_bindings = %d,\n    .bindings = %s,\n", nb, nb ? "bindings" : "0");
-  fprintf(out, "    .optimizer = %s,\n    .lr = %.17g,\n", opt[tr->opt.kind], tr->opt.lr);
-  fprintf(out, "    .beta1 = %.17g,\n    .beta2 = %.17g,\n", tr->opt.kind == OPT_SGD ? 0.9 : tr->opt.beta1,
-          tr->opt.kind == OPT_SGD ? 0.999 : tr->opt.beta2);
+  fprintf(out, "    .n_param_tensors = %d,\n    .param_tensors = %s,\n", m->n_param_tensors,
+          m->n_param_tensors ? "param_tensors" : "0");
+  fprintf(out, "    .n_state_tensors = %d,\n    .state_tensors = %s,\n", m->n_state_tensors,
+          m->n_state_tensors ? "state_tensors" : "0");
+  fprintf(out, "    .n_inputs = %d,\n    .inputs = inputs,\n", m->n_inputs);
+  fprintf(out, "    .n_labels = %d,\n    .labels = %s,\n", m->n_labels, m->n_labels ? "labels" : "0");
+  fprintf(out, "    .n_tasks = %d,\n    .tasks = tasks,\n", m->n_tasks);
+  fprintf(out, "    .n_bindings = %d,\n    .bindings = %s,\n", m->n_bindings,
+          m->n_bindings ? "bindings" : "0");
+  fprintf(out, "    .optimizer = %s,\n    .lr = %.17g,\n", opt[m->optimizer], m->lr);
+  fprintf(out, "    .beta1 = %.17g,\n    .beta2 = %.17g,\n", m->beta1, m->beta2);
   fprintf(out, "    .schedule = %s,\n    .step_every = %lld,\n    .step_gamma = %.17g,\n",
-          sched[tr->sched], (long long)tr->step_every, tr->step_gamma);
-  fprintf(out, "    .batch = %lld,\n    .epochs = %lld,\n    .seed = %lluu,\n", (long long)tr->batch,
-          (long long)tr->epochs, (unsigned long long)tr->seed);
+          sched[m->schedule], (long long)m->step_every, m->step_gamma);
+  fprintf(out, "    .batch = %lld,\n    .epochs = %lld,\n    .seed = %lluu,\n", (long long)m->batch,
+          (long long)m->epochs, (unsigned long long)m->seed);
   fprintf(out, "    .init = %s_init,\n    .train_step = %s_train_step,\n"
                "    .eval_step = %s_eval_step,\n    .forward = %s_forward,\n};\n", n, n, n, n);
 }
@@ -609,6 +537,10 @@ static bool write_file(Module *mod, const char *dir, const char *file, const cha
     return false;
   }
   return true;
+}
+
+bool emit_c_header(Module *mod, const char *dir, const char *cmdline) {
+  return write_file(mod, dir, arena_printf(mod->a, "%s.h", mod->m->name), cmdline, emit_header);
 }
 
 bool emit_c(Module *mod, const char *dir, bool with_main, const char *cmdline) {

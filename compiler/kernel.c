@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #define ALIGN 16 /* floats: 64 bytes */
 
@@ -918,7 +919,14 @@ static void group_bufs(Module *mod) {
   }
 }
 
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 Module *build_module(Arena *a, Model *m, int64_t batch_max) {
+  double t0 = now();
   Module *mod = arena_alloc(a, sizeof(Module));
   mod->m = m;
   mod->a = a;
@@ -927,8 +935,10 @@ Module *build_module(Arena *a, Model *m, int64_t batch_max) {
   Program *tr = mod->train = arena_alloc(a, sizeof(Program));
   tr->kind = PROG_TRAIN;
   tr->g = lower(a, m, true);
+  double t1 = now();
   autodiff(tr->g);
   add_updates(tr->g);
+  double t2 = now();
   tr->buf = arena_alloc(a, sizeof(Buf *) * (size_t)tr->g->nodes.len);
   group_bufs(mod);
   bool *emit = arena_alloc(a, (size_t)tr->g->nodes.len);
@@ -957,5 +967,62 @@ Module *build_module(Arena *a, Model *m, int64_t batch_max) {
     mod->n_act = mod->eval->act_size;
   if (mod->forward->act_size > mod->n_act)
     mod->n_act = mod->forward->act_size;
+  mod->t_lower = t1 - t0;
+  mod->t_autodiff = t2 - t1;
+  mod->t_kernels = now() - t2;
   return mod;
+}
+
+/* ---- what a kernel touches, for the back ends ---------------------------------------- */
+
+static void use(KernelUses *u, const Buf *b, bool write) {
+  for (int i = 0; i < u->n; i++)
+    if (u->buf[i] == b) {
+      u->written[i] |= write;
+      return;
+    }
+  MTLC_ASSERT(u->n < MAX_KERNEL_BUFS);
+  u->buf[u->n] = b;
+  u->written[u->n++] = write;
+}
+
+static void uses_expr(KernelUses *u, const Expr *e) {
+  if (!e)
+    return;
+  if (e->kind == X_LOAD)
+    use(u, e->buf, false);
+  if (e->kind == X_BATCH)
+    u->batch = true;
+  if (e->kind == X_HYPER)
+    u->hyper = true;
+  uses_expr(u, e->a);
+  uses_expr(u, e->b);
+  uses_expr(u, e->c);
+}
+
+static void uses_stmts(KernelUses *u, const Vec *body) {
+  for (int i = 0; i < body->len; i++) {
+    const Stmt *s = body->data[i];
+    uses_expr(u, s->hi);
+    uses_expr(u, s->idx);
+    uses_expr(u, s->val);
+    uses_expr(u, s->M), uses_expr(u, s->N), uses_expr(u, s->K);
+    uses_expr(u, s->offa), uses_expr(u, s->offb), uses_expr(u, s->offc);
+    if (s->kind == K_STORE || s->kind == K_DROPOUT)
+      use(u, s->buf, true);
+    if (s->kind == K_DROPOUT)
+      u->seed = true;
+    if (s->kind == K_GEMM) {
+      use(u, s->A, false);
+      use(u, s->B, false);
+      use(u, s->C, true);
+    }
+    if (s->kind == K_FOR)
+      uses_stmts(u, &s->body);
+  }
+}
+
+void kernel_uses(const Kernel *k, KernelUses *u) {
+  memset(u, 0, sizeof *u);
+  uses_stmts(u, &k->body);
 }

@@ -575,15 +575,40 @@ typedef struct {
   Vec params; /* Node* of the train graph, in buffer order */
   Vec states;
   Vec data;   /* Node*: inputs, then bound labels (train graph) */
+  double t_lower, t_autodiff, t_kernels; /* seconds, for mtlc train -v */
 } Module;
 
 Module *build_module(Arena *a, Model *m, int64_t batch_max);
+
+/* the buffers a kernel reads and writes, and whether it reads B, hyper[]
+ * or the dropout seed */
+#define MAX_KERNEL_BUFS 64
+typedef struct {
+  const Buf *buf[MAX_KERNEL_BUFS];
+  bool written[MAX_KERNEL_BUFS];
+  int n;
+  bool batch, hyper, seed;
+} KernelUses;
+void kernel_uses(const Kernel *k, KernelUses *u);
+
+/* ---- modinfo.c: the module's MtlModelInfo, entry points left NULL ---------------- */
+MtlModelInfo *module_info(Module *mod);
 Expr *kx_const(Arena *a, double f);
 
 /* ---- emit_c.c --------------------------------------------------------------------- */
 /* Writes DIR/NAME.c and DIR/NAME.h; with_main adds DIR/main.c. Returns false
  * after printing an error. `cmdline` goes in the front matter. */
 bool emit_c(Module *mod, const char *dir, bool with_main, const char *cmdline);
+
+/* only NAME.h, beside an object file from the LLVM back end */
+bool emit_c_header(Module *mod, const char *dir, const char *cmdline);
+
+/* ---- jit.c: the LLVM back end, in process or to a file ------------------------------ */
+/* seconds spent building and optimizing the module, and in the JIT */
+const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s);
+/* textual IR, or (obj) an object file for the host or `triple` */
+bool emit_llvm_file(Module *mod, const char *path, bool obj, const char *triple,
+                    const char *cmdline);
 
 /* ---- cbuild.c: compile the C and load it ------------------------------------------- */
 const MtlModelInfo *cbuild_load(Module *mod, const char *cmdline, bool verbose);

@@ -1,0 +1,99 @@
+/* jit.c: runs the LLVM back end's module in process with ORC's LLJIT, and
+ * writes it out for ahead-of-time use (`mtlc emit-llvm`: textual IR, or an
+ * object file for the host or another triple, with the same NAME.h as the
+ * C back end). The runtime is linked into mtlc and exported, so generated
+ * code's calls to mtl_sgemm and friends resolve against this process.
+ * Every LLVM error goes through llvm_fail: LLVM's message, exit 1. */
+#include "mtlc.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <llvm-c/Core.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+
+#include "llvm_backend.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void *lookup(LLVMOrcLLJITRef jit, const char *name) {
+  LLVMOrcExecutorAddress addr = 0;
+  llvm_fail(LLVMOrcLLJITLookup(jit, &addr, name), name);
+  return (void *)(uintptr_t)addr;
+}
+
+const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s) {
+  double t0 = now();
+  LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
+  LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
+  LLVMTargetMachineRef tm = llvm_target_machine(NULL);
+  LLVMModuleRef m = emit_llvm(mod, ctx, tm, true, true);
+  LLVMDisposeTargetMachine(tm);
+  double t1 = now();
+
+  LLVMOrcJITTargetMachineBuilderRef jtmb;
+  llvm_fail(LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb), "detecting the host");
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
+  LLVMOrcLLJITRef jit;
+  llvm_fail(LLVMOrcCreateLLJIT(&jit, builder), "creating the JIT");
+  LLVMOrcDefinitionGeneratorRef gen;
+  llvm_fail(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+                &gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL),
+            "resolving the runtime's symbols");
+  LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(jit);
+  LLVMOrcJITDylibAddGenerator(dylib, gen);
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
+  LLVMOrcDisposeThreadSafeContext(tsc);
+  llvm_fail(LLVMOrcLLJITAddLLVMIRModule(jit, dylib, tsm), "adding the module");
+
+  /* the description is mtlc's own; the entry points are the JIT's. The
+   * JIT stays alive for the rest of the process. */
+  const char *n = mod->m->name;
+  MtlModelInfo *info = module_info(mod);
+  info->init = (void (*)(float *, uint64_t))lookup(jit, arena_printf(mod->a, "%s_init", n));
+  info->train_step = (void (*)(float *, float *, float *, float *, const void *const *, int64_t,
+                               const float *, uint64_t, float *))
+      lookup(jit, arena_printf(mod->a, "%s_train_step", n));
+  info->eval_step = (void (*)(const float *, float *, const void *const *, int64_t, float *,
+                              float *const *))lookup(jit, arena_printf(mod->a, "%s_eval_step", n));
+  info->forward = (void (*)(const float *, float *, const float *const *, int64_t,
+                            float *const *))lookup(jit, arena_printf(mod->a, "%s_forward", n));
+  double t2 = now();
+  if (codegen_s)
+    *codegen_s = t1 - t0;
+  if (jit_s)
+    *jit_s = t2 - t1;
+  return info;
+}
+
+bool emit_llvm_file(Module *mod, const char *path, bool obj, const char *triple,
+                    const char *cmdline) {
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMTargetMachineRef tm = llvm_target_machine(triple);
+  LLVMModuleRef m = emit_llvm(mod, ctx, tm, triple == NULL, true);
+  char *err = NULL;
+  char *tmp = arena_printf(mod->a, "%s.tmp", path);
+  bool ok = obj ? !LLVMTargetMachineEmitToFile(tm, m, tmp, LLVMObjectFile, &err)
+                : !LLVMPrintModuleToFile(m, tmp, &err);
+  if (!ok || rename(tmp, path) != 0) {
+    fprintf(stderr, "mtlc: cannot write '%s': %s\n", path, err ? err : "rename failed");
+    remove(tmp);
+    ok = false;
+  }
+  LLVMDisposeMessage(err);
+  LLVMDisposeModule(m);
+  LLVMDisposeTargetMachine(tm);
+  LLVMContextDispose(ctx);
+  if (!ok)
+    return false;
+  /* the header beside it: the same API as emit-c's */
+  const char *slash = strrchr(path, '/');
+  const char *dir = slash ? arena_strndup(mod->a, path, (size_t)(slash - path)) : ".";
+  return emit_c_header(mod, *dir ? dir : "/", cmdline);
+}

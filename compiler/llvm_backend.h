@@ -1,0 +1,17 @@
+/* llvm_backend.h: what emit_llvm.c offers jit.c. Kept out of mtlc.h so that
+ * only these two files see the LLVM C API. */
+#ifndef LLVM_BACKEND_H
+#define LLVM_BACKEND_H
+#include "mtlc.h"
+
+#include <llvm-c/Error.h>
+#include <llvm-c/TargetMachine.h>
+
+/* prints LLVM's message and exits 1 when err is set */
+void llvm_fail(LLVMErrorRef err, const char *what);
+/* the host's target machine (NULL triple), or another triple's */
+LLVMTargetMachineRef llvm_target_machine(const char *triple_or_null);
+/* the module for `m`, verified, and optimized at O3 when asked */
+LLVMModuleRef emit_llvm(Module *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bool host,
+                        bool optimize);
+#endif

@@ -1,0 +1,126 @@
+/* modinfo.c: a Module's self-description as the runtime reads it, an
+ * MtlModelInfo with its tables (runtime/mtl_model.h), built in memory once.
+ * The C back end prints it as C, the LLVM back end as constants, and the JIT
+ * hands it to the trainer directly, with the entry points filled in by
+ * whoever has them. One source of truth for all three. */
+#include "mtlc.h"
+
+#include <string.h>
+
+#define NEWN(T, n) ((T *)arena_alloc(a, sizeof(T) * (size_t)((n) ? (n) : 1)))
+
+static MtlTensor *tensors(Arena *a, Module *mod, Vec *nodes) {
+  MtlTensor *t = NEWN(MtlTensor, nodes->len);
+  for (int i = 0; i < nodes->len; i++) {
+    Node *x = nodes->data[i];
+    Buf *b = mod->train->buf[x->id];
+    t[i] = (MtlTensor){x->name, b->offset, shape_numel(x->shape), x->shape.rank, {0}};
+    for (int d = 0; d < x->shape.rank; d++)
+      t[i].shape[d] = x->shape.d[d];
+  }
+  return t;
+}
+
+static MtlLabelKind label_kind(LabelKind k) {
+  return k == LBL_CLASS ? MTL_LABEL_CLASS : k == LBL_BINARY ? MTL_LABEL_BINARY : MTL_LABEL_REAL;
+}
+
+MtlModelInfo *module_info(Module *mod) {
+  Arena *a = mod->a;
+  Model *m = mod->m;
+  Graph *g = mod->train->g;
+  MtlModelInfo *info = NEWN(MtlModelInfo, 1);
+  info->abi = MTL_MODEL_ABI;
+  info->name = m->name;
+  info->spec = m->src->path;
+  info->mtlc_version = MTLC_VERSION;
+  info->batch_max = mod->batch_max;
+  info->n_params = mod->n_params;
+  info->n_state = mod->n_state;
+  info->n_act = mod->n_act;
+  info->n_param_tensors = mod->params.len;
+  info->param_tensors = tensors(a, mod, &mod->params);
+  info->n_state_tensors = mod->states.len;
+  info->state_tensors = tensors(a, mod, &mod->states);
+
+  MtlInputInfo *in = NEWN(MtlInputInfo, g->inputs.len);
+  for (int i = 0; i < g->inputs.len; i++) {
+    Node *x = g->inputs.data[i];
+    in[i] = (MtlInputInfo){x->name, x->shape.rank, {0}, shape_numel(x->shape)};
+    for (int d = 0; d < x->shape.rank; d++)
+      in[i].shape[d] = x->shape.d[d];
+  }
+  info->n_inputs = g->inputs.len;
+  info->inputs = in;
+
+  MtlLabelInfo *lb = NEWN(MtlLabelInfo, g->labels.len);
+  for (int i = 0; i < g->labels.len; i++) {
+    Task *t = m->tasks.data[((Node *)g->labels.data[i])->task];
+    lb[i] = (MtlLabelInfo){t->name, label_kind(t->label), t->label == LBL_BINARY ? 1 : t->label_n};
+  }
+  info->n_labels = g->labels.len;
+  info->labels = lb;
+
+  MtlTaskInfo *tk = NEWN(MtlTaskInfo, m->tasks.len);
+  for (int i = 0; i < m->tasks.len; i++) {
+    Task *t = m->tasks.data[i];
+    int label = -1;
+    for (int k = 0; k < g->labels.len; k++)
+      if (((Node *)g->labels.data[k])->task == i)
+        label = k;
+    int32_t *lookup = NULL;
+    if (t->derive_from) {
+      lookup = NEWN(int32_t, t->nlookup);
+      for (int k = 0; k < t->nlookup; k++)
+        lookup[k] = (int32_t)t->lookup[k];
+    }
+    tk[i] = (MtlTaskInfo){
+        .name = t->name, .kind = label_kind(t->label), .width = t->out.d[0],
+        .metrics = (t->metrics & (1 << MET_ACCURACY) ? MTL_METRIC_ACCURACY : 0) |
+                   (t->metrics & (1 << MET_MSE) ? MTL_METRIC_MSE : 0) |
+                   (t->metrics & (1 << MET_MAE) ? MTL_METRIC_MAE : 0),
+        .weight = t->weight, .label = label,
+        .derive_from = t->derive_from ? t->derive_from->index : -1,
+        .lookup = lookup, .n_lookup = t->derive_from ? t->nlookup : 0};
+  }
+  info->n_tasks = m->tasks.len;
+  info->tasks = tk;
+
+  int nb = 0;
+  for (int s = 0; s < m->splits.len; s++)
+    nb += ((DataSplit *)m->splits.data[s])->binds.len;
+  MtlBinding *bd = NEWN(MtlBinding, nb);
+  nb = 0;
+  for (int s = 0; s < m->splits.len; s++) {
+    DataSplit *sp = m->splits.data[s];
+    for (int i = 0; i < sp->binds.len; i++) {
+      DataBind *db = sp->binds.data[i];
+      int64_t *cols = NULL;
+      if (db->csv_columns.len) {
+        cols = NEWN(int64_t, db->csv_columns.len);
+        for (int k = 0; k < db->csv_columns.len; k++)
+          cols[k] = (int64_t)((Value *)db->csv_columns.data[k])->num;
+      }
+      bd[nb++] = (MtlBinding){sp->split, db->decl->name, db->path, db->normalize,
+                              (float)db->mean, db->normalize ? (float)db->std : 1,
+                              db->csv_column, cols, db->csv_columns.len};
+    }
+  }
+  info->n_bindings = nb;
+  info->bindings = bd;
+
+  TrainOpts *tr = &m->train;
+  static const MtlOptKind opt[] = {MTL_OPT_SGD, MTL_OPT_ADAM, MTL_OPT_ADAMW};
+  static const MtlSchedKind sched[] = {MTL_SCHED_CONSTANT, MTL_SCHED_STEP, MTL_SCHED_COSINE};
+  info->optimizer = opt[tr->opt.kind];
+  info->lr = tr->opt.lr;
+  info->beta1 = tr->opt.kind == OPT_SGD ? 0.9 : tr->opt.beta1;
+  info->beta2 = tr->opt.kind == OPT_SGD ? 0.999 : tr->opt.beta2;
+  info->schedule = sched[tr->sched];
+  info->step_every = tr->step_every;
+  info->step_gamma = tr->step_gamma;
+  info->batch = tr->batch;
+  info->epochs = tr->epochs;
+  info->seed = (uint64_t)tr->seed;
+  return info;
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Training end to end through the C back end, on slices of Fashion-MNIST
+# (/usr/share/datasets/fashion-mnist, from Debian's dataset-fashion-mnist):
+#  - 2,000 samples: the loss of every task falls and test accuracy beats
+#    chance clearly;
+#  - resume: 2 epochs equal 1 epoch, a checkpoint, and 1 resumed epoch, bit
+#    for bit (losses, metrics, checkpoint bytes);
+#  - killing the process while it trains and saves leaves the last
+#    checkpoint loadable;
+#  - corrupt or missing data and checkpoints give an error naming the file,
+#    exit status 1.
+set -u
+cd "$(dirname "$0")/.."
+MTLC=${MTLC:-build/mtlc}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass() { echo "[PASS] train/$1"; }
+fail() { echo "[FAIL] train/$1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 15 | sed 's/^/    /'; }
+
+# field NAME TASK LINE: a number from one JSON log line
+train_loss() { sed -n "s/.*\"train_loss\": {[^}]*\"$1\": \([-0-9.e+]*\).*/\1/p" <<<"$2"; }
+accuracy() { sed -n "s/.*\"test\": {.*\"$1\": {\"loss\": [^,]*, \"accuracy\": \([-0-9.e+]*\).*/\1/p" <<<"$2"; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
+
+# 1. learning on 2,000 samples
+learns() { # spec task:min-accuracy...
+  local spec=$1 n; shift
+  n=$(basename "${spec%.mtl}")
+  if ! out=$("$MTLC" train "$spec" --limit 2000 --epochs 2 --log "$tmp/$n.log" 2>&1); then
+    fail "$n learns on 2000 samples" "$out"; return
+  fi
+  local e1 e2 ok=1 why=""
+  e1=$(sed -n 1p "$tmp/$n.log"); e2=$(sed -n 2p "$tmp/$n.log")
+  for want in "$@"; do
+    local task=${want%%:*} min=${want#*:}
+    local l1 l2 acc
+    l1=$(train_loss "$task" "$e1"); l2=$(train_loss "$task" "$e2"); acc=$(accuracy "$task" "$e2")
+    if ! lt "$l2" "$l1"; then ok=0; why="$why $task loss $l1 -> $l2;"; fi
+    if ! lt "$min" "$acc"; then ok=0; why="$why $task accuracy $acc <= $min;"; fi
+  done
+  if [ $ok = 1 ]; then pass "$n learns on 2000 samples"; else fail "$n learns on 2000 samples" "$why"; fi
+}
+# chance: item 0.10, category 0.40 (the majority class, tops), digit 0.10
+learns specs/fashion_hard.mtl item:0.45 category:0.70
+learns specs/fashion_soft.mtl item:0.45 category:0.70
+
+# 2. resume, bit for bit
+spec=specs/fashion_hard.mtl
+args=(--limit 600 --batch 32)
+if "$MTLC" train $spec "${args[@]}" --epochs 2 --save "$tmp/a.ckpt" --log "$tmp/a.log" >/dev/null 2>&1 &&
+   "$MTLC" train $spec "${args[@]}" --epochs 1 --save "$tmp/b.ckpt" >/dev/null 2>&1 &&
+   "$MTLC" train $spec "${args[@]}" --epochs 2 --resume "$tmp/b.ckpt" --save "$tmp/b.ckpt" --log "$tmp/b.log" >/dev/null 2>&1; then
+  a=$(sed -n 2p "$tmp/a.log" | sed 's/, "seconds": .*//')
+  b=$(sed -n '$p' "$tmp/b.log" | sed 's/, "seconds": .*//')
+  if [ -n "$a" ] && [ "$a" = "$b" ] && cmp -s "$tmp/a.ckpt" "$tmp/b.ckpt"; then
+    pass "resume is bit for bit"
+  else
+    fail "resume is bit for bit" "2 epochs:  $a
+1+1 epochs: $b
+checkpoints $(cmp "$tmp/a.ckpt" "$tmp/b.ckpt" 2>&1)"
+  fi
+else
+  fail "resume is bit for bit" "a training run failed"
+fi
+
+# 3. kill -9 while training and saving every epoch: the checkpoint stays good
+ok=1; why=""
+"$MTLC" train $spec --limit 300 --batch 32 --epochs 1 --save "$tmp/k.ckpt" >/dev/null 2>&1
+for i in 1 2 3 4 5; do
+  "$MTLC" train $spec --limit 300 --batch 32 --epochs 1000 --save "$tmp/k.ckpt" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$(awk -v i=$i 'BEGIN { srand(i); print 1.5 + rand() * 2 }')"
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  if ! out=$("$MTLC" eval $spec --load "$tmp/k.ckpt" --limit 100 2>&1); then ok=0; why="$why
+after kill $i: $out"; fi
+done
+if [ $ok = 1 ]; then pass "kill -9 during training leaves the checkpoint loadable"
+else fail "kill -9 during training leaves the checkpoint loadable" "$why"; fi
+
+# 4. bad data and bad checkpoints: exit 1, a message naming the file
+bad() { # name expected-substring command...
+  local name=$1 want=$2; shift 2
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc = 1 ] && grep -qF -- "$want" <<<"$out" && ! grep -q "Sanitizer\|Segmentation\|core dumped" <<<"$out"; then
+    pass "$name"
+  else
+    fail "$name" "exit $rc, want 1 and '$want' in: $out"
+  fi
+}
+img=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+lbl=/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+zcat $img | head -c 5000 >"$tmp/trunc.idx"
+printf 'not an idx file at all' >"$tmp/magic.idx"
+zcat $lbl | head -c 508 >"$tmp/short-labels.idx"   # 500 labels for 10000 images
+printf '\x00\x00\x08\x01\x00\x00\x00\x03\x01\x63\x02' >"$tmp/range-labels.idx"
+bad "missing data file" "$tmp/none.idx" "$MTLC" train $spec --epochs 1 --data train.image="$tmp/none.idx"
+bad "truncated data file" "$tmp/trunc.idx" "$MTLC" train $spec --epochs 1 --data train.image="$tmp/trunc.idx"
+bad "wrong magic number" "$tmp/magic.idx" "$MTLC" train $spec --epochs 1 --data train.image="$tmp/magic.idx"
+bad "sample counts differ" "$tmp/short-labels.idx" "$MTLC" train $spec --epochs 1 --data train.item="$tmp/short-labels.idx"
+bad "label out of range" "range-labels.idx" "$MTLC" train $spec --epochs 1 --limit 3 \
+  --data train.item="$tmp/range-labels.idx" --data train.image="$img"
+head -c 100 "$tmp/k.ckpt" >"$tmp/trunc.ckpt"
+printf '\xff\xff\xff\xff\xff\xff\xff\x7f{' >"$tmp/huge.ckpt"
+bad "missing checkpoint" "$tmp/none.ckpt" "$MTLC" eval $spec --load "$tmp/none.ckpt"
+bad "truncated checkpoint" "$tmp/trunc.ckpt" "$MTLC" eval $spec --load "$tmp/trunc.ckpt"
+bad "corrupt checkpoint header" "$tmp/huge.ckpt" "$MTLC" eval $spec --load "$tmp/huge.ckpt"
+bad "checkpoint of another model" "$tmp/k.ckpt" "$MTLC" eval specs/fashion_soft.mtl --load "$tmp/k.ckpt"
+bad "resume from a missing checkpoint" "$tmp/none.ckpt" "$MTLC" train $spec --resume "$tmp/none.ckpt"
