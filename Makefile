@@ -90,7 +90,6 @@ LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
 $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) compiler/mtlc.h
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LLVM_LIBS) $(LDLIBS)
 
-
 # the runtime's unit test links libmtlrt alone
 $(B)/test_runtime: tests/unit/test_runtime.c $(RT_LIB) $(RT_HDRS)
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_runtime.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)

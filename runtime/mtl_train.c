@@ -388,8 +388,8 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
 
 static bool run_epochs(Trainer *tr, int64_t first) {
   const MtlModelInfo *m = tr->m;
-  double loss[64];
-  Metric test[64];
+  double loss[64] = {0};
+  Metric test[64] = {{0}};
   for (int64_t e = first; e < tr->epochs; e++) {
     double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs);
     train_epoch(tr, e, lr, loss);
