@@ -69,7 +69,7 @@ ok=1; why=""
 for i in 1 2 3 4 5; do
   "$MTLC" train $spec --limit 300 --batch 32 --epochs 1000 --save "$tmp/k.ckpt" >/dev/null 2>&1 &
   pid=$!
-  sleep "$(awk -v i=$i 'BEGIN { srand(i); print 1.5 + rand() * 2 }')"
+  sleep "$(awk -v i=$i 'BEGIN { srand(i); print 3 + rand() * 3 }')"
   kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
   if ! out=$("$MTLC" eval $spec --load "$tmp/k.ckpt" --limit 100 2>&1); then ok=0; why="$why
 after kill $i: $out"; fi
