@@ -16,7 +16,6 @@
 typedef struct {
   Module *mod;
   FILE *out;
-  const char *prefix; /* tr_, ev_, fw_ */
 } EC;
 
 /* ---- expressions ------------------------------------------------------------------ */
@@ -199,7 +198,7 @@ static void buffer_decl(EC *ec, const Buf *b, bool write) {
     fputs("c->losses;", ec->out);
     break;
   case BUF_CONST:
-    fprintf(ec->out, "%s%s_table;", ec->prefix, b->name);
+    fprintf(ec->out, "%s_table;", b->name);
     break;
   }
   fprintf(ec->out, " /* %s */\n", b->what);
@@ -211,13 +210,13 @@ static void kernel(EC *ec, const Kernel *k) {
   kernel_uses(k, &u);
   for (int i = 0; i < u.n; i++)
     if (u.buf[i]->kind == BUF_CONST) {
-      fprintf(out, "static const int32_t %s%s_table[%d] = {", ec->prefix, u.buf[i]->name,
+      fprintf(out, "static const int32_t %s_table[%d] = {", u.buf[i]->name,
               u.buf[i]->ntable);
       for (int j = 0; j < u.buf[i]->ntable; j++)
         fprintf(out, "%s%d", j ? ", " : "", u.buf[i]->table[j]);
       fputs("};\n", out);
     }
-  fprintf(out, "/* %s */\nstatic void %s%s(const Ctx *c) {\n", k->comment, ec->prefix, k->name);
+  fprintf(out, "/* %s */\nstatic void %s%s(const Ctx *c) {\n", k->comment, k->prefix, k->name);
   for (int i = 0; i < u.n; i++)
     buffer_decl(ec, u.buf[i], u.written[i]);
   if (u.batch)
@@ -278,15 +277,16 @@ static void emit_header(FILE *out, Module *mod, const char *cmdline) {
   fprintf(out, "extern const MtlModelInfo %s_info;\n\n#endif\n", n);
 }
 
-static void emit_program(EC *ec, Program *p, const char *prefix) {
-  ec->prefix = prefix;
+static void emit_program(EC *ec, Program *p) {
   for (int i = 0; i < p->kernels.len; i++)
     kernel(ec, p->kernels.data[i]);
 }
 
-static void calls(FILE *out, Program *p, const char *prefix) {
-  for (int i = 0; i < p->kernels.len; i++)
-    fprintf(out, "  %s%s(&c);\n", prefix, ((Kernel *)p->kernels.data[i])->name);
+static void calls(FILE *out, Program *p) {
+  for (int i = 0; i < p->kernels.len; i++) {
+    const Kernel *k = p->kernels.data[i];
+    fprintf(out, "  %s%s(&c);\n", k->prefix, k->name);
+  }
 }
 
 static void c_string(FILE *out, const char *s) {
@@ -430,13 +430,11 @@ static void emit_source(FILE *out, Module *mod, const char *cmdline) {
         "  const float *hyper;\n  uint64_t seed;\n  int64_t B;\n} Ctx;\n\n", out);
   fputs("static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
         "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n\n", out);
-  EC ec = {mod, out, ""};
+  EC ec = {mod, out};
   fputs("/* ---- train step: forward, backward, update ---- */\n\n", out);
-  emit_program(&ec, mod->train, "tr_");
-  fputs("/* ---- evaluation ---- */\n\n", out);
-  emit_program(&ec, mod->eval, "ev_");
-  fputs("/* ---- inference ---- */\n\n", out);
-  emit_program(&ec, mod->forward, "fw_");
+  emit_program(&ec, mod->train);
+  fputs("/* ---- evaluation; inference runs the kernels that read no label ---- */\n\n", out);
+  emit_program(&ec, mod->eval);
 
   fprintf(out, "void %s_init(float *params, uint64_t seed) {\n", n);
   fprintf(out, "  MtlRng r;\n  mtl_rng_seed(&r, seed);\n  memset(params, 0, sizeof(float) * %s_N_PARAMS);\n", n);
@@ -452,17 +450,17 @@ static void emit_source(FILE *out, Module *mod, const char *cmdline) {
                "                   const void *const *data, int64_t B, const float *hyper,\n"
                "                   uint64_t step_seed, float *losses) {\n"
                "  const Ctx c = {params, grads, state, act, data, 0, losses, hyper, step_seed, B};\n", n);
-  calls(out, mod->train, "tr_");
+  calls(out, mod->train);
   fputs("}\n\n", out);
   fprintf(out, "void %s_eval_step(const float *params, float *act, const void *const *data,\n"
                "                  int64_t B, float *losses, float *const *outputs) {\n"
                "  const Ctx c = {(float *)params, 0, 0, act, data, outputs, losses, 0, 0, B};\n", n);
-  calls(out, mod->eval, "ev_");
+  calls(out, mod->eval);
   fputs("}\n\n", out);
   fprintf(out, "void %s_forward(const float *params, float *act, const float *const *inputs,\n"
                "                int64_t B, float *const *outputs) {\n"
                "  const Ctx c = {(float *)params, 0, 0, act, (const void *const *)inputs, outputs, 0, 0, 0, B};\n", n);
-  calls(out, mod->forward, "fw_");
+  calls(out, mod->forward);
   fputs("}\n\n", out);
   emit_info(out, mod);
 }

@@ -39,7 +39,6 @@ typedef struct {
   LLVMValueRef B, hyper, seed;
   LLVMValueRef var[MAX_VARS];
   LLVMValueRef local[MAX_LOCALS];
-  const char *prefix;
 } LC;
 
 void llvm_fail(LLVMErrorRef err, const char *what) {
@@ -299,7 +298,7 @@ static LLVMValueRef kernel(LC *c, const Kernel *k) {
   args[n++] = c->i64;
   args[n++] = c->pf32;
   args[n++] = c->i64;
-  char *name = arena_printf(c->m->a, "%s%s", c->prefix, k->name);
+  char *name = arena_printf(c->m->a, "%s%s", k->prefix, k->name);
   LLVMValueRef f = c->fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->vd, args, (unsigned)n, 0));
   LLVMSetLinkage(f, LLVMInternalLinkage);
   add_attr(c, f, LLVMAttributeFunctionIndex, "nounwind", 0);
@@ -330,7 +329,7 @@ typedef struct {
 } EntryArgs;
 
 static LLVMValueRef const_table(LC *c, const Buf *b) {
-  char *name = arena_printf(c->m->a, "%s%s_table", c->prefix, b->name);
+  char *name = arena_printf(c->m->a, "%s_table", b->name);
   LLVMValueRef g = LLVMGetNamedGlobal(c->mod, name);
   if (g)
     return LLVMConstBitCast(g, c->pi32);
@@ -380,12 +379,15 @@ static LLVMValueRef entry(LC *c, const char *name, LLVMTypeRef *args, int n) {
 /* emits a program's kernels, then an entry point that calls them in order */
 static void program(LC *c, Program *p, const char *prefix, const char *name, LLVMTypeRef *args,
                     int n, void (*bind)(LC *, LLVMValueRef, EntryArgs *)) {
-  c->prefix = prefix;
+  (void)prefix;
   LLVMValueRef *fns = arena_alloc(c->m->a, sizeof(LLVMValueRef) * (size_t)(p->kernels.len + 1));
   KernelUses *uses = arena_alloc(c->m->a, sizeof(KernelUses) * (size_t)(p->kernels.len + 1));
-  for (int i = 0; i < p->kernels.len; i++) {
-    fns[i] = kernel(c, p->kernels.data[i]);
-    uses[i] = c->u;
+  for (int i = 0; i < p->kernels.len; i++) { /* each kernel rendered once */
+    Kernel *k = p->kernels.data[i];
+    if (!k->backend)
+      k->backend = kernel(c, k);
+    fns[i] = k->backend;
+    kernel_uses(k, &uses[i]);
   }
   LLVMValueRef f = entry(c, name, args, n);
   EntryArgs e = {0};
@@ -650,7 +652,7 @@ LLVMModuleRef emit_llvm(Module *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, 
   LLVMTypeRef ev[6] = {c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, ppf32};
   program(&c, m->eval, "ev_", arena_printf(m->a, "%s_eval_step", n), ev, 6, bind_eval);
   LLVMTypeRef fw[5] = {c.pf32, c.pf32, ppf32, c.i64, ppf32};
-  program(&c, m->forward, "fw_", arena_printf(m->a, "%s_forward", n), fw, 5, bind_forward);
+  program(&c, m->forward, "ev_", arena_printf(m->a, "%s_forward", n), fw, 5, bind_forward);
   info_global(&c, info, td, host);
 
   /* the host's CPU and features on every function, for the optimizer */

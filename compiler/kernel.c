@@ -236,7 +236,7 @@ static Buf *table_buf(KB *kb, Node *n) {
   t->table = arena_alloc(kb->a, sizeof(int32_t) * (size_t)n->ntable);
   for (int i = 0; i < n->ntable; i++)
     t->table[i] = (int32_t)n->table[i];
-  t->name = arena_printf(kb->a, "lookup%d", n->id);
+  t->name = arena_printf(kb->a, "%slookup%d", kb->k->prefix, n->id);
   t->what = "label table";
   return t;
 }
@@ -741,6 +741,7 @@ static Kernel *new_kernel(Module *mod, Graph *g, Node *x) {
   Arena *a = mod->a;
   Kernel *k = arena_alloc(a, sizeof(Kernel));
   k->node = x;
+  k->prefix = g == mod->train->g ? "tr_" : "ev_";
   k->name = arena_printf(a, "k%d_%s", x->id, op_info[x->op].text);
   const char *where = "";
   if (x->span.hi > x->span.lo) {
@@ -829,28 +830,34 @@ static void build_program(Module *mod, Program *p, bool *emit) {
 /* Copies of outputs and losses to the caller's arrays, as kernels. */
 static void add_copies(Module *mod, Program *p, bool outputs, bool losses) {
   Graph *g = p->g;
-  for (int t = 0; t < g->outputs.len; t++) {
-    Kernel *k = arena_alloc(mod->a, sizeof(Kernel));
-    KB kb = {.a = mod->a, .p = p, .k = k};
-    kb.stack[kb.depth++] = &k->body;
-    Task *task = g->m->tasks.data[t];
-    k->name = arena_printf(mod->a, "copy_%s", task->name);
-    k->comment = arena_printf(mod->a, "task %s: %s%s%s", task->name, outputs ? "output" : "",
-                              outputs && losses ? " and " : "", losses ? "loss" : "");
-    if (outputs) {
-      Node *o = g->outputs.data[t];
-      Buf *dst = new_buf(mod->a, BUF_OUT, 0, node_numel(o, mod->batch_max),
-                         arena_printf(mod->a, "out_%s", task->name), "task output");
-      dst->index = t;
-      Expr *i = loop(&kb, count(&kb, o));
-      store(&kb, dst, i, LD(&kb, p->buf[o->id], i), false);
-      end(&kb);
+  for (int pass = 0; pass < 2; pass++) {
+    if (!(pass ? losses : outputs))
+      continue;
+    for (int t = 0; t < g->outputs.len; t++) {
+      Kernel *k = arena_alloc(mod->a, sizeof(Kernel));
+      KB kb = {.a = mod->a, .p = p, .k = k};
+      kb.stack[kb.depth++] = &k->body;
+      Task *task = g->m->tasks.data[t];
+      k->prefix = p->kind == PROG_TRAIN ? "tr_" : "ev_";
+      k->name = arena_printf(mod->a, "copy_%s_%s", pass ? "loss" : "output", task->name);
+      k->comment = arena_printf(mod->a, "task %s: its %s to the caller", task->name,
+                                pass ? "mean loss" : "output");
+      k->copies_output = !pass;
+      if (!pass) {
+        Node *o = g->outputs.data[t];
+        Buf *dst = new_buf(mod->a, BUF_OUT, 0, node_numel(o, mod->batch_max),
+                           arena_printf(mod->a, "out_%s", task->name), "task output");
+        dst->index = t;
+        Expr *i = loop(&kb, count(&kb, o));
+        store(&kb, dst, i, LD(&kb, p->buf[o->id], i), false);
+        end(&kb);
+      } else {
+        Buf *dst = new_buf(mod->a, BUF_LOSS, t, g->m->tasks.len, "losses", "per-task losses");
+        store(&kb, dst, I(&kb, t), LD(&kb, p->buf[((Node *)g->losses.data[t])->id], I(&kb, 0)),
+              false);
+      }
+      vec_push(mod->a, &p->kernels, k);
     }
-    if (losses) {
-      Buf *dst = new_buf(mod->a, BUF_LOSS, t, g->m->tasks.len, "losses", "per-task losses");
-      store(&kb, dst, I(&kb, t), LD(&kb, p->buf[((Node *)g->losses.data[t])->id], I(&kb, 0)), false);
-    }
-    vec_push(mod->a, &p->kernels, k);
   }
 }
 
@@ -946,21 +953,26 @@ Module *build_module(Arena *a, Model *m, int64_t batch_max) {
   build_program(mod, tr, emit);
   add_copies(mod, tr, false, true);
 
-  for (int kind = PROG_EVAL; kind <= PROG_FORWARD; kind++) {
-    Program *p = arena_alloc(a, sizeof(Program));
-    p->kind = (ProgKind)kind;
-    p->g = lower(a, m, false);
-    bool *em = arena_alloc(a, (size_t)p->g->nodes.len);
-    if (kind == PROG_EVAL)
-      memset(em, 1, (size_t)p->g->nodes.len);
-    else
-      mark_forward(p->g, em);
-    build_program(mod, p, em);
-    add_copies(mod, p, true, kind == PROG_EVAL);
-    if (kind == PROG_EVAL)
-      mod->eval = p;
-    else
-      mod->forward = p;
+  Program *ev = mod->eval = arena_alloc(a, sizeof(Program));
+  ev->kind = PROG_EVAL;
+  ev->g = lower(a, m, false);
+  bool *all = arena_alloc(a, (size_t)ev->g->nodes.len);
+  memset(all, 1, (size_t)ev->g->nodes.len);
+  build_program(mod, ev, all);
+  add_copies(mod, ev, true, true);
+
+  /* the forward pass: the evaluation kernels that read no label */
+  Program *fw = mod->forward = arena_alloc(a, sizeof(Program));
+  fw->kind = PROG_FORWARD;
+  fw->g = ev->g;
+  fw->buf = ev->buf;
+  fw->act_size = ev->act_size;
+  bool *need = arena_alloc(a, (size_t)ev->g->nodes.len);
+  mark_forward(ev->g, need);
+  for (int i = 0; i < ev->kernels.len; i++) {
+    Kernel *k = ev->kernels.data[i];
+    if (k->node ? need[k->node->id] : k->copies_output)
+      vec_push(a, &fw->kernels, k);
   }
   mod->n_act = tr->act_size;
   if (mod->eval->act_size > mod->n_act)

@@ -548,13 +548,18 @@ struct Stmt {
 };
 
 typedef struct {
-  Node *node;
+  Node *node;          /* NULL for the copies to outputs[] and losses[] */
+  const char *prefix;  /* tr_ or ev_: the program that made it */
   const char *name;    /* k12_conv2d */
+  bool copies_output;  /* a copy to outputs[] (the forward pass needs it) */
+  void *backend;       /* a back end's handle on its rendering */
   const char *comment; /* what and where in the spec */
   Vec body;            /* Stmt* */
   int nvars, nlocals;
 } Kernel;
 
+/* The forward program is a subset of the evaluation program's kernels,
+ * over its buffers: a back end renders each kernel once. */
 typedef enum { PROG_TRAIN, PROG_EVAL, PROG_FORWARD } ProgKind;
 
 typedef struct {
