@@ -306,7 +306,12 @@ static LLVMValueRef kernel(LC *c, const Kernel *k) {
     c->bufp[i] = LLVMGetParam(f, (unsigned)i);
     add_attr(c, f, (unsigned)i + 1, "noalias", 0);
     add_attr(c, f, (unsigned)i + 1, "nocapture", 0);
-    add_attr(c, f, (unsigned)i + 1, "align", c->u.buf[i]->kind == BUF_LOSS ? 4 : 16);
+    /* the groups are 16-byte aligned blocks carved at multiples of 64 bytes;
+     * what the caller passes (data, outputs, losses) may be any float array */
+    BufKind bk = c->u.buf[i]->kind;
+    bool group = bk == BUF_PARAM || bk == BUF_GRAD || bk == BUF_STATE || bk == BUF_ACT ||
+                 bk == BUF_CONST;
+    add_attr(c, f, (unsigned)i + 1, "align", group ? 16 : 4);
     if (!c->u.written[i])
       add_attr(c, f, (unsigned)i + 1, "readonly", 0);
   }
