@@ -16,7 +16,7 @@ SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
        compiler/autodiff.c compiler/interp.c compiler/gradcheck.c \
        compiler/kernel.c compiler/emit_c.c compiler/cbuild.c \
        compiler/codegen_check.c compiler/modinfo.c \
-       compiler/emit_llvm.c compiler/jit.c
+       compiler/emit_llvm.c compiler/jit.c compiler/bench.c
 GEN  = $(B)/parser.c $(B)/lexer.c
 OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
 

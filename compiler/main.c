@@ -42,6 +42,10 @@ static const char usage_text[] =
     "                  test metrics per task. --limit N: the first N samples\n"
     "                  of each split; --save: a checkpoint after every epoch\n"
     "                  -v: how long each compiler phase took\n"
+    "  bench SPEC [--backend jit|c] [--batch N] [--threads N] [--steps N]\n"
+    "             [--reps N] [--infer] [--dump DIR]\n"
+    "                  training throughput (or, with --infer, forward latency)\n"
+    "                  on random data in memory, as JSON; used by make bench\n"
     "  eval SPEC --load CKPT [--backend jit|c] [--data SPLIT.NAME=PATH] [--limit N]\n"
     "                  per-task test metrics of a checkpoint\n"
     "  help            this text\n"
@@ -131,12 +135,12 @@ static bool parse_count(const char *opt, const char *arg, int64_t max, int64_t *
 
 typedef enum {
   CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_CHECK_GRAD, CMD_CHECK_CODEGEN, CMD_EMIT_C,
-  CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, NUM_CMDS
+  CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, NUM_CMDS
 } Command;
 
 static const char *const cmd_names[NUM_CMDS] = {
     "check", "summary", "ir", "check-grad", "check-codegen", "emit-c", "emit-llvm",
-    "train", "eval"};
+    "train", "eval", "bench"};
 
 /* which options each command takes */
 #define C(x) (1u << CMD_##x)
@@ -147,19 +151,23 @@ static const struct {
 } options[] = {
     {"--grad", C(IR), false},
     {"--seed", C(CHECK_GRAD) | C(CHECK_CODEGEN), true},
-    {"--batch", C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN), true},
+    {"--batch", C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN) | C(BENCH), true},
+    {"--steps", C(BENCH), true},
+    {"--reps", C(BENCH), true},
+    {"--infer", C(BENCH), false},
+    {"--dump", C(BENCH), true},
     {"--samples", C(CHECK_GRAD), true},
     {"-o", C(EMIT_C) | C(EMIT_LLVM), true},
     {"--main", C(EMIT_C), false},
     {"--obj", C(EMIT_LLVM), false},
     {"--target", C(EMIT_LLVM), true},
-    {"--backend", C(TRAIN) | C(EVAL) | C(CHECK_CODEGEN), true},
+    {"--backend", C(TRAIN) | C(EVAL) | C(CHECK_CODEGEN) | C(BENCH), true},
     {"--epochs", C(TRAIN), true},
     {"--data", C(TRAIN) | C(EVAL), true},
     {"--save", C(TRAIN), true},
     {"--resume", C(TRAIN), true},
     {"--log", C(TRAIN), true},
-    {"--threads", C(TRAIN), true},
+    {"--threads", C(TRAIN) | C(BENCH), true},
     {"--limit", C(TRAIN) | C(EVAL), true},
     {"--load", C(EVAL), true},
     {"-v", C(TRAIN) | C(EVAL), false},
@@ -168,9 +176,9 @@ static const struct {
 
 typedef struct {
   Command cmd;
-  const char *spec, *out, *backend, *save, *resume, *log, *load, *target;
-  bool grad, with_main, verbose, batch_given, obj;
-  int64_t seed, batch, samples, epochs, threads, limit;
+  const char *spec, *out, *backend, *save, *resume, *log, *load, *target, *dump;
+  bool grad, with_main, verbose, batch_given, obj, infer;
+  int64_t seed, batch, samples, epochs, threads, limit, steps, reps;
   MtlOverride data[64];
   int n_data;
 } Opts;
@@ -226,6 +234,10 @@ static int parse_args(Arena *a, int argc, char **argv, Opts *o) {
     if (!strcmp(arg, "--grad")) o->grad = true;
     else if (!strcmp(arg, "--main")) o->with_main = true;
     else if (!strcmp(arg, "--obj")) o->obj = true;
+    else if (!strcmp(arg, "--infer")) o->infer = true;
+    else if (!strcmp(arg, "--dump")) o->dump = v;
+    else if (!strcmp(arg, "--steps")) ok = parse_count(arg, v, 1 << 30, &o->steps) && o->steps > 0;
+    else if (!strcmp(arg, "--reps")) ok = parse_count(arg, v, 1000, &o->reps) && o->reps > 0;
     else if (!strcmp(arg, "--target")) o->target = v;
     else if (!strcmp(arg, "-v")) o->verbose = true;
     else if (!strcmp(arg, "-o")) o->out = v;
@@ -307,7 +319,7 @@ int main(int argc, char **argv) {
     printf("mtlc %s\n", MTLC_VERSION);
     return 0;
   }
-  Opts o = {.seed = 1, .batch = 0, .samples = 16};
+  Opts o = {.seed = 1, .batch = 0, .samples = 16, .steps = 20, .reps = 5};
   o.cmd = NUM_CMDS;
   for (int i = 0; i < NUM_CMDS; i++)
     if (!strcmp(cmd, cmd_names[i]))
@@ -354,6 +366,14 @@ int main(int argc, char **argv) {
   } else if (o.cmd == CMD_EMIT_LLVM) {
     Module *mod = build_module(a, m, o.batch_given ? o.batch : m->train.batch);
     rc = emit_llvm_file(mod, o.out, o.obj, o.target, cmdline) ? 0 : 1;
+  } else if (o.cmd == CMD_BENCH) {
+    double t1 = now();
+    const MtlModelInfo *info = load_model(a, m, &o, o.batch_given ? o.batch : m->train.batch,
+                                          cmdline, t_parse, t_check);
+    BenchOpts b = {.arena = a, .backend = o.backend ? o.backend : "jit", .dump = o.dump,
+                   .threads = (int)o.threads, .reps = (int)o.reps, .steps = o.steps,
+                   .infer = o.infer, .compile_s = now() - t1 + t_parse + t_check};
+    rc = info ? run_bench(m, info, &b) : 1;
   } else if (o.cmd == CMD_TRAIN || o.cmd == CMD_EVAL) {
     int64_t batch = o.batch_given ? o.batch : m->train.batch;
     const MtlModelInfo *info = load_model(a, m, &o, batch, cmdline, t_parse, t_check);

@@ -615,6 +615,17 @@ const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s);
 bool emit_llvm_file(Module *mod, const char *path, bool obj, const char *triple,
                     const char *cmdline);
 
+/* ---- bench.c: mtlc bench ------------------------------------------------------------- */
+typedef struct {
+  Arena *arena;
+  const char *backend, *dump;
+  int threads, reps;
+  int64_t steps;
+  bool infer;
+  double compile_s;
+} BenchOpts;
+int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o);
+
 /* ---- cbuild.c: compile the C and load it ------------------------------------------- */
 const MtlModelInfo *cbuild_load(Module *mod, const char *cmdline, bool verbose);
 

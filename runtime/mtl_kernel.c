@@ -8,7 +8,17 @@
 
 #ifndef MTL_NO_BLAS
 #include <cblas.h>
+void openblas_set_num_threads(int);
 #endif
+
+void mtl_set_threads(int n) {
+#ifndef MTL_NO_BLAS
+  if (n > 0)
+    openblas_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
 
 void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                float alpha, const float *A, int64_t lda, const float *B,

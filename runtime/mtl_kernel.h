@@ -32,4 +32,7 @@ uint64_t mtl_splitmix64(uint64_t *state);
  * [-bound, bound), bound = 1/sqrt(fan_in). Draws in double, stores float. */
 void mtl_init_uniform(float *out, int64_t n, double bound, MtlRng *r);
 
+/* threads for GEMM (OpenBLAS's pool); no effect without BLAS */
+void mtl_set_threads(int n);
+
 #endif
