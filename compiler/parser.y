@@ -16,6 +16,7 @@ void yyerror(YYLTYPE *loc, yyscan_t scanner, ParseState *ps, const char *msg);
 }
 
 %code {
+#include <ctype.h>
 #include <string.h>
 #include "ast.h"
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                            \
@@ -254,73 +255,369 @@ keyword
 
 %%
 
-/* Syntax errors: "unexpected X, expected A, B or C", and where a closing
- * delimiter would be accepted, what it would close (Lua's "'}' expected (to
- * close '{' at line 3)"). */
-static const char *symbol_desc(ParseState *ps, yysymbol_kind_t sym, Span sp) {
-  const char *name = yysymbol_name(sym);
-  int len = sp.hi - sp.lo;
-  const char *text = ps->src->text + sp.lo;
-  if (sym == YYSYMBOL_IDENT)
-    return arena_printf(A, "identifier '%.*s'", len > 40 ? 40 : len, text);
-  if (sym == YYSYMBOL_NUMBER)
-    return arena_printf(A, "number %.*s", len > 40 ? 40 : len, text);
-  if (name[0] == '"') /* a string alias: "->" or "task" */
-    return arena_printf(A, "%s'%.*s'", sym >= YYSYMBOL_KW_MODEL && sym <= YYSYMBOL_KW_FALSE ? "keyword " : "",
-                        (int)strlen(name) - 2, name + 1);
-  return name; /* 'x', "end of file", "string" */
+/* Syntax errors. The common mistakes get a message of their own, placed
+ * where the fix goes: "missing '}' to close 'task digit' at line 3" just
+ * after the last token of the task, "missing ':' after 'label'", "'label'
+ * is a keyword and cannot be a task's name", "unknown task field 'lable';
+ * did you mean 'label'?". Anything else reads "unexpected X after 'P',
+ * expected A, B or C", with what a closing delimiter would close (Lua's
+ * "'}' expected (to close '{' at line 3)"). */
+
+#define SYM(ch) ((yysymbol_kind_t)YYTRANSLATE((int)(ch)))
+
+static bool is_keyword(yysymbol_kind_t k) {
+  return k >= YYSYMBOL_KW_MODEL && k <= YYSYMBOL_KW_FALSE;
 }
 
-static const char *expected_name(yysymbol_kind_t sym) {
-  const char *name = yysymbol_name(sym);
-  if (name[0] != '"')
-    return name;
-  static char buf[8][48];
-  static int next;
-  char *b = buf[next++ % 8];
-  snprintf(b, sizeof buf[0], "'%.*s'", (int)strlen(name) - 2, name + 1);
-  return b;
+static bool is_punct(yysymbol_kind_t k) {
+  return k == YYSYMBOL_ARROW || yysymbol_name(k)[0] == '\'';
+}
+
+static bool starts_decl(yysymbol_kind_t k) {
+  return (k >= YYSYMBOL_KW_MODEL && k <= YYSYMBOL_KW_TASK) ||
+         k == YYSYMBOL_KW_REGULARIZE || k == YYSYMBOL_KW_BALANCE ||
+         k == YYSYMBOL_KW_TRAIN;
+}
+
+/* What the lookahead is, for "unexpected X" and "found X". */
+static const char *found_desc(ParseState *ps, yysymbol_kind_t k, Span sp) {
+  int len = sp.hi - sp.lo;
+  const char *text = ps->src->text + sp.lo;
+  if (k == YYSYMBOL_IDENT)
+    return arena_printf(A, "name '%.*s'", len > 40 ? 40 : len, text);
+  if (k == YYSYMBOL_NUMBER)
+    return arena_printf(A, "number %.*s", len > 40 ? 40 : len, text);
+  if (k == YYSYMBOL_STRING)
+    return arena_printf(A, "string %.*s%s", len > 40 ? 40 : len, text,
+                        len > 40 ? "..." : "");
+  if (is_keyword(k))
+    return arena_printf(A, "keyword '%s'", yysymbol_name(k));
+  if (k == YYSYMBOL_ARROW)
+    return "'->'";
+  return yysymbol_name(k); /* "':'", "end of file" */
+}
+
+/* What an expected token is. A name is described by what it would name:
+ * prev is the token before the lookahead, what the innermost open '{'. */
+static const char *expected_desc(ParseState *ps, yysymbol_kind_t k,
+                                 const char *prev, const char *what) {
+  if (k == YYSYMBOL_IDENT) {
+    if (!strcmp(prev, "->"))
+      return "a layer or block name";
+    if (!strcmp(prev, "task"))
+      return "a task name";
+    if (!strcmp(prev, "shared") || !strcmp(prev, "private"))
+      return "a block name";
+    if (!strcmp(prev, "input"))
+      return "an input name";
+    if (!strcmp(prev, "model"))
+      return "a model name";
+    if (!strcmp(prev, "data"))
+      return "a split name (train, test or valid)";
+    if (!strncmp(what, "shared ", 7) || !strncmp(what, "private ", 8))
+      return "a layer name";
+    return "a name";
+  }
+  if (k == YYSYMBOL_NUMBER)
+    return "a number";
+  if (k == YYSYMBOL_STRING)
+    return "a string";
+  if (is_keyword(k) || k == YYSYMBOL_ARROW)
+    return arena_printf(A, "'%s'", yysymbol_name(k));
+  return yysymbol_name(k);
+}
+
+/* Where the token before offset lo ends: white space and comments
+ * skipped. A missing delimiter is reported there, where it goes. */
+static int prev_token_end(const Source *src, int lo) {
+  int p = lo;
+  for (;;) {
+    while (p > 0 && strchr(" \t\r\n\f\v", src->text[p - 1]))
+      p--;
+    if (p == 0)
+      return 0;
+    int line = p - 1; /* is p - 1 inside a comment? find its line's '#' */
+    while (line > 0 && src->text[line - 1] != '\n')
+      line--;
+    int hash = -1;
+    bool in_str = false;
+    for (int i = line; i < p; i++) {
+      char c = src->text[i];
+      if (in_str && c == '\\')
+        i++;
+      else if (c == '"')
+        in_str = !in_str;
+      else if (c == '#' && !in_str) {
+        hash = i;
+        break;
+      }
+    }
+    if (hash < 0)
+      return p;
+    p = hash;
+  }
+}
+
+static const char *const decl_words[] = {"model", "input", "data", "shared",
+    "private", "task", "regularize", "balance", "train"};
+static const char *const field_words[] = {"label", "net", "loss", "weight",
+    "metric"};
+static const char *const train_words[] = {"optimizer", "batch", "epochs",
+    "seed", "schedule"};
+
+static bool in_list(const char *name, const char *const *list, int n) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(name, list[i]))
+      return true;
+  return false;
+}
+
+/* A name where a task field or a declaration belongs. */
+static const char *misplaced_name(ParseState *ps, const char *name,
+                                  bool in_task) {
+  if (in_task) {
+    const char *hint = suggest(name, field_words, 5);
+    if (hint)
+      return arena_printf(A, "unknown task field '%s'; did you mean '%s'?",
+                          name, hint);
+    if (in_list(name, train_words, 5))
+      return arena_printf(A, "'%s' is a train option; put it in the train "
+                          "{ ... } block", name);
+    return arena_printf(A, "unknown task field '%s' (fields: label, net, "
+                        "loss, weight, metric)", name);
+  }
+  const char *hint = suggest(name, decl_words, 9);
+  if (hint)
+    return arena_printf(A, "unexpected name '%s'; did you mean '%s'?", name,
+                        hint);
+  if (in_list(name, train_words, 5))
+    return arena_printf(A, "'%s' is a train option; put it in a train "
+                        "{ ... } block", name);
+  return arena_printf(A, "unexpected name '%s'; a spec is made of input, "
+                      "data, shared, private, task, regularize, balance and "
+                      "train declarations", name);
+}
+
+/* What a syntax error knows: the lookahead, the token before it, the
+ * innermost open delimiter and what the parser would accept. */
+typedef struct {
+  yysymbol_kind_t tok;
+  Span sp;                 /* the lookahead's */
+  const char *text;        /* its text, at most 40 bytes */
+  char next_ch;            /* the first character after it on its line */
+  int after;               /* that character's offset */
+  bool expects[YYNTOKENS];
+  yysymbol_kind_t exp[YYNTOKENS];
+  int n;
+  const char *prev;        /* the token before the lookahead, or "" */
+  Span at_prev, prev_sp;   /* just past it, and it */
+  char closer;             /* closes the innermost open delimiter, or 0 */
+  bool closer_ok;          /* ...and the parser would take it here */
+  bool closes_outer;       /* the lookahead closes a delimiter further out */
+  bool stray_closer;       /* the lookahead closes nothing that is open */
+  const char *what;        /* what the innermost delimiter opens */
+  int open_line;
+  bool top_level, in_task; /* a declaration or a task field would fit */
+} SyntaxCtx;
+
+static void syntax_ctx(const yypcontext_t *ctx, ParseState *ps, SyntaxCtx *c) {
+  const Source *src = ps->src;
+  c->tok = yypcontext_token(ctx);
+  c->sp = *yypcontext_location(ctx);
+  int len = c->sp.hi - c->sp.lo;
+  c->text = arena_printf(A, "%.*s", len > 40 ? 40 : len, src->text + c->sp.lo);
+  c->after = c->sp.hi;
+  while (c->after < src->len && strchr(" \t\r\f\v", src->text[c->after]))
+    c->after++;
+  c->next_ch = src->text[c->after]; /* the text is NUL-terminated */
+  c->n = yypcontext_expected_tokens(ctx, c->exp, YYNTOKENS);
+  for (int i = 0; i < c->n; i++)
+    c->expects[c->exp[i]] = true;
+  c->prev = c->tok == YYSYMBOL_YYEOF ? ps->prev[1] : ps->prev[0];
+  int pe = c->prev[0] ? prev_token_end(src, c->sp.lo) : c->sp.lo;
+  c->at_prev = (Span){pe, pe};
+  c->prev_sp = (Span){pe - (int)strlen(c->prev), pe};
+
+  /* the innermost open delimiter: not the lookahead if it opens one; the
+   * one it closes if it closes one (close_delim leaves that entry above the
+   * top, marked with the closer and its offset) */
+  int top = ps->nopen - 1;
+  bool opener = c->tok == SYM('{') || c->tok == SYM('(') || c->tok == SYM('[');
+  bool closer = c->tok == SYM('}') || c->tok == SYM(')') || c->tok == SYM(']');
+  if (top >= 0 && opener && ps->open[top].span.lo == c->sp.lo)
+    top--;
+  bool popped = closer && ps->nopen < (int)(sizeof ps->open / sizeof ps->open[0]) &&
+                ps->open[ps->nopen].span.hi == c->sp.lo &&
+                ps->open[ps->nopen].ch == src->text[c->sp.lo];
+  if (popped)
+    top = ps->nopen;
+  c->what = "";
+  if (top >= 0) {
+    char ch = ps->open[top].ch;
+    c->closer = ch == '{' || ch == '}' ? '}' : ch == '(' || ch == ')' ? ')' : ']';
+    c->what = ps->open[top].what;
+    c->open_line = span_line(src, ps->open[top].span.lo);
+  }
+  c->closer_ok = c->closer && c->expects[SYM(c->closer)];
+  if (closer && !popped) {
+    char want = c->tok == SYM('}') ? '{' : c->tok == SYM(')') ? '(' : '[';
+    c->stray_closer = true;
+    for (int i = 0; i < ps->nopen; i++)
+      if (ps->open[i].ch == want) {
+        c->stray_closer = false;
+        c->closes_outer |= i < top;
+      }
+  }
+  c->top_level = c->expects[YYSYMBOL_KW_TASK] && c->expects[YYSYMBOL_KW_INPUT];
+  c->in_task = c->expects[YYSYMBOL_KW_LABEL] && c->expects[YYSYMBOL_KW_NET];
+}
+
+/* The message for a common mistake, placed where its fix goes (*at), or
+ * NULL. */
+static const char *common_mistake(ParseState *ps, SyntaxCtx *c, Span *at) {
+  yysymbol_kind_t tok = c->tok;
+  const char *prev = c->prev;
+  *at = c->sp;
+  /* a keyword where a name goes */
+  if (is_keyword(tok) && c->expects[YYSYMBOL_IDENT] && !c->top_level &&
+      !c->in_task) {
+    if (tok == YYSYMBOL_KW_LABEL && !strncmp(c->what, "data ", 5))
+      return "'label' is a keyword; data binds a task's label by the task's "
+             "name, like 'digit: \"labels.npy\"'";
+    const char *as = !strcmp(prev, "task") ? "a task's name"
+                     : !strcmp(prev, "shared") || !strcmp(prev, "private") ? "a block's name"
+                     : !strcmp(prev, "input") ? "an input's name"
+                     : !strcmp(prev, "model") ? "the model's name"
+                     : "a name";
+    return arena_printf(A, "'%s' is a keyword and cannot be %s; choose another "
+                        "name", yysymbol_name(tok), as);
+  }
+  /* a closing delimiter left out: the next declaration, the end of the file
+   * or an outer closer comes first */
+  if (c->closer_ok && (tok == YYSYMBOL_YYEOF || starts_decl(tok) || c->closes_outer)) {
+    *at = c->at_prev;
+    return arena_printf(A, "missing '%c' to close '%s' at line %d", c->closer,
+                        c->what, c->open_line);
+  }
+  if (c->stray_closer)
+    return arena_printf(A, "unexpected '%s': there is no open '%c' for it to "
+                        "close; remove it", c->text,
+                        tok == SYM('}') ? '{' : tok == SYM(')') ? '(' : '[');
+  /* names where a task field or a declaration goes */
+  if (tok == YYSYMBOL_IDENT && c->in_task && c->next_ch == '-' &&
+      ps->src->text[c->after + 1] == '>')
+    return arena_printf(A, "missing 'net:' before '%s'", c->text);
+  if (tok == YYSYMBOL_IDENT && c->in_task && c->expects[SYM(',')] &&
+      c->next_ch != ':') /* metric: accuracy mae */
+    return arena_printf(A, "missing ',' before '%s'", c->text);
+  if (tok == YYSYMBOL_IDENT && (c->in_task || c->top_level))
+    return misplaced_name(ps, c->text, c->in_task);
+  if (tok == SYM(':') && c->in_task &&
+      (isalpha((unsigned char)prev[0]) || prev[0] == '_')) {
+    *at = c->prev_sp; /* 'lable:' after a net was read as one more layer */
+    return misplaced_name(ps, prev, true);
+  }
+  if (c->top_level && is_keyword(tok) && !starts_decl(tok))
+    return tok >= YYSYMBOL_KW_LABEL && tok <= YYSYMBOL_KW_METRIC
+               ? arena_printf(A, "'%s' is a task field; put it in a task's "
+                              "{ ... }", yysymbol_name(tok))
+               : arena_printf(A, "unexpected keyword '%s'; a spec is made of "
+                              "input, data, shared, private, task, regularize, "
+                              "balance and train declarations", yysymbol_name(tok));
+  if (tok == YYSYMBOL_KW_MODEL)
+    return ps->spec->model ? "a spec names its model once; remove this line"
+                           : "'model NAME' comes first in a spec, before every "
+                             "declaration";
+  /* commas: between fields, options or declarations; between layers
+   * (Keras's list); left out between arguments, entries or data options */
+  if (tok == SYM(',') && c->in_task)
+    return "task fields are separated by spaces, newlines or ';', not ','; "
+           "remove the ','";
+  if (tok == SYM(',') && c->closer_ok && !strcmp(c->what, "train"))
+    return "train options are separated by spaces, newlines or ';', not ','; "
+           "remove the ','";
+  if (tok == SYM(',') && c->top_level)
+    return "declarations need no separator; remove the ','";
+  if (tok == SYM(',') && c->expects[YYSYMBOL_ARROW])
+    return "layers are separated by spaces or '->', not ','; remove the ','";
+  if (c->expects[SYM(',')] &&
+      (tok == YYSYMBOL_NUMBER || tok == YYSYMBOL_STRING || tok == SYM('[') ||
+       (tok == YYSYMBOL_IDENT && c->next_ch == '=')))
+    return arena_printf(A, "missing ',' before '%s'", c->text);
+  if (tok == SYM('(') && c->n == 1 && c->exp[0] == SYM(':') &&
+      !strncmp(c->what, "data ", 5)) {
+    *at = c->prev_sp; /* image: "x.npy" normalize(...) */
+    return arena_printf(A, "missing ',' before '%s'", prev);
+  }
+  /* a ')' or ']' left out before the next layer */
+  if (c->closer_ok && c->closer != '}' && tok == YYSYMBOL_IDENT) {
+    *at = c->at_prev;
+    return arena_printf(A, "missing '%c' to close '%s' at line %d", c->closer,
+                        c->what, c->open_line);
+  }
+  /* '(' left out: 'conv2d 32', 'class 10' */
+  if (tok == YYSYMBOL_NUMBER && c->expects[SYM('(')] && prev[0]) {
+    *at = c->at_prev;
+    return arena_printf(A, "missing '(' after '%s'", prev);
+  }
+  if (tok == SYM('(') && !strcmp(prev, "binary"))
+    return "binary takes no count; write 'label: binary' (one output, 0 or 1)";
+  if (tok == SYM('}') && !strcmp(prev, "{") &&
+      (!strncmp(c->what, "shared ", 7) || !strncmp(c->what, "private ", 8)))
+    return arena_printf(A, "block '%s' has no layers; give it at least one, "
+                        "like 'dense(128) relu'", strchr(c->what, ' ') + 1);
+  return NULL;
 }
 
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner,
                                  ParseState *ps) {
   (void)scanner;
-  yysymbol_kind_t tok = yypcontext_token(ctx);
-  Span sp = *yypcontext_location(ctx);
-  yysymbol_kind_t exp[YYNTOKENS];
-  int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
-
-  char msg[512];
-  int len = snprintf(msg, sizeof msg, "unexpected %s", symbol_desc(ps, tok, sp));
-  if (n > 0 && n <= 5) {
-    len += snprintf(msg + len, sizeof msg - (size_t)len, ", expected ");
-    for (int i = 0; i < n; i++)
-      len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s",
-                      i == 0 ? "" : i == n - 1 ? " or " : ", ", expected_name(exp[i]));
+  SyntaxCtx c = {0};
+  syntax_ctx(ctx, ps, &c);
+  Span at;
+  const char *msg = common_mistake(ps, &c, &at);
+  if (msg) {
+    error_at(ps->src, at, "%s", msg);
+    return 0;
   }
-  /* the innermost open delimiter, not counting the lookahead itself */
-  int top = ps->nopen - 1;
-  if (top >= 0 && (tok == YYTRANSLATE('{') || tok == YYTRANSLATE('(') || tok == YYTRANSLATE('[')) &&
-      ps->open[top].span.lo == sp.lo)
-    top--;
-  if (top >= 0) {
-    char ch = ps->open[top].ch, want = ch == '{' ? '}' : ch == '(' ? ')' : ']';
-    for (int i = 0; i < n; i++)
-      if (exp[i] == YYTRANSLATE((unsigned char)want)) {
-        snprintf(msg + len, sizeof msg - (size_t)len,
-                 "%s'%c' expected to close '%s' at line %d",
-                 n <= 5 ? " (" : "; ", want, ps->open[top].what,
-                 span_line(ps->src, ps->open[top].span.lo));
-        if (n <= 5 && strlen(msg) + 2 < sizeof msg)
-          strcat(msg, ")");
-        break;
-      }
+  /* one token fits here: "missing ':' after 'label'", "expected '(' after
+   * 'class', found '['"; at the gap if the lookahead is on a later line */
+  if (c.n == 1 && c.prev[0]) {
+    const char *want = expected_desc(ps, c.exp[0], c.prev, c.what);
+    bool later = span_line(ps->src, c.sp.lo) > span_line(ps->src, c.at_prev.lo);
+    if (c.tok == YYSYMBOL_STRING &&
+        (c.exp[0] == YYSYMBOL_IDENT || c.exp[0] == YYSYMBOL_NUMBER))
+      error_at(ps->src, c.sp, "expected %s after '%s', found a string; write "
+               "it without quotes", want, c.prev);
+    else if (is_punct(c.exp[0]) && !is_punct(c.tok) && c.tok != YYSYMBOL_YYEOF)
+      error_at(ps->src, c.at_prev, "missing %s after '%s'", want, c.prev);
+    else
+      error_at(ps->src, later ? c.at_prev : c.sp, "expected %s after '%s', "
+               "found %s", want, c.prev, found_desc(ps, c.tok, c.sp));
+    return 0;
   }
-  error_at(ps->src, sp, "%s", msg);
+  msg = arena_printf(A, "unexpected %s", found_desc(ps, c.tok, c.sp));
+  if (c.prev[0])
+    msg = arena_printf(A, "%s after '%s'", msg, c.prev);
+  if (c.n > 0 && c.n <= 5)
+    for (int i = 0; i < c.n; i++)
+      msg = arena_printf(A, "%s%s%s", msg,
+                         i == 0 ? ", expected " : i == c.n - 1 ? " or " : ", ",
+                         expected_desc(ps, c.exp[i], c.prev, c.what));
+  if (c.closer_ok)
+    msg = arena_printf(A, "%s%s'%c' would close '%s' at line %d%s", msg,
+                       c.n <= 5 ? " (" : "; ", c.closer, c.what, c.open_line,
+                       c.n <= 5 ? ")" : "");
+  error_at(ps->src, c.sp, "%s", msg);
   return 0;
 }
 
+/* Bison's own messages: only "memory exhausted", when brackets nest
+ * deeper than its stack (YYMAXDEPTH). */
 void yyerror(YYLTYPE *loc, yyscan_t scanner, ParseState *ps, const char *msg) {
   (void)scanner;
-  error_at(ps->src, *loc, "%s", msg);
+  if (!strcmp(msg, "memory exhausted"))
+    error_at(ps->src, *loc, "brackets nest too deeply here for mtlc to read");
+  else
+    error_at(ps->src, *loc, "%s", msg);
 }
