@@ -8,8 +8,10 @@
  * files beyond asking whether they exist. */
 #include "mtlc.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define MAX_DIM (1 << 24)         /* any one dimension, unit or class count */
@@ -21,6 +23,8 @@ typedef struct {
   Spec *spec;
   Model *m;
   const char *dir;
+  bool at_input; /* the layer being shaped gets the net's input as is */
+  Vec unknown_inputs; /* char*: each reported once */
 } Sema;
 
 #define NEW(T) ((T *)arena_alloc(s->a, sizeof(T)))
@@ -63,7 +67,8 @@ static const char *type_name(ArgType t) {
 static const char *value_desc(Sema *s, Value *v) {
   switch (v->kind) {
   case V_NUM: return arena_printf(s->a, "%.*s", v->span.hi - v->span.lo, s->src->text + v->span.lo);
-  case V_STR: return "a string";
+  case V_STR: return arena_printf(s->a, "the string \"%.30s%s\"", v->str,
+                                  strlen(v->str) > 30 ? "..." : "");
   case V_IDENT: return arena_printf(s->a, "the name '%s'", v->str);
   case V_BOOL: return v->num ? "true" : "false";
   case V_LIST: return "a list";
@@ -72,8 +77,15 @@ static const char *value_desc(Sema *s, Value *v) {
   return NULL;
 }
 
+/* 16777216, not 1.67772e+07; 0.001, not 1.000000e-03 */
+static const char *num_str(Sema *s, double x) {
+  if (x == floor(x) && fabs(x) < 1e15)
+    return arena_printf(s->a, "%.0f", x);
+  return arena_printf(s->a, "%g", x);
+}
+
 static const char *range_str(Sema *s, const Param *p) {
-  const char *lo = arena_printf(s->a, "%g", p->min), *hi = arena_printf(s->a, "%g", p->max);
+  const char *lo = num_str(s, p->min), *hi = num_str(s, p->max);
   if (p->flags & NO_MAX)
     return arena_printf(s->a, "%s %s", p->flags & MIN_EXCL ? ">" : ">=", lo);
   return arena_printf(s->a, "in %s%s, %s%s", p->flags & MIN_EXCL ? "(" : "[", lo,
@@ -90,11 +102,38 @@ static bool in_range(const Param *p, double x) {
   return (p->flags & MAX_EXCL) ? x < p->max : x <= p->max;
 }
 
+/* How to write v as p wants it, after a ';', or "". */
+static const char *type_hint(Sema *s, const Param *p, Value *v) {
+  if (p->type == T_INT && v->kind == V_LIST && v->items.len > 0) {
+    Value *e = v->items.data[0];
+    for (int i = 1; i < v->items.len; i++)
+      if (((Value *)v->items.data[i])->num != e->num)
+        return "; windows are square in mtl, so it takes one size";
+    if (e->kind == V_NUM && e->is_int)
+      return arena_printf(s->a, "; windows are square in mtl, so write %s=%s",
+                          p->name, value_desc(s, e));
+  }
+  if (p->type == T_INT && v->kind == V_NUM && v->num == floor(v->num) &&
+      fabs(v->num) < 1e15)
+    return arena_printf(s->a, "; write %.0f", v->num);
+  if (p->type == T_BOOL && v->kind == V_IDENT &&
+      (!strcasecmp(v->str, "true") || !strcasecmp(v->str, "false")))
+    return arena_printf(s->a, "; write %s, in lower case",
+                        tolower((unsigned char)v->str[0]) == 't' ? "true" : "false");
+  if (p->type == T_BOOL && v->kind == V_NUM && (v->num == 0 || v->num == 1))
+    return arena_printf(s->a, "; write %s", v->num ? "true" : "false");
+  if (v->kind == V_STR && (p->type == T_INT || p->type == T_NUM ||
+                           p->type == T_IDENT))
+    return "; write it without quotes";
+  return "";
+}
+
 static bool check_num(Sema *s, const Sig *sig, const Param *p, Value *v,
                       bool want_int) {
   if (v->kind != V_NUM || (want_int && !v->is_int)) {
-    ERR(v->span, "'%s' of %s must be %s, not %s", p->name, sig->name,
-        type_name(want_int ? T_INT : T_NUM), value_desc(s, v));
+    ERR(v->span, "'%s' of %s must be %s, not %s%s", p->name, sig->name,
+        type_name(want_int ? T_INT : T_NUM), value_desc(s, v),
+        type_hint(s, p, v));
     return false;
   }
   if (!in_range(p, v->num)) {
@@ -130,43 +169,118 @@ static bool check_type(Sema *s, const Sig *sig, const Param *p, Value *v) {
     }
     return true;
   }
-  ERR(v->span, "'%s' of %s must be %s, not %s", p->name, sig->name,
-      type_name(p->type), value_desc(s, v));
+  ERR(v->span, "'%s' of %s must be %s, not %s%s", p->name, sig->name,
+      type_name(p->type), value_desc(s, v), type_hint(s, p, v));
   return false;
 }
 
-/* Matches a call's arguments to a signature: out[i] is the value given for
- * params[i], or NULL. Returns false after reporting any mistake. */
-static bool bind_args(Sema *s, Call *c, const Sig *sig, Value **out) {
-  bool ok = true, named_seen = false;
+/* Argument names from PyTorch and Keras, and mtl's names for them. */
+static const char *const arg_aliases[][2] = {
+    {"kernel_size", "kernel"}, {"padding", "pad"}, {"strides", "stride"},
+    {"out_channels", "filters"}, {"out_features", "units"},
+    {"pool_size", "size"}, {"use_bias", "bias"}, {"rate", "p"},
+    {"learning_rate", "lr"}, {"beta_1", "beta1"}, {"beta_2", "beta2"},
+    {"epsilon", "eps"}, {"step_size", "every"}, {"lam", "lambda"},
+    {"lmbda", "lambda"}, {"lambda_", "lambda"}, {"decay", "weight_decay"},
+};
+
+/* "; did you mean 'kernel'?", or what to write instead, or "". */
+static const char *arg_hint(Sema *s, const Sig *sig, const char *name) {
   const char *names[16];
-  for (int i = 0; i < sig->nparams; i++) {
-    out[i] = NULL;
+  for (int i = 0; i < sig->nparams; i++)
     names[i] = sig->params[i].name;
-  }
+  for (size_t i = 0; i < sizeof arg_aliases / sizeof arg_aliases[0]; i++)
+    if (!strcmp(name, arg_aliases[i][0]))
+      for (int j = 0; j < sig->nparams; j++)
+        if (!strcmp(names[j], arg_aliases[i][1]))
+          return arena_printf(s->a, "; mtl calls it '%s'", names[j]);
+  if (!strcmp(name, "activation"))
+    return arena_printf(s->a, "; an activation is a layer of its own, "
+                        "written after it: %s(...) relu", sig->name);
+  if (!strcmp(name, "in_features") || !strcmp(name, "in_channels") ||
+      !strcmp(name, "input_shape") || !strcmp(name, "input_dim"))
+    return arena_printf(s->a, "; %s infers its input's size, so leave it out",
+                        sig->name);
+  const char *hint = suggest(name, names, sig->nparams);
+  if (hint)
+    return arena_printf(s->a, "; did you mean '%s'?", hint);
+  char list[256] = "";
+  for (int j = 0; j < sig->nparams; j++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+             j ? ", " : "", names[j]);
+  return arena_printf(s->a, " (it takes %s)", list);
+}
+
+static const char *arg_text(Sema *s, Arg *a) {
+  return arena_printf(s->a, "%.*s", a->span.hi - a->span.lo,
+                      s->src->text + a->span.lo);
+}
+
+/* One more positional argument than sig takes: PyTorch's Linear(in, out)
+ * and Conv2d(in, out, k) put the input's size first. */
+static bool torch_order(Sema *s, Call *c, const Sig *sig, int npositional) {
+  bool dense = !strcmp(sig->name, "dense"), conv = !strcmp(sig->name, "conv2d");
+  if ((!dense && !conv) || npositional != sig->npos + 1)
+    return false;
+  Arg *a1 = c->args.data[1], *a2 = conv ? c->args.data[2] : NULL;
+  if (dense)
+    ERR(c->span, "dense takes only its output size (it infers its input's "
+        "size, unlike PyTorch's Linear); write dense(%s)", arg_text(s, a1));
+  else
+    ERR(c->span, "conv2d takes filters and kernel (it infers its input's "
+        "channels, unlike PyTorch's Conv2d); write conv2d(%s, kernel=%s)",
+        arg_text(s, a1), arg_text(s, a2));
+  return true;
+}
+
+/* Matches a call's arguments to a signature: out[i] is the value given for
+ * params[i], or NULL. Returns false after reporting any mistake, one per
+ * mistake. */
+static bool bind_args(Sema *s, Call *c, const Sig *sig, Value **out) {
+  bool ok = true, named_seen = false, extra_seen = false;
+  for (int i = 0; i < sig->nparams; i++)
+    out[i] = NULL;
+  int npositional = 0;
+  for (int i = 0; i < c->args.len; i++)
+    npositional += ((Arg *)c->args.data[i])->name == NULL;
+  if (npositional == c->args.len && torch_order(s, c, sig, npositional))
+    return false;
   int pos = 0;
   for (int i = 0; i < c->args.len; i++) {
     Arg *arg = c->args.data[i];
     int k = -1;
     if (!arg->name) {
       if (named_seen) {
-        ERR(arg->span, "positional argument after a named one in %s; name it",
-            sig->name);
+        int next = pos;
+        while (next < sig->nparams && out[next])
+          next++;
+        if (next < sig->npos)
+          ERR(arg->span, "positional argument after a named one in %s; name "
+              "it, like %s=%s", sig->name, sig->params[next].name,
+              arg_text(s, arg));
+        else
+          ERR(arg->span, "positional argument after a named one in %s; name "
+              "it", sig->name);
         ok = false;
         continue;
       }
       if (pos >= sig->npos) {
-        if (sig->nparams == 0)
-          ERR(arg->span, "%s takes no arguments", sig->name);
-        else if (sig->npos == 0)
+        if (!extra_seen && sig->nparams == 0)
+          ERR(arg->span, "%s takes no arguments; write %s", sig->name,
+              sig->name);
+        else if (!extra_seen && sig->npos == 0)
           ERR(arg->span, "%s takes only named arguments, like %s", sig->name,
               sig->example);
-        else
-          ERR(arg->span,
-              "too many positional arguments to %s (it takes %d); name the "
-              "others, like %s",
-              sig->name, sig->npos, sig->example);
+        else if (!extra_seen && pos < sig->nparams)
+          ERR(arg->span, "%s takes %d argument%s by position; name this one, "
+              "like %s=%s", sig->name, sig->npos, sig->npos == 1 ? "" : "s",
+              sig->params[pos].name, arg_text(s, arg));
+        else if (!extra_seen)
+          ERR(arg->span, "too many arguments to %s, like %s", sig->name,
+              sig->example);
+        extra_seen = true;
         ok = false;
+        pos++;
         continue;
       }
       k = pos++;
@@ -175,27 +289,23 @@ static bool bind_args(Sema *s, Call *c, const Sig *sig, Value **out) {
       for (int j = 0; j < sig->nparams; j++)
         if (!strcmp(arg->name, sig->params[j].name))
           k = j;
+      if (k < 0 && sig->nparams == 0) {
+        if (!extra_seen)
+          ERR(arg->span, "%s takes no arguments; write %s", sig->name,
+              sig->name);
+        extra_seen = true;
+        ok = false;
+        continue;
+      }
       if (k < 0) {
-        const char *hint = suggest(arg->name, names, sig->nparams);
-        if (hint)
-          ERR(arg->name_span, "%s has no argument '%s'; did you mean '%s'?",
-              sig->name, arg->name, hint);
-        else if (sig->nparams == 0)
-          ERR(arg->name_span, "%s takes no arguments", sig->name);
-        else {
-          char list[256] = "";
-          for (int j = 0; j < sig->nparams; j++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-                     j ? ", " : "", names[j]);
-          ERR(arg->name_span, "%s has no argument '%s' (it takes %s)",
-              sig->name, arg->name, list);
-        }
+        ERR(arg->name_span, "%s has no argument '%s'%s", sig->name, arg->name,
+            arg_hint(s, sig, arg->name));
         ok = false;
         continue;
       }
     }
     if (out[k]) {
-      ERR(arg->span, "'%s' of %s is given twice", sig->params[k].name,
+      ERR(arg->span, "'%s' of %s is given twice; keep one", sig->params[k].name,
           sig->name);
       ok = false;
       continue;
@@ -214,6 +324,31 @@ static bool bind_args(Sema *s, Call *c, const Sig *sig, Value **out) {
     }
   return ok;
 }
+
+typedef const char *const Alias[2]; /* another library's name, mtl's */
+
+/* Reports an unknown name of some kind ("loss"): what mtl calls it when it
+ * is another library's name, else the closest known name, else the list of
+ * known names ("losses: cross_entropy, bce, mse"). */
+static void unknown_name(Sema *s, Span sp, const char *what, const char *name,
+                         const char *const *known, int n, Alias *aliases,
+                         int naliases, const char *list) {
+  for (int i = 0; i < naliases; i++)
+    if (!strcasecmp(name, aliases[i][0])) {
+      if (aliases[i][1][0] == ' ') /* not a rename: a hint of its own */
+        ERR(sp, "unknown %s '%s';%s", what, name, aliases[i][1]);
+      else
+        ERR(sp, "unknown %s '%s'; mtl calls it '%s'", what, name,
+            aliases[i][1]);
+      return;
+    }
+  const char *hint = suggest(name, known, n);
+  if (hint)
+    ERR(sp, "unknown %s '%s'; did you mean '%s'?", what, name, hint);
+  else
+    ERR(sp, "unknown %s '%s' (%s)", what, name, list);
+}
+#define NELEMS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static double num_or(Value *v, double dflt) { return v ? v->num : dflt; }
 
@@ -313,6 +448,41 @@ static bool too_big(Sema *s, Call *c, Shape sh) {
   return false;
 }
 
+/* A weight tensor is a tensor: at most MAX_ELEMS elements. */
+static bool too_many_weights(Sema *s, Call *c, double n) {
+  if (n > (double)MAX_ELEMS) {
+    ERR(c->span, "%s has a weight of %.3g elements, more than mtlc supports "
+        "(%lld)", c->name, n, (long long)MAX_ELEMS);
+    return true;
+  }
+  return false;
+}
+
+/* Counts (>= 0) that saturate instead of overflowing: the FLOPs of an
+ * absurd but legal model must not wrap around. */
+static int64_t sat_add(int64_t a, int64_t b) {
+  return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b) {
+  return b && a > INT64_MAX / b ? INT64_MAX : a * b;
+}
+
+/* What to do when conv2d or a pooling gets a vector: declare the input as
+ * an image, or move the layer before flatten and dense. */
+static const char *image_hint(Sema *s, Shape in) {
+  if (!s->at_input || in.rank != 1)
+    return "conv2d and pooling work on [C, H, W] maps, so use them before "
+           "flatten and dense";
+  int64_t side = (int64_t)floor(sqrt((double)in.d[0]) + 0.5);
+  if (side * side == in.d[0])
+    return arena_printf(s->a, "declare the input as an image with its "
+                        "channels, like f32[1, %lld, %lld]", (long long)side,
+                        (long long)side);
+  return "declare the input as an image with its channels, like "
+         "f32[1, 28, 28]";
+}
+
 /* Output shape, parameters and FLOPs of l on input `in` (a multiply-add
  * counts 2; activations, dropout and each pooling window element count 1). */
 static bool infer_layer(Sema *s, Layer *l, Shape in) {
@@ -328,6 +498,8 @@ static bool infer_layer(Sema *s, Layer *l, Shape in) {
       return false;
     }
     out.d[0] = l->units;
+    if (too_many_weights(s, c, (double)in.d[0] * (double)l->units))
+      return false;
     l->params = in.d[0] * l->units + (l->bias ? l->units : 0);
     l->flops = 2 * in.d[0] * l->units + (l->bias ? l->units : 0);
     break;
@@ -336,18 +508,24 @@ static bool infer_layer(Sema *s, Layer *l, Shape in) {
   case L_AVGPOOL: {
     const char *name = layer_sigs[l->kind].name;
     if (in.rank != 3) {
-      ERR(c->span, "%s needs an input of shape [C, H, W], but here it gets %s%s",
-          name, shape_str(a, in),
-          in.rank == 1 ? "; declare the input with its channels, like "
-                         "f32[1, 28, 28]" : "");
+      ERR(c->span, "%s needs an input of shape [C, H, W], but here it gets "
+          "%s; %s", name, shape_str(a, in), image_hint(s, in));
       return false;
     }
     int64_t pad = l->kind == L_CONV2D ? l->pad : 0;
     int64_t h = in.d[1] + 2 * pad - l->kernel, w = in.d[2] + 2 * pad - l->kernel;
     if (h < 0 || w < 0) {
-      ERR(c->span, "%s window %lldx%lld does not fit input %s%s", name,
+      int64_t fit = in.d[1] < in.d[2] ? in.d[1] : in.d[2];
+      const char *fix =
+          l->kind == L_CONV2D
+              ? arena_printf(a, "use kernel=%lld or less, or pad the input",
+                             (long long)(fit + 2 * pad))
+          : fit >= 2 ? arena_printf(a, "use %s(%lld) or less", name, (long long)fit)
+                     : arena_printf(a, "remove it: the map is already %lldx%lld",
+                                    (long long)in.d[1], (long long)in.d[2]);
+      ERR(c->span, "%s window %lldx%lld does not fit input %s%s; %s", name,
           (long long)l->kernel, (long long)l->kernel, shape_str(a, in),
-          pad ? arena_printf(a, " padded by %lld", (long long)pad) : "");
+          pad ? arena_printf(a, " padded by %lld", (long long)pad) : "", fix);
       return false;
     }
     out.d[1] = h / l->stride + 1;
@@ -356,8 +534,12 @@ static bool infer_layer(Sema *s, Layer *l, Shape in) {
     if (l->kind == L_CONV2D) {
       out.d[0] = l->units;
       int64_t k = in.d[0] * l->kernel * l->kernel;
+      if (too_big(s, c, out) ||
+          too_many_weights(s, c, (double)k * (double)l->units))
+        return false;
       l->params = k * l->units + (l->bias ? l->units : 0);
-      l->flops = 2 * k * l->units * hw + (l->bias ? l->units * hw : 0);
+      l->flops = sat_add(sat_mul(2 * k * l->units, hw),
+                         l->bias ? l->units * hw : 0);
     } else {
       l->flops = l->kernel * l->kernel * in.d[0] * hw;
     }
@@ -451,6 +633,12 @@ static const char **name_list(Sema *s, Vec *v, size_t name_off, int *n,
   return out;
 }
 
+/* From the first dimension of an input to its last. */
+static Span dims_span(InputDecl *d) {
+  return (Span){((Value *)d->dims.data[0])->span.lo,
+                ((Value *)d->dims.data[d->dims.len - 1])->span.hi};
+}
+
 static void check_inputs(Sema *s) {
   for (int i = 0; i < s->spec->inputs.len; i++) {
     InputDecl *d = s->spec->inputs.data[i];
@@ -459,7 +647,15 @@ static void check_inputs(Sema *s) {
     in->decl = d;
     in->name = d->name;
     bool ok = true;
-    if (d->dims.len > 3) {
+    if (d->dims.len == 4) {
+      Value *v = d->dims.data[0];
+      const char *rest = arena_printf(s->a, "%.*s",
+          ((Value *)d->dims.data[3])->span.hi - ((Value *)d->dims.data[1])->span.lo,
+          s->src->text + ((Value *)d->dims.data[1])->span.lo);
+      ERR(v->span, "input '%s' has 4 dimensions, but the batch dimension is "
+          "implicit; give one sample's shape, like f32[%s]", d->name, rest);
+      ok = false;
+    } else if (d->dims.len > 3) {
       Value *v = d->dims.data[3];
       ERR(v->span, "input '%s' has %d dimensions; mtlc takes a vector [D] or "
           "an image [C, H, W]", d->name, d->dims.len);
@@ -476,7 +672,7 @@ static void check_inputs(Sema *s) {
     }
     in->shape.rank = d->dims.len > 3 ? 3 : d->dims.len;
     if (ok && in->shape.rank == 2) {
-      ERR(d->span, "input '%s' is [H, W]; write it with its channels, like "
+      ERR(dims_span(d), "input '%s' is [H, W]; write it with its channels, like "
           "f32[1, %lld, %lld]", d->name, (long long)in->shape.d[0],
           (long long)in->shape.d[1]);
       ok = false;
@@ -489,9 +685,54 @@ static void check_inputs(Sema *s) {
       in->shape.rank = 0; /* unknown: tasks that start here are not shaped */
     vec_push(s->a, &s->m->inputs, in);
   }
-  if (s->spec->inputs.len == 0)
-    ERR((Span){0, 0}, "the spec declares no input; add one, like "
-        "'input image: f32[1, 28, 28]'");
+}
+
+/* Layer names from PyTorch and Keras, and what mtl writes instead. */
+static const char *const layer_aliases[][2] = {
+    {"linear", "dense"},        {"fc", "dense"},
+    {"conv", "conv2d"},         {"convolution2d", "conv2d"},
+    {"maxpool2d", "maxpool"},   {"max_pool2d", "maxpool"},
+    {"maxpooling2d", "maxpool"}, {"avgpool2d", "avgpool"},
+    {"avg_pool2d", "avgpool"},  {"averagepooling2d", "avgpool"},
+    {"reshape", "flatten"},     {"view", "flatten"},
+};
+
+/* An unknown name in a chain: a layer (cands NULL) or, in a net, a layer
+ * or block (cands: block and layer names). */
+static void unknown_layer(Sema *s, Call *c, const char **cands, int n) {
+  const char *what = cands ? "layer or block" : "layer";
+  for (size_t i = 0; i < sizeof layer_aliases / sizeof layer_aliases[0]; i++)
+    if (!strcasecmp(c->name, layer_aliases[i][0])) {
+      ERR(c->name_span, "unknown %s '%s'; mtl calls it '%s'", what, c->name,
+          layer_aliases[i][1]);
+      return;
+    }
+  if (!strcasecmp(c->name, "softmax") || !strcasecmp(c->name, "log_softmax") ||
+      !strcasecmp(c->name, "logsoftmax")) {
+    ERR(c->name_span, "%s is not a layer in mtl: a net ends with the head's "
+        "raw scores and cross_entropy applies softmax itself; remove it",
+        c->name);
+    return;
+  }
+  static const char *const planned[] = {"batchnorm", "batchnorm2d", "batch_norm",
+      "batchnormalization", "layernorm", "layer_norm", "leaky_relu", "leakyrelu",
+      "gelu", "elu", "selu", "conv1d", "conv3d", "lstm", "gru", "embedding"};
+  for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
+    if (!strcasecmp(c->name, planned[i])) {
+      ERR(c->name_span, "%s is not a layer of mtl v0 (layers: dense, conv2d, "
+          "maxpool, avgpool, flatten, relu, sigmoid, tanh, dropout)", c->name);
+      return;
+    }
+  const char *layer_names[NLAYERS];
+  for (int i = 0; i < NLAYERS; i++)
+    layer_names[i] = layer_sigs[i].name;
+  const char *hint = cands ? suggest(c->name, cands, n)
+                           : suggest(c->name, layer_names, NLAYERS);
+  if (hint)
+    ERR(c->name_span, "unknown %s '%s'; did you mean '%s'?", what, c->name, hint);
+  else
+    ERR(c->name_span, "unknown %s '%s' (layers: dense, conv2d, maxpool, "
+        "avgpool, flatten, relu, sigmoid, tanh, dropout)", what, c->name);
 }
 
 static void check_blocks(Sema *s) {
@@ -525,14 +766,8 @@ static void check_blocks(Sema *s) {
       if (find_block(s->m, c->name))
         ERR(c->name_span, "block '%s' cannot use block '%s'; name both in the "
             "task's net instead", b->name, c->name);
-      else {
-        const char *hint = suggest(c->name, (const char *const[]){"dense", "conv2d", "maxpool", "avgpool", "flatten", "relu", "sigmoid", "tanh", "dropout"}, NLAYERS);
-        if (hint)
-          ERR(c->name_span, "unknown layer '%s'; did you mean '%s'?", c->name, hint);
-        else
-          ERR(c->name_span, "unknown layer '%s' (layers: dense, conv2d, "
-              "maxpool, avgpool, flatten, relu, sigmoid, tanh, dropout)", c->name);
-      }
+      else
+        unknown_layer(s, c, NULL, 0);
     }
   }
 }
@@ -565,8 +800,9 @@ static bool apply_block(Sema *s, Task *t, Block *b, Call *use, Shape in,
       return false; /* the block itself has errors */
     if (memcmp(&b->in, &in, sizeof in) != 0) {
       ERR(use->span, "block '%s' gets %s here, but it was built for %s at its "
-          "first use; a block's parameters have one shape", b->name,
-          shape_str(s->a, in), shape_str(s->a, b->in));
+          "first use; %s", b->name, shape_str(s->a, in), shape_str(s->a, b->in),
+          b->is_private ? "every task's copy of a private block has the same "
+                          "shape" : "a shared block's parameters have one shape");
       NOTE(b->first_use, "first used here");
       return false;
     }
@@ -576,20 +812,31 @@ static bool apply_block(Sema *s, Task *t, Block *b, Call *use, Shape in,
   b->shaped = true;
   b->first_use = use->span;
   Shape sh = in;
+  bool at_input = s->at_input;
   for (int i = 0; i < b->layers.len; i++) {
     Layer *l = b->layers.data[i];
+    s->at_input = at_input && i == 0;
     if (!infer_layer(s, l, sh)) {
       NOTE(use->span, "in block '%s' as used by task '%s'", b->name, t->name);
       b->in.rank = 0;
       return false;
     }
     sh = l->out;
-    b->params += l->params;
-    b->flops += l->flops;
+    b->params = sat_add(b->params, l->params);
+    b->flops = sat_add(b->flops, l->flops);
   }
   b->in = in;
   b->out = *out = sh;
   return true;
+}
+
+/* Whether name is in v; adds it if not. For reporting a name once. */
+static bool reported(Sema *s, Vec *v, const char *name) {
+  for (int i = 0; i < v->len; i++)
+    if (!strcmp(v->data[i], name))
+      return true;
+  vec_push(s->a, v, (void *)name);
+  return false;
 }
 
 /* net: IDENT "->" chain */
@@ -605,9 +852,9 @@ static void check_net(Sema *s, Task *t, Field *f) {
           "'net: %s -> %s -> ...'", f->input, n ? cands[0] : "image", f->input);
     else if (hint)
       ERR(f->input_span, "unknown input '%s'; did you mean '%s'?", f->input, hint);
-    else
-      ERR(f->input_span, "unknown input '%s'%s", f->input,
-          n ? "" : "; declare it, like 'input image: f32[784]'");
+    else if (!reported(s, &s->unknown_inputs, f->input))
+      ERR(f->input_span, "unknown input '%s'; declare it, like 'input %s: "
+          "f32[784]'", f->input, f->input);
   } else {
     t->input->used = true;
   }
@@ -619,6 +866,7 @@ static void check_net(Sema *s, Task *t, Field *f) {
     st->in = sh;
     Block *b = find_block(m, c->name);
     int k = find_layer(c->name);
+    s->at_input = i == 0;
     if (b) {
       if (c->parens)
         ERR(c->span, "'%s' is a block; it takes no arguments", c->name);
@@ -639,18 +887,14 @@ static void check_net(Sema *s, Task *t, Field *f) {
       shaped = false;
       int n;
       const char **cands = name_list(s, &m->blocks, offsetof(Block, name), &n, true);
-      const char *hint = suggest(c->name, cands, n);
       if (find_task(m, c->name) || !strcmp(c->name, t->name))
         ERR(c->name_span, "'%s' is a task; a net is made of blocks and layers",
             c->name);
       else if (find_input(m, c->name))
         ERR(c->name_span, "'%s' is an input; only the first name of a net may "
             "be an input", c->name);
-      else if (hint)
-        ERR(c->name_span, "unknown layer or block '%s'; did you mean '%s'?",
-            c->name, hint);
       else
-        ERR(c->name_span, "unknown layer or block '%s'", c->name);
+        unknown_layer(s, c, cands, n);
     }
     st->out = sh;
     vec_push(s->a, &t->steps, st);
@@ -764,9 +1008,14 @@ static void resolve_lookups(Sema *s) {
     t->lookup = arena_alloc(s->a, sizeof(int64_t) * (size_t)(v[1]->items.len + 1));
     for (int k = 0; k < v[1]->items.len; k++) {
       Value *e = v[1]->items.data[k];
+      if (e->kind != V_NUM || !e->is_int || e->num < 0 || e->num > MAX_DIM) {
+        ok = false; /* reported by check_label */
+        break;
+      }
       if (n && e->num >= (double)n) {
-        ERR(e->span, "lookup entry %s is not a class of %s (0 to %lld)",
-            value_desc(s, e), label_str(s, t), (long long)n - 1);
+        ERR(e->span, "lookup entry %s is not a class of task '%s', whose "
+            "label %s has classes 0 to %lld", value_desc(s, e), t->name,
+            label_str(s, t), (long long)n - 1);
         ok = false;
         break;
       }
@@ -806,12 +1055,22 @@ static void check_loss(Sema *s, Task *t, Call *c) {
     if (!strcmp(c->name, loss_names[i]))
       k = i;
   if (k < 0) {
-    const char *hint = suggest(c->name, loss_names, 3);
-    if (hint)
-      ERR(c->name_span, "unknown loss '%s'; did you mean '%s'?", c->name, hint);
-    else
-      ERR(c->name_span, "unknown loss '%s' (losses: cross_entropy, bce, mse)",
-          c->name);
+    static Alias aliases[] = {
+        {"categorical_crossentropy", "cross_entropy"},
+        {"sparse_categorical_crossentropy", "cross_entropy"},
+        {"crossentropy", "cross_entropy"}, {"crossentropyloss", "cross_entropy"},
+        {"ce", "cross_entropy"}, {"nll", "cross_entropy"},
+        {"nll_loss", "cross_entropy"}, {"nllloss", "cross_entropy"},
+        {"softmax_cross_entropy", "cross_entropy"},
+        {"binary_crossentropy", "bce"}, {"binary_cross_entropy", "bce"},
+        {"bcewithlogitsloss", "bce"}, {"bce_with_logits", "bce"},
+        {"bceloss", "bce"}, {"log_loss", "bce"},
+        {"mean_squared_error", "mse"}, {"mseloss", "mse"},
+        {"mae", " mae is a metric, not a loss, in mtl v0 (losses: "
+                "cross_entropy, bce, mse)"},
+    };
+    unknown_name(s, c->name_span, "loss", c->name, loss_names, 3, aliases,
+                 NELEMS(aliases), "losses: cross_entropy, bce, mse");
     return;
   }
   Sig sig = {loss_names[k], 0, NULL, 0, loss_names[k]};
@@ -836,10 +1095,14 @@ static void check_metrics(Sema *s, Task *t, Field *f) {
       if (!strcmp(v->str, metric_names[j]))
         k = j;
     if (k < 0) {
-      const char *hint = suggest(v->str, metric_names, 3);
-      ERR(v->span, "unknown metric '%s'%s%s%s", v->str,
-          hint ? "; did you mean '" : " (metrics: accuracy, mse, mae)",
-          hint ? hint : "", hint ? "'?" : "");
+      static Alias aliases[] = {
+          {"acc", "accuracy"}, {"categorical_accuracy", "accuracy"},
+          {"sparse_categorical_accuracy", "accuracy"},
+          {"binary_accuracy", "accuracy"}, {"mean_squared_error", "mse"},
+          {"mean_absolute_error", "mae"},
+      };
+      unknown_name(s, v->span, "metric", v->str, metric_names, 3, aliases,
+                   NELEMS(aliases), "metrics: accuracy, mse, mae");
       continue;
     }
     bool fits = k == MET_ACCURACY ? t->label != LBL_REAL : t->label == LBL_REAL;
@@ -854,22 +1117,40 @@ static void check_metrics(Sema *s, Task *t, Field *f) {
   }
 }
 
-/* the head's width against the label */
+/* The label's kind in words: "its label class(10)", "its binary label". */
+static const char *label_phrase(Sema *s, Task *t) {
+  if (t->label == LBL_BINARY)
+    return "its binary label";
+  return arena_printf(s->a, "its label %s", label_str(s, t));
+}
+
+/* The head's width against the label. The caret goes to the step that set
+ * the width (dense(2) in "dense(2) sigmoid"), not a trailing activation. */
 static void check_head(Sema *s, Task *t, Field *net) {
   if (t->out.rank == 0 || !t->label_n)
     return;
   Call *last = net->chain.data[net->chain.len - 1];
+  for (int i = t->steps.len - 1; i >= 0; i--) {
+    Step *st = t->steps.data[i];
+    LayerKind k = st->layer ? st->layer->kind : L_DENSE;
+    if (k != L_RELU && k != L_SIGMOID && k != L_TANH && k != L_DROPOUT) {
+      last = net->chain.data[i];
+      break;
+    }
+  }
   Span sp = last->span;
+  const char *why = t->label == LBL_BINARY ? " (one logit)" : "";
   if (t->out.rank != 1) {
-    ERR(sp, "task '%s' ends with output %s, but its label %s needs a vector; "
+    ERR(sp, "task '%s' ends with output %s, but %s needs a vector [%lld]%s; "
         "end the net with flatten and dense(%lld)", t->name,
-        shape_str(s->a, t->out), label_str(s, t), (long long)t->label_n);
+        shape_str(s->a, t->out), label_phrase(s, t), (long long)t->label_n,
+        why, (long long)t->label_n);
     return;
   }
   if (t->out.d[0] != t->label_n)
-    ERR(sp, "task '%s' ends with output %s, but its label %s needs [%lld]; "
-        "end the net with dense(%lld)", t->name, shape_str(s->a, t->out),
-        label_str(s, t), (long long)t->label_n, (long long)t->label_n);
+    ERR(sp, "task '%s' ends with output %s, but %s needs [%lld]%s; end the "
+        "net with dense(%lld)", t->name, shape_str(s->a, t->out),
+        label_phrase(s, t), (long long)t->label_n, why, (long long)t->label_n);
 }
 
 static const char *const field_names[] = {"label", "net", "loss", "weight", "metric"};
@@ -894,15 +1175,20 @@ static void check_task(Sema *s, TaskDecl *d) {
     }
     by_kind[f->kind] = f;
   }
-  if (!by_kind[F_LABEL])
+  const char *in = s->m->inputs.len ? ((Input *)s->m->inputs.data[0])->name
+                                    : "image";
+  if (!by_kind[F_LABEL] && !by_kind[F_NET])
+    ERR(d->name_span, "task '%s' has no label and no net; add them, like "
+        "'label: class(10)  net: %s -> dense(10)'", d->name, in);
+  else if (!by_kind[F_LABEL])
     ERR(d->name_span, "task '%s' has no label; add one, like 'label: "
         "class(10)'", d->name);
-  else
+  else if (!by_kind[F_NET])
+    ERR(d->name_span, "task '%s' has no net; add one, like 'net: %s -> "
+        "dense(10)'", d->name, in);
+  if (by_kind[F_LABEL])
     check_label(s, t, by_kind[F_LABEL]);
-  if (!by_kind[F_NET])
-    ERR(d->name_span, "task '%s' has no net; add one, like 'net: image -> "
-        "trunk -> dense(10)'", d->name);
-  else
+  if (by_kind[F_NET])
     check_net(s, t, by_kind[F_NET]);
 
   t->loss = t->label == LBL_CLASS ? LOSS_CROSS_ENTROPY
@@ -971,8 +1257,9 @@ static void check_regularizer(Sema *s, Call *c) {
     }
     if (b->users.len < 2) {
       ERR(v[0]->span, "l2_distance needs a block used by at least two tasks, "
-          "and '%s' is used by %s", b->name,
-          b->users.len ? arena_printf(s->a, "one ('%s')",
+          "and '%s' is used by %s; name it in another task's net, or drop "
+          "this regularizer", b->name,
+          b->users.len ? arena_printf(s->a, "only '%s'",
                                       ((Task *)b->users.data[0])->name)
                        : "none");
       return;
@@ -985,10 +1272,15 @@ static void check_regularizer(Sema *s, Call *c) {
       return;
     v[0] = v[0];
   } else {
-    const char *hint = suggest(c->name, (const char *const[]){"l2_distance", "l2"}, 2);
-    ERR(c->name_span, "unknown regularizer '%s'%s%s%s", c->name,
-        hint ? "; did you mean '" : " (regularizers: l2_distance, l2)",
-        hint ? hint : "", hint ? "'?" : "");
+    static const char *const known[] = {"l2_distance", "l2"};
+    static Alias aliases[] = {
+        {"weight_decay", " weight decay is l2(lambda=...) here, or adamw's "
+                         "weight_decay"},
+        {"l1", " l1 is not a regularizer of mtl v0 (regularizers: "
+               "l2_distance, l2)"},
+    };
+    unknown_name(s, c->name_span, "regularizer", c->name, known, 2, aliases,
+                 NELEMS(aliases), "regularizers: l2_distance, l2");
     return;
   }
   r->lambda = r->kind == REG_L2_DISTANCE ? v[1]->num : v[0]->num;
@@ -1010,14 +1302,11 @@ static void check_balance(Sema *s) {
       if (!strcmp(c->name, known[j]))
         k = j;
     if (k < 0) {
-      const char *hint = suggest(c->name, known, 6);
-      ERR(c->name_span, "unknown balance method '%s'%s%s%s", c->name,
-          hint ? "; did you mean '" : " (methods: static)", hint ? hint : "",
-          hint ? "'?" : "");
+      unknown_name(s, c->name_span, "balance method", c->name, known, 6, NULL,
+                   0, "methods: static");
     } else if (k > 0) {
-      ERR(c->name_span, "balance method '%s' is planned but not implemented "
-          "in mtlc %s; use 'static' (the tasks' weights)", c->name,
-          MTLC_VERSION);
+      ERR(c->name_span, "balance method '%s' is planned but not in mtl v0 "
+          "yet; use 'static' (the tasks' weights)", c->name);
     } else {
       Sig sig = {"static", 0, NULL, 0, "static"};
       Value *v[1];
@@ -1068,10 +1357,9 @@ static void check_optimizer(Sema *s, Call *c, Optimizer *o) {
     o->weight_decay = w ? num_or(v[4], 0.01) : 0;
     return;
   }
-  const char *hint = suggest(c->name, (const char *const[]){"sgd", "adam", "adamw"}, 3);
-  ERR(c->name_span, "unknown optimizer '%s'%s%s%s", c->name,
-      hint ? "; did you mean '" : " (optimizers: sgd, adam, adamw)",
-      hint ? hint : "", hint ? "'?" : "");
+  static const char *const known[] = {"sgd", "adam", "adamw"};
+  unknown_name(s, c->name_span, "optimizer", c->name, known, 3, NULL, 0,
+               "optimizers: sgd, adam, adamw");
 }
 
 static void check_schedule(Sema *s, Call *c, TrainOpts *o) {
@@ -1091,10 +1379,13 @@ static void check_schedule(Sema *s, Call *c, TrainOpts *o) {
     o->step_gamma = num_or(v[1], 0.1);
     return;
   }
-  const char *hint = suggest(c->name, (const char *const[]){"constant", "step", "cosine"}, 3);
-  ERR(c->name_span, "unknown schedule '%s'%s%s%s", c->name,
-      hint ? "; did you mean '" : " (schedules: constant, step, cosine)",
-      hint ? hint : "", hint ? "'?" : "");
+  static const char *const known[] = {"constant", "step", "cosine"};
+  static Alias aliases[] = {
+      {"steplr", "step"}, {"cosineannealinglr", "cosine"},
+      {"cosine_annealing", "cosine"}, {"none", "constant"},
+  };
+  unknown_name(s, c->name_span, "schedule", c->name, known, 3, aliases,
+               NELEMS(aliases), "schedules: constant, step, cosine");
 }
 
 static void check_train(Sema *s) {
@@ -1105,8 +1396,12 @@ static void check_train(Sema *s) {
   for (int i = 0; i < s->spec->train.len; i++) {
     TrainDecl *d = s->spec->train.data[i];
     if (i > 0) {
-      ERR(d->span, "a spec has one train block; merge this one into the first");
-      NOTE(((TrainDecl *)s->spec->train.data[0])->span, "the first is here");
+      /* the keyword 'train' only: the block may span many lines */
+      ERR((Span){d->span.lo, d->span.lo + 5}, "a spec has one train block; "
+          "merge this one into the first");
+      NOTE((Span){((TrainDecl *)s->spec->train.data[0])->span.lo,
+                  ((TrainDecl *)s->spec->train.data[0])->span.lo + 5},
+           "the first is here");
       continue;
     }
     TrainItem *seen[5] = {0};
@@ -1117,10 +1412,23 @@ static void check_train(Sema *s) {
         if (!strcmp(it->key, keys[q]))
           k = q;
       if (k < 0) {
-        const char *hint = suggest(it->key, keys, 5);
-        ERR(it->key_span, "unknown train option '%s'%s%s%s", it->key,
-            hint ? "; did you mean '" : " (options: optimizer, batch, epochs, seed, schedule)",
-            hint ? hint : "", hint ? "'?" : "");
+        static Alias aliases[] = {
+            {"lr", " the learning rate is an argument of the optimizer, "
+                   "like optimizer: sgd(lr=0.01)"},
+            {"learning_rate", " the learning rate is an argument of the "
+                              "optimizer, like optimizer: sgd(lr=0.01)"},
+            {"momentum", " momentum is an argument of sgd, like optimizer: "
+                         "sgd(lr=0.01, momentum=0.9)"},
+            {"weight_decay", " weight decay is an argument of adamw, like "
+                             "optimizer: adamw(lr=0.001, weight_decay=0.01)"},
+            {"batch_size", "batch"}, {"num_epochs", "epochs"},
+            {"n_epochs", "epochs"}, {"epoch", "epochs"},
+            {"random_seed", "seed"}, {"lr_schedule", "schedule"},
+            {"optim", "optimizer"}, {"opt", "optimizer"},
+        };
+        unknown_name(s, it->key_span, "train option", it->key, keys, 5,
+                     aliases, NELEMS(aliases),
+                     "options: optimizer, batch, epochs, seed, schedule");
         continue;
       }
       if (seen[k]) {
@@ -1146,8 +1454,10 @@ static void check_train(Sema *s) {
       Span sp = v ? v->span : it->call->span;
       double lo = k == 3 ? 0 : 1, hi = k == 1 ? (double)(1 << 20) : k == 2 ? 1e6 : 4294967295.0;
       if (!v || v->kind != V_NUM || !v->is_int || v->num < lo || v->num > hi) {
-        ERR(sp, "%s must be an integer from %g to %g, not %s", keys[k], lo, hi,
-            v ? value_desc(s, v) : arena_printf(s->a, "'%s'", it->call->name));
+        static const Param p_int = {"", T_INT, 0, 0, 0};
+        ERR(sp, "%s must be an integer from %.0f to %.0f, not %s%s", keys[k], lo,
+            hi, v ? value_desc(s, v) : arena_printf(s->a, "'%s'", it->call->name),
+            v && !(v->kind == V_NUM && v->is_int) ? type_hint(s, &p_int, v) : "");
         continue;
       }
       int64_t x = (int64_t)v->num;
@@ -1188,48 +1498,38 @@ static void resolve_path(Sema *s, DataBind *db) {
       }
     }
   }
-  if (!db->found)
-    WARN(db->decl->path->span, "data file '%s' not found%s", p,
-         p[0] == '/' ? "" : arena_printf(s->a, " (looked in %s, ./data and "
-                                         "/usr/share/datasets)", s->dir));
 }
 
-static void check_binding(Sema *s, DataSplit *sp, Binding *b) {
+/* Checks one binding of a split. Returns false, reporting nothing, when
+ * its name is neither an input nor a task: check_data reports those
+ * together with what the split leaves unbound. */
+static bool check_binding(Sema *s, DataSplit *sp, Binding *b) {
   Model *m = s->m;
   DataBind *db = NEW(DataBind);
   db->decl = b;
   db->csv_column = -1;
   db->input = find_input(m, b->name);
   db->task = find_task(m, b->name);
-  if (!db->input && !db->task) {
-    int ni, nt;
-    const char **ci = name_list(s, &m->inputs, offsetof(Input, name), &ni, false);
-    const char **ct = name_list(s, &m->tasks, offsetof(Task, name), &nt, false);
-    const char **all = arena_alloc(s->a, sizeof(char *) * (size_t)(ni + nt + 1));
-    memcpy(all, ci, sizeof(char *) * (size_t)ni);
-    memcpy(all + ni, ct, sizeof(char *) * (size_t)nt);
-    const char *hint = suggest(b->name, all, ni + nt);
-    ERR(b->name_span, "data binds '%s', which is neither an input nor a task's "
-        "label%s%s%s", b->name, hint ? "; did you mean '" : "",
-        hint ? hint : "", hint ? "'?" : "");
-    return;
-  }
+  if (!db->input && !db->task)
+    return false;
   for (int i = 0; i < sp->binds.len; i++) {
     DataBind *o = sp->binds.data[i];
     if (!strcmp(o->decl->name, b->name)) {
       ERR(b->name_span, "data '%s' binds '%s' twice; keep one", sp->split, b->name);
       NOTE(o->decl->name_span, "the first is here");
-      return;
+      return true;
     }
   }
   if (db->task && db->task->derive_from) {
-    ERR(b->name_span, "the label of task '%s' is derived by lookup from '%s'; "
-        "it takes no data file", b->name, db->task->derive_from->name);
-    return;
+    ERR(b->name_span, "the label of task '%s' is derived by lookup from '%s', "
+        "so data does not bind it; remove this line", b->name,
+        db->task->derive_from->name);
+    return true;
   }
   if (!b->path->str[0]) {
-    ERR(b->path->span, "empty data path");
-    return;
+    ERR(b->path->span, "empty data path; write the file's path between the "
+        "quotes");
+    return true;
   }
   for (int i = 0; i < b->calls.len; i++) {
     Call *c = b->calls.data[i];
@@ -1271,14 +1571,85 @@ static void check_binding(Sema *s, DataSplit *sp, Binding *b) {
       else
         db->csv_columns = v[1]->items;
     } else {
-      const char *hint = suggest(c->name, (const char *const[]){"normalize", "csv"}, 2);
-      ERR(c->name_span, "unknown data option '%s'%s%s%s", c->name,
-          hint ? "; did you mean '" : " (options: normalize, csv)",
-          hint ? hint : "", hint ? "'?" : "");
+      static const char *const known[] = {"normalize", "csv"};
+      unknown_name(s, c->name_span, "data option", c->name, known, 2, NULL, 0,
+                   "options: normalize, csv");
     }
   }
   resolve_path(s, db);
   vec_push(s->a, &sp->binds, db);
+  return true;
+}
+
+static bool binds(DataDecl *d, const char *name) {
+  for (int i = 0; i < d->bindings.len; i++)
+    if (!strcmp(((Binding *)d->bindings.data[i])->name, name))
+      return true;
+  return false;
+}
+
+/* Whether a data block must bind t's label: it has one, not derived. */
+static bool needs_data(Task *t) {
+  bool derived = false, labelled = false;
+  for (int i = 0; i < t->decl->fields.len; i++) {
+    Field *f = t->decl->fields.data[i];
+    derived |= f->kind == F_LABEL && f->derive;
+    labelled |= f->kind == F_LABEL; /* no label: reported in check_task */
+  }
+  return labelled && !derived && !t->derive_from;
+}
+
+/* The bindings of d that name nothing, and the inputs and labels d leaves
+ * unbound, reported as one mistake where they pair up: 'images' for
+ * 'image' (close names), or 'labels' for 'digit' (one of each left). */
+static void report_unbound(Sema *s, DataDecl *d, Vec *unknown, Vec *missing) {
+  Model *m = s->m;
+  const char **paired = arena_alloc(s->a, sizeof(char *) * (size_t)(unknown->len + 1));
+  for (int i = 0; i < unknown->len; i++) {
+    Binding *b = unknown->data[i];
+    paired[i] = suggest(b->name, (const char *const *)missing->data, missing->len);
+    for (int j = 0; paired[i] && j < missing->len; j++)
+      if (missing->data[j] == paired[i])
+        missing->data[j] = (void *)""; /* claimed */
+  }
+  int left = 0, lone = -1;
+  for (int j = 0; j < missing->len; j++)
+    if (((char *)missing->data[j])[0])
+      left++, lone = j;
+  int unpaired = 0;
+  for (int i = 0; i < unknown->len; i++)
+    unpaired += !paired[i];
+  for (int i = 0; i < unknown->len; i++) {
+    Binding *b = unknown->data[i];
+    if (paired[i])
+      ERR(b->name_span, "data binds '%s', which is neither an input nor a "
+          "task's label; did you mean '%s'?", b->name, paired[i]);
+    else if (unpaired == 1 && left == 1 && find_input(m, missing->data[lone]))
+      ERR(b->name_span, "data binds '%s', which is neither an input nor a "
+          "task's label; the input is '%s'", b->name,
+          (char *)missing->data[lone]);
+    else if (unpaired == 1 && left == 1)
+      ERR(b->name_span, "data binds '%s', which is neither an input nor a "
+          "task's label; a task's label is bound by the task's name: '%s'",
+          b->name, (char *)missing->data[lone]);
+    else
+      ERR(b->name_span, "data binds '%s', which is neither an input nor a "
+          "task's label; data binds inputs, and task labels by the task's "
+          "name", b->name);
+    if (!paired[i] && unpaired == 1 && left == 1)
+      missing->data[lone] = (void *)""; /* the same mistake */
+  }
+  for (int j = 0; j < missing->len; j++) {
+    const char *name = missing->data[j];
+    if (!name[0])
+      continue;
+    if (find_input(m, name))
+      ERR(d->split_span, "data '%s' does not bind input '%s'; add a line like "
+          "'%s: \"FILE\"'", d->split, name, name);
+    else
+      ERR(d->split_span, "data '%s' does not bind the label of task '%s'; add "
+          "a line like '%s: \"FILE\"'", d->split, name, name);
+  }
 }
 
 static void check_data(Sema *s) {
@@ -1291,10 +1662,12 @@ static void check_data(Sema *s) {
       if (!strcmp(d->split, splits[j]))
         k = j;
     if (k < 0) {
-      const char *hint = suggest(d->split, splits, 3);
-      ERR(d->split_span, "unknown data split '%s'%s%s%s", d->split,
-          hint ? "; did you mean '" : " (splits: train, test, valid)",
-          hint ? hint : "", hint ? "'?" : "");
+      static Alias aliases[] = {
+          {"training", "train"}, {"testing", "test"}, {"validation", "valid"},
+          {"val", "valid"}, {"dev", "valid"},
+      };
+      unknown_name(s, d->split_span, "data split", d->split, splits, 3,
+                   aliases, NELEMS(aliases), "splits: train, test, valid");
       continue;
     }
     DataSplit *sp = NULL;
@@ -1309,35 +1682,41 @@ static void check_data(Sema *s) {
     sp = NEW(DataSplit);
     sp->split = d->split;
     vec_push(s->a, &m->splits, sp);
+    Vec unknown = {0}; /* Binding*: names neither an input nor a task */
     for (int j = 0; j < d->bindings.len; j++)
-      check_binding(s, sp, d->bindings.data[j]);
-    /* every input and every label not derived by lookup */
+      if (!check_binding(s, sp, d->bindings.data[j]))
+        vec_push(s->a, &unknown, d->bindings.data[j]);
+    Vec missing = {0}; /* char*: inputs, then labels, that d leaves unbound */
     for (int j = 0; j < m->inputs.len; j++) {
       Input *in = m->inputs.data[j];
-      bool bound = false;
-      for (int q = 0; q < d->bindings.len; q++)
-        bound |= !strcmp(((Binding *)d->bindings.data[q])->name, in->name);
-      if (!bound)
-        ERR(d->split_span, "data '%s' does not bind input '%s'; add a line "
-            "like '%s: \"FILE\"'", d->split, in->name, in->name);
+      if (find_input(m, in->name) == in && !binds(d, in->name))
+        vec_push(s->a, &missing, in->name); /* a second 'image' is reported once */
     }
     for (int j = 0; j < m->tasks.len; j++) {
       Task *t = m->tasks.data[j];
-      bool bound = false;
-      if (t->derive_from || t->nlookup)
-        continue;
-      bool derived = false;
-      for (int q = 0; q < t->decl->fields.len; q++) {
-        Field *f = t->decl->fields.data[q];
-        derived |= f->kind == F_LABEL && f->derive;
-      }
-      if (derived)
-        continue;
-      for (int q = 0; q < d->bindings.len; q++)
-        bound |= !strcmp(((Binding *)d->bindings.data[q])->name, t->name);
-      if (!bound)
-        ERR(d->split_span, "data '%s' does not bind the label of task '%s'; add "
-            "a line like '%s: \"FILE\"'", d->split, t->name, t->name);
+      if (needs_data(t) && !binds(d, t->name))
+        vec_push(s->a, &missing, t->name);
+    }
+    report_unbound(s, d, &unknown, &missing);
+  }
+}
+
+/* Warnings about what a correct spec leaves out or leaves unused: missing
+ * data files and splits, unused blocks and inputs. Given only when there
+ * are no errors, where they would mostly echo an error (a misspelt block
+ * name leaves the block unused). */
+static void completeness_warnings(Sema *s) {
+  static const char *const splits[] = {"train", "test"};
+  Model *m = s->m;
+  for (int i = 0; i < m->splits.len; i++) {
+    DataSplit *sp = m->splits.data[i];
+    for (int j = 0; j < sp->binds.len; j++) {
+      DataBind *db = sp->binds.data[j];
+      const char *p = db->decl->path->str;
+      if (!db->found)
+        WARN(db->decl->path->span, "data file '%s' not found%s", p,
+             p[0] == '/' ? "" : arena_printf(s->a, " (looked in %s, ./data "
+                                             "and /usr/share/datasets)", s->dir));
     }
   }
   if (m->splits.len) {
@@ -1350,6 +1729,16 @@ static void check_data(Sema *s) {
              "no data '%s' block; training will need --data %s.NAME=PATH for "
              "every input and label", splits[k], splits[k]);
     }
+  }
+  for (int i = 0; i < m->blocks.len; i++) {
+    Block *b = m->blocks.data[i];
+    if (!b->users.len)
+      WARN(b->decl->name_span, "block '%s' is used by no task", b->name);
+  }
+  for (int i = 0; i < m->inputs.len; i++) {
+    Input *in = m->inputs.data[i];
+    if (!in->used && m->tasks.len)
+      WARN(in->decl->span, "input '%s' is used by no task", in->name);
   }
 }
 
@@ -1369,6 +1758,34 @@ static char *model_name(Sema *s, const char *path) {
   return name;
 }
 
+/* Just past the spec's last token (comments and white space skipped), for
+ * "the spec declares no task". */
+static Span end_span(Source *src) {
+  int last = 0;
+  bool in_str = false;
+  for (int i = 0; i < src->len; i++) {
+    char c = src->text[i];
+    if (in_str && c == '\n') {
+      in_str = false;
+    } else if (in_str) {
+      if (c == '\\' && i + 1 < src->len && src->text[i + 1] != '\n')
+        i++;
+      else if (c == '"')
+        in_str = false;
+      last = i + 1;
+    } else if (c == '#') {
+      while (i + 1 < src->len && src->text[i + 1] != '\n')
+        i++;
+    } else if (c == '"') {
+      in_str = true;
+      last = i + 1;
+    } else if (!strchr(" \t\r\n\f\v", c)) {
+      last = i + 1;
+    }
+  }
+  return (Span){last, last};
+}
+
 /* Totals: shared parameters once, private copies per task, inline layers;
  * a shared block's FLOPs once per distinct value it is applied to. */
 static void totals(Sema *s) {
@@ -1377,7 +1794,7 @@ static void totals(Sema *s) {
   for (int i = 0; i < m->blocks.len; i++) {
     Block *b = m->blocks.data[i];
     if (!b->is_private && b->users.len)
-      m->shared_params += b->params;
+      m->shared_params = sat_add(m->shared_params, b->params);
   }
   m->total_params = m->shared_params;
   for (int i = 0; i < m->tasks.len; i++) {
@@ -1387,17 +1804,17 @@ static void totals(Sema *s) {
     for (int j = 0; j < t->steps.len; j++) {
       Step *st = t->steps.data[j];
       if (st->layer) {
-        t->own_params += st->layer->params;
-        t->flops += st->layer->flops;
-        m->total_flops += st->layer->flops;
+        t->own_params = sat_add(t->own_params, st->layer->params);
+        t->flops = sat_add(t->flops, st->layer->flops);
+        m->total_flops = sat_add(m->total_flops, st->layer->flops);
         shared_prefix = false;
         continue;
       }
       Block *b = st->block;
-      t->flops += b->flops;
+      t->flops = sat_add(t->flops, b->flops);
       if (b->is_private) {
-        t->own_params += b->params;
-        m->total_flops += b->flops;
+        t->own_params = sat_add(t->own_params, b->params);
+        m->total_flops = sat_add(m->total_flops, b->flops);
         shared_prefix = false;
         continue;
       }
@@ -1409,15 +1826,15 @@ static void totals(Sema *s) {
         key = arena_printf(s->a, "%s#%d", key, t->index);
       if (!dup) {
         vec_push(s->a, &seen, key);
-        m->total_flops += b->flops;
+        m->total_flops = sat_add(m->total_flops, b->flops);
       }
     }
-    m->total_params += t->own_params;
+    m->total_params = sat_add(m->total_params, t->own_params);
   }
 }
 
 Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir) {
-  Sema sema_state = {a, src, spec, NULL, spec_dir}, *s = &sema_state;
+  Sema sema_state = {a, src, spec, NULL, spec_dir, false, {0}}, *s = &sema_state;
   int before = src->nerrors;
   names = (Vec){0};
   Model *m = s->m = NEW(Model);
@@ -1435,9 +1852,17 @@ Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir) {
     }
     check_task(s, d);
   }
-  if (spec->tasks.len == 0)
-    ERR((Span){src->len, src->len}, "the spec declares no task; add one, like "
-        "'task digit { label: class(10)  net: image -> dense(10) }'");
+  if (spec->inputs.len == 0 && spec->tasks.len == 0)
+    ERR(end_span(src), "the spec declares no input and no task; a spec needs "
+        "at least one of each, like 'input image: f32[784]' and 'task digit "
+        "{ label: class(10)  net: image -> dense(10) }'");
+  else if (spec->tasks.len == 0)
+    ERR(end_span(src), "the spec declares no task; add one, like 'task digit "
+        "{ label: class(10)  net: %s -> dense(10) }'",
+        ((InputDecl *)spec->inputs.data[0])->name);
+  else if (spec->inputs.len == 0 && !s->unknown_inputs.len)
+    ERR(end_span(src), "the spec declares no input; add one, like "
+        "'input image: f32[1, 28, 28]'");
   resolve_lookups(s);
   for (int i = 0; i < spec->regularize.len; i++)
     check_regularizer(s, spec->regularize.data[i]);
@@ -1445,18 +1870,9 @@ Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir) {
   check_train(s);
   check_data(s);
 
-  for (int i = 0; i < m->blocks.len; i++) {
-    Block *b = m->blocks.data[i];
-    if (!b->users.len)
-      WARN(b->decl->name_span, "block '%s' is used by no task", b->name);
-  }
-  for (int i = 0; i < m->inputs.len; i++) {
-    Input *in = m->inputs.data[i];
-    if (!in->used && m->tasks.len)
-      WARN(in->decl->span, "input '%s' is used by no task", in->name);
-  }
   if (src->nerrors > before)
     return NULL;
+  completeness_warnings(s);
   totals(s);
   return m;
 }
