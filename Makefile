@@ -2,7 +2,8 @@
 #   make          build build/mtlc
 #   make deps     install what is missing (Debian 12, apt-get)
 #   make test     run every test; ends with "N passed, N failed"
-#   make example  summarize the main example (specs/fashion_hard.mtl)
+#   make example  train the main example (specs/fashion_hard.mtl)
+#   make bench    mtlc against PyTorch and onnxruntime; writes bench/RESULTS.md
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -75,15 +76,18 @@ deps:
 	tools/deps.sh
 
 example: $(B)/mtlc
-	$(B)/mtlc summary specs/fashion_hard.mtl
+	$(B)/mtlc train specs/fashion_hard.mtl
 
 test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime
 	tests/run.sh
 
+bench: $(B)/mtlc
+	bench/run.sh
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test clean
+.PHONY: all deps example test bench clean
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))

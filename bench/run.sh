@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# bench/run.sh (make bench): mtlc against PyTorch and onnxruntime, side by
+# side, in one run on this machine; writes bench/RESULTS.md. A benchmark,
+# not a test: it exits non-zero only when a peer's outputs differ from
+# mtlc's on the same weights and input (beyond 1e-4 relative) or a
+# measurement could not be taken.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench/out
+mkdir -p $out
+rm -f $out/*.json
+PY=/usr/bin/python3
+STEPS=${STEPS:-20}
+REPS=${REPS:-5}
+
+# peers: Debian's python3-torch; onnxruntime-node from npm, without its
+# install scripts (its native library ships in the package)
+if ! $PY -c 'import torch' 2>/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torch nodejs npm >/dev/null
+fi
+if [ ! -d bench/node_modules/onnxruntime-node ]; then
+  (cd bench && npm install --ignore-scripts --no-audit --no-fund --no-save onnxruntime-node >/dev/null)
+fi
+make -s build/mtlc
+cc -O2 -march=native -o $out/peak bench/peak.c
+
+torch_env() { # threads
+  env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$1 MALLOC_MMAP_THRESHOLD_=33554432 "${@:2}"
+}
+
+echo "bench: peak FP32 of one core"
+echo "{\"peak_gflops_per_core\": $($out/peak)}" >$out/peak.json
+
+for net in hard soft; do
+  spec=specs/fashion_$net.mtl
+  for t in 1 2; do
+    echo "bench: training $net on $t thread(s)"
+    for be in jit c; do
+      OPENBLAS_NUM_THREADS=$t build/mtlc bench $spec --backend $be --threads $t \
+        --steps $STEPS --reps $REPS >>$out/train.json
+    done
+    torch_env $t $PY bench/torch_bench.py $net --threads $t --steps $STEPS --reps $REPS >>$out/train.json
+  done
+done
+
+echo "bench: inference, one thread"
+ok=0
+rm -rf $out/check && mkdir -p $out/check
+OPENBLAS_NUM_THREADS=1 build/mtlc bench specs/fashion_hard.mtl --dump $out/check --steps 2 --reps 1 >/dev/null
+torch_env 1 $PY bench/torch_bench.py hard --check $out/check >$out/check.json || ok=1
+for b in 1 64; do
+  steps=$((b == 1 ? 500 : 20))
+  for be in jit c; do
+    OPENBLAS_NUM_THREADS=1 build/mtlc bench specs/fashion_hard.mtl --backend $be --threads 1 \
+      --infer --batch $b --steps $steps --reps $REPS >>$out/infer.json
+  done
+  torch_env 1 $PY bench/torch_bench.py hard --infer --batch $b --steps $steps --reps $REPS >>$out/infer.json
+  NODE_PATH=bench/node_modules node bench/ort_bench.js $out/check $b $steps $REPS >>$out/infer.json || ok=1
+done
+
+$PY bench/report.py $out >bench/RESULTS.md || ok=1
+cat bench/RESULTS.md
+exit $ok
