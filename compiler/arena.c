@@ -5,6 +5,25 @@
 #include <stdarg.h>
 #include <string.h>
 
+/* Under AddressSanitizer every allocation gets a poisoned red zone after it,
+ * so reading or writing past the end of an AST node or string is reported
+ * as it would be with malloc (tests/asan-build.sh). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ASAN 1
+#endif
+#endif
+#ifdef ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define REDZONE sizeof(max_align_t)
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define REDZONE 0
+#endif
+
 typedef struct Chunk {
   struct Chunk *next;
   size_t used, size;
@@ -24,6 +43,7 @@ static Chunk *chunk_new(size_t size, Chunk *next) {
   c->next = next;
   c->used = 0;
   c->size = size;
+  ASAN_POISON_MEMORY_REGION(c->data, size);
   return c;
 }
 
@@ -42,14 +62,15 @@ void arena_free(Arena *a) {
     return;
   for (Chunk *c = a->head, *next; c; c = next) {
     next = c->next;
+    ASAN_UNPOISON_MEMORY_REGION(c->data, c->size);
     free(c);
   }
   free(a);
 }
 
-void *arena_alloc(Arena *a, size_t n) {
+void *arena_alloc(Arena *a, size_t want) {
   const size_t align = sizeof(max_align_t);
-  n = (n + align - 1) / align * align;
+  size_t n = (want + align - 1) / align * align + REDZONE;
   Chunk *c = a->head;
   if (c->used + n > c->size) {
     size_t size = n > (1 << 16) ? n : (1 << 16);
@@ -57,7 +78,8 @@ void *arena_alloc(Arena *a, size_t n) {
   }
   void *p = (char *)c->data + c->used;
   c->used += n;
-  memset(p, 0, n);
+  ASAN_UNPOISON_MEMORY_REGION(p, want);
+  memset(p, 0, want);
   return p;
 }
 
