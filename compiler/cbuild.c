@@ -30,7 +30,7 @@ static bool run_cc(Arena *a, const char *dir, const char *name, bool verbose) {
   char *src = arena_printf(a, "%s/%s.c", dir, name);
   char *obj = arena_printf(a, "%s/%s.so", dir, name);
   char *log = arena_printf(a, "%s/cc.log", dir);
-  char *cmd = arena_printf(a, "%s -std=c11 -O2 -march=native -fPIC -shared -I'%s' -o '%s' '%s' -lm >'%s' 2>&1",
+  char *cmd = arena_printf(a, "%s -std=c11 -O3 -march=native -fPIC -shared -I'%s' -o '%s' '%s' -lm >'%s' 2>&1",
                            cc, runtime_dir(), obj, src, log);
   if (verbose)
     fprintf(stderr, "mtlc: %s\n", cmd);

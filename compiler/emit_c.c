@@ -57,7 +57,7 @@ static void expr(EC *ec, const Expr *e) {
   case X_BIN:
     if (e->op == XB_MAX || e->op == XB_MIN) {
       fputs(e->a->is_int ? (e->op == XB_MAX ? "imax(" : "imin(")
-                         : (e->op == XB_MAX ? "fmaxf(" : "fminf("), out);
+                         : (e->op == XB_MAX ? "fmax_(" : "fmin_("), out);
       expr(ec, e->a);
       fputs(", ", out);
       expr(ec, e->b);
@@ -155,11 +155,17 @@ static void stmt(EC *ec, const Stmt *s, int depth) {
     expr(ec, s->K);
     fputs(", 1.0f, ", out);
     gemm_operand(ec, s->A, s->offa);
-    fprintf(out, ", %lld, ", (long long)s->lda);
+    fputs(", ", out);
+    expr(ec, s->lda);
+    fputs(", ", out);
     gemm_operand(ec, s->B, s->offb);
-    fprintf(out, ", %lld, %s, ", (long long)s->ldb, s->beta == 0 ? "0.0f" : "1.0f");
+    fputs(", ", out);
+    expr(ec, s->ldb);
+    fprintf(out, ", %s, ", s->beta == 0 ? "0.0f" : "1.0f");
     gemm_operand(ec, s->C, s->offc);
-    fprintf(out, ", %lld);\n", (long long)s->ldc);
+    fputs(", ", out);
+    expr(ec, s->ldc);
+    fputs(");\n", out);
     return;
   case K_DROPOUT:
     fprintf(out, "mtl_dropout_mask(%s, ", buf_name(s->buf));
@@ -429,7 +435,10 @@ static void emit_source(FILE *out, Module *mod, const char *cmdline) {
         "  const void *const *data;\n  float *const *outputs;\n  float *losses;\n"
         "  const float *hyper;\n  uint64_t seed;\n  int64_t B;\n} Ctx;\n\n", out);
   fputs("static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
-        "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n\n", out);
+        "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+        "/* like fmaxf and fminf but for NaNs, and inlined */\n"
+        "static inline float fmax_(float a, float b) { return a > b ? a : b; }\n"
+        "static inline float fmin_(float a, float b) { return a < b ? a : b; }\n\n", out);
   EC ec = {mod, out};
   fputs("/* ---- train step: forward, backward, update ---- */\n\n", out);
   emit_program(&ec, mod->train);

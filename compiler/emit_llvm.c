@@ -262,9 +262,8 @@ static void stmt(LC *c, const Stmt *s) {
         LLVMConstInt(c->i32, (unsigned)s->ta, 0), LLVMConstInt(c->i32, (unsigned)s->tb, 0),
         to_i64(c, expr(c, s->M)), to_i64(c, expr(c, s->N)), to_i64(c, expr(c, s->K)),
         LLVMConstReal(c->f32, s->alpha), buf_at(c, s->A, s->offa),
-        LLVMConstInt(c->i64, (unsigned long long)s->lda, 0), buf_at(c, s->B, s->offb),
-        LLVMConstInt(c->i64, (unsigned long long)s->ldb, 0), LLVMConstReal(c->f32, s->beta),
-        buf_at(c, s->C, s->offc), LLVMConstInt(c->i64, (unsigned long long)s->ldc, 0)};
+        to_i64(c, expr(c, s->lda)), buf_at(c, s->B, s->offb), to_i64(c, expr(c, s->ldb)),
+        LLVMConstReal(c->f32, s->beta), buf_at(c, s->C, s->offc), to_i64(c, expr(c, s->ldc))};
     call(c, f, a, 13);
     return;
   }

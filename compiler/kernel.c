@@ -184,8 +184,8 @@ static void set(KB *kb, Expr *loc, Expr *val) {
 }
 
 static void gemm(KB *kb, int ta, int tb, Expr *M, Expr *N, Expr *K, Buf *A,
-                 Expr *offa, int64_t lda, Buf *B, Expr *offb, int64_t ldb, Buf *C,
-                 Expr *offc, int64_t ldc, double beta) {
+                 Expr *offa, Expr *lda, Buf *B, Expr *offb, Expr *ldb, Buf *C,
+                 Expr *offc, Expr *ldc, double beta) {
   Stmt *s = stmt(kb, K_GEMM);
   s->ta = ta, s->tb = tb, s->M = M, s->N = N, s->K = K;
   s->A = A, s->offa = offa, s->lda = lda;
@@ -256,22 +256,22 @@ KL(LOOKUP) {
 /* y[B, U] = x[B, D] W[U, D]^T */
 KL(MATMUL) {
   int64_t D = n->in[0]->shape.d[0], U = n->shape.d[0];
-  gemm(kb, 0, 1, BATCH(kb), I(kb, U), I(kb, D), IN(0), I(kb, 0), D, IN(1), I(kb, 0), D,
-       OUT, I(kb, 0), U, 0);
+  gemm(kb, 0, 1, BATCH(kb), I(kb, U), I(kb, D), IN(0), I(kb, 0), I(kb, D), IN(1), I(kb, 0),
+       I(kb, D), OUT, I(kb, 0), I(kb, U), 0);
 }
 
 /* dx[B, D] = dy[B, U] W[U, D] */
 KL(MATMUL_NN) {
   int64_t U = n->in[0]->shape.d[0], D = n->shape.d[0];
-  gemm(kb, 0, 0, BATCH(kb), I(kb, D), I(kb, U), IN(0), I(kb, 0), U, IN(1), I(kb, 0), D,
-       OUT, I(kb, 0), D, 0);
+  gemm(kb, 0, 0, BATCH(kb), I(kb, D), I(kb, U), IN(0), I(kb, 0), I(kb, U), IN(1), I(kb, 0),
+       I(kb, D), OUT, I(kb, 0), I(kb, D), 0);
 }
 
 /* dW[U, D] = dy[B, U]^T x[B, D] */
 KL(MATMUL_TN) {
   int64_t U = n->shape.d[0], D = n->shape.d[1];
-  gemm(kb, 1, 0, I(kb, U), I(kb, D), BATCH(kb), IN(0), I(kb, 0), U, IN(1), I(kb, 0), D,
-       OUT, I(kb, 0), D, 0);
+  gemm(kb, 1, 0, I(kb, U), I(kb, D), BATCH(kb), IN(0), I(kb, 0), I(kb, U), IN(1), I(kb, 0),
+       I(kb, D), OUT, I(kb, 0), I(kb, D), 0);
 }
 
 /* y[b, f, s] = x[b, f, s] + bias[f] */
@@ -310,72 +310,111 @@ static Geo geo(const Node *x, const Node *y, const int64_t *a) {
                y->shape.d[1], y->shape.d[2], a[2], a[0], a[1]};
 }
 
-/* col[(c K + kh) K + kw, oh Wo + ow] = x[b, c, oh S - P + kh, ow S - P + kw]
- * (0 outside); with to_x, the reverse: x[...] += col[...] (col2im) */
-static void im2col(KB *kb, Geo g, Buf *x, Expr *b, Buf *col, bool to_x) {
-  Expr *c = loop(kb, I(kb, g.C));
-  Expr *kh = loop(kb, I(kb, g.K));
-  Expr *kw = loop(kb, I(kb, g.K));
-  Expr *oh = loop(kb, I(kb, g.Ho));
-  Expr *ih = local(kb, ADD(SUB(MUL(oh, I(kb, g.S)), I(kb, g.P)), kh));
-  Expr *ow = loop(kb, I(kb, g.Wo));
-  Expr *iw = ADD(SUB(MUL(ow, I(kb, g.S)), I(kb, g.P)), kw);
-  Expr *row = ADD(MUL(ADD(MUL(c, I(kb, g.K)), kh), I(kb, g.K)), kw);
-  Expr *ci = ADD(MUL(row, I(kb, g.Ho * g.Wo)), ADD(MUL(oh, I(kb, g.Wo)), ow));
-  Expr *inside = bin(kb, XB_AND,
-                     bin(kb, XB_AND, bin(kb, XB_GE, ih, I(kb, 0)), bin(kb, XB_LT, ih, I(kb, g.H))),
-                     bin(kb, XB_AND, bin(kb, XB_GE, iw, I(kb, 0)), bin(kb, XB_LT, iw, I(kb, g.W))));
-  /* clamp so that both arms of the select are safe loads */
-  Expr *chw = bin(kb, XB_MIN, bin(kb, XB_MAX, ih, I(kb, 0)), I(kb, g.H - 1));
-  Expr *cww = bin(kb, XB_MIN, bin(kb, XB_MAX, iw, I(kb, 0)), I(kb, g.W - 1));
-  Expr *xi = ADD(MUL(ADD(MUL(ADD(MUL(b, I(kb, g.C)), c), I(kb, g.H)), chw), I(kb, g.W)), cww);
-  if (!to_x)
-    store(kb, col, ci, sel(kb, inside, LD(kb, x, xi), FC(kb, 0)), false);
-  else
-    store(kb, x, xi, sel(kb, inside, LD(kb, col, ci), FC(kb, 0)), true);
-  end(kb), end(kb), end(kb), end(kb), end(kb);
-}
-
 static void zero(KB *kb, Buf *b, Expr *n) {
   Expr *i = loop(kb, n);
   store(kb, b, i, FC(kb, 0), false);
   end(kb);
 }
 
-static Buf *scratch(KB *kb, Node *n);
+/* Convolutions run per sample, each one GEMM over that sample's windows:
+ *   col[CKK, HoWo] = the windows of x_b, read from a zero-padded copy
+ *   y_b[F, HoWo]   = W[F, CKK] col
+ * The per-sample blocks stay in cache; the padded copy keeps the window
+ * loops free of bounds checks, so they vectorize. */
+
+static Buf *scratch(KB *kb, Node *n, int slot, int64_t size, const char *what);
+
+/* xp[C, H + 2P, W + 2P]: sample b of x in the middle, zeros around */
+static Buf *pad_sample(KB *kb, Node *n, Geo g, Buf *x, Expr *b) {
+  if (!g.P)
+    return NULL;
+  int64_t hp = g.H + 2 * g.P, wp = g.W + 2 * g.P;
+  Buf *xp = scratch(kb, n, 0, g.C * hp * wp, "one sample, zero-padded");
+  zero(kb, xp, I(kb, g.C * hp * wp));
+  Expr *c = loop(kb, I(kb, g.C));
+  Expr *h = loop(kb, I(kb, g.H));
+  Expr *w = loop(kb, I(kb, g.W));
+  store(kb, xp, ADD(MUL(ADD(MUL(c, I(kb, hp)), ADD(h, I(kb, g.P))), I(kb, wp)), ADD(w, I(kb, g.P))),
+        LD(kb, x, ADD(MUL(ADD(MUL(ADD(MUL(b, I(kb, g.C)), c), I(kb, g.H)), h), I(kb, g.W)), w)),
+        false);
+  end(kb), end(kb), end(kb);
+  return xp;
+}
+
+/* col[(c K + kh) K + kw, oh Wo + ow] = src[c, oh S + kh, ow S + kw], src one
+ * (padded) sample at `base`; with back, src[...] += col[...] (col2im) */
+static void im2col(KB *kb, Geo g, Buf *src, Expr *base, Buf *col, bool back) {
+  int64_t hs = g.H + 2 * g.P, ws = g.W + 2 * g.P, hw = g.Ho * g.Wo;
+  Expr *c = loop(kb, I(kb, g.C));
+  Expr *kh = loop(kb, I(kb, g.K));
+  Expr *kw = loop(kb, I(kb, g.K));
+  Expr *row = local(kb, MUL(ADD(MUL(ADD(MUL(c, I(kb, g.K)), kh), I(kb, g.K)), kw), I(kb, hw)));
+  Expr *oh = loop(kb, I(kb, g.Ho));
+  Expr *srow = local(kb, ADD(base, MUL(ADD(MUL(c, I(kb, hs)), ADD(MUL(oh, I(kb, g.S)), kh)),
+                                       I(kb, ws))));
+  Expr *ow = loop(kb, I(kb, g.Wo));
+  Expr *ci = ADD(row, ADD(MUL(oh, I(kb, g.Wo)), ow));
+  Expr *si = ADD(srow, ADD(MUL(ow, I(kb, g.S)), kw));
+  if (!back)
+    store(kb, col, ci, LD(kb, src, si), false);
+  else
+    store(kb, src, si, LD(kb, col, ci), true);
+  end(kb), end(kb), end(kb), end(kb), end(kb);
+}
+
+/* the windows of sample b */
+static void windows(KB *kb, Node *n, Geo g, Buf *x, Expr *b, Buf *col) {
+  Buf *xp = pad_sample(kb, n, g, x, b);
+  im2col(kb, g, xp ? xp : x, xp ? I(kb, 0) : MUL(b, I(kb, g.C * g.H * g.W)), col, false);
+}
 
 KL(CONV2D) { /* y_b[F, HoWo] = W[F, CKK] col_b[CKK, HoWo] */
   Geo g = geo(n->in[0], n, n->a);
   int64_t ckk = g.C * g.K * g.K, hw = g.Ho * g.Wo;
-  Buf *col = scratch(kb, n);
+  Buf *col = scratch(kb, n, 1, ckk * hw, "the windows of one sample");
   Expr *b = loop(kb, BATCH(kb));
-  im2col(kb, g, IN(0), b, col, false);
-  gemm(kb, 0, 0, I(kb, g.F), I(kb, hw), I(kb, ckk), IN(1), I(kb, 0), ckk, col, I(kb, 0),
-       hw, OUT, MUL(b, I(kb, g.F * hw)), hw, 0);
+  windows(kb, n, g, IN(0), b, col);
+  gemm(kb, 0, 0, I(kb, g.F), I(kb, hw), I(kb, ckk), IN(1), I(kb, 0), I(kb, ckk), col, I(kb, 0),
+       I(kb, hw), OUT, MUL(b, I(kb, g.F * hw)), I(kb, hw), 0);
   end(kb);
 }
 
 KL(CONV2D_DW) { /* dW[F, CKK] += dy_b[F, HoWo] col_b[CKK, HoWo]^T */
   Geo g = geo(n->in[1], n->in[0], n->a);
   int64_t ckk = g.C * g.K * g.K, hw = g.Ho * g.Wo;
-  Buf *col = scratch(kb, n);
+  Buf *col = scratch(kb, n, 1, ckk * hw, "the windows of one sample");
   zero(kb, OUT, I(kb, g.F * ckk));
   Expr *b = loop(kb, BATCH(kb));
-  im2col(kb, g, IN(1), b, col, false);
-  gemm(kb, 0, 1, I(kb, g.F), I(kb, ckk), I(kb, hw), IN(0), MUL(b, I(kb, g.F * hw)), hw,
-       col, I(kb, 0), hw, OUT, I(kb, 0), ckk, 1);
+  windows(kb, n, g, IN(1), b, col);
+  gemm(kb, 0, 1, I(kb, g.F), I(kb, ckk), I(kb, hw), IN(0), MUL(b, I(kb, g.F * hw)), I(kb, hw),
+       col, I(kb, 0), I(kb, hw), OUT, I(kb, 0), I(kb, ckk), 1);
   end(kb);
 }
 
-KL(CONV2D_DX) { /* col_b[CKK, HoWo] = W[F, CKK]^T dy_b[F, HoWo]; col2im */
+KL(CONV2D_DX) { /* col_b = W^T dy_b; col2im into a padded sample; its middle */
   Geo g = geo(n, n->in[0], n->a);
   int64_t ckk = g.C * g.K * g.K, hw = g.Ho * g.Wo;
-  Buf *col = scratch(kb, n);
-  zero(kb, OUT, count(kb, n));
+  int64_t hp = g.H + 2 * g.P, wp = g.W + 2 * g.P;
+  Buf *col = scratch(kb, n, 1, ckk * hw, "the windows of one sample");
+  Buf *dxp = g.P ? scratch(kb, n, 0, g.C * hp * wp, "one sample's gradient, zero-padded") : NULL;
+  if (!g.P)
+    zero(kb, OUT, count(kb, n));
   Expr *b = loop(kb, BATCH(kb));
-  gemm(kb, 1, 0, I(kb, ckk), I(kb, hw), I(kb, g.F), IN(1), I(kb, 0), ckk, IN(0),
-       MUL(b, I(kb, g.F * hw)), hw, col, I(kb, 0), hw, 0);
-  im2col(kb, g, OUT, b, col, true);
+  gemm(kb, 1, 0, I(kb, ckk), I(kb, hw), I(kb, g.F), IN(1), I(kb, 0), I(kb, ckk), IN(0),
+       MUL(b, I(kb, g.F * hw)), I(kb, hw), col, I(kb, 0), I(kb, hw), 0);
+  if (!g.P) {
+    im2col(kb, g, OUT, MUL(b, I(kb, g.C * g.H * g.W)), col, true);
+  } else {
+    zero(kb, dxp, I(kb, g.C * hp * wp));
+    im2col(kb, g, dxp, I(kb, 0), col, true);
+    Expr *c = loop(kb, I(kb, g.C));
+    Expr *h = loop(kb, I(kb, g.H));
+    Expr *w = loop(kb, I(kb, g.W));
+    store(kb, OUT, ADD(MUL(ADD(MUL(ADD(MUL(b, I(kb, g.C)), c), I(kb, g.H)), h), I(kb, g.W)), w),
+          LD(kb, dxp, ADD(MUL(ADD(MUL(c, I(kb, hp)), ADD(h, I(kb, g.P))), I(kb, wp)),
+                          ADD(w, I(kb, g.P)))), false);
+    end(kb), end(kb), end(kb);
+  }
   end(kb);
 }
 
@@ -625,7 +664,7 @@ typedef struct {
   Program *p;
   Vec live; /* Live* */
   int64_t top;
-  Buf **scratch; /* by node id */
+  Buf **scratch; /* by node id, three slots each */
   int *last;     /* by node id: position of the last reader */
   int pos;
 } Planner;
@@ -673,17 +712,16 @@ static Buf *new_buf(Arena *a, BufKind kind, int64_t off, int64_t size, const cha
   return b;
 }
 
-static Buf *scratch(KB *kb, Node *n) {
+/* scratch block `slot` of node n, `size` floats, live only while n's
+ * kernel runs */
+static Buf *scratch(KB *kb, Node *n, int slot, int64_t size, const char *what) {
   Planner *pl = cur_plan;
-  if (!pl->scratch[n->id]) {
-    Geo g = n->op == OP_CONV2D ? geo(n->in[0], n, n->a)
-            : n->op == OP_CONV2D_DW ? geo(n->in[1], n->in[0], n->a) : geo(n, n->in[0], n->a);
-    int64_t size = g.C * g.K * g.K * g.Ho * g.Wo;
+  Buf **s = &pl->scratch[n->id * 3 + slot];
+  if (!*s) {
     int64_t off = alloc_act(pl, size, pl->pos);
-    pl->scratch[n->id] = new_buf(kb->a, BUF_ACT, off, size,
-                                 arena_printf(kb->a, "col%d", n->id), "im2col scratch, one sample");
+    *s = new_buf(kb->a, BUF_ACT, off, size, arena_printf(kb->a, "s%d_%d", n->id, slot), what);
   }
-  return pl->scratch[n->id];
+  return *s;
 }
 
 static const char *c_ident(Arena *a, const char *prefix, const char *name) {
@@ -765,7 +803,7 @@ static void build_program(Module *mod, Program *p, bool *emit) {
   Arena *a = mod->a;
   int n = g->nodes.len;
   Planner pl = {.mod = mod, .p = p};
-  pl.scratch = arena_alloc(a, sizeof(Buf *) * (size_t)n);
+  pl.scratch = arena_alloc(a, sizeof(Buf *) * (size_t)n * 3);
   pl.last = arena_alloc(a, sizeof(int) * (size_t)n);
   cur_plan = &pl;
   if (!p->buf)

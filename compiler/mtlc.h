@@ -541,7 +541,7 @@ struct Stmt {
   Expr *M, *N, *K;
   Buf *A, *B, *C;
   Expr *offa, *offb, *offc;
-  int64_t lda, ldb, ldc;
+  Expr *lda, *ldb, *ldc;
   double alpha, beta;
   double p;       /* K_DROPOUT */
   int64_t stream; /* K_DROPOUT */
