@@ -286,16 +286,27 @@ KL(BIAS) {
   end(kb), end(kb), end(kb);
 }
 
+/* db[f] = sum over b and s of dy[b, f, s]: first over the batch into
+ * acc[F, S] (independent adds that vectorize), then over s */
+static Buf *scratch(KB *kb, Node *n, int slot, int64_t size, const char *what);
+
 KL(BIAS_GRAD) {
   Node *dy = n->in[0];
   int64_t F = n->shape.d[0], S = shape_numel(dy->shape) / F;
-  Expr *f = loop(kb, I(kb, F));
-  Expr *acc = local(kb, FC(kb, 0));
+  Buf *acc = scratch(kb, n, 0, F * S, "sum over the batch");
+  Expr *i = loop(kb, I(kb, F * S));
+  store(kb, acc, i, FC(kb, 0), false);
+  end(kb);
   Expr *b = loop(kb, BATCH(kb));
-  Expr *s = loop(kb, I(kb, S));
-  set(kb, acc, ADD(acc, LD(kb, IN(0), ADD(MUL(ADD(MUL(b, I(kb, F)), f), I(kb, S)), s))));
+  i = loop(kb, I(kb, F * S));
+  store(kb, acc, i, LD(kb, IN(0), ADD(MUL(b, I(kb, F * S)), i)), true);
   end(kb), end(kb);
-  store(kb, OUT, f, acc, false);
+  Expr *f = loop(kb, I(kb, F));
+  Expr *sum = local(kb, FC(kb, 0));
+  Expr *s = loop(kb, I(kb, S));
+  set(kb, sum, ADD(sum, LD(kb, acc, ADD(MUL(f, I(kb, S)), s))));
+  end(kb);
+  store(kb, OUT, f, sum, false);
   end(kb);
 }
 
@@ -322,7 +333,6 @@ static void zero(KB *kb, Buf *b, Expr *n) {
  * The per-sample blocks stay in cache; the padded copy keeps the window
  * loops free of bounds checks, so they vectorize. */
 
-static Buf *scratch(KB *kb, Node *n, int slot, int64_t size, const char *what);
 
 /* xp[C, H + 2P, W + 2P]: sample b of x in the middle, zeros around */
 static Buf *pad_sample(KB *kb, Node *n, Geo g, Buf *x, Expr *b) {
@@ -508,9 +518,40 @@ KL(AVGPOOL_BWD) { /* dy */
     end(kb);                                                                   \
   }
 
-ELEMENTWISE(RELU, bin(kb, XB_MAX, x, FC(kb, 0)))
-ELEMENTWISE(SIGMOID, DIV(FC(kb, 1), ADD(FC(kb, 1), un(kb, XU_EXP, un(kb, XU_NEG, x)))))
-ELEMENTWISE(TANH, un(kb, XU_TANH, x))
+/* An activation, with the bias before it folded in when the planner fused
+ * the two: y[b, f, s] = act(x[b, f, s] + bias[f]), one pass instead of two. */
+static Expr *activate(KB *kb, Op op, Expr *x) {
+  switch (op) {
+  case OP_RELU: return bin(kb, XB_MAX, x, FC(kb, 0));
+  case OP_SIGMOID: return DIV(FC(kb, 1), ADD(FC(kb, 1), un(kb, XU_EXP, un(kb, XU_NEG, x))));
+  case OP_TANH: return un(kb, XU_TANH, x);
+  default: unreachable();
+  }
+  return NULL;
+}
+
+static void activation(KB *kb, Node *n) {
+  Node *in = n->in[0];
+  if (!kb->p->fused || !kb->p->fused[in->id]) {
+    Expr *i = loop(kb, count(kb, n));
+    store(kb, OUT, i, activate(kb, n->op, LD(kb, IN(0), i)), false);
+    end(kb);
+    return;
+  }
+  Buf *x = BUF(in->in[0]), *bias = BUF(in->in[1]);
+  int64_t F = n->shape.d[0], S = shape_numel(n->shape) / F;
+  Expr *b = loop(kb, BATCH(kb));
+  Expr *f = loop(kb, I(kb, F));
+  Expr *bf = local(kb, LD(kb, bias, f));
+  Expr *s = loop(kb, I(kb, S));
+  Expr *i = ADD(MUL(ADD(MUL(b, I(kb, F)), f), I(kb, S)), s);
+  store(kb, OUT, i, activate(kb, n->op, ADD(LD(kb, x, i), bf)), false);
+  end(kb), end(kb), end(kb);
+}
+
+KL(RELU) { activation(kb, n); }
+KL(SIGMOID) { activation(kb, n); }
+KL(TANH) { activation(kb, n); }
 ELEMENTWISE(ADD, ADD(x, y))
 ELEMENTWISE(SUB, SUB(x, y))
 ELEMENTWISE(MUL, MUL(x, y))
@@ -808,22 +849,41 @@ static void build_program(Module *mod, Program *p, bool *emit) {
   cur_plan = &pl;
   if (!p->buf)
     p->buf = arena_alloc(a, sizeof(Buf *) * (size_t)n);
+  /* a bias whose one reader is an activation is folded into it */
+  int *readers = arena_alloc(a, sizeof(int) * (size_t)n);
+  p->fused = arena_alloc(a, sizeof(bool) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    Node *x = g->nodes.data[i];
+    for (int k = 0; emit[i] && k < x->nin; k++)
+      readers[x->in[k]->id]++;
+  }
+  for (int i = 0; i < n; i++) {
+    Node *x = g->nodes.data[i];
+    bool act = x->op == OP_RELU || x->op == OP_SIGMOID || x->op == OP_TANH;
+    if (emit[i] && act && x->in[0]->op == OP_BIAS && readers[x->in[0]->id] == 1 &&
+        !is_output(g, x->in[0]) && !x->in[0]->grad_of)
+      p->fused[x->in[0]->id] = true;
+  }
   for (int i = 0; i < n; i++)
     pl.last[i] = -1;
   for (int i = 0; i < n; i++) {
     Node *x = g->nodes.data[i];
-    if (!emit[i])
+    if (!emit[i] || p->fused[i])
       continue;
     for (int k = 0; k < x->nin; k++) {
-      Node *r = root(x->in[k]);
-      pl.last[r->id] = pl.last[r->id] > i ? pl.last[r->id] : i;
+      Node *in = x->in[k];
+      int nread = p->fused[in->id] ? 2 : 1; /* a fused bias: read its inputs instead */
+      for (int r = 0; r < nread; r++) {
+        Node *rt = root(p->fused[in->id] ? in->in[r] : in);
+        pl.last[rt->id] = pl.last[rt->id] > i ? pl.last[rt->id] : i;
+      }
     }
     if (is_output(g, x))
       pl.last[root(x)->id] = n;
   }
   for (int i = 0; i < n; i++) {
     Node *x = g->nodes.data[i];
-    if (!emit[i])
+    if (!emit[i] || p->fused[i])
       continue;
     pl.pos = i;
     release_dead(&pl);

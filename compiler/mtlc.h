@@ -566,6 +566,7 @@ typedef struct {
   ProgKind kind;
   Graph *g;
   Buf **buf; /* by node id */
+  bool *fused; /* by node id: a bias folded into the activation after it */
   Vec kernels;
   int64_t act_size; /* floats, at batch_max */
 } Program;
