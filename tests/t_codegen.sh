@@ -15,11 +15,12 @@ blas="-I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas"
 for f in specs/*.mtl tests/grad/*.mtl; do
   n=$(basename "${f%.mtl}")
   d=$tmp/$n
-  if ! "$MTLC" emit-c "$f" -o "$d" --batch 4 2>/dev/null; then
+  if ! "$MTLC" emit-c "$f" -o "$d" --batch 4 --main 2>/dev/null; then
     echo "[FAIL] codegen/$n: emit-c failed"; continue
   fi
-  model=$(basename "$(ls "$d"/*.h)" .h)
-  if out=$(cc -std=c11 -Wall -Wextra -Werror -O2 -Iruntime -c "$d/$model.c" -o "$d/m.o" 2>&1); then
+  model=$(basename "$(ls "$d"/*.h | grep -v /main.h)" .h)
+  if out=$(cc -std=c11 -Wall -Wextra -Werror -O2 -Iruntime -c "$d/$model.c" -o "$d/m.o" 2>&1 &&
+           cc -std=c11 -Wall -Wextra -Werror -O2 -Iruntime -I"$d" -c "$d/main.c" -o "$d/main.o" 2>&1); then
     echo "[PASS] codegen/$n compiles with -Wall -Wextra -Werror"
   else
     echo "[FAIL] codegen/$n compiles with -Wall -Wextra -Werror"; printf '%s\n' "$out" | head -n 10
