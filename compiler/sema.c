@@ -1147,10 +1147,17 @@ static void check_head(Sema *s, Task *t, Field *net) {
         why, (long long)t->label_n);
     return;
   }
-  if (t->out.d[0] != t->label_n)
+  if (t->out.d[0] != t->label_n) {
     ERR(sp, "task '%s' ends with output %s, but %s needs [%lld]%s; end the "
         "net with dense(%lld)", t->name, shape_str(s->a, t->out),
         label_phrase(s, t), (long long)t->label_n, why, (long long)t->label_n);
+    return;
+  }
+  Step *end = t->steps.data[t->steps.len - 1];
+  if (t->loss == LOSS_BCE && end->layer && end->layer->kind == L_SIGMOID)
+    WARN(end->layer->call->span, "task '%s' ends with sigmoid, but bce applies "
+         "the sigmoid itself (it takes raw scores, like PyTorch's "
+         "BCEWithLogitsLoss); remove it", t->name);
 }
 
 static const char *const field_names[] = {"label", "net", "loss", "weight", "metric"};
