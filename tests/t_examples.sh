@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; make -s -C examples/standalone clean >/dev/null 2>&1' EXIT
 ex=examples/standalone
-if ! out=$(make -s -C $ex 2>&1); then
+MTLC=$(cd "$(dirname "${MTLC:-build/mtlc}")" && pwd)/$(basename "${MTLC:-build/mtlc}")
+if ! out=$(make -s -C $ex MTLC="$MTLC" 2>&1); then
   echo "[FAIL] examples/standalone builds"; printf '%s\n' "$out" | head -n 20 | sed 's/^/    /'
   exit 0
 fi
