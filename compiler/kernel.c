@@ -982,30 +982,28 @@ static void mark_forward(Graph *g, bool *emit) {
   free(uses_label);
 }
 
+/* consecutive 64-byte aligned blocks of one group, one per node; returns
+ * the group's size in floats */
+static int64_t lay_out(Module *mod, BufKind kind, Vec *nodes, Vec *into) {
+  Arena *a = mod->a;
+  int64_t off = 0;
+  for (int i = 0; i < nodes->len; i++) {
+    Node *x = nodes->data[i];
+    int64_t size = shape_numel(x->shape);
+    mod->train->buf[x->id] = new_buf(a, kind, off, size, c_ident(a, "", x->name),
+                                     arena_printf(a, "%s %s", x->name, shape_comment(a, x)));
+    vec_push(a, into, x);
+    off += round_up(size);
+  }
+  return off;
+}
+
 static void group_bufs(Module *mod) {
   Arena *a = mod->a;
   Program *p = mod->train;
   Graph *g = p->g;
-  int64_t off = 0;
-  for (int i = 0; i < g->params.len; i++) {
-    Node *x = g->params.data[i];
-    int64_t size = shape_numel(x->shape);
-    p->buf[x->id] = new_buf(a, BUF_PARAM, off, size, c_ident(a, "", x->name),
-                            arena_printf(a, "%s %s", x->name, shape_comment(a, x)));
-    vec_push(a, &mod->params, x);
-    off += round_up(size);
-  }
-  mod->n_params = off;
-  off = 0;
-  for (int i = 0; i < g->states.len; i++) {
-    Node *x = g->states.data[i];
-    int64_t size = shape_numel(x->shape);
-    p->buf[x->id] = new_buf(a, BUF_STATE, off, size, c_ident(a, "", x->name),
-                            arena_printf(a, "%s %s", x->name, shape_comment(a, x)));
-    vec_push(a, &mod->states, x);
-    off += round_up(size);
-  }
-  mod->n_state = off;
+  mod->n_params = lay_out(mod, BUF_PARAM, &g->params, &mod->params);
+  mod->n_state = lay_out(mod, BUF_STATE, &g->states, &mod->states);
   int k = 0;
   for (int pass = 0; pass < 2; pass++) {
     Vec *v = pass ? &g->labels : &g->inputs;
