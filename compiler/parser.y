@@ -492,9 +492,11 @@ static const char *common_mistake(ParseState *ps, SyntaxCtx *c, Span *at) {
     return arena_printf(A, "'%s' is a keyword and cannot be %s; choose another "
                         "name", yysymbol_name(tok), as);
   }
-  /* a closing delimiter left out: the next declaration, the end of the file
-   * or an outer closer comes first */
-  if (c->closer_ok && (tok == YYSYMBOL_YYEOF || starts_decl(tok) || c->closes_outer)) {
+  /* a closing delimiter left out: the next declaration, the end of the file,
+   * an outer closer or (for ')' and ']') the next task field comes first */
+  bool field_kw = tok >= YYSYMBOL_KW_LABEL && tok <= YYSYMBOL_KW_METRIC;
+  if (c->closer_ok && (tok == YYSYMBOL_YYEOF || starts_decl(tok) || c->closes_outer ||
+                       (field_kw && c->closer != '}'))) {
     *at = c->at_prev;
     return arena_printf(A, "missing '%c' to close '%s' at line %d", c->closer,
                         c->what, c->open_line);
