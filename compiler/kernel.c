@@ -816,7 +816,8 @@ static bool is_output(Graph *g, Node *n) {
   return false;
 }
 
-static Kernel *new_kernel(Module *mod, Graph *g, Node *x) {
+static Kernel *new_kernel(Module *mod, Program *p, Node *x) {
+  Graph *g = p->g;
   Arena *a = mod->a;
   Kernel *k = arena_alloc(a, sizeof(Kernel));
   k->node = x;
@@ -831,7 +832,9 @@ static Kernel *new_kernel(Module *mod, Graph *g, Node *x) {
     where = arena_printf(a, "  (%s:%d: %.*s)", src->path, span_line(src, lo), e - lo,
                          src->text + lo);
   }
-  k->comment = arena_printf(a, "%s -> %s%s%s", op_info[x->op].text, shape_comment(a, x),
+  bool folded = x->nin && p->fused && p->fused[x->in[0]->id];
+  k->comment = arena_printf(a, "%s%s -> %s%s%s", folded ? "bias, " : "", op_info[x->op].text,
+                            shape_comment(a, x),
                             x->grad_of ? arena_printf(a, ", gradient of %s", x->grad_of->name) : "",
                             where);
   return k;
@@ -910,7 +913,7 @@ static void build_program(Module *mod, Program *p, bool *emit) {
                           arena_printf(a, "%s %s%s", op_info[x->op].text,
                                        shape_comment(a, x), where));
     }
-    Kernel *k = new_kernel(mod, g, x);
+    Kernel *k = new_kernel(mod, p, x);
     KB kb = {.a = a, .p = p, .k = k};
     kb.stack[kb.depth++] = &k->body;
     if (op_info[x->op].kind == OPK_U)
