@@ -7,8 +7,9 @@
 # It runs the Makefile's own rules with B=build/asan, so it follows the
 # Makefile's source lists; the generated parser and scanner are made there too.
 # With --run it then puts the robustness corpus (tests/robust.c over specs/
-# and tests/robust-regress/) through build/asan/mtlc; any sanitizer report
-# aborts mtlc, which robust reports as a signal. See tests/fuzz.md.
+# and tests/robust-regress/; ROBUST_N, default 1000, and ROBUST_STRIDE,
+# default 1, as in t_robust.sh) through build/asan/mtlc; any sanitizer
+# report aborts mtlc, which robust reports as a signal. See tests/fuzz.md.
 set -eu
 cd "$(dirname "$0")/.."
 CC=${CC:-clang-14}
@@ -34,7 +35,7 @@ if [ "${1:-}" = --run ]; then
   mkdir -p build
   [ -x build/robust ] && [ build/robust -nt tests/robust.c ] ||
     cc -std=c11 -O2 -o build/robust tests/robust.c
-  build/robust -n "${ROBUST_N:-1000}" "$B/mtlc" specs/*.mtl
+  build/robust -n "${ROBUST_N:-1000}" -P "${ROBUST_STRIDE:-1}" "$B/mtlc" specs/*.mtl
   set -- tests/robust-regress/*.mtl
-  [ -e "$1" ] && build/robust -n 100 -p robust/regress/ "$B/mtlc" "$@"
+  [ -e "$1" ] && build/robust -n 100 -P 0 -p robust/regress/ "$B/mtlc" "$@"
 fi
