@@ -8,7 +8,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Ibuild -Icompiler -Iruntime \
-           -DMTLC_RUNTIME_DIR='"$(CURDIR)/runtime"'
+           -DMTLC_RUNTIME_DIR='"$(CURDIR)/runtime"' -DMTLC_LIB_DIR='"$(CURDIR)/$(B)"'
 LDLIBS   = -lz -lm
 B        = build
 
@@ -16,8 +16,10 @@ SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
        compiler/sema.c compiler/summary.c compiler/ir.c compiler/lower.c \
        compiler/autodiff.c compiler/interp.c compiler/gradcheck.c \
        compiler/kernel.c compiler/emit_c.c compiler/cbuild.c \
-       compiler/codegen_check.c compiler/modinfo.c \
-       compiler/emit_llvm.c compiler/jit.c compiler/bench.c
+       compiler/codegen_check.c compiler/modinfo.c compiler/bench.c \
+       compiler/llvmload.c
+# the LLVM back end: a shared object that mtlc loads when it needs it
+LLVM_SRCS = compiler/emit_llvm.c compiler/jit.c
 GEN  = $(B)/parser.c $(B)/lexer.c
 OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
 
@@ -36,10 +38,10 @@ BLAS_LIBS = -lopenblas
 endif
 RT_LIB = $(B)/libmtlrt.a
 
-all: $(B)/mtlc
+all: $(B)/mtlc $(B)/libmtlc-llvm.so
 
-$(B)/mtlc: $(OBJS) $(RT_LIB)
-	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LLVM_LIBS) $(LDLIBS)
+$(B)/mtlc: $(OBJS) $(RT_LIB) $(B)/libmtlc-llvm.so
+	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
 
 $(RT_LIB): $(RT_OBJS)
 	rm -f $@ && ar rcs $@ $(RT_OBJS)
@@ -48,12 +50,17 @@ $(B)/rt/%.o: runtime/%.c $(RT_HDRS) | $(B)
 	@mkdir -p $(B)/rt
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(RT_CFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
-# the LLVM back end: only emit_llvm.c and jit.c see LLVM's headers
+# the LLVM back end: only emit_llvm.c and jit.c see LLVM's headers; they
+# are built position-independent into libmtlc-llvm.so
 LLVM_CONFIG ?= llvm-config-14
 LLVM_CFLAGS := $(shell $(LLVM_CONFIG) --cflags)
 LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags) -lLLVM-14
-$(B)/emit_llvm.o $(B)/jit.o: CPPFLAGS += $(LLVM_CFLAGS)
-$(B)/emit_llvm.o $(B)/jit.o: compiler/llvm_backend.h
+LLVM_OBJS    = $(LLVM_SRCS:compiler/%.c=$(B)/llvm/%.o)
+$(B)/llvm/%.o: compiler/%.c compiler/mtlc.h compiler/llvm_backend.h $(RT_HDRS) | $(B)
+	@mkdir -p $(B)/llvm
+	$(CC) $(CPPFLAGS) $(LLVM_CFLAGS) $(WARN) $(CFLAGS) -fPIC -c -o $@ $<
+$(B)/libmtlc-llvm.so: $(LLVM_OBJS)
+	$(CC) $(CFLAGS) -shared -o $@ $(LLVM_OBJS) $(LLVM_LIBS)
 
 $(B)/%.o: compiler/%.c compiler/mtlc.h compiler/ops.def $(RT_HDRS) $(B)/parser.h | $(B)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
@@ -92,7 +99,7 @@ clean:
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
 $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) compiler/mtlc.h
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LLVM_LIBS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
 
 # the runtime's unit test links libmtlrt alone
 $(B)/test_runtime: tests/unit/test_runtime.c $(RT_LIB) $(RT_HDRS)

@@ -117,3 +117,16 @@ void vec_push(Arena *a, Vec *v, void *x) {
   }
   v->data[v->len++] = x;
 }
+
+/* Heap blocks outside the arena (interpreter values, test buffers): an
+ * allocation that fails is the user's model being too large, not a bug. */
+void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) {
+    fprintf(stderr, "mtlc: out of memory: %.1f MiB requested at once; the model or "
+                    "batch is too large for this machine\n",
+            (double)n * (double)size / (1 << 20));
+    exit(1);
+  }
+  return p;
+}

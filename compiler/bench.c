@@ -25,8 +25,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static void *alloc(size_t n) {
-  void *p = calloc(n ? n : 1, 1);
-  MTLC_ASSERT(p);
+  void *p = xcalloc(n, 1);
   return p;
 }
 

@@ -33,22 +33,19 @@ static void compare(Report *r, const char *what, const float *got, const double 
 /* the C code's data[] from the interpreter's batch (inputs rounded to float
  * first, so that both see the same numbers) */
 static void **make_data(Module *mod, Interp *I, int64_t B) {
-  void **data = calloc((size_t)mod->data.len, sizeof(void *));
-  MTLC_ASSERT(data);
+  void **data = xcalloc((size_t)mod->data.len, sizeof(void *));
   for (int i = 0; i < mod->data.len; i++) {
     Node *x = mod->data.data[i];
     Buf *b = mod->train->buf[x->id];
     int64_t n = node_numel(x, B);
     double *v = I->val[x->id];
     if (b->is_int) {
-      int32_t *d = malloc(sizeof(int32_t) * (size_t)n);
-      MTLC_ASSERT(d);
+      int32_t *d = xcalloc((size_t)n, sizeof(int32_t));
       for (int64_t k = 0; k < n; k++)
         d[k] = (int32_t)v[k];
       data[i] = d;
     } else {
-      float *d = malloc(sizeof(float) * (size_t)n);
-      MTLC_ASSERT(d);
+      float *d = xcalloc((size_t)n, sizeof(float));
       for (int64_t k = 0; k < n; k++)
         v[k] = d[k] = (float)v[k];
       data[i] = d;
@@ -85,18 +82,17 @@ int check_codegen(Module *mod, const MtlModelInfo *info, uint64_t seed, bool qui
   Model *m = mod->m;
   int64_t B = mod->batch_max, T = m->tasks.len;
   Report r = {true, quiet};
-  float *params = calloc((size_t)mod->n_params + 1, sizeof(float));
-  float *params0 = calloc((size_t)mod->n_params + 1, sizeof(float));
-  float *grads = calloc((size_t)mod->n_params + 1, sizeof(float));
-  float *state = calloc((size_t)mod->n_state + 1, sizeof(float));
-  float *act = calloc((size_t)mod->n_act + 1, sizeof(float));
-  float *losses = calloc((size_t)T, sizeof(float));
-  float **outs = calloc((size_t)T, sizeof(float *)), **outs2 = calloc((size_t)T, sizeof(float *));
-  MTLC_ASSERT(params && params0 && grads && state && act && losses && outs && outs2);
+  float *params = xcalloc((size_t)mod->n_params + 1, sizeof(float));
+  float *params0 = xcalloc((size_t)mod->n_params + 1, sizeof(float));
+  float *grads = xcalloc((size_t)mod->n_params + 1, sizeof(float));
+  float *state = xcalloc((size_t)mod->n_state + 1, sizeof(float));
+  float *act = xcalloc((size_t)mod->n_act + 1, sizeof(float));
+  float *losses = xcalloc((size_t)T, sizeof(float));
+  float **outs = xcalloc((size_t)T, sizeof(float *)), **outs2 = xcalloc((size_t)T, sizeof(float *));
   for (int t = 0; t < T; t++) {
     Task *task = m->tasks.data[t];
-    outs[t] = calloc((size_t)(B * task->out.d[0]), sizeof(float));
-    outs2[t] = calloc((size_t)(B * task->out.d[0]), sizeof(float));
+    outs[t] = xcalloc((size_t)(B * task->out.d[0]), sizeof(float));
+    outs2[t] = xcalloc((size_t)(B * task->out.d[0]), sizeof(float));
   }
   info->init(params, seed);
   memcpy(params0, params, sizeof(float) * (size_t)mod->n_params);

@@ -35,7 +35,6 @@ int gradcheck_run(Interp *I, int samples, uint64_t seed, bool quiet) {
     int64_t n = node_numel(p, I->batch);
     double *val = I->val[p->id];
     double *ana = malloc(sizeof(double) * (size_t)n);
-    MTLC_ASSERT(ana);
     for (int64_t k = 0; k < n; k++)
       ana[k] = dp ? I->val[dp->id][k] : 0;
     int64_t count = samples <= 0 || n <= samples ? n : samples;

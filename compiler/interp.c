@@ -325,20 +325,17 @@ static KernelFn *const kernel[NUM_OPS] = {
 /* ---- running ------------------------------------------------------------------- */
 
 Interp *interp_new(Graph *g, int64_t batch) {
-  Interp *I = calloc(1, sizeof(Interp));
-  MTLC_ASSERT(I);
+  Interp *I = xcalloc(1, sizeof(Interp));
   I->g = g;
   I->batch = batch;
   I->lr = g->m->train.opt.lr;
-  I->val = calloc((size_t)g->nodes.len, sizeof(double *));
-  MTLC_ASSERT(I->val);
+  I->val = xcalloc((size_t)g->nodes.len, sizeof(double *));
   for (int i = 0; i < g->nodes.len; i++) {
     Node *n = g->nodes.data[i];
     /* effects write into their first input; they own no buffer */
     if (op_info[n->op].kind == OPK_U)
       continue;
-    I->val[i] = calloc((size_t)len(I, n) + 1, sizeof(double));
-    MTLC_ASSERT(I->val[i]);
+    I->val[i] = xcalloc((size_t)len(I, n) + 1, sizeof(double));
   }
   return I;
 }

@@ -3,7 +3,9 @@
  * object file for the host or another triple, with the same NAME.h as the
  * C back end). The runtime is linked into mtlc and exported, so generated
  * code's calls to mtl_sgemm and friends resolve against this process.
- * Every LLVM error goes through llvm_fail: LLVM's message, exit 1. */
+ * Every LLVM error goes through llvm_fail: LLVM's message, exit 1. This
+ * file and emit_llvm.c make build/libmtlc-llvm.so, which llvmload.c loads
+ * on first use. */
 #include "mtlc.h"
 
 #include <string.h>
@@ -27,7 +29,7 @@ static void *lookup(LLVMOrcLLJITRef jit, const char *name) {
   return (void *)(uintptr_t)addr;
 }
 
-const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s) {
+const MtlModelInfo *llvm_jit_load(Module *mod, double *codegen_s, double *jit_s) {
   double t0 = now();
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
   LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
@@ -72,7 +74,7 @@ const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s) {
   return info;
 }
 
-bool emit_llvm_file(Module *mod, const char *path, bool obj, const char *triple,
+bool llvm_emit_file(Module *mod, const char *path, bool obj, const char *triple,
                     const char *cmdline) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMTargetMachineRef tm = llvm_target_machine(triple);

@@ -964,8 +964,7 @@ static void add_copies(Module *mod, Program *p, bool outputs, bool losses) {
 
 /* marks what the outputs need, reading no label */
 static void mark_forward(Graph *g, bool *emit) {
-  bool *uses_label = calloc((size_t)g->nodes.len, 1);
-  MTLC_ASSERT(uses_label);
+  bool *uses_label = xcalloc((size_t)g->nodes.len, 1);
   for (int i = 0; i < g->nodes.len; i++) {
     Node *x = g->nodes.data[i];
     uses_label[i] = x->op == OP_LABEL;

@@ -40,6 +40,7 @@ typedef struct {
   int len, cap;
 } Vec;
 void vec_push(Arena *a, Vec *v, void *x);
+void *xcalloc(size_t n, size_t size); /* exits 1 with a message when out of memory */
 
 /* ---- diag.c: diagnostics with spans ------------------------------------ */
 
@@ -609,7 +610,7 @@ bool emit_c(Module *mod, const char *dir, bool with_main, const char *cmdline);
 /* only NAME.h, beside an object file from the LLVM back end */
 bool emit_c_header(Module *mod, const char *dir, const char *cmdline);
 
-/* ---- jit.c: the LLVM back end, in process or to a file ------------------------------ */
+/* ---- llvmload.c: the LLVM back end (jit.c, in libmtlc-llvm.so), loaded on use ----- */
 /* seconds spent building and optimizing the module, and in the JIT */
 const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s);
 /* textual IR, or (obj) an object file for the host or `triple` */

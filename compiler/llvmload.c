@@ -1,0 +1,68 @@
+/* llvmload.c: the LLVM back end lives in its own shared object,
+ * build/libmtlc-llvm.so (emit_llvm.c and jit.c), loaded on first use.
+ * libLLVM is large: linking it into mtlc cost every start about 15 ms of
+ * relocations, so `mtlc check` paid for a JIT it never ran. The object's
+ * calls back into mtlc (module_info, the arena, ...) resolve against this
+ * executable, which exports its symbols. */
+#include "mtlc.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef MTLC_LIB_DIR
+#define MTLC_LIB_DIR "build"
+#endif
+
+typedef const MtlModelInfo *JitLoadFn(Module *, double *, double *);
+typedef bool EmitLlvmFn(Module *, const char *, bool, const char *, const char *);
+
+/* $MTLC_LLVM_LIB, else beside the mtlc executable, else where it was built */
+static void *backend(void) {
+  static void *h;
+  if (h)
+    return h;
+  const char *env = getenv("MTLC_LLVM_LIB");
+  char self[PATH_MAX], path[PATH_MAX + 32] = "";
+  if (env && *env) {
+    snprintf(path, sizeof path, "%s", env);
+  } else {
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+      self[n] = '\0';
+      char *slash = strrchr(self, '/');
+      if (slash)
+        *slash = '\0';
+      snprintf(path, sizeof path, "%s/libmtlc-llvm.so", self);
+    }
+    if (!*path || access(path, R_OK) != 0)
+      snprintf(path, sizeof path, "%s/libmtlc-llvm.so", MTLC_LIB_DIR);
+  }
+  h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    fprintf(stderr, "mtlc: cannot load the LLVM back end: %s\n", dlerror());
+    exit(1);
+  }
+  return h;
+}
+
+static void *symbol(const char *name) {
+  void *p = dlsym(backend(), name);
+  if (!p) {
+    fprintf(stderr, "mtlc: the LLVM back end has no %s\n", name);
+    exit(1);
+  }
+  return p;
+}
+
+const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s) {
+  JitLoadFn *f = (JitLoadFn *)symbol("llvm_jit_load");
+  return f(mod, codegen_s, jit_s);
+}
+
+bool emit_llvm_file(Module *mod, const char *path, bool obj, const char *triple,
+                    const char *cmdline) {
+  EmitLlvmFn *f = (EmitLlvmFn *)symbol("llvm_emit_file");
+  return f(mod, path, obj, triple, cmdline);
+}
