@@ -23,7 +23,7 @@ if [ ! -d bench/node_modules/onnxruntime-node ]; then
   (cd bench && npm install --ignore-scripts --no-audit --no-fund --no-save onnxruntime-node >/dev/null)
 fi
 make -s build/mtlc
-cc -O2 -march=native -o $out/peak bench/peak.c
+cc -O2 -march=native -mprefer-vector-width=512 -o $out/peak bench/peak.c
 
 torch_env() { # threads
   env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$1 MALLOC_MMAP_THRESHOLD_=33554432 "${@:2}"

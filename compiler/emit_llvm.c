@@ -68,12 +68,6 @@ static LLVMValueRef call1f(LC *c, const char *name, LLVMValueRef x) {
   return call(c, fn_decl(c, name, c->f32, &t, 1), &x, 1);
 }
 
-static LLVMValueRef call2f(LC *c, const char *name, LLVMValueRef x, LLVMValueRef y) {
-  LLVMTypeRef t[2] = {c->f32, c->f32};
-  LLVMValueRef a[2] = {x, y};
-  return call(c, fn_decl(c, name, c->f32, t, 2), a, 2);
-}
-
 static void add_attr(LC *c, LLVMValueRef f, unsigned idx, const char *name, uint64_t v) {
   unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
   LLVMAddAttributeAtIndex(f, idx, LLVMCreateEnumAttribute(c->ctx, kind, v));
@@ -134,8 +128,10 @@ static LLVMValueRef bin(LC *c, const Expr *e) {
     case XB_MUL: return LLVMBuildFMul(b, x, y, "");
     case XB_DIV: return LLVMBuildFDiv(b, x, y, "");
     case XB_REM: return LLVMBuildFRem(b, x, y, "");
-    case XB_MAX: return call2f(c, "llvm.maxnum.f32", x, y);
-    case XB_MIN: return call2f(c, "llvm.minnum.f32", x, y);
+    /* a > b ? a : b, as the C back end and the interpreter: one vmaxps,
+     * where llvm.maxnum's NaN rules cost a compare and a blend more */
+    case XB_MAX: return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, y, ""), x, y, "");
+    case XB_MIN: return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, y, ""), x, y, "");
     case XB_LT: return LLVMBuildFCmp(b, LLVMRealOLT, x, y, "");
     case XB_LE: return LLVMBuildFCmp(b, LLVMRealOLE, x, y, "");
     case XB_GT: return LLVMBuildFCmp(b, LLVMRealOGT, x, y, "");
