@@ -223,6 +223,9 @@ static bool torch_order(Sema *s, Call *c, const Sig *sig, int npositional) {
   if ((!dense && !conv) || npositional != sig->npos + 1)
     return false;
   Arg *a1 = c->args.data[1], *a2 = conv ? c->args.data[2] : NULL;
+  Arg *last = c->args.data[npositional - 1];
+  if (last->val->kind == V_BOOL) /* dense(2, false): the bias flag, unnamed */
+    return false;
   if (dense)
     ERR(c->span, "dense takes only its output size (it infers its input's "
         "size, unlike PyTorch's Linear); write dense(%s)", arg_text(s, a1));
@@ -738,10 +741,11 @@ static void unknown_layer(Sema *s, Call *c, const char **cands, int n) {
 static void check_blocks(Sema *s) {
   for (int i = 0; i < s->spec->blocks.len; i++) {
     BlockDecl *d = s->spec->blocks.data[i];
-    if (find_layer(d->name) >= 0)
+    if (find_layer(d->name) >= 0) { /* not registered: uses mean the layer */
       ERR(d->name_span, "'%s' is a layer; a block needs another name", d->name);
-    else
-      declare(s, "block", d->name, d->name_span);
+      continue;
+    }
+    declare(s, "block", d->name, d->name_span);
     Block *b = NEW(Block);
     b->decl = d;
     b->name = d->name;
