@@ -201,8 +201,28 @@ static LLVMValueRef buf_at(LC *c, const Buf *b, const Expr *off) {
   return elem_ptr(c, b, to_i64(c, expr(c, off)));
 }
 
+/* a loop of at most 4 trips whose body holds only such loops: pooling
+ * windows. Emitted unrolled, since O3 runs without the unroller. */
+static bool tiny_loop(const Stmt *s) {
+  if (s->kind != K_FOR || s->hi->kind != X_I || s->hi->i > 4)
+    return false;
+  for (int i = 0; i < s->body.len; i++) {
+    const Stmt *t = s->body.data[i];
+    if ((t->kind == K_FOR && !tiny_loop(t)) || t->kind == K_LOCAL)
+      return false; /* maxpool's backward ran slower unrolled */
+  }
+  return true;
+}
+
 static void stmt(LC *c, const Stmt *s) {
   LLVMBuilderRef b = c->b;
+  if (tiny_loop(s)) {
+    for (int64_t k = 0; k < s->hi->i; k++) {
+      c->var[s->var] = LLVMConstInt(c->i64, (unsigned long long)k, 0);
+      stmts(c, &s->body);
+    }
+    return;
+  }
   switch (s->kind) {
   case K_FOR: {
     LLVMValueRef hi = to_i64(c, expr(c, s->hi));
@@ -298,6 +318,8 @@ static LLVMValueRef kernel(LC *c, const Kernel *k) {
   LLVMValueRef f = c->fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->vd, args, (unsigned)n, 0));
   LLVMSetLinkage(f, LLVMInternalLinkage);
   add_attr(c, f, LLVMAttributeFunctionIndex, "nounwind", 0);
+  if (getenv("MTLC_PROFILE_KERNELS")) /* keep each kernel a function, for perf */
+    add_attr(c, f, LLVMAttributeFunctionIndex, "noinline", 0);
   for (int i = 0; i < c->u.n; i++) {
     c->bufp[i] = LLVMGetParam(f, (unsigned)i);
     add_attr(c, f, (unsigned)i + 1, "noalias", 0);
