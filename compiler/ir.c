@@ -186,7 +186,7 @@ Node *ir_scale(Graph *g, Node *x, double f) {
 
 /* ---- text form ---------------------------------------------------------------- */
 
-static int shape_text(char *buf, size_t cap, const Node *n) {
+int node_shape_text(char *buf, size_t cap, const Node *n) {
   int k = snprintf(buf, cap, "[%s", n->batched ? (n->shape.rank ? "B, " : "B") : "");
   for (int i = 0; i < n->shape.rank; i++)
     k += snprintf(buf + k, cap - (size_t)k, "%s%lld", i ? ", " : "",
@@ -230,7 +230,7 @@ static void print_node(FILE *out, Graph *g, const Node *n) {
     k += snprintf(op + k, sizeof op - (size_t)k, "%s%%%d", i ? ", " : " ", n->in[i]->id);
   if ((size_t)k < sizeof op)
     attrs_text(op + k, sizeof op - (size_t)k, n);
-  shape_text(sh, sizeof sh, n);
+  node_shape_text(sh, sizeof sh, n);
   bool hash = false, more = n->span.hi > n->span.lo || n->grad_of || n == g->total;
   for (int t = 0; t < g->outputs.len; t++)
     more |= g->outputs.data[t] == n || g->losses.data[t] == n;

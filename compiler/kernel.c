@@ -775,11 +775,7 @@ static const char *c_ident(Arena *a, const char *prefix, const char *name) {
 
 static const char *shape_comment(Arena *a, const Node *n) {
   char buf[96];
-  int k = snprintf(buf, sizeof buf, "[%s", n->batched ? (n->shape.rank ? "B, " : "B") : "");
-  for (int i = 0; i < n->shape.rank; i++)
-    k += snprintf(buf + k, sizeof buf - (size_t)k, "%s%lld", i ? ", " : "",
-                  (long long)n->shape.d[i]);
-  snprintf(buf + k, sizeof buf - (size_t)k, "]");
+  node_shape_text(buf, sizeof buf, n);
   return arena_strdup(a, buf);
 }
 

@@ -420,6 +420,8 @@ Node *ir_unary(Graph *g, Op op, Node *x);
 Node *ir_binary(Graph *g, Op op, Node *x, Node *y);
 Node *ir_scale(Graph *g, Node *x, double f);
 int64_t node_numel(const Node *n, int64_t batch);
+/* "[B, 32, 28, 28]"; returns its length */
+int node_shape_text(char *buf, size_t cap, const Node *n);
 void ir_print(FILE *out, Graph *g, bool with_grad);
 
 /* ---- lower.c: checked model -> forward graph --------------------------------- */

@@ -30,6 +30,8 @@
  * that can fail return false or NULL and set it. */
 const char *mtl_error(void);
 void mtl_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "[60000, 28, 28]", for messages */
+void mtl_shape_text(char *buf, size_t cap, const int64_t *d, int rank);
 
 /* ---- data ----------------------------------------------------------------- */
 

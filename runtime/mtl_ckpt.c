@@ -484,13 +484,6 @@ typedef struct {
   bool seen;
 } Slot;
 
-static void shape_text(char *buf, size_t cap, const int64_t *d, int rank) {
-  size_t k = (size_t)snprintf(buf, cap, "[");
-  for (int i = 0; i < rank && k < cap; i++)
-    k += (size_t)snprintf(buf + k, cap - k, "%s%" PRId64, i ? ", " : "", d[i]);
-  if (k < cap)
-    snprintf(buf + k, cap - k, "]");
-}
 
 /* One tensor entry of the header against the model's tensor. */
 static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot *s,
@@ -541,8 +534,8 @@ static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot
   if (!same) {
     char got[160] = "not a list of sizes", want[160];
     if (ok)
-      shape_text(got, sizeof got, dims, rank);
-    shape_text(want, sizeof want, s->t->shape, s->t->rank);
+      mtl_shape_text(got, sizeof got, dims, rank);
+    mtl_shape_text(want, sizeof want, s->t->shape, s->t->rank);
     mtl_set_error("%s: tensor %s: shape %s, the model's is %s", path, name, got, want);
     return false;
   }

@@ -131,13 +131,6 @@ static int64_t numel_from(const View *v, int from) {
   return n;
 }
 
-static void shape_str(char *buf, size_t cap, const int64_t *dims, int ndim) {
-  size_t k = (size_t)snprintf(buf, cap, "[");
-  for (int i = 0; i < ndim && k < cap; i++)
-    k += (size_t)snprintf(buf + k, cap - k, "%s%" PRId64, i ? ", " : "", dims[i]);
-  if (k < cap)
-    snprintf(buf + k, cap - k, "]");
-}
 
 /* Checks dims against the bytes after the header: not truncated, nothing
  * left over. */
@@ -151,7 +144,7 @@ static bool check_size(const char *path, const View *v, size_t avail) {
     total *= (uint64_t)v->dims[i];
   }
   char sh[160];
-  shape_str(sh, sizeof sh, v->dims, v->ndim);
+  mtl_shape_text(sh, sizeof sh, v->dims, v->ndim);
   if (total > avail) {
     mtl_set_error("%s: truncated: shape %s of %s needs %" PRIu64
                   " bytes of data, the file has %zu", path, sh, elem_name[v->elem], total, avail);
@@ -483,7 +476,7 @@ static bool convert(MtlArray *out, const char *path, const View *v, MtlDtype wan
   int64_t n = v->dims[0], per = numel_from(v, 1);
   if (per != width) {
     char sh[160];
-    shape_str(sh, sizeof sh, v->dims + 1, v->ndim - 1);
+    mtl_shape_text(sh, sizeof sh, v->dims + 1, v->ndim - 1);
     if (what)
       mtl_set_error("%s: each sample is %s (%" PRId64 " values), but %s", path, sh, per, what);
     else
@@ -627,7 +620,7 @@ static void describe(char *buf, size_t cap, const MtlModelInfo *m, int k) {
   if (k < m->n_inputs) {
     const MtlInputInfo *in = &m->inputs[k];
     char sh[160];
-    shape_str(sh, sizeof sh, in->shape, in->rank);
+    mtl_shape_text(sh, sizeof sh, in->shape, in->rank);
     snprintf(buf, cap, "input %s is f32%s (%" PRId64 " values)", in->name, sh, in->numel);
   } else {
     const MtlLabelInfo *l = &m->labels[k - m->n_inputs];

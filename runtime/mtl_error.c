@@ -3,6 +3,7 @@
  * it. One message per thread; nothing here prints or exits. */
 #include "mtl.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,4 +19,12 @@ void mtl_set_error(const char *fmt, ...) {
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   memcpy(message, buf, sizeof buf);
+}
+
+void mtl_shape_text(char *buf, size_t cap, const int64_t *d, int rank) {
+  size_t k = (size_t)snprintf(buf, cap, "[");
+  for (int i = 0; i < rank && k < cap; i++)
+    k += (size_t)snprintf(buf + k, cap - k, "%s%" PRId64, i ? ", " : "", d[i]);
+  if (k < cap)
+    snprintf(buf + k, cap - k, "]");
 }
