@@ -15,9 +15,14 @@ REPS=${REPS:-5}
 
 # peers: Debian's python3-torch; onnxruntime-node from npm, without its
 # install scripts (its native library ships in the package)
-if ! $PY -c 'import torch' 2>/dev/null; then
+missing=""
+$PY -c 'import torch' 2>/dev/null || missing="python3-torch"
+command -v node >/dev/null || missing="$missing nodejs"
+command -v npm >/dev/null || missing="$missing npm"
+if [ -n "$missing" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torch nodejs npm >/dev/null
+  echo "bench: installing$missing"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 if [ ! -d bench/node_modules/onnxruntime-node ]; then
   (cd bench && npm install --ignore-scripts --no-audit --no-fund --no-save onnxruntime-node >/dev/null)
