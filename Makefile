@@ -4,6 +4,7 @@
 #   make test     run every test; ends with "N passed, N failed"
 #   make example  train the main example (specs/fashion_hard.mtl)
 #   make bench    mtlc against PyTorch and onnxruntime; writes bench/RESULTS.md
+#   make asan     the front end under ASan/UBSan on the robustness corpus
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -91,10 +92,14 @@ test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime
 bench: $(B)/mtlc
 	bench/run.sh
 
+# the front end under AddressSanitizer and UBSan, through the robustness corpus
+asan:
+	tests/asan-build.sh --run
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench clean
+.PHONY: all deps example test bench asan clean
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
