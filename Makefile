@@ -14,7 +14,7 @@ LDLIBS   = -lz -lm
 B        = build
 
 SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
-       compiler/sema.c compiler/summary.c compiler/ir.c compiler/lower.c \
+       compiler/sema.c compiler/args.c compiler/summary.c compiler/ir.c compiler/lower.c \
        compiler/autodiff.c compiler/interp.c compiler/gradcheck.c \
        compiler/kernel.c compiler/emit_c.c compiler/cbuild.c \
        compiler/codegen_check.c compiler/modinfo.c compiler/bench.c \
@@ -63,7 +63,7 @@ $(B)/llvm/%.o: compiler/%.c compiler/mtlc.h compiler/llvm_backend.h $(RT_HDRS) |
 $(B)/libmtlc-llvm.so: $(LLVM_OBJS)
 	$(CC) $(CFLAGS) -shared -o $@ $(LLVM_OBJS) $(LLVM_LIBS)
 
-$(B)/%.o: compiler/%.c compiler/mtlc.h compiler/ops.def $(RT_HDRS) $(B)/parser.h | $(B)
+$(B)/%.o: compiler/%.c compiler/mtlc.h compiler/sema.h compiler/ops.def $(RT_HDRS) $(B)/parser.h | $(B)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # generated sources: built, never committed. Flex's output is not
