@@ -448,6 +448,28 @@ static bool train(Trainer *tr) {
   return run_epochs(tr, first);
 }
 
+/* Where the checkpoint will go must be a writable folder: found out before
+ * the first epoch, not after it. */
+static bool save_dir_ok(const char *path) {
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) : 0;
+  if (n >= sizeof dir)
+    n = sizeof dir - 1;
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+  if (!slash)
+    strcpy(dir, ".");
+  else if (n == 0)
+    strcpy(dir, "/");
+  if (access(dir, W_OK | X_OK) != 0) {
+    mtl_set_error("%s: cannot save a checkpoint there: folder '%s': %s", path, dir,
+                  strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (!check_model(m))
     return fail();
@@ -463,6 +485,8 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (o->threads > 0)
     openblas_set_num_threads(o->threads);
 #endif
+  if (o->save && !save_dir_ok(o->save))
+    return fail();
   tr.tty = !o->quiet && isatty(fileno(stderr));
   bool ok = train(&tr);
   if (tr.log && fclose(tr.log) != 0 && ok) {

@@ -106,3 +106,10 @@ bad "truncated checkpoint" "$tmp/trunc.ckpt" "$MTLC" eval $spec --load "$tmp/tru
 bad "corrupt checkpoint header" "$tmp/huge.ckpt" "$MTLC" eval $spec --load "$tmp/huge.ckpt"
 bad "checkpoint of another model" "$tmp/k.ckpt" "$MTLC" eval specs/fashion_soft.mtl --load "$tmp/k.ckpt"
 bad "resume from a missing checkpoint" "$tmp/none.ckpt" "$MTLC" train $spec --resume "$tmp/none.ckpt"
+# a checkpoint that could not be saved is found out before the first epoch
+out=$("$MTLC" train $spec --save "$tmp/no/such/dir/m.ckpt" 2>&1); rc=$?
+if [ $rc = 1 ] && grep -qF "$tmp/no/such/dir/m.ckpt" <<<"$out" && ! grep -q "^epoch" <<<"$out"; then
+  pass "save into a missing folder fails before training"
+else
+  fail "save into a missing folder fails before training" "exit $rc: $out"
+fi
