@@ -318,6 +318,18 @@ static const char *jstring(JParser *p) {
   return out;
 }
 
+
+/* one or more digits of a fraction or exponent; else a bad number */
+static bool skip_digits(JParser *p, const char **sp) {
+  const char *s = *sp, *f = s;
+  while (s < p->end && *s >= '0' && *s <= '9')
+    s++;
+  if (s == f)
+    p->err = "a bad number";
+  *sp = s;
+  return s != f;
+}
+
 static int jnumber(JParser *p) {
   const char *s = p->s;
   bool neg = s < p->end && *s == '-', frac = false;
@@ -337,25 +349,15 @@ static int jnumber(JParser *p) {
   }
   if (s < p->end && *s == '.') {
     frac = true, s++;
-    const char *f = s;
-    while (s < p->end && *s >= '0' && *s <= '9')
-      s++;
-    if (s == f) {
-      p->err = "a bad number";
+    if (!skip_digits(p, &s))
       return -1;
-    }
   }
   if (s < p->end && (*s == 'e' || *s == 'E')) {
     frac = true, s++;
     if (s < p->end && (*s == '+' || *s == '-'))
       s++;
-    const char *f = s;
-    while (s < p->end && *s >= '0' && *s <= '9')
-      s++;
-    if (s == f) {
-      p->err = "a bad number";
+    if (!skip_digits(p, &s))
       return -1;
-    }
   }
   p->s = s;
   int k = jnew(p, J_NUM);
