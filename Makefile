@@ -13,16 +13,22 @@ CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Ibuild -Icompiler -Iruntime \
 LDLIBS   = -lz -lm
 B        = build
 
-SRCS = compiler/main.c compiler/arena.c compiler/diag.c compiler/ast.c \
-       compiler/sema.c compiler/args.c compiler/summary.c compiler/ir.c compiler/lower.c \
-       compiler/autodiff.c compiler/interp.c compiler/gradcheck.c \
-       compiler/kernel.c compiler/emit_c.c compiler/cbuild.c \
-       compiler/codegen_check.c compiler/modinfo.c compiler/bench.c \
-       compiler/llvmload.c
+# the compiler, by stage (DESIGN.md's pipeline)
+SRCS = compiler/main.c \
+       compiler/base/arena.c compiler/base/diag.c \
+       compiler/front/ast.c \
+       compiler/check/sema.c compiler/check/args.c compiler/check/summary.c \
+       compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
+       compiler/graph/interp.c compiler/graph/gradcheck.c \
+       compiler/kir/kernel.c \
+       compiler/back/emit_c.c compiler/back/cbuild.c compiler/back/modinfo.c \
+       compiler/back/llvmload.c \
+       compiler/tools/codegen_check.c compiler/tools/bench.c
 # the LLVM back end: a shared object that mtlc loads when it needs it
-LLVM_SRCS = compiler/emit_llvm.c compiler/jit.c
+LLVM_SRCS = compiler/back/emit_llvm.c compiler/back/jit.c
+HDRS = $(wildcard compiler/*.h compiler/*/*.h compiler/*/*.def)
 GEN  = $(B)/parser.c $(B)/lexer.c
-OBJS = $(SRCS:compiler/%.c=$(B)/%.o) $(GEN:.c=.o)
+OBJS = $(SRCS:compiler/%.c=$(B)/obj/%.o) $(GEN:.c=.o)
 
 # the runtime: libmtlrt.a; CBLAS=0 builds its portable GEMM instead of OpenBLAS
 CBLAS ?= 1
@@ -58,24 +64,25 @@ LLVM_CONFIG ?= llvm-config-14
 LLVM_CFLAGS := $(shell $(LLVM_CONFIG) --cflags)
 LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags) -lLLVM-14
 LLVM_OBJS    = $(LLVM_SRCS:compiler/%.c=$(B)/llvm/%.o)
-$(B)/llvm/%.o: compiler/%.c compiler/mtlc.h compiler/llvm_backend.h $(RT_HDRS) | $(B)
-	@mkdir -p $(B)/llvm
+$(B)/llvm/%.o: compiler/%.c $(HDRS) $(RT_HDRS) | $(B)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(LLVM_CFLAGS) $(WARN) $(CFLAGS) -fPIC -c -o $@ $<
 $(B)/libmtlc-llvm.so: $(LLVM_OBJS)
 	$(CC) $(CFLAGS) -shared -o $@ $(LLVM_OBJS) $(LLVM_LIBS)
 
-$(B)/%.o: compiler/%.c compiler/mtlc.h compiler/sema.h compiler/ops.def $(RT_HDRS) $(B)/parser.h | $(B)
+$(B)/obj/%.o: compiler/%.c $(HDRS) $(RT_HDRS) $(B)/parser.h | $(B)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # generated sources: built, never committed. Flex's output is not
 # -Wextra-clean, so it gets fewer warnings.
-$(B)/parser.c $(B)/parser.h: compiler/parser.y | $(B)
+$(B)/parser.c $(B)/parser.h &: compiler/front/parser.y | $(B)
 	bison -Wall -Werror -d -o $(B)/parser.c $<
-$(B)/lexer.c: compiler/lexer.l | $(B)
+$(B)/lexer.c: compiler/front/lexer.l | $(B)
 	flex -o $@ $<
-$(B)/parser.o: $(B)/parser.c compiler/mtlc.h compiler/ast.h
+$(B)/parser.o: $(B)/parser.c $(HDRS)
 	$(CC) $(CPPFLAGS) -std=c11 -Wall $(CFLAGS) -c -o $@ $<
-$(B)/lexer.o: $(B)/lexer.c $(B)/parser.h compiler/mtlc.h
+$(B)/lexer.o: $(B)/lexer.c $(B)/parser.h $(HDRS)
 	$(CC) $(CPPFLAGS) -std=c11 -Wall -Wno-unused-function $(CFLAGS) -c -o $@ $<
 
 $(B):
@@ -103,8 +110,8 @@ clean:
 .PHONY: all deps example test bench asan clean
 
 # unit tests link the compiler without its driver
-LIBOBJS = $(filter-out $(B)/main.o,$(OBJS))
-$(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) compiler/mtlc.h
+LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
+$(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(HDRS)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
 
 # the runtime's unit test links libmtlrt alone

@@ -1,7 +1,7 @@
 /* main.c: the mtlc driver. Each subcommand reads as the list of passes it
  * runs: read the spec, parse, check, then its own output. Exit codes: 0 ok,
  * 1 user error (a bad spec or file), 2 usage error. */
-#include "mtlc.h"
+#include "tools/tools.h"
 
 #include <errno.h>
 #include <string.h>

@@ -25,7 +25,7 @@ mk CFLAGS="$SAN -fsanitize=fuzzer-no-link -iquote $B" "$B/mtlc"
 # shellcheck disable=SC2046
 $CC -std=c11 $SAN -fsanitize=fuzzer $(val '$(filter -I%,$(CPPFLAGS))') \
   -o "$B/fuzz_check" tests/fuzz_check.c \
-  $(val '$(filter-out $(B)/main.o,$(OBJS)) $(RT_LIB) $(BLAS_LIBS) $(LLVM_LIBS) $(LDLIBS)')
+  $(val '$(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LLVM_LIBS) $(LDLIBS)')
 echo "built $B/mtlc and $B/fuzz_check"
 
 if [ "${1:-}" = --run ]; then

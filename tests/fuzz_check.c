@@ -5,7 +5,7 @@
  * mtlc says about the spec is not checked. Diagnostics go to stderr; run
  * with -close_fd_mask=2 to drop them (libFuzzer and the sanitizers keep
  * their own copy of stderr). Built by tests/asan-build.sh; see tests/fuzz.md. */
-#include "mtlc.h"
+#include "check/model.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * nesterov), adam and adamw is compared with the formulas computed here by
  * hand. And the checker itself must reject a gradient that is 1% off.
  * Prints [PASS]/[FAIL] per test. */
-#include "mtlc.h"
+#include "graph/graph.h"
 
 #include <math.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * object's calls into the runtime's kernel layer resolve against mtlc
  * itself, which exports them. What `mtlc train --backend c` and
  * `mtlc check-codegen` run on. */
-#include "mtlc.h"
+#include "back/back.h"
 
 #include <dlfcn.h>
 #include <errno.h>

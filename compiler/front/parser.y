@@ -6,7 +6,7 @@
  * that every syntax error in a file is reported in one run. Meaning (names,
  * shapes, values) is sema.c's business, not the parser's. */
 %code requires {
-#include "mtlc.h"
+#include "front/front.h"
 typedef void *yyscan_t;
 }
 
@@ -18,7 +18,7 @@ void yyerror(YYLTYPE *loc, yyscan_t scanner, ParseState *ps, const char *msg);
 %code {
 #include <ctype.h>
 #include <string.h>
-#include "ast.h"
+#include "front/ast.h"
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                            \
   do {                                                                         \
     if (N) {                                                                   \

@@ -3,7 +3,7 @@
  * The C back end prints it as C, the LLVM back end as constants, and the JIT
  * hands it to the trainer directly, with the entry points filled in by
  * whoever has them. One source of truth for all three. */
-#include "mtlc.h"
+#include "back/back.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * what was meant (another library's name for a thing, PyTorch's argument
  * order, the closest known name). It decides nothing about layers or
  * tasks: sema.c does. */
-#include "sema.h"
+#include "check/sema.h"
 
 #include <ctype.h>
 #include <math.h>

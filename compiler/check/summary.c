@@ -3,7 +3,7 @@
  * copy per task that uses it) and each task's own layers: layer as written,
  * output shape per sample, parameters, forward FLOPs per sample (a
  * multiply-add counts 2). Then totals. It prints; it decides nothing. */
-#include "mtlc.h"
+#include "check/model.h"
 
 #include <string.h>
 

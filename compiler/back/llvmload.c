@@ -4,7 +4,7 @@
  * relocations, so `mtlc check` paid for a JIT it never ran. The object's
  * calls back into mtlc (module_info, the arena, ...) resolve against this
  * executable, which exports its symbols. */
-#include "mtlc.h"
+#include "back/back.h"
 
 #include <dlfcn.h>
 #include <limits.h>

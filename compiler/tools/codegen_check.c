@@ -4,7 +4,7 @@
  * per-task losses, every parameter's gradient, and every parameter and
  * optimizer state after one update. A tensor agrees when its largest
  * difference is at most 1e-4 of its largest magnitude. */
-#include "mtlc.h"
+#include "tools/tools.h"
 
 #include <math.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * programs come out of one model: the train step (forward, backward,
  * update), evaluation (no dropout; losses and outputs) and the forward pass
  * alone. No rendering here: emit_c.c and emit_llvm.c do that. */
-#include "mtlc.h"
+#include "kir/kir.h"
 
 #include <math.h>
 #include <string.h>
@@ -658,7 +658,7 @@ KL(MSE_BWD) { /* dl, pred, target: dl 2 (pred - target) / (B D) */
 typedef void KlFn(KB *kb, Node *n);
 static KlFn *const kernel_rule[NUM_OPS] = {
 #define OP(name, text, arity, kind) [OP_##name] = kl_##name,
-#include "ops.def"
+#include "graph/ops.def"
 #undef OP
 };
 

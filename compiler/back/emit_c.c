@@ -6,7 +6,7 @@
  * on the runtime's trainer layer. The output compiles cleanly with
  * cc -std=c11 -Wall -Wextra -Werror. Nothing here decides what to compute:
  * that is kernel.c's. */
-#include "mtlc.h"
+#include "back/back.h"
 
 #include <errno.h>
 #include <math.h>

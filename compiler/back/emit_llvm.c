@@ -10,7 +10,7 @@
  * unrolling (see emit_llvm), to keep compile time low. Fast-math flags are not set
  * (the C API of LLVM 14 has no call for them), so results follow IEEE order
  * like the C back end's. jit.c runs the module; `mtlc emit-llvm` writes it. */
-#include "mtlc.h"
+#include "back/back.h"
 
 #include <math.h>
 #include <string.h>
@@ -21,7 +21,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
-#include "llvm_backend.h"
+#include "back/llvm_backend.h"
 
 #define MAX_VARS 64
 #define MAX_LOCALS 64

@@ -6,7 +6,7 @@
  * task, with parameters named BLOCK.TASK.LAYER. Then each task's loss, the
  * weighted sum, and the regularizers: one scalar root. Gradients are
  * autodiff.c's business. */
-#include "mtlc.h"
+#include "graph/graph.h"
 
 #include <math.h>
 #include <string.h>

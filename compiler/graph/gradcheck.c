@@ -5,7 +5,7 @@
  * eps 1e-6. An element passes when |analytic - numeric| <= 1e-5 + 1e-3
  * |numeric| (PyTorch's gradcheck tolerances). Large tensors are sampled:
  * `samples` elements each (0: every element). */
-#include "mtlc.h"
+#include "graph/graph.h"
 
 #include <math.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * the compiler's interface; mtlc.h is. */
 #ifndef SEMA_H
 #define SEMA_H
-#include "mtlc.h"
+#include "check/model.h"
 
 #define MAX_DIM (1 << 24)         /* any one dimension, unit or class count */
 #define MAX_ELEMS ((int64_t)1 << 32) /* elements in one tensor */

@@ -4,13 +4,13 @@
  * rule either derives it from the inputs and attributes or, for the few ops
  * whose output shape is not a function of their inputs (reshape and some
  * backward ops), takes it preset by the builder. No evaluation here. */
-#include "mtlc.h"
+#include "graph/graph.h"
 
 #include <string.h>
 
 const OpInfo op_info[NUM_OPS] = {
 #define OP(name, text, arity, kind) [OP_##name] = {text, arity, OPK_##kind},
-#include "ops.def"
+#include "graph/ops.def"
 #undef OP
 };
 
@@ -122,7 +122,7 @@ SAME_AS(ADAM, 0)
 typedef void ShapeFn(Node *n);
 static ShapeFn *const shape_rule[NUM_OPS] = {
 #define OP(name, text, arity, kind) [OP_##name] = shape_##name,
-#include "ops.def"
+#include "graph/ops.def"
 #undef OP
 };
 static const bool preset_op[NUM_OPS] = {

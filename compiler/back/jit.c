@@ -6,7 +6,7 @@
  * Every LLVM error goes through llvm_fail: LLVM's message, exit 1. This
  * file and emit_llvm.c make build/libmtlc-llvm.so, which llvmload.c loads
  * on first use. */
-#include "mtlc.h"
+#include "back/back.h"
 
 #include <string.h>
 #include <time.h>
@@ -15,7 +15,7 @@
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 
-#include "llvm_backend.h"
+#include "back/llvm_backend.h"
 
 static double now(void) {
   struct timespec ts;

@@ -1,7 +1,7 @@
 /* ast.h: the AST constructors that parser.y's actions call (ast.c). */
 #ifndef AST_H
 #define AST_H
-#include "mtlc.h"
+#include "front/front.h"
 
 Value *ast_ident(ParseState *ps, char *name, Span sp);
 Value *ast_bool(ParseState *ps, bool b, Span sp);

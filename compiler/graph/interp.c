@@ -4,7 +4,7 @@
  * oracle that gradient checks and both back ends are measured against; it
  * is not meant to be fast. Also the seeded initialization that the checks
  * use. */
-#include "mtlc.h"
+#include "graph/graph.h"
 
 #include <math.h>
 #include <string.h>
@@ -318,7 +318,7 @@ KERNEL(ADAM) {
 typedef void KernelFn(Interp *I, Node *n, double *out, double **x);
 static KernelFn *const kernel[NUM_OPS] = {
 #define OP(name, text, arity, kind) [OP_##name] = k_##name,
-#include "ops.def"
+#include "graph/ops.def"
 #undef OP
 };
 

@@ -6,7 +6,7 @@
  * initial parameters (a checkpoint), one input batch and the model's
  * outputs on it, so that peers can be checked against the same numbers.
  * It measures; it asserts nothing. */
-#include "mtlc.h"
+#include "tools/tools.h"
 
 #include <math.h>
 #include <string.h>

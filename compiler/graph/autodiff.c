@@ -5,7 +5,7 @@
  * gets its contributions summed with `add`. Only values that depend on a
  * parameter get a gradient, so nothing is computed that no gradient needs
  * (no gradient for the input images, none for labels). */
-#include "mtlc.h"
+#include "graph/graph.h"
 
 typedef struct {
   Graph *g;
@@ -128,7 +128,7 @@ NO_BWD(ADAM)
 typedef void BwdFn(Ad *ad, Node *n, Node *dy);
 static BwdFn *const bwd_rule[NUM_OPS] = {
 #define OP(name, text, arity, kind) [OP_##name] = bwd_##name,
-#include "ops.def"
+#include "graph/ops.def"
 #undef OP
 };
 

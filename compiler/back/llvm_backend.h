@@ -2,7 +2,7 @@
  * only these two files see the LLVM C API. */
 #ifndef LLVM_BACKEND_H
 #define LLVM_BACKEND_H
-#include "mtlc.h"
+#include "back/back.h"
 
 #include <llvm-c/Error.h>
 #include <llvm-c/TargetMachine.h>

@@ -6,7 +6,7 @@
  * checked further, so one mistake does not cascade. The result is a Model:
  * what lowering and the summary read. Nothing here allocates outside the
  * arena or touches data files beyond asking whether they exist. */
-#include "sema.h"
+#include "check/sema.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* ast.c: AST constructors for the parser's actions, and parse_spec, which
  * runs scanner and parser over one source. No checking happens here beyond
  * what the grammar itself says; sema.c gives the AST its meaning. */
-#include "ast.h"
+#include "front/ast.h"
 #include "parser.h"
 
 #define NEW(T) ((T *)arena_alloc(ps->arena, sizeof(T)))

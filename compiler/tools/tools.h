@@ -1,0 +1,21 @@
+/* tools/tools.h: developer tools over generated code: mtlc bench and
+ * mtlc check-codegen. */
+#ifndef MTLC_TOOLS_H
+#define MTLC_TOOLS_H
+#include "back/back.h"
+
+/* ---- bench.c: mtlc bench ------------------------------------------------------------- */
+typedef struct {
+  Arena *arena;
+  const char *backend, *dump;
+  int threads, reps;
+  int64_t steps;
+  bool infer;
+  double compile_s;
+} BenchOpts;
+int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o);
+
+/* ---- codegen_check.c: generated code against the interpreter --------------------- */
+int check_codegen(Module *mod, const MtlModelInfo *info, uint64_t seed, bool quiet);
+
+#endif
