@@ -17,11 +17,16 @@ B        = build
 SRCS = compiler/main.c \
        compiler/base/arena.c compiler/base/diag.c \
        compiler/front/ast.c \
-       compiler/check/sema.c compiler/check/args.c compiler/check/summary.c \
+       compiler/check/sema.c compiler/check/args.c compiler/check/layers.c \
+       compiler/check/nets.c compiler/check/tasks.c compiler/check/recipe.c \
+       compiler/check/data.c compiler/check/summary.c \
+       compiler/ops/tables.c compiler/ops/dense.c compiler/ops/conv.c compiler/ops/pool.c \
+       compiler/ops/act.c compiler/ops/norm.c compiler/ops/loss.c compiler/ops/optim.c \
+       compiler/ops/tensor.c \
        compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
        compiler/graph/interp.c compiler/graph/gradcheck.c \
-       compiler/kir/kernel.c \
-       compiler/back/emit_c.c compiler/back/cbuild.c compiler/back/modinfo.c \
+       compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
+       compiler/back/abi.c compiler/back/emit_c.c compiler/back/cbuild.c compiler/back/modinfo.c \
        compiler/back/llvmload.c \
        compiler/tools/codegen_check.c compiler/tools/bench.c
 # the LLVM back end: a shared object that mtlc loads when it needs it

@@ -20,6 +20,9 @@ static const char usage_text[] =
     "  ir SPEC [--grad]\n"
     "                  the graph IR as text; --grad adds the backward pass and\n"
     "                  the optimizer update\n"
+    "  kir SPEC [--batch N]\n"
+    "                  the kernel IR as text: each distinct kernel once, then the\n"
+    "                  train, eval and forward programs as calls with their buffers\n"
     "  check-grad SPEC [--seed N] [--batch N] [--samples N]\n"
     "                  every parameter gradient against central differences\n"
     "                  (double precision, eps 1e-6); exit 1 if any is off.\n"
@@ -134,12 +137,12 @@ static bool parse_count(const char *opt, const char *arg, int64_t max, int64_t *
 }
 
 typedef enum {
-  CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_CHECK_GRAD, CMD_CHECK_CODEGEN, CMD_EMIT_C,
+  CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_KIR, CMD_CHECK_GRAD, CMD_CHECK_CODEGEN, CMD_EMIT_C,
   CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, NUM_CMDS
 } Command;
 
 static const char *const cmd_names[NUM_CMDS] = {
-    "check", "summary", "ir", "check-grad", "check-codegen", "emit-c", "emit-llvm",
+    "check", "summary", "ir", "kir", "check-grad", "check-codegen", "emit-c", "emit-llvm",
     "train", "eval", "bench"};
 
 /* which options each command takes */
@@ -151,7 +154,7 @@ static const struct {
 } options[] = {
     {"--grad", C(IR), false},
     {"--seed", C(CHECK_GRAD) | C(CHECK_CODEGEN), true},
-    {"--batch", C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN) | C(BENCH), true},
+    {"--batch", C(KIR) | C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN) | C(BENCH), true},
     {"--steps", C(BENCH), true},
     {"--reps", C(BENCH), true},
     {"--infer", C(BENCH), false},
@@ -286,23 +289,23 @@ static double now(void) {
 static const MtlModelInfo *load_model(Arena *a, Model *m, Opts *o, int64_t batch,
                                       const char *cmdline, double t_parse, double t_check) {
   bool use_c = o->backend && !strcmp(o->backend, "c");
-  Module *mod = build_module(a, m, batch);
+  Unit *u = build_unit(a, m, batch);
   double t0 = now(), codegen = 0, jit = 0;
-  const MtlModelInfo *info = use_c ? cbuild_load(mod, cmdline, o->verbose)
-                                   : jit_load(mod, &codegen, &jit);
+  const MtlModelInfo *info = use_c ? cbuild_load(u, cmdline, o->verbose)
+                                   : jit_load(u, &codegen, &jit);
   if (use_c)
     codegen = now() - t0;
   if (o->verbose && info) {
     fprintf(stderr, "mtlc: parse %.1f ms, check %.1f ms, lower %.1f ms, autodiff %.1f ms, "
-                    "kernels %.1f ms, ", 1e3 * t_parse, 1e3 * t_check, 1e3 * mod->t_lower,
-            1e3 * mod->t_autodiff, 1e3 * mod->t_kernels);
+                    "kernels %.1f ms, ", 1e3 * t_parse, 1e3 * t_check, 1e3 * u->t_lower,
+            1e3 * u->t_autodiff, 1e3 * u->t_kernels);
     if (use_c)
       fprintf(stderr, "C compiler and load %.1f ms\n", 1e3 * codegen);
     else
       fprintf(stderr, "LLVM codegen and O3 %.1f ms, JIT %.1f ms\n", 1e3 * codegen, 1e3 * jit);
     fprintf(stderr, "mtlc: arena %lld floats (%.1f MiB) at batch %lld; parameters %lld floats\n",
-            (long long)mod->n_act, (double)mod->n_act * 4 / (1 << 20), (long long)batch,
-            (long long)mod->n_params);
+            (long long)u->n_act, (double)u->n_act * 4 / (1 << 20), (long long)batch,
+            (long long)u->n_params);
   }
   return info;
 }
@@ -356,16 +359,18 @@ int main(int argc, char **argv) {
   } else if (o.cmd == CMD_CHECK_GRAD) {
     rc = check_grad(m, (uint64_t)o.seed, o.batch_given ? o.batch : 2, (int)o.samples, false);
   } else if (o.cmd == CMD_CHECK_CODEGEN) {
-    Module *mod = build_module(a, m, o.batch_given ? o.batch : 3);
+    Unit *u = build_unit(a, m, o.batch_given ? o.batch : 3);
     bool use_c = !o.backend || !strcmp(o.backend, "c");
-    const MtlModelInfo *info = use_c ? cbuild_load(mod, cmdline, false) : jit_load(mod, NULL, NULL);
-    rc = info ? check_codegen(mod, info, (uint64_t)o.seed, false) : 1;
+    const MtlModelInfo *info = use_c ? cbuild_load(u, cmdline, false) : jit_load(u, NULL, NULL);
+    rc = info ? check_codegen(u, info, (uint64_t)o.seed, false) : 1;
   } else if (o.cmd == CMD_EMIT_C) {
-    Module *mod = build_module(a, m, o.batch_given ? o.batch : m->train.batch);
-    rc = emit_c(mod, o.out, o.with_main, cmdline) ? 0 : 1;
+    Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
+    rc = emit_c(u, o.out, o.with_main, cmdline) ? 0 : 1;
   } else if (o.cmd == CMD_EMIT_LLVM) {
-    Module *mod = build_module(a, m, o.batch_given ? o.batch : m->train.batch);
-    rc = emit_llvm_file(mod, o.out, o.obj, o.target, cmdline) ? 0 : 1;
+    Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
+    rc = emit_llvm_file(u, o.out, o.obj, o.target, cmdline) ? 0 : 1;
+  } else if (o.cmd == CMD_KIR) {
+    kir_print(stdout, build_unit(a, m, o.batch_given ? o.batch : m->train.batch));
   } else if (o.cmd == CMD_BENCH) {
     double t1 = now();
     const MtlModelInfo *info = load_model(a, m, &o, o.batch_given ? o.batch : m->train.batch,

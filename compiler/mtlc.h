@@ -70,6 +70,25 @@ void diag_at(Source *src, DiagKind kind, Span sp, const char *fmt, ...)
 int span_line(const Source *src, int off);
 const char *suggest(const char *name, const char *const *cands, int n);
 
+/* ---- shapes and element types, shared by every stage ------------------- */
+
+#define MAX_RANK 4
+
+/* One sample's shape (the batch dimension is implicit), or a tensor's. */
+typedef struct {
+  int rank;
+  int64_t d[MAX_RANK];
+} Shape;
+
+/* Element types: f32 values, i32 ids and class labels. */
+typedef enum { DT_F32, DT_I32 } DType;
+
+int64_t shape_numel(Shape s);
+bool shape_eq(Shape a, Shape b); /* the same rank and dimensions */
+/* "[32, 28, 28]" into buf; returns its length */
+int shape_text(char *buf, size_t cap, Shape s);
+const char *dtype_name(DType t); /* "f32", "i32" */
+
 /* ---- rand: the runtime's PRNG (runtime/mtl_kernel.c), shared so that a
  * seed means the same numbers in the interpreter and in generated code */
 #include "mtl.h"

@@ -35,8 +35,6 @@ void mtl_shape_text(char *buf, size_t cap, const int64_t *d, int rank);
 
 /* ---- data ----------------------------------------------------------------- */
 
-typedef enum { MTL_F32, MTL_I32 } MtlDtype;
-
 /* One column of a data set: n samples of `width` values each. Inputs are
  * f32 (IDX ubyte images scaled to [0, 1], then normalized); class and
  * binary labels i32; real labels f32. */
@@ -91,11 +89,11 @@ typedef struct {
 } MtlCkptMeta;
 
 bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
-                   const float *state, const MtlCkptMeta *meta);
+                   const float *state, const float *stats, const MtlCkptMeta *meta);
 /* Validates every offset, size, dtype and name against the model; state may
  * be NULL (eval). */
 bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params,
-                   float *state, MtlCkptMeta *meta);
+                   float *state, float *stats, MtlCkptMeta *meta);
 
 /* ---- training ------------------------------------------------------------------ */
 

@@ -1,9 +1,10 @@
 /* mtl_ckpt.c: checkpoints in the safetensors format: an 8-byte
  * little-endian header length N, N bytes of JSON (one entry per tensor:
  * dtype, shape, data_offsets into the data area; __metadata__ of strings
- * only), then the data area, little-endian F32. Parameters, then optimizer
- * state; step, epoch and the shuffle RNG's state in __metadata__ with
- * "format": "pt", so PyTorch's loaders accept the file.
+ * only), then the data area, little-endian F32. Parameters, running
+ * statistics (batchnorm's), then optimizer state; step, epoch and the
+ * shuffle RNG's state in __metadata__ with "format": "pt", so PyTorch's
+ * loaders accept the file.
  *
  * Saving writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the
  * folder: a crash leaves the old checkpoint or the new one, never half of
@@ -95,6 +96,21 @@ static void put_tensor(Buf *b, const MtlTensor *t, uint64_t begin) {
   putf(b, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", begin, begin + 4 * (uint64_t)t->numel);
 }
 
+/* The tensor groups, in the file's order: parameters, running statistics,
+ * optimizer state. */
+enum { G_PARAMS, G_STATS, G_STATE, NGROUPS };
+typedef struct {
+  const MtlTensor *t;
+  int n;
+  int64_t size; /* floats in the group */
+} Group;
+
+static void groups(const MtlModelInfo *m, Group *g) {
+  g[G_PARAMS] = (Group){m->param_tensors, m->n_param_tensors, m->n_params};
+  g[G_STATS] = (Group){m->stat_tensors, m->n_stat_tensors, m->n_stats};
+  g[G_STATE] = (Group){m->state_tensors, m->n_state_tensors, m->n_state};
+}
+
 /* The JSON header, padded with spaces to a multiple of 8 bytes. */
 static bool make_header(Buf *b, const MtlModelInfo *m, const MtlCkptMeta *meta) {
   puts_(b, "{\"__metadata__\":{\"format\":\"pt\",\"model\":");
@@ -108,10 +124,11 @@ static bool make_header(Buf *b, const MtlModelInfo *m, const MtlCkptMeta *meta) 
   }
   puts_(b, "}");
   uint64_t off = 0;
-  for (int i = 0; i < m->n_param_tensors; i++, off += 4 * (uint64_t)m->param_tensors[i - 1].numel)
-    put_tensor(b, &m->param_tensors[i], off);
-  for (int i = 0; i < m->n_state_tensors; i++, off += 4 * (uint64_t)m->state_tensors[i - 1].numel)
-    put_tensor(b, &m->state_tensors[i], off);
+  Group g[NGROUPS];
+  groups(m, g);
+  for (int k = 0; k < NGROUPS; k++)
+    for (int i = 0; i < g[k].n; i++, off += 4 * (uint64_t)g[k].t[i - 1].numel)
+      put_tensor(b, &g[k].t[i], off);
   puts_(b, "}");
   while (!b->oom && b->n % 8)
     puts_(b, " ");
@@ -160,7 +177,7 @@ static bool sync_dir(const char *path) {
 }
 
 bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
-                   const float *state, const MtlCkptMeta *meta) {
+                   const float *state, const float *stats, const MtlCkptMeta *meta) {
   if (!state && m->n_state_tensors) {
     mtl_set_error("%s: no optimizer state to save", path);
     return false;
@@ -189,6 +206,7 @@ bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
     step = "cannot write";
     ok = fwrite(n8, 1, 8, f) == 8 && fwrite(h.p, 1, h.n, f) == h.n &&
          write_tensors(f, m->param_tensors, m->n_param_tensors, params) &&
+         write_tensors(f, m->stat_tensors, m->n_stat_tensors, stats) &&
          write_tensors(f, m->state_tensors, m->n_state_tensors, state) && fflush(f) == 0;
     if (ok)
       step = "cannot sync", ok = fsync(fileno(f)) == 0;
@@ -407,7 +425,7 @@ static bool read_whole(const char *path, uint8_t **out, size_t *n) {
 
 /* Matches the header's entries with the model's tensors, then copies. */
 static bool load_from(const char *path, const uint8_t *file, size_t size, const MtlModelInfo *m,
-                      float *params, float *state, MtlCkptMeta *meta) {
+                      float *params, float *state, float *stats, MtlCkptMeta *meta) {
   if (size < 8) {
     mtl_set_error("%s: truncated: %zu bytes, less than the 8-byte header length", path, size);
     return false;
@@ -427,15 +445,22 @@ static bool load_from(const char *path, const uint8_t *file, size_t size, const 
                   (size_t)(p.s - p.start) + 8);
   else if (p.nodes[0].type != J_OBJ)
     mtl_set_error("%s: the header is not a JSON object", path), ok = false;
-  int np = m->n_param_tensors, ns = state ? m->n_state_tensors : 0;
-  Slot *slots = ok ? calloc((size_t)(m->n_param_tensors + m->n_state_tensors) + 1, sizeof *slots) : NULL;
+  /* slots: every tensor of the model; optimizer state is copied (and
+   * required) only when state is given */
+  Group g[NGROUPS];
+  groups(m, g);
+  float *base[NGROUPS] = {params, stats, state};
+  int nt = g[G_PARAMS].n + g[G_STATS].n + g[G_STATE].n;
+  Slot *slots = ok ? calloc((size_t)nt + 1, sizeof *slots) : NULL;
   if (ok && !slots)
     mtl_set_error("%s: out of memory", path), ok = false;
-  for (int i = 0; ok && i < m->n_param_tensors + m->n_state_tensors; i++) {
-    bool par = i < np;
-    slots[i].t = par ? &m->param_tensors[i] : &m->state_tensors[i - np];
-    slots[i].dst = par ? params + slots[i].t->offset : i - np < ns ? state + slots[i].t->offset : NULL;
-  }
+  int *group_of = ok ? calloc((size_t)nt + 1, sizeof *group_of) : NULL;
+  for (int k = 0, i = 0; ok && k < NGROUPS; k++)
+    for (int j = 0; j < g[k].n; j++, i++) {
+      slots[i].t = &g[k].t[j];
+      slots[i].dst = base[k] ? base[k] + g[k].t[j].offset : NULL;
+      group_of[i] = k;
+    }
   uint64_t data_size = size - 8 - hlen;
   const uint8_t *data = file + 8 + hlen;
   for (int c = ok ? p.nodes[0].child : -1; ok && c >= 0; c = p.nodes[c].next) {
@@ -446,7 +471,7 @@ static bool load_from(const char *path, const uint8_t *file, size_t size, const 
       continue;
     }
     Slot *s = NULL;
-    for (int i = 0; i < m->n_param_tensors + m->n_state_tensors && !s; i++)
+    for (int i = 0; i < nt && !s; i++)
       if (!strcmp(slots[i].t->name, e->key))
         s = &slots[i];
     if (!s)
@@ -456,14 +481,17 @@ static bool load_from(const char *path, const uint8_t *file, size_t size, const 
     else
       s->seen = true, ok = check_entry(path, &p, e, s, data_size);
   }
-  for (int i = 0; ok && i < np + ns; i++)
-    if (!slots[i].seen)
+  for (int i = 0; ok && i < nt; i++)
+    if (!slots[i].seen && slots[i].dst)
       mtl_set_error("%s: tensor %s is missing%s", path, slots[i].t->name,
-                    i >= np ? " (optimizer state: the file cannot resume training)" : ""),
+                    group_of[i] == G_STATE ? " (optimizer state: the file cannot resume training)"
+                    : group_of[i] == G_STATS ? " (running statistics)" : ""),
           ok = false;
-  ok = ok && check_overlap(path, slots, m->n_param_tensors + m->n_state_tensors);
-  for (int i = 0; ok && i < np + ns; i++) {
+  ok = ok && check_overlap(path, slots, nt);
+  for (int i = 0; ok && i < nt; i++) {
     float *dst = slots[i].dst;
+    if (!dst || !slots[i].seen)
+      continue;
     memcpy(dst, data + slots[i].begin, (size_t)(slots[i].end - slots[i].begin));
     if (!host_le())
       for (int64_t j = 0; j < slots[i].t->numel; j++) {
@@ -474,27 +502,35 @@ static bool load_from(const char *path, const uint8_t *file, size_t size, const 
       }
   }
   free(slots);
+  free(group_of);
   free(p.nodes);
   free(p.strs);
   return ok;
 }
 
 bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params, float *state,
-                   MtlCkptMeta *meta) {
-  for (int i = 0; i < m->n_param_tensors + m->n_state_tensors; i++) {
-    bool par = i < m->n_param_tensors;
-    const MtlTensor *t = par ? &m->param_tensors[i] : &m->state_tensors[i - m->n_param_tensors];
-    if (t->offset < 0 || t->numel < 0 || t->offset + t->numel > (par ? m->n_params : m->n_state)) {
-      mtl_set_error("model %s: tensor %s lies outside its group (a bug in mtlc)", m->name, t->name);
-      return false;
+                   float *stats, MtlCkptMeta *meta) {
+  Group g[NGROUPS];
+  groups(m, g);
+  for (int k = 0; k < NGROUPS; k++)
+    for (int i = 0; i < g[k].n; i++) {
+      const MtlTensor *t = &g[k].t[i];
+      if (t->offset < 0 || t->numel < 0 || t->offset + t->numel > g[k].size) {
+        mtl_set_error("model %s: tensor %s lies outside its group (a bug in mtlc)", m->name,
+                      t->name);
+        return false;
+      }
     }
+  if (m->n_stat_tensors && !stats) {
+    mtl_set_error("model %s: no buffer for its running statistics", m->name);
+    return false;
   }
   uint8_t *file;
   size_t size;
   if (!read_whole(path, &file, &size))
     return false;
   MtlCkptMeta got = {0};
-  bool ok = load_from(path, file, size, m, params, state, meta ? &got : NULL);
+  bool ok = load_from(path, file, size, m, params, state, stats, meta ? &got : NULL);
   free(file);
   if (ok && meta) {
     if (got.rng[0] | got.rng[1] | got.rng[2] | got.rng[3])

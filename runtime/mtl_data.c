@@ -164,7 +164,8 @@ static void describe(char *buf, size_t cap, const MtlModelInfo *m, int k) {
     const MtlInputInfo *in = &m->inputs[k];
     char sh[160];
     mtl_shape_text(sh, sizeof sh, in->shape, in->rank);
-    snprintf(buf, cap, "input %s is f32%s (%" PRId64 " values)", in->name, sh, in->numel);
+    snprintf(buf, cap, "input %s is %s%s (%" PRId64 " values)", in->name,
+             in->dtype == MTL_I32 ? "i32" : "f32", sh, in->numel);
   } else {
     const MtlLabelInfo *l = &m->labels[k - m->n_inputs];
     snprintf(buf, cap, "label %s is %s(%" PRId64 "): %" PRId64 " value%s per sample", l->name,
@@ -247,10 +248,10 @@ bool mtl_load_split(MtlSplit *out, const MtlModelInfo *m, const char *name,
     describe(what, sizeof what, m, k);
     paths[k] = b->path;
     ok = load(&out->arrays[k], b->path,
-              input || l->kind == MTL_LABEL_REAL ? MTL_F32 : MTL_I32,
+              input ? m->inputs[k].dtype : l->kind == MTL_LABEL_REAL ? MTL_F32 : MTL_I32,
               input ? m->inputs[k].numel : label_values(l), b->csv_column, b->csv_columns,
               b->n_csv_columns, what);
-    if (ok && input && b->normalize)
+    if (ok && input && b->normalize && m->inputs[k].dtype == MTL_F32)
       mtl_normalize(&out->arrays[k], b->mean, b->std);
     if (ok && !input && l->kind != MTL_LABEL_REAL)
       ok = mtl_check_labels(&out->arrays[k], l->kind == MTL_LABEL_BINARY ? 2 : l->width, b->path);

@@ -102,3 +102,16 @@ void mtl_init_uniform(float *out, int64_t n, double bound, MtlRng *r) {
   for (int64_t i = 0; i < n; i++)
     out[i] = (float)((2 * mtl_rng_uniform(r) - 1) * bound);
 }
+
+void mtl_init_tensors(const MtlTensor *t, int n, float *base, uint64_t seed) {
+  MtlRng r;
+  mtl_rng_seed(&r, seed);
+  for (int i = 0; i < n; i++) {
+    float *out = base + t[i].offset;
+    if (t[i].init == MTL_INIT_UNIFORM)
+      mtl_init_uniform(out, t[i].numel, t[i].init_arg, &r);
+    else
+      for (int64_t k = 0; k < t[i].numel; k++)
+        out[k] = (float)t[i].init_arg;
+  }
+}

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "mtl_model.h"
+
 /* C = alpha op(A) op(B) + beta C, row-major; op(X) = X^T when trans. */
 void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                float alpha, const float *A, int64_t lda, const float *B,
@@ -31,6 +33,11 @@ uint64_t mtl_splitmix64(uint64_t *state);
 /* PyTorch's default for Linear and Conv2d weights and biases: uniform in
  * [-bound, bound), bound = 1/sqrt(fan_in). Draws in double, stores float. */
 void mtl_init_uniform(float *out, int64_t n, double bound, MtlRng *r);
+
+/* Every tensor of a group as its init says (mtl_model.h's MtlInit), in
+ * order, the uniform ones from one stream seeded with seed: a model's init,
+ * written once, for generated code and mtlc's interpreter alike. */
+void mtl_init_tensors(const MtlTensor *t, int n, float *base, uint64_t seed);
 
 /* threads for GEMM (OpenBLAS's pool); no effect without BLAS */
 void mtl_set_threads(int n);

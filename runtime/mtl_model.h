@@ -8,24 +8,40 @@
 
 #include <stdint.h>
 
-#define MTL_MODEL_ABI 1
+#define MTL_MODEL_ABI 2
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };
 typedef enum { MTL_OPT_SGD, MTL_OPT_ADAM, MTL_OPT_ADAMW } MtlOptKind;
 typedef enum { MTL_SCHED_CONSTANT, MTL_SCHED_STEP, MTL_SCHED_COSINE } MtlSchedKind;
 
-/* A tensor in one of the float groups (parameters, optimizer state). */
+/* How a tensor starts: uniform in [-arg, arg) (PyTorch's default for Linear
+ * and Conv2d weights and biases, arg = 1/sqrt(fan_in)), or every element
+ * arg (a batchnorm's scale 1 and shift 0, a running variance 1). */
+typedef enum { MTL_INIT_UNIFORM, MTL_INIT_CONST } MtlInit;
+
+/* The step's hyperparameters, hyper[]: the learning rate, Adam's bias
+ * corrections 1 - beta1^t and 1 - beta2^t, then one weight per task. */
+enum { MTL_HYPER_LR, MTL_HYPER_C1, MTL_HYPER_C2, MTL_HYPER_TASKS };
+
+/* Element types of data: inputs are f32 values or i32 ids. */
+typedef enum { MTL_F32, MTL_I32 } MtlDtype;
+
+/* A tensor in one of the float groups (parameters, running statistics,
+ * optimizer state), and how it starts. */
 typedef struct {
   const char *name; /* "trunk.conv2d1.weight", "tower.item.dense1.bias.m" */
   int64_t offset, numel;
   int rank;
   int64_t shape[4];
+  MtlInit init;
+  double init_arg;
 } MtlTensor;
 
 /* A model input: one sample's shape; the batch dimension comes first. */
 typedef struct {
   const char *name;
+  MtlDtype dtype;
   int rank;
   int64_t shape[4];
   int64_t numel;
@@ -65,11 +81,14 @@ typedef struct MtlModelInfo {
   int abi;
   const char *name, *spec, *mtlc_version;
   int64_t batch_max; /* the largest B the entry points accept */
-  int64_t n_params, n_state, n_act; /* floats in each group */
+  int64_t n_params, n_state, n_stats, n_act; /* floats in each group */
+  int n_hyper;       /* floats in hyper[] */
   int n_param_tensors;
   const MtlTensor *param_tensors;
   int n_state_tensors;
   const MtlTensor *state_tensors;
+  int n_stat_tensors;
+  const MtlTensor *stat_tensors;
   int n_inputs;
   const MtlInputInfo *inputs;
   int n_labels;
@@ -88,19 +107,22 @@ typedef struct MtlModelInfo {
   int64_t batch, epochs;
   uint64_t seed;
 
-  /* Entry points. data[] holds one pointer per input (float, B * numel),
-   * then one per label (int32 or float, B * width). hyper[] = {lr, 1 -
-   * beta1^t, 1 - beta2^t} for this step. grads has n_params floats. */
-  void (*init)(float *params, uint64_t seed);
-  void (*train_step)(float *params, float *grads, float *state, float *act,
+  /* Entry points. data[] holds one pointer per input (float or int32, B *
+   * numel), then one per label (int32 or float, B * width). hyper[] has
+   * n_hyper floats for this step (MTL_HYPER_*). grads has n_params floats,
+   * stats n_stats (running statistics: updated by a training step, read by
+   * evaluation). */
+  void (*init)(float *params, float *stats, uint64_t seed);
+  void (*train_step)(float *params, float *grads, float *state, float *stats, float *act,
                      const void *const *data, int64_t B, const float *hyper,
                      uint64_t step_seed, float *losses);
-  /* no dropout; per-task mean losses and the outputs (B * width each) */
-  void (*eval_step)(const float *params, float *act, const void *const *data,
-                    int64_t B, float *losses, float *const *outputs);
+  /* no dropout, running statistics; per-task mean losses and the outputs
+   * (B * width each) */
+  void (*eval_step)(const float *params, const float *stats, float *act,
+                    const void *const *data, int64_t B, float *losses, float *const *outputs);
   /* inputs only: the per-task outputs */
-  void (*forward)(const float *params, float *act, const float *const *inputs,
-                  int64_t B, float *const *outputs);
+  void (*forward)(const float *params, const float *stats, float *act,
+                  const void *const *inputs, int64_t B, float *const *outputs);
 } MtlModelInfo;
 
 #endif

@@ -61,7 +61,8 @@ static int fail(void) {
 /* The model's buffer groups and the trainer's, each one allocation. */
 typedef struct {
   const MtlModelInfo *m;
-  float *params, *grads, *state, *act;
+  float *params, *grads, *state, *stats, *act;
+  float *hyper;   /* the step's hyperparameters: n_hyper */
   void *batch;    /* one gathered batch: inputs, then labels */
   void **data;    /* n_inputs + n_labels pointers into batch */
   float *out;     /* eval outputs: batch_max * width per task */
@@ -85,11 +86,14 @@ static bool bufs_alloc(Bufs *b, const MtlModelInfo *m, int64_t n_train, bool tra
     outw += m->tasks[t].width;
   *b = (Bufs){.m = m};
   b->params = calloc((size_t)m->n_params + 1, sizeof(float));
+  b->stats = calloc((size_t)m->n_stats + 1, sizeof(float));
+  b->hyper = calloc((size_t)(m->n_hyper > MTL_HYPER_TASKS ? m->n_hyper : MTL_HYPER_TASKS) + 1,
+                    sizeof(float));
   b->act = calloc((size_t)m->n_act + 1, sizeof(float));
   b->data = calloc((size_t)n + 1, sizeof(void *));
   b->out = calloc((size_t)(m->batch_max * outw) + 1, sizeof(float));
   b->outputs = calloc((size_t)m->n_tasks + 1, sizeof(float *));
-  bool ok = b->params && b->act && b->data && b->out && b->outputs;
+  bool ok = b->params && b->stats && b->hyper && b->act && b->data && b->out && b->outputs;
   if (train) {
     b->grads = calloc((size_t)m->n_params + 1, sizeof(float));
     b->state = calloc((size_t)m->n_state + 1, sizeof(float));
@@ -110,7 +114,7 @@ static bool bufs_alloc(Bufs *b, const MtlModelInfo *m, int64_t n_train, bool tra
 }
 
 static void bufs_free(Bufs *b) {
-  free(b->params), free(b->grads), free(b->state), free(b->act);
+  free(b->params), free(b->grads), free(b->state), free(b->stats), free(b->hyper), free(b->act);
   free(b->batch), free(b->data), free(b->out), free(b->outputs), free(b->idx);
 }
 
@@ -188,7 +192,7 @@ static void evaluate(Bufs *b, const MtlSplit *s, Metric *mt) {
     int64_t B = s->n - from < m->batch_max ? s->n - from : m->batch_max;
     for (int k = 0; k < s->n_arrays; k++)
       b->data[k] = (char *)s->arrays[k].data + (size_t)(from * s->arrays[k].width) * 4;
-    m->eval_step(b->params, b->act, (const void *const *)b->data, B, loss, b->outputs);
+    m->eval_step(b->params, b->stats, b->act, (const void *const *)b->data, B, loss, b->outputs);
     for (int t = 0; t < m->n_tasks; t++) {
       mt[t].loss += (double)loss[t] * (double)B;
       score(&mt[t], m, s, t, b->outputs[t], from, B);
@@ -367,9 +371,14 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
     int64_t from = s * tr->B, B = n - from < tr->B ? n - from : tr->B;
     gather(&tr->b, &tr->train, tr->b.idx + from, B);
     int64_t t = ++tr->step;
-    float hyper[3] = {(float)lr, (float)(1 - pow(b1, (double)t)), (float)(1 - pow(b2, (double)t))};
+    float *hyper = tr->b.hyper;
+    hyper[MTL_HYPER_LR] = (float)lr;
+    hyper[MTL_HYPER_C1] = (float)(1 - pow(b1, (double)t));
+    hyper[MTL_HYPER_C2] = (float)(1 - pow(b2, (double)t));
+    for (int k = 0; k < m->n_tasks && MTL_HYPER_TASKS + k < m->n_hyper; k++)
+      hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
     memset(tr->b.grads, 0, (size_t)m->n_params * sizeof(float));
-    m->train_step(tr->b.params, tr->b.grads, tr->b.state, tr->b.act,
+    m->train_step(tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
                   (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses);
     for (int k = 0; k < m->n_tasks; k++)
       loss[k] += (double)losses[k] * (double)B;
@@ -401,7 +410,7 @@ static bool run_epochs(Trainer *tr, int64_t first) {
     if (tr->o->save) {
       MtlCkptMeta meta = {.step = tr->step, .epoch = e + 1};
       memcpy(meta.rng, tr->rng.s, sizeof meta.rng);
-      if (!mtl_ckpt_save(tr->o->save, m, tr->b.params, tr->b.state, &meta))
+      if (!mtl_ckpt_save(tr->o->save, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
         return false;
     }
     if (tr->log)
@@ -430,7 +439,7 @@ static bool train(Trainer *tr) {
   int64_t first = 0;
   if (o->resume) {
     MtlCkptMeta meta;
-    if (!mtl_ckpt_load(o->resume, m, tr->b.params, tr->b.state, &meta))
+    if (!mtl_ckpt_load(o->resume, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
       return false;
     tr->step = meta.step, first = meta.epoch;
     memcpy(tr->rng.s, meta.rng, sizeof meta.rng);
@@ -438,7 +447,7 @@ static bool train(Trainer *tr) {
       printf("%s: trained %" PRId64 " epochs already, of %" PRId64 "\n", o->resume, first,
              tr->epochs);
   } else {
-    m->init(tr->b.params, m->seed);
+    m->init(tr->b.params, tr->b.stats, m->seed);
     mtl_rng_seed(&tr->rng, m->seed ^ SHUFFLE_STREAM);
   }
   if (o->log && !(tr->log = fopen(o->log, o->resume ? "a" : "w"))) {
@@ -507,7 +516,7 @@ int mtl_eval(const MtlModelInfo *m, const char *ckpt, const MtlOverride *ov, int
   Bufs b = {0};
   Metric mt[64];
   bool found = false;
-  bool ok = bufs_alloc(&b, m, 0, false) && mtl_ckpt_load(ckpt, m, b.params, NULL, NULL) &&
+  bool ok = bufs_alloc(&b, m, 0, false) && mtl_ckpt_load(ckpt, m, b.params, NULL, b.stats, NULL) &&
             mtl_load_split(&test, m, "test", ov, n_ov, limit, &found);
   if (ok && !found) {
     mtl_set_error("model %s: no test data; bind it in a data block or give --data "

@@ -28,7 +28,7 @@ golden() {
 # 1. wrong specs: tests/diag/NAME.mtl beside NAME.err, the full diagnostic;
 #    mtlc check must exit 1 and print exactly that.
 for f in tests/diag/*.mtl; do
-  [ -e "$f" ] || continue
+  [ -e "$f" ] || { bad "diag/: no specs found"; break; }
   n=${f%.mtl}
   "$MTLC" check "$f" >"$tmp/out" 2>"$tmp/err"
   rc=$?
@@ -36,10 +36,21 @@ for f in tests/diag/*.mtl; do
   golden "diag/$(basename "$n")" "$n.err" "$tmp/err"
 done
 
+# 1b. specs that check clean but deserve a warning: tests/warn/NAME.mtl
+#    beside NAME.err; mtlc check must exit 0 and print exactly that.
+for f in tests/warn/*.mtl; do
+  [ -e "$f" ] || { bad "warn/: no specs found"; break; }
+  n=${f%.mtl}
+  "$MTLC" check "$f" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  if [ $rc -ne 0 ]; then bad "warn/$(basename "$n")" "exit $rc, want 0"; continue; fi
+  golden "warn/$(basename "$n")" "$n.err" "$tmp/err"
+done
+
 # 2. every spec in LANGUAGE.md, copied verbatim, checks clean: exit 0,
 #    nothing on stderr.
 for f in tests/lang/*.mtl; do
-  [ -e "$f" ] || continue
+  [ -e "$f" ] || { bad "lang/: no specs found"; break; }
   "$MTLC" check "$f" >"$tmp/out" 2>"$tmp/err"
   rc=$?
   if [ $rc -eq 0 ] && [ ! -s "$tmp/err" ]; then ok "lang/$(basename "$f")"
@@ -49,6 +60,7 @@ done
 # 3. golden summaries of every spec in specs/ (stdout only: warnings about
 #    absent data sets depend on the machine).
 for f in specs/*.mtl; do
+  [ -e "$f" ] || { bad "summary/: no specs found"; break; }
   n=$(basename "${f%.mtl}")
   "$MTLC" summary "$f" >"$tmp/out" 2>"$tmp/err"
   rc=$?
@@ -59,7 +71,7 @@ done
 # 4. more groups register here as tests/*.sh scripts that print [PASS]/[FAIL]
 #    lines of their own.
 for t in tests/t_*.sh; do
-  [ -e "$t" ] || continue
+  [ -e "$t" ] || { bad "tests/t_*.sh: no groups found"; break; }
   while IFS= read -r line; do
     echo "$line"
     case $line in

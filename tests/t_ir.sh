@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Golden graph IR: `mtlc ir` and `mtlc ir --grad` of every spec in specs/
-# against tests/ir/NAME.ir and NAME.grad.ir. UPDATE=1 rewrites them.
+# Golden graph IR and kernel IR: `mtlc ir` and `mtlc ir --grad` of every
+# spec in specs/ against tests/ir/NAME.ir and NAME.grad.ir, and `mtlc kir`
+# against tests/kir/NAME.kir. UPDATE=1 rewrites them.
 set -u
 cd "$(dirname "$0")/.."
 MTLC=${MTLC:-build/mtlc}
@@ -17,4 +18,14 @@ for f in specs/*.mtl; do
     if d=$(diff -u "$want" "$tmp" 2>&1); then echo "[PASS] ir/$n$mode"
     else echo "[FAIL] ir/$n$mode"; printf '%s\n' "$d" | head -n 20 | sed 's/^/    /'; fi
   done
+done
+for f in specs/*.mtl; do
+  n=$(basename "${f%.mtl}")
+  want=tests/kir/$n.kir
+  if ! "$MTLC" kir "$f" >"$tmp" 2>/dev/null; then
+    echo "[FAIL] kir/$n: mtlc kir failed"; continue
+  fi
+  [ "${UPDATE:-}" = 1 ] && mkdir -p tests/kir && cp "$tmp" "$want"
+  if d=$(diff -u "$want" "$tmp" 2>&1); then echo "[PASS] kir/$n"
+  else echo "[FAIL] kir/$n"; printf '%s\n' "$d" | head -n 20 | sed 's/^/    /'; fi
 done

@@ -1,9 +1,14 @@
 #!/bin/sh
 # tools/deps.sh: installs with apt-get what mtlc needs and this Debian 12
 # machine lacks; skips what is present, so running it twice is cheap.
-# Uses sudo when not root.
+# Uses sudo when not root. With --tests it adds what some tests compare
+# against (PyTorch, under /usr/bin/python3): .ci/run uses it, so CI runs
+# those tests instead of skipping them.
 set -eu
 want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
+if [ "${1:-}" = --tests ]; then
+  want="$want python3-torch python3-numpy"
+fi
 missing=""
 for p in $want; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -1,28 +1,31 @@
-/* back/back.h: the back ends: standalone C, and LLVM (a JIT in process, or
- * .ll and object files); the model's self-description they share. */
+/* back/back.h: the back ends, which render a unit's kernels and programs:
+ * standalone C (emit_c.c; cbuild.c compiles and loads it), and LLVM
+ * (emit_llvm.c: a JIT in process, or .ll and object files; built into
+ * libmtlc-llvm.so and loaded on use by llvmload.c); and the model's
+ * self-description they share (modinfo.c, described by abi.c). */
 #ifndef MTLC_BACK_H
 #define MTLC_BACK_H
 #include "kir/kir.h"
 
-/* ---- modinfo.c: the module's MtlModelInfo, entry points left NULL ---------------- */
-MtlModelInfo *module_info(Module *mod);
+/* ---- modinfo.c: the unit's MtlModelInfo, entry points left NULL ---------------- */
+MtlModelInfo *unit_info(Unit *u);
 
 /* ---- emit_c.c --------------------------------------------------------------------- */
 /* Writes DIR/NAME.c and DIR/NAME.h; with_main adds DIR/main.c. Returns false
  * after printing an error. `cmdline` goes in the front matter. */
-bool emit_c(Module *mod, const char *dir, bool with_main, const char *cmdline);
+bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline);
 
 /* only NAME.h, beside an object file from the LLVM back end */
-bool emit_c_header(Module *mod, const char *dir, const char *cmdline);
+bool emit_c_header(Unit *u, const char *dir, const char *cmdline);
 
 /* ---- llvmload.c: the LLVM back end (jit.c, in libmtlc-llvm.so), loaded on use ----- */
 /* seconds spent building and optimizing the module, and in the JIT */
-const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s);
+const MtlModelInfo *jit_load(Unit *u, double *codegen_s, double *jit_s);
 /* textual IR, or (obj) an object file for the host or `triple` */
-bool emit_llvm_file(Module *mod, const char *path, bool obj, const char *triple,
+bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline);
 
 /* ---- cbuild.c: compile the C and load it ------------------------------------------- */
-const MtlModelInfo *cbuild_load(Module *mod, const char *cmdline, bool verbose);
+const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose);
 
 #endif

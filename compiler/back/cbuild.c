@@ -1,4 +1,4 @@
-/* cbuild.c: turns a Module into running code through the C back end: emit
+/* back/cbuild.c: turns a unit into running code through the C back end: emit
  * the sources into a private temporary folder, compile them with the
  * system's C compiler ($CC, else cc) into a shared object, and load it. The
  * object's calls into the runtime's kernel layer resolve against mtlc
@@ -57,8 +57,8 @@ static void remove_dir(Arena *a, const char *dir, const char *name) {
   rmdir(dir);
 }
 
-const MtlModelInfo *cbuild_load(Module *mod, const char *cmdline, bool verbose) {
-  Arena *a = mod->a;
+const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose) {
+  Arena *a = u->a;
   const char *tmp = getenv("TMPDIR");
   char *dir = arena_printf(a, "%s/mtlc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(dir)) {
@@ -66,9 +66,9 @@ const MtlModelInfo *cbuild_load(Module *mod, const char *cmdline, bool verbose) 
             tmp && *tmp ? tmp : "/tmp", strerror(errno));
     return NULL;
   }
-  const char *name = mod->m->name;
+  const char *name = u->m->name;
   const MtlModelInfo *info = NULL;
-  if (emit_c(mod, dir, false, cmdline) && run_cc(a, dir, name, verbose)) {
+  if (emit_c(u, dir, false, cmdline) && run_cc(a, dir, name, verbose)) {
     char *so = arena_printf(a, "%s/%s.so", dir, name);
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (!h)

@@ -1,11 +1,13 @@
-/* emit_c.c: renders a Module (kernel.c) as standalone C: NAME.h (the API,
- * sizes, the data layout) and NAME.c (one static function per kernel, each
- * preceded by a comment saying what it computes and which spec line it came
- * from; entry points that are flat call sequences; the model's
- * self-description for the runtime). With --main, main.c: a trainer built
- * on the runtime's trainer layer. The output compiles cleanly with
- * cc -std=c11 -Wall -Wextra -Werror. Nothing here decides what to compute:
- * that is kernel.c's. */
+/* back/emit_c.c: renders a unit (kir/kir.h) as standalone C: NAME.h (the
+ * API, sizes, the data layout) and NAME.c (one static function per
+ * distinct kernel, taking its buffers as parameters, each preceded by a
+ * comment saying what it computes and which spec line it came from; entry
+ * points that are flat call sequences; the model's self-description for
+ * the runtime, written from back/abi.c's description of MtlModelInfo). With
+ * --main, main.c: a trainer built on the runtime's trainer layer. The
+ * output compiles cleanly with cc -std=c11 -Wall -Wextra -Werror. Nothing
+ * here decides what to compute: kir/ does. */
+#include "back/abi.h"
 #include "back/back.h"
 
 #include <errno.h>
@@ -14,13 +16,11 @@
 #include <sys/stat.h>
 
 typedef struct {
-  Module *mod;
   FILE *out;
+  const Kernel *k;
 } EC;
 
 /* ---- expressions ------------------------------------------------------------------ */
-
-static void expr(EC *ec, const Expr *e);
 
 static void float_lit(FILE *out, double f) {
   if (isinf(f)) {
@@ -34,8 +34,6 @@ static void float_lit(FILE *out, double f) {
   fprintf(out, "%sf", buf);
 }
 
-static const char *buf_name(const Buf *b) { return b->name; }
-
 static void expr(EC *ec, const Expr *e) {
   FILE *out = ec->out;
   static const char *const ops[] = {[XB_ADD] = "+", [XB_SUB] = "-", [XB_MUL] = "*",
@@ -48,9 +46,8 @@ static void expr(EC *ec, const Expr *e) {
   case X_VAR: fprintf(out, "i%lld", (long long)e->i); return;
   case X_LOCAL: fprintf(out, "l%lld", (long long)e->i); return;
   case X_BATCH: fputs("B", out); return;
-  case X_HYPER: fprintf(out, "c->hyper[%lld]", (long long)e->i); return;
   case X_LOAD:
-    fprintf(out, "%s[", buf_name(e->buf));
+    fprintf(out, "%s[", ec->k->params[e->arg].name);
     expr(ec, e->a);
     fputc(']', out);
     return;
@@ -73,7 +70,7 @@ static void expr(EC *ec, const Expr *e) {
   case X_UN: {
     static const char *const f[] = {[XU_NEG] = "-", [XU_EXP] = "expf", [XU_LOG] = "logf",
                                     [XU_LOG1P] = "log1pf", [XU_TANH] = "tanhf",
-                                    [XU_SQRT] = "sqrtf", [XU_ABS] = "fabsf"};
+                                    [XU_SQRT] = "sqrtf", [XU_ABS] = "fabsf", [XU_ERF] = "erff"};
     fprintf(out, "%s(", e->op == XU_ABS && e->is_int ? "llabs" : f[e->op]);
     expr(ec, e->a);
     fputc(')', out);
@@ -109,8 +106,8 @@ static void indent(FILE *out, int depth) {
 
 static void stmts(EC *ec, const Vec *body, int depth);
 
-static void gemm_operand(EC *ec, const Buf *b, const Expr *off) {
-  fputs(buf_name(b), ec->out);
+static void gemm_operand(EC *ec, int arg, const Expr *off) {
+  fputs(ec->k->params[arg].name, ec->out);
   if (!(off->kind == X_I && off->i == 0)) {
     fputs(" + ", ec->out);
     expr(ec, off);
@@ -130,7 +127,7 @@ static void stmt(EC *ec, const Stmt *s, int depth) {
     fputs("}\n", out);
     return;
   case K_STORE:
-    fprintf(out, "%s[", buf_name(s->buf));
+    fprintf(out, "%s[", ec->k->params[s->arg].name);
     expr(ec, s->idx);
     fputs(s->accum ? "] += " : "] = ", out);
     expr(ec, s->val);
@@ -168,11 +165,11 @@ static void stmt(EC *ec, const Stmt *s, int depth) {
     fputs(");\n", out);
     return;
   case K_DROPOUT:
-    fprintf(out, "mtl_dropout_mask(%s, ", buf_name(s->buf));
+    fprintf(out, "mtl_dropout_mask(%s, ", ec->k->params[s->arg].name);
     expr(ec, s->val);
     fputs(", ", out);
     float_lit(out, s->p);
-    fprintf(out, ", c->seed, %lld);\n", (long long)s->stream);
+    fprintf(out, ", seed, %lld);\n", (long long)s->stream);
     return;
   }
   unreachable();
@@ -185,115 +182,53 @@ static void stmts(EC *ec, const Vec *body, int depth) {
 
 /* ---- kernels ---------------------------------------------------------------------- */
 
-static void buffer_decl(EC *ec, const Buf *b, bool write) {
-  static const char *const group[] = {[BUF_PARAM] = "c->params", [BUF_GRAD] = "c->grads",
-                                      [BUF_STATE] = "c->state", [BUF_ACT] = "c->act"};
-  const char *type = b->is_int ? "int32_t" : "float";
-  fprintf(ec->out, "  %s%s *restrict %s = ", write ? "" : "const ", type, b->name);
-  switch (b->kind) {
-  case BUF_PARAM: case BUF_GRAD: case BUF_STATE: case BUF_ACT:
-    fprintf(ec->out, "%s + %lld;", group[b->kind], (long long)b->offset);
-    break;
-  case BUF_DATA:
-    fprintf(ec->out, "(const %s *)c->data[%d];", type, b->index);
-    break;
-  case BUF_OUT:
-    fprintf(ec->out, "c->outputs[%d];", b->index);
-    break;
-  case BUF_LOSS:
-    fputs("c->losses;", ec->out);
-    break;
-  case BUF_CONST:
-    fprintf(ec->out, "%s_table;", b->name);
-    break;
+static void kernel(FILE *out, const Kernel *k) {
+  EC ec = {out, k};
+  fprintf(out, "/* %s */\nstatic void %s(", k->comment, k->name);
+  for (int i = 0; i < k->nparams; i++) {
+    const KParam *p = &k->params[i];
+    fprintf(out, "%s%s%s *restrict %s", i ? ", " : "", p->written ? "" : "const ",
+            p->dtype == DT_I32 ? "int32_t" : "float", p->name);
   }
-  fprintf(ec->out, " /* %s */\n", b->what);
-}
-
-static void kernel(EC *ec, const Kernel *k) {
-  FILE *out = ec->out;
-  KernelUses u;
-  kernel_uses(k, &u);
-  for (int i = 0; i < u.n; i++)
-    if (u.buf[i]->kind == BUF_CONST) {
-      fprintf(out, "static const int32_t %s_table[%d] = {", u.buf[i]->name,
-              u.buf[i]->ntable);
-      for (int j = 0; j < u.buf[i]->ntable; j++)
-        fprintf(out, "%s%d", j ? ", " : "", u.buf[i]->table[j]);
-      fputs("};\n", out);
-    }
-  fprintf(out, "/* %s */\nstatic void %s%s(const Ctx *c) {\n", k->comment, k->prefix, k->name);
-  for (int i = 0; i < u.n; i++)
-    buffer_decl(ec, u.buf[i], u.written[i]);
-  if (u.batch)
-    fputs("  const int64_t B = c->B;\n", out);
-  stmts(ec, &k->body, 1);
+  if (k->uses_batch)
+    fprintf(out, "%sint64_t B", k->nparams ? ", " : "");
+  if (k->uses_seed)
+    fprintf(out, "%suint64_t seed", k->nparams || k->uses_batch ? ", " : "");
+  if (!k->nparams && !k->uses_batch && !k->uses_seed)
+    fputs("void", out);
+  fputs(") {\n", out);
+  stmts(&ec, &k->body, 1);
   fputs("}\n\n", out);
 }
 
-/* ---- files ------------------------------------------------------------------------- */
-
-static void front_matter(FILE *out, Module *mod, const char *file, const char *cmdline) {
-  fprintf(out, "/* %s: generated by mtlc %s from %s\n", file, MTLC_VERSION, mod->m->src->path);
-  fprintf(out, " * command: %s\n", cmdline);
-  fprintf(out, " * model %s: %d task%s, %lld parameters; batch at most %lld.\n", mod->m->name,
-          mod->m->tasks.len, mod->m->tasks.len == 1 ? "" : "s",
-          (long long)mod->m->total_params, (long long)mod->batch_max);
-  fputs(" * Do not edit: regenerate it from the spec. */\n", out);
+/* an actual buffer of a call, in the entry point's terms */
+static void actual(FILE *out, Arena *a, const Program *p, const Buf *b, const KParam *kp) {
+  if (b->kind == BUF_DATA)
+    fprintf(out, "(const %s *)data[%d]", b->dtype == DT_I32 ? "int32_t" : "float", b->index);
+  else if (b->kind == BUF_ACT && b->dtype == DT_I32) /* i32 in the float arena */
+    fprintf(out, "(int32_t *)(%s)", kir_buf_ref(a, p, b));
+  else
+    fputs(kir_buf_ref(a, p, b), out);
+  (void)kp;
 }
 
-static void emit_header(FILE *out, Module *mod, const char *cmdline) {
-  Model *m = mod->m;
-  const char *n = m->name;
-  char *guard = arena_printf(mod->a, "%s_H", n);
-  for (char *p = guard; *p; p++)
-    *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-  front_matter(out, mod, arena_printf(mod->a, "%s.h", n), cmdline);
-  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include \"mtl_model.h\"\n\n", guard, guard);
-  fprintf(out, "#define %s_BATCH_MAX %lld\n", n, (long long)mod->batch_max);
-  fprintf(out, "#define %s_N_PARAMS %lld /* floats: parameters, and their gradients */\n", n, (long long)mod->n_params);
-  fprintf(out, "#define %s_N_STATE %lld  /* floats: optimizer state */\n", n, (long long)mod->n_state);
-  fprintf(out, "#define %s_N_ACT %lld    /* floats: the activation arena, at batch %lld */\n", n,
-          (long long)mod->n_act, (long long)mod->batch_max);
-  fprintf(out, "#define %s_N_TASKS %d\n\n", n, m->tasks.len);
-  fputs("/* data[], in this order (B samples each, B <= BATCH_MAX):\n", out);
-  for (int i = 0; i < mod->data.len; i++) {
-    Node *x = mod->data.data[i];
-    Buf *b = mod->train->buf[x->id];
-    fprintf(out, " *   data[%d] %s, %s\n", i, b->what, b->is_int ? "int32" : "float");
-  }
-  fputs(" * outputs[t] and losses[t], per task:\n", out);
-  for (int t = 0; t < m->tasks.len; t++) {
-    Task *task = m->tasks.data[t];
-    fprintf(out, " *   [%d] %s: [B, %lld] %s\n", t, task->name, (long long)task->out.d[0],
-            task->label == LBL_CLASS ? "logits" : task->label == LBL_BINARY ? "logit" : "values");
-  }
-  fputs(" */\n\n", out);
-  fprintf(out, "/* seeded initialization, PyTorch's defaults */\nvoid %s_init(float *params, uint64_t seed);\n", n);
-  fprintf(out, "/* one step: forward, backward, update; hyper = {lr, 1 - beta1^t, 1 - beta2^t} */\n"
-               "void %s_train_step(float *params, float *grads, float *state, float *act,\n"
-               "                   const void *const *data, int64_t B, const float *hyper,\n"
-               "                   uint64_t step_seed, float *losses);\n", n);
-  fprintf(out, "/* evaluation: per-task mean losses and outputs, no dropout */\n"
-               "void %s_eval_step(const float *params, float *act, const void *const *data,\n"
-               "                  int64_t B, float *losses, float *const *outputs);\n", n);
-  fprintf(out, "/* inference: per-task outputs from the inputs alone */\n"
-               "void %s_forward(const float *params, float *act, const float *const *inputs,\n"
-               "                int64_t B, float *const *outputs);\n\n", n);
-  fprintf(out, "extern const MtlModelInfo %s_info;\n\n#endif\n", n);
-}
-
-static void emit_program(EC *ec, Program *p) {
-  for (int i = 0; i < p->kernels.len; i++)
-    kernel(ec, p->kernels.data[i]);
-}
-
-static void calls(FILE *out, Program *p) {
-  for (int i = 0; i < p->kernels.len; i++) {
-    const Kernel *k = p->kernels.data[i];
-    fprintf(out, "  %s%s(&c);\n", k->prefix, k->name);
+static void calls(FILE *out, Arena *a, const Program *p) {
+  for (int i = 0; i < p->calls.len; i++) {
+    const KCall *c = p->calls.data[i];
+    fprintf(out, "  %s(", c->k->name);
+    for (int j = 0; j < c->k->nparams; j++) {
+      fputs(j ? ", " : "", out);
+      actual(out, a, p, c->args[j], &c->k->params[j]);
+    }
+    if (c->k->uses_batch)
+      fprintf(out, "%sB", c->k->nparams ? ", " : "");
+    if (c->k->uses_seed)
+      fprintf(out, "%sseed", c->k->nparams || c->k->uses_batch ? ", " : "");
+    fputs(");\n", out);
   }
 }
+
+/* ---- the model's description, from back/abi.c's ------------------------------------- */
 
 static void c_string(FILE *out, const char *s) {
   fputc('"', out);
@@ -308,175 +243,208 @@ static void c_string(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-static void shape_init(FILE *out, int rank, const int64_t *shape) {
+static void value(FILE *out, const char *model, const AbiStruct *s, const void *v, const char *path);
+
+static void scalar(FILE *out, const AbiField *f, const void *v) {
+  switch (f->kind) {
+  case AF_I32:
+    if (f->enum_names && abi_int(v, f) >= 0 && abi_int(v, f) < f->n_enum)
+      fputs(f->enum_names[abi_int(v, f)], out);
+    else
+      fprintf(out, "%lld", (long long)abi_int(v, f));
+    return;
+  case AF_I64: fprintf(out, "%lld", (long long)abi_int(v, f)); return;
+  case AF_U64: fprintf(out, "%lluu", (unsigned long long)abi_int(v, f)); return;
+  case AF_F32: float_lit(out, abi_real(v, f)); return;
+  case AF_F64: fprintf(out, "%.17g", abi_real(v, f)); return;
+  case AF_STR: c_string(out, abi_ptr(v, f)); return;
+  case AF_DIMS: {
+    const int64_t *d = (const int64_t *)((const char *)v + f->offset);
+    fprintf(out, "{%lld, %lld, %lld, %lld}", (long long)d[0], (long long)d[1], (long long)d[2],
+            (long long)d[3]);
+    return;
+  }
+  default: unreachable();
+  }
+}
+
+/* the tables an instance points at, as static arrays named path_field,
+ * deepest first */
+static void tables(FILE *out, const char *model, const AbiStruct *s, const void *v,
+                   const char *path, Arena *a) {
+  for (int i = 0; i < s->nfields; i++) {
+    const AbiField *f = &s->fields[i];
+    if (f->kind != AF_TABLE)
+      continue;
+    int n = abi_count(v, s, f);
+    const char *elems = abi_ptr(v, f);
+    if (!n)
+      continue;
+    const char *name = *path ? arena_printf(a, "%s_%s", path, f->name) : f->name;
+    if (f->elem)
+      for (int k = 0; k < n; k++)
+        tables(out, model, f->elem, elems + (size_t)k * f->elem->size,
+               arena_printf(a, "%s_%d", name, k), a);
+    fprintf(out, "static const %s %s[%d] = {", f->elem ? f->elem->name
+                                                : f->elem_kind == AF_I64 ? "int64_t" : "int32_t",
+            name, n);
+    for (int k = 0; k < n; k++) {
+      fputs(k ? ", " : "", out);
+      if (f->elem) {
+        fputs("\n    ", out);
+        value(out, model, f->elem, elems + (size_t)k * f->elem->size,
+              arena_printf(a, "%s_%d", name, k));
+      } else {
+        AbiField e = {.kind = f->elem_kind, .offset = (size_t)k * abi_elem_size(f)};
+        scalar(out, &e, elems);
+      }
+    }
+    fputs(f->elem ? "\n};\n" : "};\n", out);
+  }
+}
+
+/* {.member = value, ...} */
+static void value(FILE *out, const char *model, const AbiStruct *s, const void *v,
+                  const char *path) {
   fputc('{', out);
-  for (int d = 0; d < rank; d++)
-    fprintf(out, "%s%lld", d ? ", " : "", (long long)shape[d]);
+  for (int i = 0; i < s->nfields; i++) {
+    const AbiField *f = &s->fields[i];
+    fprintf(out, "%s.%s = ", i ? ", " : "", f->name);
+    if (f->kind == AF_TABLE) {
+      if (abi_count(v, s, f))
+        fprintf(out, "%s%s%s", path, *path ? "_" : "", f->name);
+      else
+        fputs("0", out);
+    } else if (f->kind == AF_FN) {
+      fprintf(out, "%s_%s", model, f->fn);
+    } else {
+      scalar(out, f, v);
+    }
+  }
   fputc('}', out);
 }
 
-static void tensor_table(FILE *out, const char *name, const MtlTensor *t, int n) {
-  if (!n)
-    return;
-  fprintf(out, "static const MtlTensor %s[] = {\n", name);
-  for (int i = 0; i < n; i++) {
-    fprintf(out, "    {\"%s\", %lld, %lld, %d, ", t[i].name, (long long)t[i].offset,
-            (long long)t[i].numel, t[i].rank);
-    shape_init(out, t[i].rank, t[i].shape);
-    fputs("},\n", out);
-  }
-  fputs("};\n", out);
+static void emit_info(FILE *out, Unit *u) {
+  const MtlModelInfo *m = unit_info(u);
+  tables(out, m->name, &abi_model_info, m, "", u->a);
+  fprintf(out, "\nconst MtlModelInfo %s_info = ", m->name);
+  value(out, m->name, &abi_model_info, m, "");
+  fputs(";\n", out);
 }
 
-/* the model's MtlModelInfo (modinfo.c) as C */
-static void emit_info(FILE *out, Module *mod) {
-  static const char *const kinds[] = {"MTL_LABEL_CLASS", "MTL_LABEL_BINARY", "MTL_LABEL_REAL"};
-  static const char *const opt[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_ADAMW"};
-  static const char *const sched[] = {"MTL_SCHED_CONSTANT", "MTL_SCHED_STEP", "MTL_SCHED_COSINE"};
-  const MtlModelInfo *m = module_info(mod);
-  const char *n = m->name;
-  tensor_table(out, "param_tensors", m->param_tensors, m->n_param_tensors);
-  tensor_table(out, "state_tensors", m->state_tensors, m->n_state_tensors);
-  fputs("static const MtlInputInfo inputs[] = {\n", out);
-  for (int i = 0; i < m->n_inputs; i++) {
-    fprintf(out, "    {\"%s\", %d, ", m->inputs[i].name, m->inputs[i].rank);
-    shape_init(out, m->inputs[i].rank, m->inputs[i].shape);
-    fprintf(out, ", %lld},\n", (long long)m->inputs[i].numel);
-  }
-  fputs("};\n", out);
-  if (m->n_labels) {
-    fputs("static const MtlLabelInfo labels[] = {\n", out);
-    for (int i = 0; i < m->n_labels; i++)
-      fprintf(out, "    {\"%s\", %s, %lld},\n", m->labels[i].name, kinds[m->labels[i].kind],
-              (long long)m->labels[i].width);
-    fputs("};\n", out);
-  }
-  for (int i = 0; i < m->n_tasks; i++) {
-    const MtlTaskInfo *t = &m->tasks[i];
-    if (!t->n_lookup)
-      continue;
-    fprintf(out, "static const int32_t lookup_%s[%d] = {", t->name, t->n_lookup);
-    for (int k = 0; k < t->n_lookup; k++)
-      fprintf(out, "%s%d", k ? ", " : "", t->lookup[k]);
-    fputs("};\n", out);
-  }
-  fputs("static const MtlTaskInfo tasks[] = {\n", out);
-  for (int i = 0; i < m->n_tasks; i++) {
-    const MtlTaskInfo *t = &m->tasks[i];
-    fprintf(out, "    {\"%s\", %s, %lld, %d, %.17g, %d, %d, ", t->name, kinds[t->kind],
-            (long long)t->width, t->metrics, t->weight, t->label, t->derive_from);
-    if (t->n_lookup)
-      fprintf(out, "lookup_%s, %d},\n", t->name, t->n_lookup);
-    else
-      fputs("0, 0},\n", out);
-  }
-  fputs("};\n", out);
-  for (int i = 0; i < m->n_bindings; i++) {
-    const MtlBinding *b = &m->bindings[i];
-    if (!b->n_csv_columns)
-      continue;
-    fprintf(out, "static const int64_t csv_columns_%d[] = {", i);
-    for (int k = 0; k < b->n_csv_columns; k++)
-      fprintf(out, "%s%lld", k ? ", " : "", (long long)b->csv_columns[k]);
-    fputs("};\n", out);
-  }
-  if (m->n_bindings) {
-    fputs("static const MtlBinding bindings[] = {\n", out);
-    for (int i = 0; i < m->n_bindings; i++) {
-      const MtlBinding *b = &m->bindings[i];
-      fprintf(out, "    {\"%s\", \"%s\", ", b->split, b->name);
-      c_string(out, b->path);
-      fprintf(out, ", %d, ", b->normalize);
-      float_lit(out, b->mean);
-      fputs(", ", out);
-      float_lit(out, b->std);
-      fprintf(out, ", %d, ", b->csv_column);
-      if (b->n_csv_columns)
-        fprintf(out, "csv_columns_%d, %d},\n", i, b->n_csv_columns);
-      else
-        fputs("0, 0},\n", out);
-    }
-    fputs("};\n", out);
-  }
-  fprintf(out, "\nconst MtlModelInfo %s_info = {\n", n);
-  fprintf(out, "    .abi = MTL_MODEL_ABI,\n    .name = \"%s\",\n    .spec = ", n);
-  c_string(out, m->spec);
-  fprintf(out, ",\n    .mtlc_version = \"%s\",\n", m->mtlc_version);
-  fprintf(out, "    .batch_max = %s_BATCH_MAX,\n    .n_params = %s_N_PARAMS,\n"
-               "    .n_state = %s_N_STATE,\n    .n_act = %s_N_ACT,\n", n, n, n, n);
-  fprintf(out, "    .n_param_tensors = %d,\n    .param_tensors = %s,\n", m->n_param_tensors,
-          m->n_param_tensors ? "param_tensors" : "0");
-  fprintf(out, "    .n_state_tensors = %d,\n    .state_tensors = %s,\n", m->n_state_tensors,
-          m->n_state_tensors ? "state_tensors" : "0");
-  fprintf(out, "    .n_inputs = %d,\n    .inputs = inputs,\n", m->n_inputs);
-  fprintf(out, "    .n_labels = %d,\n    .labels = %s,\n", m->n_labels, m->n_labels ? "labels" : "0");
-  fprintf(out, "    .n_tasks = %d,\n    .tasks = tasks,\n", m->n_tasks);
-  fprintf(out, "    .n_bindings = %d,\n    .bindings = %s,\n", m->n_bindings,
-          m->n_bindings ? "bindings" : "0");
-  fprintf(out, "    .optimizer = %s,\n    .lr = %.17g,\n", opt[m->optimizer], m->lr);
-  fprintf(out, "    .beta1 = %.17g,\n    .beta2 = %.17g,\n", m->beta1, m->beta2);
-  fprintf(out, "    .schedule = %s,\n    .step_every = %lld,\n    .step_gamma = %.17g,\n",
-          sched[m->schedule], (long long)m->step_every, m->step_gamma);
-  fprintf(out, "    .batch = %lld,\n    .epochs = %lld,\n    .seed = %lluu,\n", (long long)m->batch,
-          (long long)m->epochs, (unsigned long long)m->seed);
-  fprintf(out, "    .init = %s_init,\n    .train_step = %s_train_step,\n"
-               "    .eval_step = %s_eval_step,\n    .forward = %s_forward,\n};\n", n, n, n, n);
+/* ---- files ------------------------------------------------------------------------- */
+
+static void front_matter(FILE *out, Unit *u, const char *file, const char *cmdline) {
+  fprintf(out, "/* %s: generated by mtlc %s from %s\n", file, MTLC_VERSION, u->m->src->path);
+  fprintf(out, " * command: %s\n", cmdline);
+  fprintf(out, " * model %s: %d task%s, %lld parameters; batch at most %lld.\n", u->m->name,
+          u->m->tasks.len, u->m->tasks.len == 1 ? "" : "s",
+          (long long)u->m->total_params, (long long)u->batch_max);
+  fputs(" * Do not edit: regenerate it from the spec. */\n", out);
 }
 
-static void emit_source(FILE *out, Module *mod, const char *cmdline) {
-  Model *m = mod->m;
+static void emit_header(FILE *out, Unit *u, const char *cmdline) {
+  Model *m = u->m;
   const char *n = m->name;
-  front_matter(out, mod, arena_printf(mod->a, "%s.c", n), cmdline);
+  char *guard = arena_printf(u->a, "%s_H", n);
+  for (char *p = guard; *p; p++)
+    *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+  front_matter(out, u, arena_printf(u->a, "%s.h", n), cmdline);
+  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include \"mtl_model.h\"\n\n", guard, guard);
+  fprintf(out, "#define %s_BATCH_MAX %lld\n", n, (long long)u->batch_max);
+  fprintf(out, "#define %s_N_PARAMS %lld /* floats: parameters, and their gradients */\n", n, (long long)u->n_params);
+  fprintf(out, "#define %s_N_STATE %lld  /* floats: optimizer state */\n", n, (long long)u->n_state);
+  fprintf(out, "#define %s_N_STATS %lld  /* floats: running statistics */\n", n, (long long)u->n_stats);
+  fprintf(out, "#define %s_N_ACT %lld    /* floats: the activation arena, at batch %lld */\n", n,
+          (long long)u->n_act, (long long)u->batch_max);
+  fprintf(out, "#define %s_N_HYPER %d   /* floats: hyper[], MTL_HYPER_* */\n", n, u->n_hyper);
+  fprintf(out, "#define %s_N_TASKS %d\n\n", n, m->tasks.len);
+  fputs("/* data[], in this order (B samples each, B <= BATCH_MAX):\n", out);
+  for (int i = 0; i < u->data.len; i++) {
+    Buf *b = u->data_buf.data[i];
+    fprintf(out, " *   data[%d] %s, %s\n", i, b->what, b->dtype == DT_I32 ? "int32" : "float");
+  }
+  fputs(" * outputs[t] and losses[t], per task:\n", out);
+  for (int t = 0; t < m->tasks.len; t++) {
+    Task *task = m->tasks.data[t];
+    fprintf(out, " *   [%d] %s: [B, %lld] %s\n", t, task->name, (long long)task->out.d[0],
+            task->label == LBL_CLASS ? "logits" : task->label == LBL_BINARY ? "logit" : "values");
+  }
+  fputs(" */\n\n", out);
+  fprintf(out, "/* seeded initialization, PyTorch's defaults */\n"
+               "void %s_init(float *params, float *stats, uint64_t seed);\n", n);
+  fprintf(out, "/* one step: forward, backward, update */\n"
+               "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
+               "                   float *act, const void *const *data, int64_t B,\n"
+               "                   const float *hyper, uint64_t seed, float *losses);\n", n);
+  fprintf(out, "/* evaluation: per-task mean losses and outputs; no dropout, running statistics */\n"
+               "void %s_eval_step(const float *params, const float *stats, float *act,\n"
+               "                  const void *const *data, int64_t B, float *losses,\n"
+               "                  float *const *outputs);\n", n);
+  fprintf(out, "/* inference: per-task outputs from the inputs alone */\n"
+               "void %s_forward(const float *params, const float *stats, float *act,\n"
+               "                const void *const *data, int64_t B, float *const *outputs);\n\n", n);
+  fprintf(out, "extern const MtlModelInfo %s_info;\n\n#endif\n", n);
+}
+
+static void emit_source(FILE *out, Unit *u, const char *cmdline) {
+  Model *m = u->m;
+  const char *n = m->name;
+  front_matter(out, u, arena_printf(u->a, "%s.c", n), cmdline);
   fprintf(out, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
                "#include \"mtl_kernel.h\"\n#include \"%s.h\"\n\n", n);
-  fputs("/* What every kernel reads and writes: the buffer groups, the batch's data\n"
-        " * and outputs, the step's hyperparameters and dropout seed, and B. */\n"
-        "typedef struct {\n  float *params, *grads, *state, *act;\n"
-        "  const void *const *data;\n  float *const *outputs;\n  float *losses;\n"
-        "  const float *hyper;\n  uint64_t seed;\n  int64_t B;\n} Ctx;\n\n", out);
   fputs("static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
         "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n"
         "/* like fmaxf and fminf but for NaNs, and inlined */\n"
         "static inline float fmax_(float a, float b) { return a > b ? a : b; }\n"
         "static inline float fmin_(float a, float b) { return a < b ? a : b; }\n\n", out);
-  EC ec = {mod, out};
-  fputs("/* ---- train step: forward, backward, update ---- */\n\n", out);
-  emit_program(&ec, mod->train);
-  fputs("/* ---- evaluation; inference runs the kernels that read no label ---- */\n\n", out);
-  emit_program(&ec, mod->eval);
-
-  fprintf(out, "void %s_init(float *params, uint64_t seed) {\n", n);
-  fprintf(out, "  MtlRng r;\n  mtl_rng_seed(&r, seed);\n  memset(params, 0, sizeof(float) * %s_N_PARAMS);\n", n);
-  for (int i = 0; i < mod->params.len; i++) {
-    Node *x = mod->params.data[i];
-    Buf *b = mod->train->buf[x->id];
-    fprintf(out, "  mtl_init_uniform(params + %lld, %lld, %.17g, &r); /* %s, fan_in %lld */\n",
-            (long long)b->offset, (long long)b->size, 1 / sqrt((double)x->a[0]), x->name,
-            (long long)x->a[0]);
+  for (int i = 0; i < u->bufs.len; i++) {
+    Buf *b = u->bufs.data[i];
+    if (b->kind != BUF_CONST)
+      continue;
+    fprintf(out, "static const int32_t %s[%d] = {", b->name, b->ntable);
+    for (int j = 0; j < b->ntable; j++)
+      fprintf(out, "%s%d", j ? ", " : "", b->table[j]);
+    fprintf(out, "}; /* %s */\n", b->what);
   }
+  fputs("\n/* ---- kernels: each distinct one once, called by the programs below ---- */\n\n", out);
+  for (int i = 0; i < u->kernels.len; i++)
+    kernel(out, u->kernels.data[i]);
+
+  fputs("/* ---- the model's description, which the runtime reads ---- */\n\n", out);
+  emit_info(out, u);
+
+  fputs("\n/* ---- entry points ---- */\n\n", out);
+  fprintf(out, "void %s_init(float *params, float *stats, uint64_t seed) {\n", n);
+  fprintf(out, "  memset(params, 0, sizeof(float) * %s_N_PARAMS);\n", n);
+  if (u->n_stats)
+    fprintf(out, "  memset(stats, 0, sizeof(float) * %s_N_STATS);\n", n);
+  fprintf(out, "  mtl_init_tensors(%s_info.param_tensors, %s_info.n_param_tensors, params, seed);\n", n, n);
+  fprintf(out, "  mtl_init_tensors(%s_info.stat_tensors, %s_info.n_stat_tensors, stats, seed);\n", n, n);
   fputs("}\n\n", out);
-  fprintf(out, "void %s_train_step(float *params, float *grads, float *state, float *act,\n"
-               "                   const void *const *data, int64_t B, const float *hyper,\n"
-               "                   uint64_t step_seed, float *losses) {\n"
-               "  const Ctx c = {params, grads, state, act, data, 0, losses, hyper, step_seed, B};\n", n);
-  calls(out, mod->train);
+  fprintf(out, "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
+               "                   float *act, const void *const *data, int64_t B,\n"
+               "                   const float *hyper, uint64_t seed, float *losses) {\n"
+               "  (void)params, (void)grads, (void)state, (void)stats, (void)act, (void)data;\n"
+               "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n);
+  calls(out, u->a, u->train);
   fputs("}\n\n", out);
-  fprintf(out, "void %s_eval_step(const float *params, float *act, const void *const *data,\n"
-               "                  int64_t B, float *losses, float *const *outputs) {\n"
-               "  const Ctx c = {(float *)params, 0, 0, act, data, outputs, losses, 0, 0, B};\n", n);
-  calls(out, mod->eval);
+  fprintf(out, "void %s_eval_step(const float *params, const float *stats, float *act,\n"
+               "                  const void *const *data, int64_t B, float *losses,\n"
+               "                  float *const *outputs) {\n"
+               "  (void)params, (void)stats, (void)act, (void)data, (void)B, (void)losses, (void)outputs;\n", n);
+  calls(out, u->a, u->eval);
   fputs("}\n\n", out);
-  fprintf(out, "void %s_forward(const float *params, float *act, const float *const *inputs,\n"
-               "                int64_t B, float *const *outputs) {\n"
-               "  const Ctx c = {(float *)params, 0, 0, act, (const void *const *)inputs, outputs, 0, 0, 0, B};\n", n);
-  calls(out, mod->forward);
-  fputs("}\n\n", out);
-  emit_info(out, mod);
+  fprintf(out, "void %s_forward(const float *params, const float *stats, float *act,\n"
+               "                const void *const *data, int64_t B, float *const *outputs) {\n"
+               "  (void)params, (void)stats, (void)act, (void)data, (void)B, (void)outputs;\n", n);
+  calls(out, u->a, u->forward);
+  fputs("}\n", out);
 }
 
-static void emit_main(FILE *out, Module *mod, const char *cmdline) {
-  const char *n = mod->m->name;
-  front_matter(out, mod, "main.c", cmdline);
+static void emit_main(FILE *out, Unit *u, const char *cmdline) {
+  const char *n = u->m->name;
+  front_matter(out, u, "main.c", cmdline);
   fprintf(out,
           "/* A standalone trainer: the runtime's training loop over the generated\n"
           " * model. Build: cc -O2 main.c %s.c -I RUNTIME -L LIB -lmtlrt -lopenblas -lz -lm\n"
@@ -531,16 +499,16 @@ static FILE *open_out(const char *dir, const char *file, char **path_out, Arena 
 
 /* Each file is written whole to a temporary name, then renamed: no
  * half-written sources. */
-static bool write_file(Module *mod, const char *dir, const char *file, const char *cmdline,
-                       void (*body)(FILE *, Module *, const char *)) {
+static bool write_file(Unit *u, const char *dir, const char *file, const char *cmdline,
+                       void (*body)(FILE *, Unit *, const char *)) {
   char *tmp;
-  FILE *f = open_out(dir, arena_printf(mod->a, ".%s.tmp", file), &tmp, mod->a);
+  FILE *f = open_out(dir, arena_printf(u->a, ".%s.tmp", file), &tmp, u->a);
   if (!f)
     return false;
-  body(f, mod, cmdline);
+  body(f, u, cmdline);
   bool ok = !ferror(f);
   ok &= fclose(f) == 0;
-  char *final = arena_printf(mod->a, "%s/%s", dir, file);
+  char *final = arena_printf(u->a, "%s/%s", dir, file);
   if (!ok || rename(tmp, final) != 0) {
     fprintf(stderr, "mtlc: cannot write '%s': %s\n", final, strerror(errno));
     remove(tmp);
@@ -549,11 +517,11 @@ static bool write_file(Module *mod, const char *dir, const char *file, const cha
   return true;
 }
 
-bool emit_c_header(Module *mod, const char *dir, const char *cmdline) {
-  return write_file(mod, dir, arena_printf(mod->a, "%s.h", mod->m->name), cmdline, emit_header);
+bool emit_c_header(Unit *u, const char *dir, const char *cmdline) {
+  return write_file(u, dir, arena_printf(u->a, "%s.h", u->m->name), cmdline, emit_header);
 }
 
-bool emit_c(Module *mod, const char *dir, bool with_main, const char *cmdline) {
+bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline) {
   struct stat st;
   if (stat(dir, &st) != 0 && mkdir(dir, 0777) != 0) {
     fprintf(stderr, "mtlc: cannot create folder '%s': %s\n", dir, strerror(errno));
@@ -563,8 +531,8 @@ bool emit_c(Module *mod, const char *dir, bool with_main, const char *cmdline) {
     fprintf(stderr, "mtlc: '%s' is not a folder\n", dir);
     return false;
   }
-  const char *n = mod->m->name;
-  return write_file(mod, dir, arena_printf(mod->a, "%s.h", n), cmdline, emit_header) &&
-         write_file(mod, dir, arena_printf(mod->a, "%s.c", n), cmdline, emit_source) &&
-         (!with_main || write_file(mod, dir, "main.c", cmdline, emit_main));
+  const char *n = u->m->name;
+  return write_file(u, dir, arena_printf(u->a, "%s.h", n), cmdline, emit_header) &&
+         write_file(u, dir, arena_printf(u->a, "%s.c", n), cmdline, emit_source) &&
+         (!with_main || write_file(u, dir, "main.c", cmdline, emit_main));
 }

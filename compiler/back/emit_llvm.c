@@ -1,15 +1,18 @@
-/* emit_llvm.c: renders a Module (kernel.c) as an LLVM module through the
- * LLVM C API: one internal function per kernel, whose buffers are noalias,
- * nocapture, 16-byte aligned parameters, with real loops of constant trip
- * count (or B); entry points NAME_init, NAME_train_step, NAME_eval_step and
+/* back/emit_llvm.c: renders a unit (kir/kir.h) as an LLVM module through
+ * the LLVM C API: one internal function per distinct kernel, whose buffers
+ * are noalias, nocapture parameters (64-byte aligned where every call
+ * passes a block of a group), with real loops of constant trip count (or
+ * B); entry points NAME_init, NAME_train_step, NAME_eval_step and
  * NAME_forward with the same C ABI as the C back end; and NAME_info, the
- * model's MtlModelInfo, as constants. The module is verified, then
+ * model's MtlModelInfo, as constants built from back/abi.c's description,
+ * every member's offset checked against the C compiler's. The module is verified, then
  * optimized with the new pass manager at O3 for the target machine (the
  * host's CPU and features unless another triple is asked for). No IR text
  * templates and no C compiler: only API calls. O3 runs without loop
  * unrolling (see emit_llvm), to keep compile time low. Fast-math flags are not set
  * (the C API of LLVM 14 has no call for them), so results follow IEEE order
  * like the C back end's. jit.c runs the module; `mtlc emit-llvm` writes it. */
+#include "back/abi.h"
 #include "back/back.h"
 
 #include <math.h>
@@ -30,14 +33,14 @@ typedef struct {
   LLVMContextRef ctx;
   LLVMModuleRef mod;
   LLVMBuilderRef b, ab; /* code; allocas in the entry block */
-  Module *m;
+  Unit *u;
   LLVMTypeRef f32, f64, i64, i32, i8, i1, vd, pf32, pi32, pi8, ppi8, pf64, pi64;
   /* the kernel being emitted */
+  const Kernel *k;
   LLVMValueRef fn;
   LLVMBasicBlockRef alloca_bb;
-  KernelUses u;
-  LLVMValueRef bufp[MAX_KERNEL_BUFS];
-  LLVMValueRef B, hyper, seed;
+  LLVMValueRef param[MAX_KERNEL_PARAMS];
+  LLVMValueRef B, seed;
   LLVMValueRef var[MAX_VARS];
   LLVMValueRef local[MAX_LOCALS];
 } LC;
@@ -85,17 +88,11 @@ static LLVMValueRef to_i64(LC *c, LLVMValueRef v) {
   return LLVMTypeOf(v) == c->i1 ? LLVMBuildZExt(c->b, v, c->i64, "") : v;
 }
 
-static int buf_index(LC *c, const Buf *b) {
-  for (int i = 0; i < c->u.n; i++)
-    if (c->u.buf[i] == b)
-      return i;
-  unreachable();
-  return -1;
-}
+static bool param_int(LC *c, int arg) { return c->k->params[arg].dtype == DT_I32; }
 
-static LLVMValueRef elem_ptr(LC *c, const Buf *b, LLVMValueRef idx) {
-  LLVMValueRef base = c->bufp[buf_index(c, b)];
-  return LLVMBuildInBoundsGEP2(c->b, b->is_int ? c->i32 : c->f32, base, &idx, 1, "");
+static LLVMValueRef elem_ptr(LC *c, int arg, LLVMValueRef idx) {
+  return LLVMBuildInBoundsGEP2(c->b, param_int(c, arg) ? c->i32 : c->f32, c->param[arg], &idx, 1,
+                               "");
 }
 
 static LLVMValueRef expr(LC *c, const Expr *e);
@@ -151,14 +148,11 @@ static LLVMValueRef expr(LC *c, const Expr *e) {
   case X_LOCAL:
     return LLVMBuildLoad2(c->b, e->is_int ? c->i64 : c->f32, c->local[e->i], "");
   case X_BATCH: return c->B;
-  case X_HYPER: {
-    LLVMValueRef idx = LLVMConstInt(c->i64, (unsigned long long)e->i, 0);
-    return LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, c->f32, c->hyper, &idx, 1, ""), "");
-  }
   case X_LOAD: {
-    LLVMValueRef v = LLVMBuildLoad2(c->b, e->buf->is_int ? c->i32 : c->f32,
-                                    elem_ptr(c, e->buf, to_i64(c, expr(c, e->a))), "");
-    return e->buf->is_int ? LLVMBuildSExt(c->b, v, c->i64, "") : v;
+    bool is_int = param_int(c, e->arg);
+    LLVMValueRef v = LLVMBuildLoad2(c->b, is_int ? c->i32 : c->f32,
+                                    elem_ptr(c, e->arg, to_i64(c, expr(c, e->a))), "");
+    return is_int ? LLVMBuildSExt(c->b, v, c->i64, "") : v;
   }
   case X_BIN: return bin(c, e);
   case X_UN: {
@@ -175,6 +169,7 @@ static LLVMValueRef expr(LC *c, const Expr *e) {
     case XU_ABS: return call1f(c, "llvm.fabs.f32", x);
     case XU_LOG1P: return call1f(c, "log1pf", x);
     case XU_TANH: return call1f(c, "tanhf", x);
+    case XU_ERF: return call1f(c, "erff", x);
     }
     unreachable();
     return NULL;
@@ -197,8 +192,8 @@ static LLVMValueRef expr(LC *c, const Expr *e) {
 
 static void stmts(LC *c, const Vec *body);
 
-static LLVMValueRef buf_at(LC *c, const Buf *b, const Expr *off) {
-  return elem_ptr(c, b, to_i64(c, expr(c, off)));
+static LLVMValueRef buf_at(LC *c, int arg, const Expr *off) {
+  return elem_ptr(c, arg, to_i64(c, expr(c, off)));
 }
 
 /* a loop of at most 4 trips whose body holds only such loops: pooling
@@ -248,9 +243,9 @@ static void stmt(LC *c, const Stmt *s) {
     return;
   }
   case K_STORE: {
-    LLVMValueRef p = elem_ptr(c, s->buf, to_i64(c, expr(c, s->idx)));
+    LLVMValueRef p = elem_ptr(c, s->arg, to_i64(c, expr(c, s->idx)));
     LLVMValueRef v = expr(c, s->val);
-    if (s->buf->is_int)
+    if (param_int(c, s->arg))
       v = LLVMBuildTrunc(b, to_i64(c, v), c->i32, "");
     if (s->accum)
       v = LLVMBuildFAdd(b, LLVMBuildLoad2(b, c->f32, p, ""), v, "");
@@ -287,7 +282,7 @@ static void stmt(LC *c, const Stmt *s) {
   case K_DROPOUT: {
     LLVMTypeRef t[5] = {c->pf32, c->i64, c->f32, c->i64, c->i64};
     LLVMValueRef f = fn_decl(c, "mtl_dropout_mask", c->vd, t, 5);
-    LLVMValueRef a[5] = {c->bufp[buf_index(c, s->buf)], to_i64(c, expr(c, s->val)),
+    LLVMValueRef a[5] = {c->param[s->arg], to_i64(c, expr(c, s->val)),
                          LLVMConstReal(c->f32, s->p), c->seed,
                          LLVMConstInt(c->i64, (unsigned long long)s->stream, 0)};
     call(c, f, a, 5);
@@ -304,38 +299,34 @@ static void stmts(LC *c, const Vec *body) {
 
 /* ---- kernels and entry points -------------------------------------------------------- */
 
-/* void k(bufs..., i64 B, float *hyper, i64 seed) */
+/* void k(params..., [i64 B], [i64 seed]) */
 static LLVMValueRef kernel(LC *c, const Kernel *k) {
-  kernel_uses(k, &c->u);
-  LLVMTypeRef args[MAX_KERNEL_BUFS + 3];
+  c->k = k;
+  LLVMTypeRef args[MAX_KERNEL_PARAMS + 2];
   int n = 0;
-  for (int i = 0; i < c->u.n; i++)
-    args[n++] = c->u.buf[i]->is_int ? c->pi32 : c->pf32;
-  args[n++] = c->i64;
-  args[n++] = c->pf32;
-  args[n++] = c->i64;
-  char *name = arena_printf(c->m->a, "%s%s", k->prefix, k->name);
-  LLVMValueRef f = c->fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->vd, args, (unsigned)n, 0));
+  for (int i = 0; i < k->nparams; i++)
+    args[n++] = k->params[i].dtype == DT_I32 ? c->pi32 : c->pf32;
+  if (k->uses_batch)
+    args[n++] = c->i64;
+  if (k->uses_seed)
+    args[n++] = c->i64;
+  LLVMValueRef f = c->fn = LLVMAddFunction(c->mod, k->name, LLVMFunctionType(c->vd, args, (unsigned)n, 0));
   LLVMSetLinkage(f, LLVMInternalLinkage);
   add_attr(c, f, LLVMAttributeFunctionIndex, "nounwind", 0);
   if (getenv("MTLC_PROFILE_KERNELS")) /* keep each kernel a function, for perf */
     add_attr(c, f, LLVMAttributeFunctionIndex, "noinline", 0);
-  for (int i = 0; i < c->u.n; i++) {
-    c->bufp[i] = LLVMGetParam(f, (unsigned)i);
+  for (int i = 0; i < k->nparams; i++) {
+    c->param[i] = LLVMGetParam(f, (unsigned)i);
     add_attr(c, f, (unsigned)i + 1, "noalias", 0);
     add_attr(c, f, (unsigned)i + 1, "nocapture", 0);
     /* the groups are 16-byte aligned blocks carved at multiples of 64 bytes;
-     * what the caller passes (data, outputs, losses) may be any float array */
-    BufKind bk = c->u.buf[i]->kind;
-    bool group = bk == BUF_PARAM || bk == BUF_GRAD || bk == BUF_STATE || bk == BUF_ACT ||
-                 bk == BUF_CONST;
-    add_attr(c, f, (unsigned)i + 1, "align", group ? 16 : 4);
-    if (!c->u.written[i])
+     * what the caller passes (data, outputs, losses, hyper) may be any array */
+    add_attr(c, f, (unsigned)i + 1, "align", k->params[i].group ? 16 : 4);
+    if (!k->params[i].written)
       add_attr(c, f, (unsigned)i + 1, "readonly", 0);
   }
-  c->B = LLVMGetParam(f, (unsigned)c->u.n);
-  c->hyper = LLVMGetParam(f, (unsigned)c->u.n + 1);
-  c->seed = LLVMGetParam(f, (unsigned)c->u.n + 2);
+  c->B = k->uses_batch ? LLVMGetParam(f, (unsigned)k->nparams) : NULL;
+  c->seed = k->uses_seed ? LLVMGetParam(f, (unsigned)(k->nparams + k->uses_batch)) : NULL;
   c->alloca_bb = LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
   LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(c->ctx, f, "start");
   LLVMPositionBuilderAtEnd(c->ab, c->alloca_bb);
@@ -348,19 +339,18 @@ static LLVMValueRef kernel(LC *c, const Kernel *k) {
 }
 
 typedef struct {
-  LLVMValueRef params, grads, state, act, data, outputs, losses, hyper, seed, B;
+  LLVMValueRef params, grads, state, stats, act, data, outputs, losses, hyper, seed, B;
 } EntryArgs;
 
 static LLVMValueRef const_table(LC *c, const Buf *b) {
-  char *name = arena_printf(c->m->a, "%s_table", b->name);
-  LLVMValueRef g = LLVMGetNamedGlobal(c->mod, name);
+  LLVMValueRef g = LLVMGetNamedGlobal(c->mod, b->name);
   if (g)
     return LLVMConstBitCast(g, c->pi32);
-  LLVMValueRef *v = arena_alloc(c->m->a, sizeof(LLVMValueRef) * (size_t)b->ntable);
+  LLVMValueRef *v = arena_alloc(c->u->a, sizeof(LLVMValueRef) * (size_t)(b->ntable + 1));
   for (int i = 0; i < b->ntable; i++)
     v[i] = LLVMConstInt(c->i32, (unsigned long long)(int64_t)b->table[i], 1);
   LLVMValueRef init = LLVMConstArray(c->i32, v, (unsigned)b->ntable);
-  g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+  g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), b->name);
   LLVMSetInitializer(g, init);
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
@@ -373,19 +363,22 @@ static LLVMValueRef gep(LC *c, LLVMTypeRef t, LLVMValueRef p, int64_t off) {
   return LLVMBuildInBoundsGEP2(c->b, t, p, &idx, 1, "");
 }
 
-/* a kernel's buffer, in the entry point's terms */
-static LLVMValueRef entry_buf(LC *c, EntryArgs *e, const Buf *b) {
-  LLVMTypeRef t = b->is_int ? c->pi32 : c->pf32;
+/* a call's actual buffer, in the entry point's terms */
+static LLVMValueRef entry_buf(LC *c, EntryArgs *e, const Program *p, const Buf *b) {
+  LLVMTypeRef t = b->dtype == DT_I32 ? c->pi32 : c->pf32;
   switch (b->kind) {
   case BUF_PARAM: return gep(c, c->f32, e->params, b->offset);
   case BUF_GRAD: return gep(c, c->f32, e->grads, b->offset);
   case BUF_STATE: return gep(c, c->f32, e->state, b->offset);
-  case BUF_ACT: return gep(c, c->f32, e->act, b->offset);
+  case BUF_STAT: return gep(c, c->f32, e->stats, b->offset);
+  case BUF_ACT: /* an i32 buffer in the float arena: the same 4 bytes an element */
+    return LLVMBuildBitCast(c->b, gep(c, c->f32, e->act, p->offset[b->id]), t, "");
   case BUF_DATA:
     return LLVMBuildBitCast(c->b, LLVMBuildLoad2(c->b, c->pi8, gep(c, c->pi8, e->data, b->index), ""), t, "");
   case BUF_OUT:
     return LLVMBuildLoad2(c->b, c->pf32, gep(c, c->pf32, e->outputs, b->index), "");
-  case BUF_LOSS: return e->losses;
+  case BUF_LOSS: return gep(c, c->f32, e->losses, b->index);
+  case BUF_HYPER: return gep(c, c->f32, e->hyper, b->index);
   case BUF_CONST: return const_table(c, b);
   }
   unreachable();
@@ -395,89 +388,55 @@ static LLVMValueRef entry_buf(LC *c, EntryArgs *e, const Buf *b) {
 static LLVMValueRef entry(LC *c, const char *name, LLVMTypeRef *args, int n) {
   LLVMValueRef f = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->vd, args, (unsigned)n, 0));
   add_attr(c, f, LLVMAttributeFunctionIndex, "nounwind", 0);
-  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, f, "entry"));
   return f;
 }
 
-/* emits a program's kernels, then an entry point that calls them in order */
-static void program(LC *c, Program *p, const char *prefix, const char *name, LLVMTypeRef *args,
-                    int n, void (*bind)(LC *, LLVMValueRef, EntryArgs *)) {
-  (void)prefix;
-  LLVMValueRef *fns = arena_alloc(c->m->a, sizeof(LLVMValueRef) * (size_t)(p->kernels.len + 1));
-  KernelUses *uses = arena_alloc(c->m->a, sizeof(KernelUses) * (size_t)(p->kernels.len + 1));
-  for (int i = 0; i < p->kernels.len; i++) { /* each kernel rendered once */
-    Kernel *k = p->kernels.data[i];
-    if (!k->backend)
-      k->backend = kernel(c, k);
-    fns[i] = k->backend;
-    kernel_uses(k, &uses[i]);
-  }
-  LLVMValueRef f = entry(c, name, args, n);
+/* the entry point of a program: its calls, in order */
+static void program(LC *c, Program *p, LLVMValueRef f, void (*bind)(LC *, LLVMValueRef, EntryArgs *)) {
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, f, "entry"));
   EntryArgs e = {0};
   bind(c, f, &e);
-  for (int i = 0; i < p->kernels.len; i++) {
-    LLVMValueRef a[MAX_KERNEL_BUFS + 3];
-    int k = 0;
-    for (int j = 0; j < uses[i].n; j++)
-      a[k++] = entry_buf(c, &e, uses[i].buf[j]);
-    a[k++] = e.B;
-    a[k++] = e.hyper ? e.hyper : LLVMConstNull(c->pf32);
-    a[k++] = e.seed ? e.seed : LLVMConstInt(c->i64, 0, 0);
-    call(c, fns[i], a, k);
+  for (int i = 0; i < p->calls.len; i++) {
+    const KCall *kc = p->calls.data[i];
+    const Kernel *k = kc->k;
+    LLVMValueRef a[MAX_KERNEL_PARAMS + 2];
+    int n = 0;
+    for (int j = 0; j < k->nparams; j++)
+      a[n++] = entry_buf(c, &e, p, kc->args[j]);
+    if (k->uses_batch)
+      a[n++] = e.B;
+    if (k->uses_seed)
+      a[n++] = e.seed;
+    call(c, k->backend, a, n);
   }
   LLVMBuildRetVoid(c->b);
 }
 
 static void bind_train(LC *c, LLVMValueRef f, EntryArgs *e) {
   e->params = LLVMGetParam(f, 0), e->grads = LLVMGetParam(f, 1);
-  e->state = LLVMGetParam(f, 2), e->act = LLVMGetParam(f, 3);
-  e->data = LLVMGetParam(f, 4), e->B = LLVMGetParam(f, 5);
-  e->hyper = LLVMGetParam(f, 6), e->seed = LLVMGetParam(f, 7);
-  e->losses = LLVMGetParam(f, 8);
+  e->state = LLVMGetParam(f, 2), e->stats = LLVMGetParam(f, 3);
+  e->act = LLVMGetParam(f, 4), e->data = LLVMGetParam(f, 5);
+  e->B = LLVMGetParam(f, 6), e->hyper = LLVMGetParam(f, 7);
+  e->seed = LLVMGetParam(f, 8), e->losses = LLVMGetParam(f, 9);
   (void)c;
 }
 
 static void bind_eval(LC *c, LLVMValueRef f, EntryArgs *e) {
-  e->params = LLVMGetParam(f, 0), e->act = LLVMGetParam(f, 1);
-  e->data = LLVMGetParam(f, 2), e->B = LLVMGetParam(f, 3);
-  e->losses = LLVMGetParam(f, 4), e->outputs = LLVMGetParam(f, 5);
+  e->params = LLVMGetParam(f, 0), e->stats = LLVMGetParam(f, 1);
+  e->act = LLVMGetParam(f, 2), e->data = LLVMGetParam(f, 3);
+  e->B = LLVMGetParam(f, 4), e->losses = LLVMGetParam(f, 5);
+  e->outputs = LLVMGetParam(f, 6);
   (void)c;
 }
 
 static void bind_forward(LC *c, LLVMValueRef f, EntryArgs *e) {
-  e->params = LLVMGetParam(f, 0), e->act = LLVMGetParam(f, 1);
-  e->data = LLVMBuildBitCast(c->b, LLVMGetParam(f, 2), c->ppi8, "");
-  e->B = LLVMGetParam(f, 3), e->outputs = LLVMGetParam(f, 4);
+  e->params = LLVMGetParam(f, 0), e->stats = LLVMGetParam(f, 1);
+  e->act = LLVMGetParam(f, 2), e->data = LLVMGetParam(f, 3);
+  e->B = LLVMGetParam(f, 4), e->outputs = LLVMGetParam(f, 5);
+  (void)c;
 }
 
-/* NAME_init: zero, then PyTorch's default initialization per tensor */
-static void init_fn(LC *c, const MtlModelInfo *info) {
-  LLVMTypeRef args[2] = {c->pf32, c->i64};
-  LLVMValueRef f = entry(c, arena_printf(c->m->a, "%s_init", info->name), args, 2);
-  LLVMTypeRef rng_t = LLVMArrayType(c->i64, 4);
-  LLVMValueRef rng = LLVMBuildAlloca(c->b, rng_t, "rng");
-  LLVMValueRef rngp = LLVMBuildBitCast(c->b, rng, c->pi8, "");
-  LLVMTypeRef st[2] = {c->pi8, c->i64};
-  LLVMValueRef a2[2] = {rngp, LLVMGetParam(f, 1)};
-  call(c, fn_decl(c, "mtl_rng_seed", c->vd, st, 2), a2, 2);
-  LLVMValueRef params = LLVMGetParam(f, 0);
-  LLVMBuildMemSet(c->b, params, LLVMConstInt(c->i8, 0, 0),
-                  LLVMConstInt(c->i64, (unsigned long long)(info->n_params * 4), 0), 16);
-  LLVMTypeRef it[4] = {c->pf32, c->i64, c->f64, c->pi8};
-  LLVMValueRef init = fn_decl(c, "mtl_init_uniform", c->vd, it, 4);
-  Graph *g = c->m->train->g;
-  for (int i = 0; i < info->n_param_tensors; i++) {
-    const MtlTensor *t = &info->param_tensors[i];
-    Node *x = g->params.data[i];
-    LLVMValueRef a[4] = {gep(c, c->f32, params, t->offset),
-                         LLVMConstInt(c->i64, (unsigned long long)t->numel, 0),
-                         LLVMConstReal(c->f64, 1 / sqrt((double)x->a[0])), rngp};
-    call(c, init, a, 4);
-  }
-  LLVMBuildRetVoid(c->b);
-}
-
-/* ---- NAME_info as constants (every pointer an i8*) ------------------------------- */
+/* ---- NAME_info as constants, from back/abi.c (every pointer an i8*) ----------------- */
 
 static LLVMValueRef cstr(LC *c, const char *s) {
   LLVMValueRef init = LLVMConstStringInContext(c->ctx, s, (unsigned)strlen(s), 0);
@@ -489,125 +448,148 @@ static LLVMValueRef cstr(LC *c, const char *s) {
   return LLVMConstBitCast(g, c->pi8);
 }
 
-static LLVMValueRef I32(LC *c, int64_t v) { return LLVMConstInt(c->i32, (unsigned long long)v, 1); }
-static LLVMValueRef I64(LC *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, 1); }
-static LLVMValueRef F64(LC *c, double v) { return LLVMConstReal(c->f64, v); }
-
-static LLVMValueRef shape4(LC *c, const int64_t *d) {
-  LLVMValueRef v[4] = {I64(c, d[0]), I64(c, d[1]), I64(c, d[2]), I64(c, d[3])};
-  return LLVMConstArray(c->i64, v, 4);
+static LLVMTypeRef field_type(LC *c, AbiKind k) {
+  switch (k) {
+  case AF_I32: return c->i32;
+  case AF_I64: case AF_U64: return c->i64;
+  case AF_F32: return c->f32;
+  case AF_F64: return c->f64;
+  case AF_DIMS: return LLVMArrayType(c->i64, 4);
+  case AF_STR: case AF_TABLE: case AF_FN: return c->pi8;
+  }
+  unreachable();
+  return NULL;
 }
 
-/* a private constant array of structs (or ints), as an i8* */
-static LLVMValueRef table(LC *c, LLVMTypeRef t, LLVMValueRef *v, int n) {
-  if (!n)
-    return LLVMConstNull(c->pi8);
-  LLVMValueRef init = LLVMConstArray(t, v, (unsigned)n);
-  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), ".table");
-  LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  return LLVMConstBitCast(g, c->pi8);
-}
-
-#define STRUCT(...) LLVMStructTypeInContext(c->ctx, (LLVMTypeRef[]){__VA_ARGS__}, \
-    sizeof((LLVMTypeRef[]){__VA_ARGS__}) / sizeof(LLVMTypeRef), 0)
-#define CSTRUCT(t, ...) LLVMConstNamedStruct(t, (LLVMValueRef[]){__VA_ARGS__}, \
-    sizeof((LLVMValueRef[]){__VA_ARGS__}) / sizeof(LLVMValueRef))
-
-static LLVMTypeRef named(LC *c, const char *name, LLVMTypeRef body) {
-  LLVMTypeRef t = LLVMStructCreateNamed(c->ctx, name);
-  unsigned n = LLVMCountStructElementTypes(body);
-  LLVMTypeRef *el = arena_alloc(c->m->a, sizeof(LLVMTypeRef) * n);
-  LLVMGetStructElementTypes(body, el);
-  LLVMStructSetBody(t, el, n, 0);
+/* the struct's LLVM type; on the host, each member where the C compiler
+ * puts it */
+static LLVMTypeRef struct_type(LC *c, const AbiStruct *s, LLVMTargetDataRef td, bool host) {
+  LLVMTypeRef t = LLVMGetTypeByName2(c->ctx, s->name);
+  if (t)
+    return t;
+  LLVMTypeRef el[64];
+  MTLC_ASSERT(s->nfields <= 64);
+  for (int i = 0; i < s->nfields; i++)
+    el[i] = field_type(c, s->fields[i].kind);
+  t = LLVMStructCreateNamed(c->ctx, s->name);
+  LLVMStructSetBody(t, el, (unsigned)s->nfields, 0);
+  if (host) {
+    MTLC_ASSERT(LLVMABISizeOfType(td, t) == s->size);
+    for (int i = 0; i < s->nfields; i++)
+      MTLC_ASSERT(LLVMOffsetOfElement(td, t, (unsigned)i) == s->fields[i].offset);
+  }
   return t;
 }
 
-static void info_global(LC *c, const MtlModelInfo *m, LLVMTargetDataRef td, bool host) {
-  Arena *a = c->m->a;
-  LLVMTypeRef p = c->pi8, i32 = c->i32, i64 = c->i64, f64 = c->f64, f32 = c->f32;
-  LLVMTypeRef sh = LLVMArrayType(i64, 4);
-  LLVMTypeRef tensor_t = named(c, "MtlTensor", STRUCT(p, i64, i64, i32, sh));
-  LLVMTypeRef input_t = named(c, "MtlInputInfo", STRUCT(p, i32, sh, i64));
-  LLVMTypeRef label_t = named(c, "MtlLabelInfo", STRUCT(p, i32, i64));
-  LLVMTypeRef task_t = named(c, "MtlTaskInfo", STRUCT(p, i32, i64, i32, f64, i32, i32, p, i32));
-  LLVMTypeRef bind_t = named(c, "MtlBinding", STRUCT(p, p, p, i32, f32, f32, i32, p, i32));
-  LLVMTypeRef info_t = named(c, "MtlModelInfo",
-                             STRUCT(i32, p, p, p, i64, i64, i64, i64, i32, p, i32, p, i32, p,
-                                    i32, p, i32, p, i32, p, i32, f64, f64, f64, i32, i64, f64,
-                                    i64, i64, i64, p, p, p, p));
-  if (host) { /* the layouts must be the C compiler's */
-    MTLC_ASSERT(LLVMABISizeOfType(td, tensor_t) == sizeof(MtlTensor));
-    MTLC_ASSERT(LLVMABISizeOfType(td, input_t) == sizeof(MtlInputInfo));
-    MTLC_ASSERT(LLVMABISizeOfType(td, label_t) == sizeof(MtlLabelInfo));
-    MTLC_ASSERT(LLVMABISizeOfType(td, task_t) == sizeof(MtlTaskInfo));
-    MTLC_ASSERT(LLVMABISizeOfType(td, bind_t) == sizeof(MtlBinding));
-    MTLC_ASSERT(LLVMABISizeOfType(td, info_t) == sizeof(MtlModelInfo));
-  }
-  LLVMValueRef *v;
-  int nt = m->n_param_tensors > m->n_state_tensors ? m->n_param_tensors : m->n_state_tensors;
-  v = arena_alloc(a, sizeof(LLVMValueRef) * (size_t)(nt + m->n_inputs + m->n_labels + m->n_tasks + m->n_bindings + 1));
-  LLVMValueRef tensors[2];
-  for (int pass = 0; pass < 2; pass++) {
-    const MtlTensor *ts = pass ? m->state_tensors : m->param_tensors;
-    int n = pass ? m->n_state_tensors : m->n_param_tensors;
-    for (int i = 0; i < n; i++)
-      v[i] = CSTRUCT(tensor_t, cstr(c, ts[i].name), I64(c, ts[i].offset), I64(c, ts[i].numel),
-                     I32(c, ts[i].rank), shape4(c, ts[i].shape));
-    tensors[pass] = table(c, tensor_t, v, n);
-  }
-  for (int i = 0; i < m->n_inputs; i++)
-    v[i] = CSTRUCT(input_t, cstr(c, m->inputs[i].name), I32(c, m->inputs[i].rank),
-                   shape4(c, m->inputs[i].shape), I64(c, m->inputs[i].numel));
-  LLVMValueRef inputs = table(c, input_t, v, m->n_inputs);
-  for (int i = 0; i < m->n_labels; i++)
-    v[i] = CSTRUCT(label_t, cstr(c, m->labels[i].name), I32(c, m->labels[i].kind),
-                   I64(c, m->labels[i].width));
-  LLVMValueRef labels = table(c, label_t, v, m->n_labels);
-  for (int i = 0; i < m->n_tasks; i++) {
-    const MtlTaskInfo *t = &m->tasks[i];
-    LLVMValueRef look = LLVMConstNull(p);
-    if (t->n_lookup) {
-      LLVMValueRef *e = arena_alloc(a, sizeof(LLVMValueRef) * (size_t)t->n_lookup);
-      for (int k = 0; k < t->n_lookup; k++)
-        e[k] = I32(c, t->lookup[k]);
-      look = table(c, i32, e, t->n_lookup);
-    }
-    v[i] = CSTRUCT(task_t, cstr(c, t->name), I32(c, t->kind), I64(c, t->width),
-                   I32(c, t->metrics), F64(c, t->weight), I32(c, t->label),
-                   I32(c, t->derive_from), look, I32(c, t->n_lookup));
-  }
-  LLVMValueRef tasks = table(c, task_t, v, m->n_tasks);
-  for (int i = 0; i < m->n_bindings; i++) {
-    const MtlBinding *b = &m->bindings[i];
-    LLVMValueRef cols = LLVMConstNull(p);
-    if (b->n_csv_columns) {
-      LLVMValueRef *e = arena_alloc(a, sizeof(LLVMValueRef) * (size_t)b->n_csv_columns);
-      for (int k = 0; k < b->n_csv_columns; k++)
-        e[k] = I64(c, b->csv_columns[k]);
-      cols = table(c, i64, e, b->n_csv_columns);
-    }
-    v[i] = CSTRUCT(bind_t, cstr(c, b->split), cstr(c, b->name), cstr(c, b->path),
-                   I32(c, b->normalize), LLVMConstReal(f32, b->mean), LLVMConstReal(f32, b->std),
-                   I32(c, b->csv_column), cols, I32(c, b->n_csv_columns));
-  }
-  LLVMValueRef bindings = table(c, bind_t, v, m->n_bindings);
-  LLVMValueRef fns[4];
-  const char *const entries[4] = {"init", "train_step", "eval_step", "forward"};
-  for (int i = 0; i < 4; i++)
-    fns[i] = LLVMConstBitCast(LLVMGetNamedFunction(c->mod, arena_printf(a, "%s_%s", m->name, entries[i])), p);
-  LLVMValueRef init = CSTRUCT(
-      info_t, I32(c, m->abi), cstr(c, m->name), cstr(c, m->spec), cstr(c, m->mtlc_version),
-      I64(c, m->batch_max), I64(c, m->n_params), I64(c, m->n_state), I64(c, m->n_act),
-      I32(c, m->n_param_tensors), tensors[0], I32(c, m->n_state_tensors), tensors[1],
-      I32(c, m->n_inputs), inputs, I32(c, m->n_labels), labels, I32(c, m->n_tasks), tasks,
-      I32(c, m->n_bindings), bindings, I32(c, m->optimizer), F64(c, m->lr), F64(c, m->beta1),
-      F64(c, m->beta2), I32(c, m->schedule), I64(c, m->step_every), F64(c, m->step_gamma),
-      I64(c, m->batch), I64(c, m->epochs), I64(c, (int64_t)m->seed), fns[0], fns[1], fns[2], fns[3]);
-  LLVMValueRef g = LLVMAddGlobal(c->mod, info_t, arena_printf(a, "%s_info", m->name));
+static LLVMValueRef private_const(LC *c, LLVMValueRef init, const char *name) {
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
   LLVMSetInitializer(g, init);
   LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+static LLVMValueRef struct_value(LC *c, const AbiStruct *s, const void *v, LLVMTargetDataRef td,
+                                 bool host, const char *model);
+
+static LLVMValueRef scalar_value(LC *c, AbiKind k, const AbiField *f, const void *v) {
+  switch (k) {
+  case AF_I32: return LLVMConstInt(c->i32, (unsigned long long)abi_int(v, f), 1);
+  case AF_I64: case AF_U64: return LLVMConstInt(c->i64, (unsigned long long)abi_int(v, f), 1);
+  case AF_F32: return LLVMConstReal(c->f32, abi_real(v, f));
+  case AF_F64: return LLVMConstReal(c->f64, abi_real(v, f));
+  case AF_STR: return cstr(c, abi_ptr(v, f));
+  case AF_DIMS: {
+    const int64_t *d = (const int64_t *)((const char *)v + f->offset);
+    LLVMValueRef e[4];
+    for (int i = 0; i < 4; i++)
+      e[i] = LLVMConstInt(c->i64, (unsigned long long)d[i], 1);
+    return LLVMConstArray(c->i64, e, 4);
+  }
+  default: unreachable(); return NULL;
+  }
+}
+
+/* a table member: a private constant array of its elements, as an i8* */
+static LLVMValueRef table_value(LC *c, const AbiStruct *s, const AbiField *f, const void *v,
+                                LLVMTargetDataRef td, bool host, const char *model) {
+  int n = abi_count(v, s, f);
+  if (!n)
+    return LLVMConstNull(c->pi8);
+  const char *elems = abi_ptr(v, f);
+  LLVMValueRef *e = arena_alloc(c->u->a, sizeof(LLVMValueRef) * (size_t)n);
+  LLVMTypeRef t;
+  if (f->elem) {
+    t = struct_type(c, f->elem, td, host);
+    for (int i = 0; i < n; i++)
+      e[i] = struct_value(c, f->elem, elems + (size_t)i * f->elem->size, td, host, model);
+  } else {
+    t = field_type(c, f->elem_kind);
+    for (int i = 0; i < n; i++) {
+      AbiField one = {.kind = f->elem_kind, .offset = (size_t)i * abi_elem_size(f)};
+      e[i] = scalar_value(c, f->elem_kind, &one, elems);
+    }
+  }
+  return LLVMConstBitCast(private_const(c, LLVMConstArray(t, e, (unsigned)n), ".table"), c->pi8);
+}
+
+static LLVMValueRef struct_value(LC *c, const AbiStruct *s, const void *v, LLVMTargetDataRef td,
+                                 bool host, const char *model) {
+  LLVMValueRef e[64];
+  for (int i = 0; i < s->nfields; i++) {
+    const AbiField *f = &s->fields[i];
+    if (f->kind == AF_TABLE)
+      e[i] = table_value(c, s, f, v, td, host, model);
+    else if (f->kind == AF_FN)
+      e[i] = LLVMConstBitCast(
+          LLVMGetNamedFunction(c->mod, arena_printf(c->u->a, "%s_%s", model, f->fn)), c->pi8);
+    else
+      e[i] = scalar_value(c, f->kind, f, v);
+  }
+  return LLVMConstNamedStruct(struct_type(c, s, td, host), e, (unsigned)s->nfields);
+}
+
+static LLVMValueRef info_global(LC *c, const MtlModelInfo *m, LLVMTargetDataRef td, bool host) {
+  LLVMValueRef init = struct_value(c, &abi_model_info, m, td, host, m->name);
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), arena_printf(c->u->a, "%s_info", m->name));
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  return g;
+}
+
+/* a member of NAME_info, loaded */
+static LLVMValueRef info_member(LC *c, LLVMValueRef info, const char *name, LLVMTypeRef t) {
+  const AbiStruct *s = &abi_model_info;
+  for (int i = 0; i < s->nfields; i++)
+    if (!strcmp(s->fields[i].name, name)) {
+      LLVMValueRef p = LLVMBuildStructGEP2(c->b, LLVMGetElementType(LLVMTypeOf(info)), info,
+                                           (unsigned)i, "");
+      return LLVMBuildLoad2(c->b, t, p, "");
+    }
+  unreachable();
+  return NULL;
+}
+
+/* NAME_init: zero, then the runtime's initialization of each group from
+ * NAME_info's tables */
+static void init_body(LC *c, LLVMValueRef f, LLVMValueRef info, const MtlModelInfo *m) {
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, f, "entry"));
+  LLVMValueRef params = LLVMGetParam(f, 0), stats = LLVMGetParam(f, 1), seed = LLVMGetParam(f, 2);
+  LLVMBuildMemSet(c->b, params, LLVMConstInt(c->i8, 0, 0),
+                  LLVMConstInt(c->i64, (unsigned long long)(m->n_params * 4), 0), 16);
+  if (m->n_stats)
+    LLVMBuildMemSet(c->b, stats, LLVMConstInt(c->i8, 0, 0),
+                    LLVMConstInt(c->i64, (unsigned long long)(m->n_stats * 4), 0), 16);
+  LLVMTypeRef it[4] = {c->pi8, c->i32, c->pf32, c->i64};
+  LLVMValueRef fn = fn_decl(c, "mtl_init_tensors", c->vd, it, 4);
+  const char *groups[2][2] = {{"param_tensors", "n_param_tensors"}, {"stat_tensors", "n_stat_tensors"}};
+  LLVMValueRef base[2] = {params, stats};
+  for (int g = 0; g < 2; g++) {
+    LLVMValueRef a[4] = {info_member(c, info, groups[g][0], c->pi8),
+                         info_member(c, info, groups[g][1], c->i32), base[g], seed};
+    call(c, fn, a, 4);
+  }
+  LLVMBuildRetVoid(c->b);
 }
 
 /* ---- the module ------------------------------------------------------------------------ */
@@ -647,9 +629,9 @@ LLVMTargetMachineRef llvm_target_machine(const char *triple_or_null) {
   return tm;
 }
 
-LLVMModuleRef emit_llvm(Module *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bool host,
+LLVMModuleRef emit_llvm(Unit *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bool host,
                         bool optimize) {
-  LC c = {.ctx = ctx, .m = m};
+  LC c = {.ctx = ctx, .u = m};
   c.mod = LLVMModuleCreateWithNameInContext(m->m->name, ctx);
   LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
   char *triple = LLVMGetTargetMachineTriple(tm);
@@ -667,16 +649,24 @@ LLVMModuleRef emit_llvm(Module *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, 
   c.pf64 = LLVMPointerType(c.f64, 0), c.pi64 = LLVMPointerType(c.i64, 0);
   LLVMTypeRef ppf32 = LLVMPointerType(c.pf32, 0);
   const char *n = m->m->name;
-  MtlModelInfo *info = module_info(m);
+  MtlModelInfo *info = unit_info(m);
 
-  init_fn(&c, info);
-  LLVMTypeRef tr[9] = {c.pf32, c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, c.i64, c.pf32};
-  program(&c, m->train, "tr_", arena_printf(m->a, "%s_train_step", n), tr, 9, bind_train);
-  LLVMTypeRef ev[6] = {c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, ppf32};
-  program(&c, m->eval, "ev_", arena_printf(m->a, "%s_eval_step", n), ev, 6, bind_eval);
-  LLVMTypeRef fw[5] = {c.pf32, c.pf32, ppf32, c.i64, ppf32};
-  program(&c, m->forward, "ev_", arena_printf(m->a, "%s_forward", n), fw, 5, bind_forward);
-  info_global(&c, info, td, host);
+  /* the kernels, the entry points (init's body after NAME_info, which names
+   * it and which it reads), then NAME_info */
+  for (int i = 0; i < m->kernels.len; i++) {
+    Kernel *k = m->kernels.data[i];
+    k->backend = kernel(&c, k);
+  }
+  LLVMTypeRef in[3] = {c.pf32, c.pf32, c.i64};
+  LLVMValueRef init = entry(&c, arena_printf(m->a, "%s_init", n), in, 3);
+  LLVMTypeRef tr[10] = {c.pf32, c.pf32, c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, c.i64, c.pf32};
+  program(&c, m->train, entry(&c, arena_printf(m->a, "%s_train_step", n), tr, 10), bind_train);
+  LLVMTypeRef ev[7] = {c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, ppf32};
+  program(&c, m->eval, entry(&c, arena_printf(m->a, "%s_eval_step", n), ev, 7), bind_eval);
+  LLVMTypeRef fw[6] = {c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, ppf32};
+  program(&c, m->forward, entry(&c, arena_printf(m->a, "%s_forward", n), fw, 6), bind_forward);
+  LLVMValueRef info_g = info_global(&c, info, td, host);
+  init_body(&c, init, info_g, info);
 
   /* the host's CPU and features on every function, for the optimizer */
   if (host) {

@@ -29,12 +29,12 @@ static void *lookup(LLVMOrcLLJITRef jit, const char *name) {
   return (void *)(uintptr_t)addr;
 }
 
-const MtlModelInfo *llvm_jit_load(Module *mod, double *codegen_s, double *jit_s) {
+const MtlModelInfo *llvm_jit_load(Unit *u, double *codegen_s, double *jit_s) {
   double t0 = now();
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
   LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
   LLVMTargetMachineRef tm = llvm_target_machine(NULL);
-  LLVMModuleRef m = emit_llvm(mod, ctx, tm, true, true);
+  LLVMModuleRef m = emit_llvm(u, ctx, tm, true, true);
   LLVMDisposeTargetMachine(tm);
   double t1 = now();
 
@@ -56,16 +56,13 @@ const MtlModelInfo *llvm_jit_load(Module *mod, double *codegen_s, double *jit_s)
 
   /* the description is mtlc's own; the entry points are the JIT's. The
    * JIT stays alive for the rest of the process. */
-  const char *n = mod->m->name;
-  MtlModelInfo *info = module_info(mod);
-  info->init = (void (*)(float *, uint64_t))lookup(jit, arena_printf(mod->a, "%s_init", n));
-  info->train_step = (void (*)(float *, float *, float *, float *, const void *const *, int64_t,
-                               const float *, uint64_t, float *))
-      lookup(jit, arena_printf(mod->a, "%s_train_step", n));
-  info->eval_step = (void (*)(const float *, float *, const void *const *, int64_t, float *,
-                              float *const *))lookup(jit, arena_printf(mod->a, "%s_eval_step", n));
-  info->forward = (void (*)(const float *, float *, const float *const *, int64_t,
-                            float *const *))lookup(jit, arena_printf(mod->a, "%s_forward", n));
+  const char *n = u->m->name;
+  MtlModelInfo *info = unit_info(u);
+  MtlModelInfo proto; /* the entry points' types, from the struct */
+  info->init = (__typeof__(proto.init))lookup(jit, arena_printf(u->a, "%s_init", n));
+  info->train_step = (__typeof__(proto.train_step))lookup(jit, arena_printf(u->a, "%s_train_step", n));
+  info->eval_step = (__typeof__(proto.eval_step))lookup(jit, arena_printf(u->a, "%s_eval_step", n));
+  info->forward = (__typeof__(proto.forward))lookup(jit, arena_printf(u->a, "%s_forward", n));
   double t2 = now();
   if (codegen_s)
     *codegen_s = t1 - t0;
@@ -74,13 +71,13 @@ const MtlModelInfo *llvm_jit_load(Module *mod, double *codegen_s, double *jit_s)
   return info;
 }
 
-bool llvm_emit_file(Module *mod, const char *path, bool obj, const char *triple,
+bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMTargetMachineRef tm = llvm_target_machine(triple);
-  LLVMModuleRef m = emit_llvm(mod, ctx, tm, triple == NULL, true);
+  LLVMModuleRef m = emit_llvm(u, ctx, tm, triple == NULL, true);
   char *err = NULL;
-  char *tmp = arena_printf(mod->a, "%s.tmp", path);
+  char *tmp = arena_printf(u->a, "%s.tmp", path);
   bool ok = obj ? !LLVMTargetMachineEmitToFile(tm, m, tmp, LLVMObjectFile, &err)
                 : !LLVMPrintModuleToFile(m, tmp, &err);
   if (!ok || rename(tmp, path) != 0) {
@@ -96,6 +93,6 @@ bool llvm_emit_file(Module *mod, const char *path, bool obj, const char *triple,
     return false;
   /* the header beside it: the same API as emit-c's */
   const char *slash = strrchr(path, '/');
-  const char *dir = slash ? arena_strndup(mod->a, path, (size_t)(slash - path)) : ".";
-  return emit_c_header(mod, *dir ? dir : "/", cmdline);
+  const char *dir = slash ? arena_strndup(u->a, path, (size_t)(slash - path)) : ".";
+  return emit_c_header(u, *dir ? dir : "/", cmdline);
 }

@@ -12,10 +12,10 @@ void llvm_fail(LLVMErrorRef err, const char *what);
 /* the host's target machine (NULL triple), or another triple's */
 LLVMTargetMachineRef llvm_target_machine(const char *triple_or_null);
 /* the module for `m`, verified, and optimized at O3 when asked */
-LLVMModuleRef emit_llvm(Module *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bool host,
+LLVMModuleRef emit_llvm(Unit *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bool host,
                         bool optimize);
 /* the entry points llvmload.c looks up */
-const MtlModelInfo *llvm_jit_load(Module *mod, double *codegen_s, double *jit_s);
-bool llvm_emit_file(Module *mod, const char *path, bool obj, const char *triple,
+const MtlModelInfo *llvm_jit_load(Unit *u, double *codegen_s, double *jit_s);
+bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline);
 #endif

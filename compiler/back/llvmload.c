@@ -15,8 +15,8 @@
 #define MTLC_LIB_DIR "build"
 #endif
 
-typedef const MtlModelInfo *JitLoadFn(Module *, double *, double *);
-typedef bool EmitLlvmFn(Module *, const char *, bool, const char *, const char *);
+typedef const MtlModelInfo *JitLoadFn(Unit *, double *, double *);
+typedef bool EmitLlvmFn(Unit *, const char *, bool, const char *, const char *);
 
 /* $MTLC_LLVM_LIB, else beside the mtlc executable, else where it was built */
 static void *backend(void) {
@@ -56,13 +56,13 @@ static void *symbol(const char *name) {
   return p;
 }
 
-const MtlModelInfo *jit_load(Module *mod, double *codegen_s, double *jit_s) {
+const MtlModelInfo *jit_load(Unit *u, double *codegen_s, double *jit_s) {
   JitLoadFn *f = (JitLoadFn *)symbol("llvm_jit_load");
-  return f(mod, codegen_s, jit_s);
+  return f(u, codegen_s, jit_s);
 }
 
-bool emit_llvm_file(Module *mod, const char *path, bool obj, const char *triple,
+bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline) {
   EmitLlvmFn *f = (EmitLlvmFn *)symbol("llvm_emit_file");
-  return f(mod, path, obj, triple, cmdline);
+  return f(u, path, obj, triple, cmdline);
 }

@@ -1,20 +1,22 @@
-/* modinfo.c: a Module's self-description as the runtime reads it, an
+/* back/modinfo.c: a unit's self-description as the runtime reads it, an
  * MtlModelInfo with its tables (runtime/mtl_model.h), built in memory once.
- * The C back end prints it as C, the LLVM back end as constants, and the JIT
- * hands it to the trainer directly, with the entry points filled in by
- * whoever has them. One source of truth for all three. */
+ * The C back end prints it as C and the LLVM back end as constants, both by
+ * walking back/abi.c's description of the struct; the JIT hands it to the
+ * trainer directly, with the entry points filled in by whoever has them.
+ * One source of truth for all three. */
 #include "back/back.h"
 
 #include <string.h>
 
 #define NEWN(T, n) ((T *)arena_alloc(a, sizeof(T) * (size_t)((n) ? (n) : 1)))
 
-static MtlTensor *tensors(Arena *a, Module *mod, Vec *nodes) {
+static MtlTensor *tensors(Arena *a, Vec *nodes, Vec *bufs) {
   MtlTensor *t = NEWN(MtlTensor, nodes->len);
   for (int i = 0; i < nodes->len; i++) {
     Node *x = nodes->data[i];
-    Buf *b = mod->train->buf[x->id];
-    t[i] = (MtlTensor){x->name, b->offset, shape_numel(x->shape), x->shape.rank, {0}};
+    Buf *b = bufs->data[i];
+    t[i] = (MtlTensor){x->name, b->offset, shape_numel(x->shape), x->shape.rank, {0},
+                       (MtlInit)x->init, x->init_arg};
     for (int d = 0; d < x->shape.rank; d++)
       t[i].shape[d] = x->shape.d[d];
   }
@@ -25,28 +27,33 @@ static MtlLabelKind label_kind(LabelKind k) {
   return k == LBL_CLASS ? MTL_LABEL_CLASS : k == LBL_BINARY ? MTL_LABEL_BINARY : MTL_LABEL_REAL;
 }
 
-MtlModelInfo *module_info(Module *mod) {
-  Arena *a = mod->a;
-  Model *m = mod->m;
-  Graph *g = mod->train->g;
+MtlModelInfo *unit_info(Unit *u) {
+  Arena *a = u->a;
+  Model *m = u->m;
+  Graph *g = u->train->g;
   MtlModelInfo *info = NEWN(MtlModelInfo, 1);
   info->abi = MTL_MODEL_ABI;
   info->name = m->name;
   info->spec = m->src->path;
   info->mtlc_version = MTLC_VERSION;
-  info->batch_max = mod->batch_max;
-  info->n_params = mod->n_params;
-  info->n_state = mod->n_state;
-  info->n_act = mod->n_act;
-  info->n_param_tensors = mod->params.len;
-  info->param_tensors = tensors(a, mod, &mod->params);
-  info->n_state_tensors = mod->states.len;
-  info->state_tensors = tensors(a, mod, &mod->states);
+  info->batch_max = u->batch_max;
+  info->n_params = u->n_params;
+  info->n_state = u->n_state;
+  info->n_stats = u->n_stats;
+  info->n_act = u->n_act;
+  info->n_hyper = u->n_hyper;
+  info->n_param_tensors = u->params.len;
+  info->param_tensors = tensors(a, &u->params, &u->param_bufs);
+  info->n_state_tensors = u->states.len;
+  info->state_tensors = tensors(a, &u->states, &u->state_bufs);
+  info->n_stat_tensors = u->stats.len;
+  info->stat_tensors = tensors(a, &u->stats, &u->stat_bufs);
 
   MtlInputInfo *in = NEWN(MtlInputInfo, g->inputs.len);
   for (int i = 0; i < g->inputs.len; i++) {
     Node *x = g->inputs.data[i];
-    in[i] = (MtlInputInfo){x->name, x->shape.rank, {0}, shape_numel(x->shape)};
+    in[i] = (MtlInputInfo){x->name, x->dtype == DT_I32 ? MTL_I32 : MTL_F32, x->shape.rank, {0},
+                           shape_numel(x->shape)};
     for (int d = 0; d < x->shape.rank; d++)
       in[i].shape[d] = x->shape.d[d];
   }

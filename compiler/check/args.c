@@ -174,30 +174,32 @@ static const char *arg_text(Sema *s, Arg *a) {
                       s->src->text + a->span.lo);
 }
 
-/* One more positional argument than sig takes: PyTorch's Linear(in, out)
- * and Conv2d(in, out, k) put the input's size first. */
+/* One more positional argument than sig takes, for a layer that PyTorch
+ * writes with its input's size first (Linear(in, out), Conv2d(in, out, k)):
+ * say what mtl's layer takes and write the call without that size. */
 static bool torch_order(Sema *s, Call *c, const Sig *sig, int npositional) {
-  bool dense = !strcmp(sig->name, "dense"), conv = !strcmp(sig->name, "conv2d");
-  if ((!dense && !conv) || npositional != sig->npos + 1)
+  if (!sig->torch_class || npositional != sig->npos + 1)
     return false;
-  Arg *a1 = c->args.data[1], *a2 = conv ? c->args.data[2] : NULL;
   Arg *last = c->args.data[npositional - 1];
   if (last->val->kind == V_BOOL) /* dense(2, false): the bias flag, unnamed */
     return false;
-  if (dense)
-    ERR(c->span, "dense takes only its output size (it infers its input's "
-        "size, unlike PyTorch's Linear); write dense(%s)", arg_text(s, a1));
-  else
-    ERR(c->span, "conv2d takes filters and kernel (it infers its input's "
-        "channels, unlike PyTorch's Conv2d); write conv2d(%s, kernel=%s)",
-        arg_text(s, a1), arg_text(s, a2));
+  const char *call = arena_printf(s->a, "%s(%s", c->name, arg_text(s, c->args.data[1]));
+  for (int i = 2; i < npositional; i++)
+    call = arena_printf(s->a, "%s, %s=%s", call, sig->params[i - 1].name,
+                        arg_text(s, c->args.data[i]));
+  ERR(c->span, "%s takes %s (it infers its input's %s, unlike PyTorch's %s); write %s)",
+      c->name, sig->takes, sig->infers, sig->torch_class, call);
   return true;
 }
 
 /* Matches a call's arguments to a signature: out[i] is the value given for
  * params[i], or NULL. Returns false after reporting any mistake, one per
  * mistake. */
-bool bind_args(Sema *s, Call *c, const Sig *sig, Value **out) {
+bool bind_args(Sema *s, Call *c, const Sig *sig_in, Value **out) {
+  Sig named = *sig_in; /* a layer's signature takes the name it is called by */
+  if (!named.name)
+    named.name = c->name;
+  const Sig *sig = &named;
   bool ok = true, named_seen = false, extra_seen = false;
   for (int i = 0; i < sig->nparams; i++)
     out[i] = NULL;

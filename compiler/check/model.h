@@ -1,41 +1,60 @@
 /* check/model.h: the checked model, what sema() makes of a spec: inputs,
  * blocks, tasks, regularizers, the recipe and the data bindings, with every
- * shape known. Lowering and the summary read it. */
+ * shape known, and each task's net as a dataflow graph of named values
+ * (NetVal) with fan-out (a trunk feeding heads) and fan-in (residual).
+ * Lowering (graph/lower.c) and the summary read it. */
 #ifndef MTLC_MODEL_H
 #define MTLC_MODEL_H
 #include "front/front.h"
 
-/* ---- sema.c: the checked model ---------------------------------------- */
-
-#define MAX_RANK 4
-
-typedef struct {
-  int rank;
-  int64_t d[MAX_RANK];
-} Shape;
+/* ---- layers: one row of ops/layers.def each ------------------------------ */
 
 typedef enum {
-  L_DENSE,
-  L_CONV2D,
-  L_MAXPOOL,
-  L_AVGPOOL,
-  L_FLATTEN,
-  L_RELU,
-  L_SIGMOID,
-  L_TANH,
-  L_DROPOUT,
+#define LAYER(id, name, family, flags, summary) L_##id,
+#include "ops/layers.def"
+#undef LAYER
+  NUM_LAYERS
 } LayerKind;
 
+/* The layer table's rows (ops/tables.c, from ops/layers.def). */
+enum { LF_ACTIVATION = 1, LF_KEEPS_SHAPE = 2, LF_BODY = 4 };
+typedef struct Layer Layer;
+typedef struct NetVal NetVal;
+typedef struct Sema Sema;
+typedef struct Sig Sig;
+typedef struct Node Node;
+typedef struct Lower Lower;
 typedef struct {
+  const char *name;
+  const Sig *sig;      /* its arguments */
+  int flags;
+  const char *summary; /* what it computes, in a line */
+  /* its family's rules: the arguments bound to sig into the layer; the
+   * output shape, parameters and FLOPs on an input (or errors); the
+   * lowering to graph IR of v = layer(x) */
+  bool (*args)(Sema *s, Layer *l, Value **v);
+  bool (*shape)(Sema *s, Layer *l, Shape in);
+  Node *(*lower)(Lower *L, const NetVal *v, Node *x);
+} LayerRule;
+extern const LayerRule layer_rules[NUM_LAYERS];
+/* the layer of this name, or -1 */
+int find_layer(const char *name);
+
+/* A layer as written in a chain. Its arguments live in i[] and f[], named
+ * by its family's file (ops/dense.c: i[UNITS]); shapes are known once the
+ * layer's input is. */
+struct Layer {
   LayerKind kind;
-  Call *call; /* where it was written */
-  int64_t units;         /* dense: units; conv2d: filters */
-  int64_t kernel, stride, pad; /* conv2d; pools: kernel=size */
+  Call *call;       /* where it was written */
+  const char *path; /* its name within its chain's owner: "conv2d1", "residual1.dense2" */
+  int64_t i[4];     /* integer arguments */
+  double f[4];      /* real arguments */
   bool bias;
-  double p; /* dropout */
+  Vec body;         /* a layer with a body (residual): Layer* */
   Shape in, out;
+  DType in_dtype;
   int64_t params, flops;
-} Layer;
+};
 
 typedef struct Task Task;
 
@@ -54,11 +73,42 @@ typedef struct {
 typedef struct {
   InputDecl *decl;
   char *name;
+  DType dtype;
   Shape shape;
   bool used;
 } Input;
 
-/* One step of a task's net: a block, or a layer of the task's own. */
+/* ---- nets: a dataflow graph of named values ------------------------------- */
+
+/* A value of the model's nets. Values are made in topological order (id);
+ * a shared block applied twice to one value gives one value (the key is
+ * the pair, looked up once, in check/nets.c); a private block gives each
+ * task its own. */
+typedef enum {
+  NV_INPUT, /* a spec input */
+  NV_LAYER, /* layer(in[0]) */
+  NV_ADD,   /* in[0] + in[1]: a residual's join */
+} NetValKind;
+
+struct NetVal {
+  int id;
+  NetValKind kind;
+  Input *input; /* NV_INPUT */
+  Layer *layer; /* NV_LAYER */
+  Block *block; /* the block the value is computed in, or NULL: a task's own */
+  Task *copy;   /* whose parameters: a private block's task or the task of an
+                 * inline layer; NULL: shared */
+  Vec in;       /* NetVal* */
+  Shape shape;
+  DType dtype;
+};
+
+/* Whose parameters a layer application uses (NetVal's block and copy). */
+typedef enum { OWN_SHARED, OWN_PRIVATE, OWN_TASK } Ownership;
+Ownership netval_ownership(const NetVal *v);
+
+/* One step of a task's net as written: a block, or a layer of the task's
+ * own. */
 typedef struct {
   Block *block; /* or NULL */
   Layer *layer; /* or NULL */
@@ -78,7 +128,8 @@ struct Task {
   int64_t *lookup;   /* derive_from's class count entries */
   int nlookup;
   Input *input;
-  Vec steps; /* Step* */
+  Vec steps;   /* Step* */
+  NetVal *net; /* the head's value, when the net is shaped */
   Shape out;
   LossKind loss;
   double weight;
@@ -137,6 +188,7 @@ typedef struct {
   Vec inputs;  /* Input* */
   Vec blocks;  /* Block* */
   Vec tasks;   /* Task* */
+  Vec vals;    /* NetVal*, in topological order */
   Vec regs;    /* Regularizer* */
   BalanceKind balance;
   TrainOpts train;

@@ -1,6 +1,8 @@
-/* sema.h: what the files of the semantic checker share (sema.c, args.c):
- * the checker's state, its error macros, and argument binding. Not part of
- * the compiler's interface; mtlc.h is. */
+/* check/sema.h: what the files of the semantic checker share (sema.c,
+ * nets.c, tasks.c, recipe.c, data.c, args.c, layers.c) and the op
+ * families' shape rules use: the checker's state, its error macros,
+ * argument binding and name lookup. Not part of the compiler's interface:
+ * check/model.h is. */
 #ifndef SEMA_H
 #define SEMA_H
 #include "check/model.h"
@@ -8,15 +10,24 @@
 #define MAX_DIM (1 << 24)         /* any one dimension, unit or class count */
 #define MAX_ELEMS ((int64_t)1 << 32) /* elements in one tensor */
 
+/* A shared block applied to a value: the pair is the key that makes two
+ * uses one value (check/nets.c). */
 typedef struct {
+  Block *block;
+  NetVal *in, *out;
+} Applied;
+
+struct Sema {
   Arena *a;
   Source *src;
   Spec *spec;
   Model *m;
   const char *dir;
-  bool at_input; /* the layer being shaped gets the net's input as is */
+  bool at_input;      /* the layer being shaped gets the net's input as is */
   Vec unknown_inputs; /* char*: each reported once */
-} Sema;
+  Vec names;          /* Name*: declared names, for the duplicate check */
+  Vec applied;        /* Applied*: shared blocks' applications */
+};
 
 #define NEW(T) ((T *)arena_alloc(s->a, sizeof(T)))
 #define ERR(sp, ...) error_at(s->src, sp, __VA_ARGS__)
@@ -39,17 +50,24 @@ typedef struct {
   double min, max; /* for T_INT, T_NUM and list elements */
 } Param;
 
-typedef struct {
-  const char *name;
+#define MAX_ARGS 8
+
+struct Sig {
+  const char *name; /* NULL for a layer's: the layer table has it */
   int npos; /* how many leading params may be given by position */
   const Param *params;
   int nparams;
   const char *example; /* shown when a required argument is missing */
-} Sig;
+  /* a layer PyTorch writes with its input's size first, Linear(in, out):
+   * PyTorch's class, what mtl's layer takes ("only its output size") and
+   * what it infers ("size"), for the message when a spec does the same */
+  const char *torch_class, *takes, *infers;
+};
 
 const char *value_desc(Sema *s, Value *v);
 const char *num_str(Sema *s, double x);
 const char *type_hint(Sema *s, const Param *p, Value *v);
+/* out[i]: the value given for params[i], or NULL; false after reporting */
 bool bind_args(Sema *s, Call *c, const Sig *sig, Value **out);
 /* an unknown name of some kind: another library's name for it, else the
  * closest known name, else the list */
@@ -57,5 +75,49 @@ void unknown_name(Sema *s, Span sp, const char *what, const char *name,
                   const char *const *known, int n, Alias *aliases, int naliases,
                   const char *list);
 double num_or(Value *v, double dflt);
+
+/* ---- sema.c: names ---- */
+Input *find_input(Model *m, const char *name);
+Block *find_block(Model *m, const char *name);
+Task *find_task(Model *m, const char *name);
+void declare(Sema *s, const char *what, const char *name, Span sp);
+/* names of one kind (name_off: the name's offset in each element), with
+ * the layers' names after them when with_layers */
+const char **name_list(Sema *s, Vec *v, size_t name_off, int *n, bool with_layers);
+/* whether name is in v; adds it if not, for reporting a name once */
+bool reported(Sema *s, Vec *v, const char *name);
+const char *label_str(Sema *s, Task *t);
+
+/* ---- nets.c: layers, blocks and nets ---- */
+void check_blocks(Sema *s);
+/* net: IDENT "->" chain */
+void check_net(Sema *s, Task *t, Field *f);
+/* "layers: dense, conv2d, ...", from the layer table */
+const char *layer_list(Sema *s);
+
+/* ---- layers.c: what the families' shape rules share ---- */
+/* an output of more elements per sample than mtlc supports: reported */
+bool layer_too_big(Sema *s, Call *c, Shape sh);
+bool layer_too_many_weights(Sema *s, Call *c, double n);
+/* counts (>= 0) that saturate instead of overflowing */
+int64_t sat_add(int64_t a, int64_t b);
+int64_t sat_mul(int64_t a, int64_t b);
+/* what to do when a layer of maps gets a vector */
+const char *image_hint(Sema *s, Shape in);
+int64_t int_arg(Value *v, int64_t dflt);
+bool bool_arg(Value *v, bool dflt);
+
+/* ---- tasks.c ---- */
+void check_task(Sema *s, TaskDecl *d);
+void resolve_lookups(Sema *s);
+
+/* ---- recipe.c: regularizers, balance, train ---- */
+void check_regularizer(Sema *s, Call *c);
+void check_balance(Sema *s);
+void check_train(Sema *s);
+
+/* ---- data.c ---- */
+void check_data(Sema *s);
+void data_warnings(Sema *s);
 
 #endif

@@ -58,12 +58,21 @@ static void row(FILE *out, Model *m, Arena *a, const char *name, Shape sh,
   (void)m;
 }
 
-static void layer_rows(FILE *out, Model *m, Arena *a, Vec *layers) {
+/* a layer with a body (residual) is a row of its totals, then its chain's
+ * rows indented under it */
+static void layer_rows(FILE *out, Model *m, Arena *a, Vec *layers, const char *indent) {
   char text[64];
   for (int i = 0; i < layers->len; i++) {
     Layer *l = layers->data[i];
-    call_text(m, l->call, text, sizeof text);
+    if (l->body.len)
+      snprintf(text, sizeof text, "%s%s {", indent, l->call->name);
+    else {
+      size_t k = (size_t)snprintf(text, sizeof text, "%s", indent);
+      call_text(m, l->call, text + k, sizeof text - k);
+    }
     row(out, m, a, text, l->out, l->params, l->flops);
+    if (l->body.len)
+      layer_rows(out, m, a, &l->body, arena_printf(a, "%s  ", indent));
   }
 }
 
@@ -104,7 +113,7 @@ void print_summary(FILE *out, Model *m) {
       else
         fprintf(out, "\nshared %s: used by %s\n", b->name, users(a, b));
       header(out);
-      layer_rows(out, m, a, &b->layers);
+      layer_rows(out, m, a, &b->layers, "");
       fprintf(out, "  %-32s %-16s %12s %14s\n", b->is_private ? "one copy" : "block",
               "", commas(n1, b->params), commas(n2, b->flops));
     }
@@ -124,7 +133,7 @@ void print_summary(FILE *out, Model *m) {
     fprintf(out, "  net: %s\n", net);
     if (own.len) {
       header(out);
-      layer_rows(out, m, a, &own);
+      layer_rows(out, m, a, &own, "");
     }
   }
   fprintf(out, "\n%-20s %14s %16s\n", "totals", "params", "forward FLOPs");

@@ -51,15 +51,25 @@ Call *ast_call(ParseState *ps, char *name, Span name_sp, Vec *args,
   return c;
 }
 
+Call *ast_body_call(ParseState *ps, char *name, Span name_sp, Vec *body, Span sp) {
+  Call *c = ast_call(ps, name, name_sp, NULL, false, sp);
+  c->braces = true;
+  c->body = *body;
+  return c;
+}
+
 void ast_model(ParseState *ps, char *name, Span sp) {
   ps->spec->model = name;
   ps->spec->model_span = sp;
 }
 
-void ast_input(ParseState *ps, char *name, Span name_sp, Vec *dims, Span sp) {
+void ast_input(ParseState *ps, char *name, Span name_sp, DType t, Span t_sp, Vec *dims,
+               Span sp) {
   InputDecl *d = NEW(InputDecl);
   d->name = name;
   d->span = name_sp;
+  d->dtype = t;
+  d->dtype_span = t_sp;
   d->dims = *dims;
   (void)sp;
   vec_push(ps->arena, &ps->spec->inputs, d);

@@ -10,7 +10,9 @@ Arg *ast_arg(ParseState *ps, char *name, Span name_sp, Value *v, Span sp);
 Call *ast_call(ParseState *ps, char *name, Span name_sp, Vec *args,
                bool parens, Span sp);
 void ast_model(ParseState *ps, char *name, Span sp);
-void ast_input(ParseState *ps, char *name, Span name_sp, Vec *dims, Span sp);
+void ast_input(ParseState *ps, char *name, Span name_sp, DType t, Span t_sp, Vec *dims,
+               Span sp);
+Call *ast_body_call(ParseState *ps, char *name, Span name_sp, Vec *body, Span sp);
 Binding *ast_binding(ParseState *ps, char *name, Span name_sp, Value *path,
                      Vec *calls, Span sp);
 void ast_data(ParseState *ps, char *split, Span split_sp, Vec *binds, Span sp);

@@ -25,19 +25,24 @@ typedef struct {
   Span span;
 } Arg;
 
-/* A layer or a call: IDENT [ "(" args ")" ] */
+/* A layer or a call: IDENT [ "(" args ")" ], or IDENT "{" chain "}" (a
+ * layer with a body, like residual) */
 typedef struct {
   char *name;
   Span name_span;
-  Span span; /* whole call, parentheses included */
+  Span span; /* whole call, parentheses or braces included */
   bool parens;
-  Vec args; /* Arg* */
+  Vec args;  /* Arg* */
+  bool braces;
+  Vec body;  /* Call*: the chain between the braces */
 } Call;
 
 typedef struct {
   char *name;
   Span span;
-  Vec dims; /* Value* */
+  DType dtype;     /* f32 or i32 */
+  Span dtype_span;
+  Vec dims;        /* Value* */
 } InputDecl;
 
 typedef struct {

@@ -59,7 +59,7 @@ void yyerror(YYLTYPE *loc, yyscan_t scanner, ParseState *ps, const char *msg);
 %token <str> KW_LABEL "label" KW_NET "net" KW_LOSS "loss" KW_WEIGHT "weight"
 %token <str> KW_METRIC "metric" KW_REGULARIZE "regularize" KW_BALANCE "balance"
 %token <str> KW_TRAIN "train" KW_CLASS "class" KW_BINARY "binary" KW_REAL "real"
-%token <str> KW_F32 "f32" KW_TRUE "true" KW_FALSE "false"
+%token <str> KW_F32 "f32" KW_I32 "i32" KW_TRUE "true" KW_FALSE "false"
 %token ARROW "->"
 
 %type <str> split keyword
@@ -67,7 +67,7 @@ void yyerror(YYLTYPE *loc, yyscan_t scanner, ParseState *ps, const char *msg);
 %type <vec> values values_opt dims args args_opt chain calls bindings fields
 %type <vec> idents titems
 %type <arg> arg
-%type <call> layer derive_opt
+%type <call> layer call derive_opt
 %type <field> field
 %type <bind> binding
 %type <titem> titem
@@ -93,9 +93,10 @@ decl
   : input | data | block | task | regularize | balance | train
   ;
 
-/* input = "input" IDENT ":" "f32" "[" INT { "," INT } "]" */
+/* input = "input" IDENT ":" ( "f32" | "i32" ) "[" INT { "," INT } "]" */
 input
-  : "input" IDENT ':' "f32" '[' dims ']' { ast_input(ps, $2, @2, &$6, @$); }
+  : "input" IDENT ':' "f32" '[' dims ']' { ast_input(ps, $2, @2, DT_F32, @4, &$6, @$); }
+  | "input" IDENT ':' "i32" '[' dims ']' { ast_input(ps, $2, @2, DT_I32, @4, &$6, @$); }
   ;
 
 dims
@@ -124,7 +125,7 @@ binding
 
 calls
   : %empty                             { $$ = (Vec){0}; }
-  | calls ',' layer                    { $$ = $1; vec_push(A, &$$, $3); }
+  | calls ',' call                     { $$ = $1; vec_push(A, &$$, $3); }
   ;
 
 semi_opt
@@ -145,8 +146,14 @@ chain
   | chain "->" layer                   { $$ = $1; vec_push(A, &$$, $3); }
   ;
 
-/* layer = IDENT [ "(" [ arg { "," arg } ] ")" ] */
+/* layer = call | IDENT "{" chain "}"     (a layer with a body: residual) */
 layer
+  : call
+  | IDENT '{' chain '}'                { $$ = ast_body_call(ps, $1, @1, &$3, @$); }
+  ;
+
+/* call = IDENT [ "(" [ arg { "," arg } ] ")" ] */
+call
   : IDENT                              { $$ = ast_call(ps, $1, @1, NULL, false, @$); }
   | IDENT '(' args_opt ')'             { $$ = ast_call(ps, $1, @1, &$3, true, @$); }
   ;
@@ -204,14 +211,14 @@ field
   | "label" ':' "real" '[' NUMBER ']' derive_opt
                                        { $$ = ast_label(ps, LBL_REAL, $5, $7, @1, @$); }
   | "net" ':' IDENT "->" chain         { $$ = ast_net(ps, $3, @3, &$5, @1, @$); }
-  | "loss" ':' layer                   { $$ = ast_loss(ps, $3, @1, @$); }
+  | "loss" ':' call                    { $$ = ast_loss(ps, $3, @1, @$); }
   | "weight" ':' NUMBER                { $$ = ast_weight(ps, $3, @1, @$); }
   | "metric" ':' idents                { $$ = ast_metric(ps, &$3, @1, @$); }
   ;
 
 derive_opt
   : %empty                             { $$ = NULL; }
-  | '=' layer                          { $$ = $2; }
+  | '=' call                           { $$ = $2; }
   ;
 
 idents
@@ -221,11 +228,11 @@ idents
 
 /* regularize = "regularize" ":" call ;  balance = "balance" ":" call */
 regularize
-  : "regularize" ':' layer             { ast_regularize(ps, $3); }
+  : "regularize" ':' call              { ast_regularize(ps, $3); }
   ;
 
 balance
-  : "balance" ':' layer                { ast_balance(ps, $3); }
+  : "balance" ':' call                 { ast_balance(ps, $3); }
   ;
 
 /* train = "train" "{" { IDENT ":" ( value | call ) [ ";" ] } "}" */
@@ -244,13 +251,13 @@ titem
   | IDENT ':' "true"                   { $$ = ast_titem(ps, $1, @1, ast_bool(ps, true, @3), NULL, @$); }
   | IDENT ':' "false"                  { $$ = ast_titem(ps, $1, @1, ast_bool(ps, false, @3), NULL, @$); }
   | IDENT ':' '[' values_opt ']'       { $$ = ast_titem(ps, $1, @1, ast_list(ps, &$4, (Span){@3.lo, @5.hi}), NULL, @$); }
-  | IDENT ':' layer                    { $$ = ast_titem(ps, $1, @1, NULL, $3, @$); }
+  | IDENT ':' call                     { $$ = ast_titem(ps, $1, @1, NULL, $3, @$); }
   ;
 
 keyword
   : "model" | "input" | "data" | "shared" | "private" | "task" | "label"
   | "net" | "loss" | "weight" | "metric" | "regularize" | "balance" | "train"
-  | "class" | "binary" | "real" | "f32" | "true" | "false"
+  | "class" | "binary" | "real" | "f32" | "i32" | "true" | "false"
   ;
 
 %%
@@ -478,7 +485,10 @@ static const char *common_mistake(ParseState *ps, SyntaxCtx *c, Span *at) {
   yysymbol_kind_t tok = c->tok;
   const char *prev = c->prev;
   *at = c->sp;
-  /* a keyword where a name goes */
+  /* the element type left out: input image: [784] */
+  if (c->expects[YYSYMBOL_KW_F32] && c->expects[YYSYMBOL_KW_I32])
+    return arena_printf(A, "expected an element type, 'f32' or 'i32', after '%s', found %s",
+                        prev, found_desc(ps, tok, c->sp));
   if (is_keyword(tok) && c->expects[YYSYMBOL_IDENT] && !c->top_level &&
       !c->in_task) {
     if (tok == YYSYMBOL_KW_LABEL && !strncmp(c->what, "data ", 5))

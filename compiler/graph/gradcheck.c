@@ -1,8 +1,8 @@
-/* gradcheck.c: `mtlc check-grad`. Random parameters (PyTorch's default
- * initialization, seeded) and a random batch with labels valid for each
- * task; every parameter tensor's gradient from the IR (autodiff, run by the
- * interpreter in double) against central differences of the total loss,
- * eps 1e-6. An element passes when |analytic - numeric| <= 1e-5 + 1e-3
+/* graph/gradcheck.c: `mtlc check-grad`. Random parameters (PyTorch's
+ * default initialization, seeded) and a random batch with labels valid for
+ * each task; every parameter tensor's gradient from the IR (autodiff, run
+ * by the interpreter in double) against central differences of a scalar
+ * root (the total loss, or any objective), eps 1e-6. An element passes when |analytic - numeric| <= 1e-5 + 1e-3
  * |numeric| (PyTorch's gradcheck tolerances). Large tensors are sampled:
  * `samples` elements each (0: every element). */
 #include "graph/graph.h"
@@ -14,14 +14,14 @@
 #define ATOL 1e-5
 #define RTOL 1e-3
 
-static double total_loss(Interp *I) {
+static double root_value(Interp *I, Node *root) {
   interp_forward(I);
-  return interp_scalar(I, I->g->total);
+  return interp_scalar(I, root);
 }
 
 /* Checks every parameter of I's graph, whose values are set: forward and
  * backward once, then central differences per checked element. */
-int gradcheck_run(Interp *I, int samples, uint64_t seed, bool quiet) {
+int gradcheck_root(Interp *I, Node *root, Vec *grads, int samples, uint64_t seed, bool quiet) {
   Graph *g = I->g;
   interp_run(I, 0, g->update_start); /* forward and backward; no update */
   if (!quiet)
@@ -31,7 +31,7 @@ int gradcheck_run(Interp *I, int samples, uint64_t seed, bool quiet) {
   Rng r;
   rng_seed(&r, seed);
   for (int i = 0; i < g->params.len; i++) {
-    Node *p = g->params.data[i], *dp = g->grads.data[i];
+    Node *p = g->params.data[i], *dp = grads->data[i];
     int64_t n = node_numel(p, I->batch);
     double *val = I->val[p->id];
     double *ana = malloc(sizeof(double) * (size_t)n);
@@ -44,9 +44,9 @@ int gradcheck_run(Interp *I, int samples, uint64_t seed, bool quiet) {
       int64_t k = count == n ? c : (int64_t)(rng_next(&r) % (uint64_t)n);
       double orig = val[k];
       val[k] = orig + EPS;
-      double lp = total_loss(I);
+      double lp = root_value(I, root);
       val[k] = orig - EPS;
-      double lm = total_loss(I);
+      double lm = root_value(I, root);
       val[k] = orig;
       double num = (lp - lm) / (2 * EPS), err = fabs(ana[k] - num);
       double scale = fmax(fabs(num), fabs(ana[k]));
@@ -73,6 +73,10 @@ int gradcheck_run(Interp *I, int samples, uint64_t seed, bool quiet) {
   }
   interp_forward(I); /* leave the values as they were */
   return all_ok ? 0 : 1;
+}
+
+int gradcheck_run(Interp *I, int samples, uint64_t seed, bool quiet) {
+  return gradcheck_root(I, I->g->total, &I->g->grads, samples, seed, quiet);
 }
 
 int check_grad(Model *m, uint64_t seed, int64_t batch, int samples, bool quiet) {

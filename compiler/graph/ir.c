@@ -1,18 +1,16 @@
-/* ir.c: the graph IR: the op table's metadata and shape rules, node
- * builders, and the text form printed by `mtlc ir`. Nodes are appended in
- * topological order, and a node's shape is fixed when it is built: a shape
- * rule either derives it from the inputs and attributes or, for the few ops
- * whose output shape is not a function of their inputs (reshape and some
- * backward ops), takes it preset by the builder. No evaluation here. */
+/* graph/ir.c: the graph IR: node builders and the text form printed by
+ * `mtlc ir`. Nodes are appended in topological order, and a node's shape is
+ * fixed when it is built: its op's shape rule (ops/FAMILY.c) derives it
+ * from the inputs and attributes or, for the few ops whose output shape is
+ * not a function of their inputs (reshape and some backward ops), the
+ * builder presets it. No evaluation here. */
 #include "graph/graph.h"
 
+#include <stdarg.h>
 #include <string.h>
 
-const OpInfo op_info[NUM_OPS] = {
-#define OP(name, text, arity, kind) [OP_##name] = {text, arity, OPK_##kind},
-#include "graph/ops.def"
-#undef OP
-};
+typedef void ShapeFn(Node *n);
+extern ShapeFn *const shape_rule[NUM_OPS];
 
 int64_t shape_numel(Shape s) {
   int64_t n = 1;
@@ -21,126 +19,41 @@ int64_t shape_numel(Shape s) {
   return n;
 }
 
+bool shape_eq(Shape a, Shape b) {
+  if (a.rank != b.rank)
+    return false;
+  for (int i = 0; i < a.rank; i++)
+    if (a.d[i] != b.d[i])
+      return false;
+  return true;
+}
+
+int shape_text(char *buf, size_t cap, Shape s) {
+  int k = snprintf(buf, cap, "[");
+  for (int i = 0; i < s.rank; i++)
+    k += snprintf(buf + k, cap - (size_t)k, "%s%lld", i ? ", " : "", (long long)s.d[i]);
+  return k + snprintf(buf + k, cap - (size_t)k, "]");
+}
+
+const char *dtype_name(DType t) { return t == DT_I32 ? "i32" : "f32"; }
+
 int64_t node_numel(const Node *n, int64_t batch) {
   return shape_numel(n->shape) * (n->batched ? batch : 1);
 }
-
-static Shape shp(int rank, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
-  return (Shape){rank, {d0, d1, d2, d3}};
-}
-
-/* ---- shape rules: set n->shape and n->batched from inputs and attributes --- */
-
-#define SHAPE(name) static void shape_##name(Node *n)
-#define SAME_AS(name, k)                                                       \
-  SHAPE(name) {                                                                \
-    n->shape = n->in[k]->shape;                                                \
-    n->batched = n->in[k]->batched;                                            \
-  }
-#define PRESET(name)                                                           \
-  SHAPE(name) { (void)n; }
-#define SCALAR(name)                                                           \
-  SHAPE(name) {                                                                \
-    n->shape = (Shape){0};                                                     \
-    n->batched = false;                                                        \
-  }
-
-PRESET(INPUT)
-PRESET(LABEL)
-PRESET(PARAM)
-PRESET(STATE)
-PRESET(DROPMASK)
-SCALAR(CONST)
-SAME_AS(LOOKUP, 0)
-SHAPE(MATMUL) {
-  MTLC_ASSERT(n->in[0]->shape.rank == 1 && n->in[1]->shape.rank == 2);
-  MTLC_ASSERT(n->in[0]->shape.d[0] == n->in[1]->shape.d[1]);
-  n->shape = shp(1, n->in[1]->shape.d[0], 0, 0, 0);
-  n->batched = true;
-}
-SAME_AS(BIAS, 0)
-/* conv and pools: a0 stride, a1 pad, a2 kernel (or window) size */
-static int64_t out_dim(int64_t in, int64_t k, int64_t stride, int64_t pad) {
-  return (in + 2 * pad - k) / stride + 1;
-}
-SHAPE(CONV2D) {
-  Shape x = n->in[0]->shape, w = n->in[1]->shape;
-  MTLC_ASSERT(x.rank == 3 && w.rank == 4 && x.d[0] == w.d[1]);
-  n->shape = shp(3, w.d[0], out_dim(x.d[1], n->a[2], n->a[0], n->a[1]),
-                 out_dim(x.d[2], n->a[2], n->a[0], n->a[1]), 0);
-  n->batched = true;
-}
-SHAPE(MAXPOOL) {
-  Shape x = n->in[0]->shape;
-  MTLC_ASSERT(x.rank == 3);
-  n->shape = shp(3, x.d[0], out_dim(x.d[1], n->a[2], n->a[0], 0),
-                 out_dim(x.d[2], n->a[2], n->a[0], 0), 0);
-  n->batched = true;
-}
-SHAPE(AVGPOOL) { shape_MAXPOOL(n); }
-PRESET(RESHAPE)
-SAME_AS(RELU, 0)
-SAME_AS(SIGMOID, 0)
-SAME_AS(TANH, 0)
-SAME_AS(ADD, 0)
-SAME_AS(SUB, 0)
-SAME_AS(MUL, 0)
-SAME_AS(SCALE, 0)
-SCALAR(SUMSQ)
-SCALAR(CE_LOSS)
-SCALAR(BCE_LOSS)
-SCALAR(MSE_LOSS)
-SHAPE(MATMUL_NN) {
-  n->shape = shp(1, n->in[1]->shape.d[1], 0, 0, 0);
-  n->batched = true;
-}
-SHAPE(MATMUL_TN) {
-  n->shape = shp(2, n->in[0]->shape.d[0], n->in[1]->shape.d[0], 0, 0);
-  n->batched = false;
-}
-SHAPE(BIAS_GRAD) {
-  n->shape = shp(1, n->in[0]->shape.d[0], 0, 0, 0);
-  n->batched = false;
-}
-PRESET(CONV2D_DX)
-SHAPE(CONV2D_DW) {
-  n->shape = shp(4, n->in[0]->shape.d[0], n->in[1]->shape.d[0], n->a[2], n->a[2]);
-  n->batched = false;
-}
-SAME_AS(MAXPOOL_BWD, 1)
-PRESET(AVGPOOL_BWD)
-SAME_AS(RELU_BWD, 0)
-SAME_AS(SIGMOID_BWD, 0)
-SAME_AS(TANH_BWD, 0)
-SAME_AS(SUMSQ_BWD, 1)
-SAME_AS(CE_BWD, 1)
-SAME_AS(BCE_BWD, 1)
-SAME_AS(MSE_BWD, 1)
-SAME_AS(SGD, 0)
-SAME_AS(ADAM, 0)
-
-typedef void ShapeFn(Node *n);
-static ShapeFn *const shape_rule[NUM_OPS] = {
-#define OP(name, text, arity, kind) [OP_##name] = shape_##name,
-#include "graph/ops.def"
-#undef OP
-};
-static const bool preset_op[NUM_OPS] = {
-    [OP_INPUT] = 1, [OP_LABEL] = 1, [OP_PARAM] = 1, [OP_STATE] = 1,
-    [OP_DROPMASK] = 1, [OP_RESHAPE] = 1, [OP_CONV2D_DX] = 1, [OP_AVGPOOL_BWD] = 1,
-};
 
 /* ---- builders --------------------------------------------------------------- */
 
 Node *ir_node(Graph *g, Op op, int nin, Node **in, const int64_t *attrs,
               const Shape *preset) {
-  MTLC_ASSERT(nin <= 4 && (nin == op_info[op].arity ||
-                           (op == OP_SGD && nin == 2)));
+  int arity = op_info[op].arity;
+  MTLC_ASSERT(arity < 0 ? nin >= 1 : nin == arity || (op == OP_SGD && nin >= 3));
   Node *n = arena_alloc(g->a, sizeof(Node));
   n->id = g->nodes.len;
   n->op = op;
   n->nin = nin;
+  n->in = arena_alloc(g->a, sizeof(Node *) * (size_t)(nin ? nin : 1));
   n->span = g->cur_span;
+  n->where = g->cur_where;
   n->task = -1;
   if (attrs)
     memcpy(n->a, attrs, sizeof n->a);
@@ -150,7 +63,9 @@ Node *ir_node(Graph *g, Op op, int nin, Node **in, const int64_t *attrs,
   }
   if (op_info[op].kind != OPK_F)
     n->needs_grad = false;
-  if (preset_op[op]) {
+  if (nin && op_info[op].kind != OPK_L)
+    n->dtype = DT_F32;
+  if (op_info[op].flags & OPF_PRESET) {
     MTLC_ASSERT(preset);
     n->shape = *preset;
     if (nin)
@@ -164,7 +79,7 @@ Node *ir_node(Graph *g, Op op, int nin, Node **in, const int64_t *attrs,
 }
 
 Node *ir_leaf(Graph *g, Op op, bool batched, Shape sh, const char *name) {
-  Node *n = ir_node(g, op, 0, NULL, NULL, op == OP_CONST ? NULL : &sh);
+  Node *n = ir_node(g, op, 0, NULL, NULL, op_info[op].flags & OPF_PRESET ? &sh : NULL);
   n->batched = batched;
   n->name = name;
   n->needs_grad = op == OP_PARAM;
@@ -182,6 +97,34 @@ Node *ir_scale(Graph *g, Node *x, double f) {
   Node *n = ir_unary(g, OP_SCALE, x);
   n->f[0] = f;
   return n;
+}
+
+Node *ir_const(Graph *g, double f) {
+  Node *n = ir_leaf(g, OP_CONST, false, (Shape){0}, NULL);
+  n->f[0] = f;
+  return n;
+}
+
+Node *ir_hyper(Graph *g, int slot) {
+  while (g->hypers.len <= slot)
+    vec_push(g->a, &g->hypers, NULL);
+  if (g->hypers.data[slot])
+    return g->hypers.data[slot];
+  static const char *const names[] = {"lr", "adam_c1", "adam_c2"};
+  const char *name = slot < MTL_HYPER_TASKS ? names[slot]
+                     : arena_printf(g->a, "weight_%s",
+                                    ((Task *)g->m->tasks.data[slot - MTL_HYPER_TASKS])->name);
+  Node *n = ir_leaf(g, OP_HYPER, false, (Shape){0}, name);
+  n->a[0] = slot;
+  return g->hypers.data[slot] = n;
+}
+
+const char *node_op_text(Arena *a, const Node *n) {
+  if (n->op == OP_ACT)
+    return layer_rules[n->a[0]].name;
+  if (n->op == OP_ACT_BWD)
+    return arena_printf(a, "%s_bwd", layer_rules[n->a[0]].name);
+  return op_info[n->op].text;
 }
 
 /* ---- text form ---------------------------------------------------------------- */
@@ -202,6 +145,12 @@ static int attrs_text(char *b, size_t cap, const Node *n) {
                     (long long)n->a[0], (long long)n->a[1]);
   case OP_MAXPOOL: case OP_AVGPOOL: case OP_MAXPOOL_BWD: case OP_AVGPOOL_BWD:
     return snprintf(b, cap, " size=%lld stride=%lld", (long long)n->a[2], (long long)n->a[0]);
+  case OP_ACT: case OP_ACT_BWD:
+    return n->a[0] == L_LEAKY_RELU ? snprintf(b, cap, " slope=%g", n->f[0]) : 0;
+  case OP_BN_APPLY: case OP_LAYERNORM: case OP_BN_DX: case OP_BN_DGAMMA: case OP_LN_DX:
+  case OP_LN_DGAMMA:
+    return snprintf(b, cap, " eps=%g", n->f[0]);
+  case OP_BN_RUNNING: return snprintf(b, cap, " momentum=%g", n->f[0]);
   case OP_DROPMASK: return snprintf(b, cap, " p=%g", n->f[0]);
   case OP_CONST: case OP_SCALE: return snprintf(b, cap, " %g", n->f[0]);
   case OP_LOOKUP:
@@ -223,7 +172,8 @@ static int attrs_text(char *b, size_t cap, const Node *n) {
 /*   %5 = conv2d %0, %3 kernel=3 stride=1 pad=1     [B, 32, 28, 28]   # 23:5 */
 static void print_node(FILE *out, Graph *g, const Node *n) {
   char op[512], sh[96];
-  int k = snprintf(op, sizeof op, "%%%d = %s", n->id, op_info[n->op].text);
+  char *name = (char *)node_op_text(g->a, n);
+  int k = snprintf(op, sizeof op, "%%%d = %s", n->id, name);
   if (n->name && op_info[n->op].kind == OPK_L)
     k += snprintf(op + k, sizeof op - (size_t)k, " %s", n->name);
   for (int i = 0; i < n->nin; i++)

@@ -1,11 +1,12 @@
-/* lower.c: a checked model to the forward graph. Layers become primitive
- * ops (dense: matmul + bias; conv2d: conv2d + bias; flatten: reshape;
- * dropout: a mask drawn once per step, multiplied in). A shared block is
- * lowered once per distinct value it is applied to, with one set of
- * parameters however many tasks use it; a private block is lowered once per
- * task, with parameters named BLOCK.TASK.LAYER. Then each task's loss, the
- * weighted sum, and the regularizers: one scalar root. Gradients are
- * autodiff.c's business. */
+/* graph/lower.c: a checked model to the forward graph, value by value of
+ * its dataflow nets (check/nets.c made them in topological order, a shared
+ * block's application once): each value's layer becomes primitive ops
+ * through its family's lowering (ops/FAMILY.c), a residual's join an add.
+ * Parameters are made at their first use, one per layer and copy, named
+ * after the spec (trunk.conv2d1.weight, tower.item.dense1.bias) and marked
+ * with whose they are. Then each task's loss and the objectives: each
+ * task's weighted loss and each regularizer's penalty, and their sum.
+ * Gradients are autodiff.c's business. */
 #include "graph/graph.h"
 
 #include <math.h>
@@ -14,152 +15,94 @@
 typedef struct {
   Layer *layer;
   Task *copy; /* the task owning a private copy or an inline layer; NULL: shared */
-  Node *w, *b;
+  const char *what;
+  Node *node;
 } ParamEntry;
 
-typedef struct {
+struct Lower {
   Graph *g;
   Model *m;
   bool training;
-  Vec params;   /* ParamEntry* */
-  Vec memo_key; /* char*: input>block>block... */
-  Vec memo_val; /* Node* */
+  Vec params;   /* ParamEntry*, parameters and statistics */
+  Node **val;   /* by NetVal id */
   Node **label; /* per task */
-} Lower;
+};
 
-static const char *const kind_name[] = {
-    [L_DENSE] = "dense", [L_CONV2D] = "conv2d", [L_MAXPOOL] = "maxpool",
-    [L_AVGPOOL] = "avgpool", [L_FLATTEN] = "flatten", [L_RELU] = "relu",
-    [L_SIGMOID] = "sigmoid", [L_TANH] = "tanh", [L_DROPOUT] = "dropout"};
+Graph *lower_graph(Lower *L) { return L->g; }
+bool lower_training(Lower *L) { return L->training; }
 
-static Node *param(Lower *L, const char *name, Shape sh, int64_t fan_in) {
-  Node *p = ir_leaf(L->g, OP_PARAM, false, sh, name);
-  p->a[0] = fan_in; /* PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
-  vec_push(L->g->a, &L->g->params, p);
+/* "trunk.conv2d1", "tower.item.dense1", "item.dense1": v's layer's name */
+static const char *where_of(Arena *a, const NetVal *v) {
+  const char *owner = v->block ? (v->copy ? arena_printf(a, "%s.%s", v->block->name, v->copy->name)
+                                          : v->block->name)
+                               : v->copy->name;
+  return arena_printf(a, "%s.%s", owner, v->layer->path);
+}
+
+static Node *group_leaf(Lower *L, const NetVal *v, Op op, const char *what, Shape sh, int init,
+                        double init_arg) {
+  for (int i = 0; i < L->params.len; i++) {
+    ParamEntry *e = L->params.data[i];
+    if (e->layer == v->layer && e->copy == v->copy && !strcmp(e->what, what))
+      return e->node;
+  }
+  Graph *g = L->g;
+  Node *p = ir_leaf(g, op, false, sh, arena_printf(g->a, "%s.%s", where_of(g->a, v), what));
+  p->init = init;
+  p->init_arg = init_arg;
+  Ownership own = netval_ownership(v);
+  p->share = own == OWN_SHARED ? SHARE_SHARED : own == OWN_PRIVATE ? SHARE_PRIVATE : SHARE_OWN;
+  p->task = v->copy ? v->copy->index : -1;
+  vec_push(g->a, op == OP_PARAM ? &g->params : &g->stats, p);
+  ParamEntry *e = arena_alloc(g->a, sizeof *e);
+  *e = (ParamEntry){v->layer, v->copy, what, p};
+  vec_push(g->a, &L->params, e);
   return p;
 }
 
-/* The weight and bias of a dense or conv2d layer, made at first use. */
-static ParamEntry *layer_params(Lower *L, Layer *l, Task *copy, const char *prefix,
-                                int ordinal) {
-  for (int i = 0; i < L->params.len; i++) {
-    ParamEntry *e = L->params.data[i];
-    if (e->layer == l && e->copy == copy)
-      return e;
-  }
-  Arena *a = L->g->a;
-  ParamEntry *e = arena_alloc(a, sizeof *e);
-  e->layer = l;
-  e->copy = copy;
-  const char *base = arena_printf(a, "%s.%s%d", prefix, kind_name[l->kind], ordinal);
-  int64_t fan_in = l->kind == L_DENSE ? l->in.d[0] : l->in.d[0] * l->kernel * l->kernel;
-  Shape ws = l->kind == L_DENSE
-                 ? (Shape){2, {l->units, l->in.d[0]}}
-                 : (Shape){4, {l->units, l->in.d[0], l->kernel, l->kernel}};
-  e->w = param(L, arena_printf(a, "%s.weight", base), ws, fan_in);
-  if (l->bias)
-    e->b = param(L, arena_printf(a, "%s.bias", base), (Shape){1, {l->units}}, fan_in);
-  vec_push(a, &L->params, e);
-  return e;
+Node *lower_param(Lower *L, const NetVal *v, const char *what, Shape sh, int init,
+                  double init_arg) {
+  return group_leaf(L, v, OP_PARAM, what, sh, init, init_arg);
 }
 
-/* One layer on x. `ordinal` numbers layers of one kind within their chain. */
-static Node *lower_layer(Lower *L, Layer *l, Node *x, Task *copy,
-                         const char *prefix, int ordinal) {
+Node *lower_stat(Lower *L, const NetVal *v, const char *what, Shape sh, int init,
+                 double init_arg) {
+  Node *s = group_leaf(L, v, OP_STAT, what, sh, init, init_arg);
+  s->share = SHARE_NONE;
+  return s;
+}
+
+void lower_effect(Lower *L, Op op, int nin, Node **in, const int64_t *a, double f0) {
   Graph *g = L->g;
-  g->cur_span = l->call->span;
-  int64_t attrs[4] = {l->stride, l->pad, l->kernel, 0};
-  switch (l->kind) {
-  case L_DENSE:
-  case L_CONV2D: {
-    ParamEntry *e = layer_params(L, l, copy, prefix, ordinal);
-    Node *in[2] = {x, e->w};
-    Node *y = ir_node(g, l->kind == L_DENSE ? OP_MATMUL : OP_CONV2D, 2, in,
-                      attrs, NULL);
-    return e->b ? ir_binary(g, OP_BIAS, y, e->b) : y;
-  }
-  case L_MAXPOOL:
-  case L_AVGPOOL:
-    return ir_node(g, l->kind == L_MAXPOOL ? OP_MAXPOOL : OP_AVGPOOL, 1, &x,
-                   attrs, NULL);
-  case L_FLATTEN: {
-    if (x->shape.rank == 1)
-      return x;
-    Shape flat = {1, {shape_numel(x->shape)}};
-    return ir_node(g, OP_RESHAPE, 1, &x, NULL, &flat);
-  }
-  case L_RELU: return ir_unary(g, OP_RELU, x);
-  case L_SIGMOID: return ir_unary(g, OP_SIGMOID, x);
-  case L_TANH: return ir_unary(g, OP_TANH, x);
-  case L_DROPOUT: {
-    if (!L->training || l->p == 0)
-      return x; /* identity at evaluation */
-    Node *mask = ir_leaf(g, OP_DROPMASK, true, x->shape, NULL);
-    mask->f[0] = l->p;
-    return ir_binary(g, OP_MUL, x, mask);
-  }
+  Pending *p = arena_alloc(g->a, sizeof *p);
+  *p = (Pending){.op = op, .nin = nin, .f0 = f0, .span = g->cur_span, .where = g->cur_where};
+  memcpy(p->in, in, sizeof(Node *) * (size_t)nin);
+  memcpy(p->a, a, sizeof p->a);
+  vec_push(g->a, &g->pending, p);
+}
+
+/* one value of the nets */
+static Node *lower_val(Lower *L, const NetVal *v) {
+  Graph *g = L->g;
+  switch (v->kind) {
+  case NV_INPUT:
+    for (int i = 0; i < L->m->inputs.len; i++)
+      if (L->m->inputs.data[i] == v->input)
+        return g->inputs.data[i];
+    unreachable();
+    return NULL;
+  case NV_LAYER:
+    g->cur_span = v->layer->call->span;
+    g->cur_where = where_of(g->a, v);
+    return layer_rules[v->layer->kind].lower(L, v, L->val[((NetVal *)v->in.data[0])->id]);
+  case NV_ADD:
+    g->cur_span = v->layer->call->span;
+    g->cur_where = where_of(g->a, v);
+    return ir_binary(g, OP_ADD, L->val[((NetVal *)v->in.data[0])->id],
+                     L->val[((NetVal *)v->in.data[1])->id]);
   }
   unreachable();
   return NULL;
-}
-
-/* count[kind] numbers the layers of each kind within one chain's owner */
-static Node *lower_chain(Lower *L, Vec *layers, Node *x, Task *copy,
-                         const char *prefix, int *count) {
-  for (int i = 0; i < layers->len; i++) {
-    Layer *l = layers->data[i];
-    x = lower_layer(L, l, x, copy, prefix, ++count[l->kind]);
-  }
-  return x;
-}
-
-static Node *memo_get(Lower *L, const char *key) {
-  for (int i = 0; i < L->memo_key.len; i++)
-    if (!strcmp(L->memo_key.data[i], key))
-      return L->memo_val.data[i];
-  return NULL;
-}
-
-/* A task's net. Shared blocks applied to the same value (the same input
- * through the same shared blocks, nothing else) are lowered once. */
-static Node *lower_net(Lower *L, Task *t) {
-  Arena *a = L->g->a;
-  Node *x = NULL;
-  for (int i = 0; i < L->m->inputs.len; i++)
-    if (L->m->inputs.data[i] == t->input)
-      x = L->g->inputs.data[i];
-  char *key = arena_strdup(a, t->input->name); /* NULL once task-specific */
-  int own[L_DROPOUT + 1] = {0};
-  for (int i = 0; i < t->steps.len; i++) {
-    Step *st = t->steps.data[i];
-    Block *b = st->block;
-    int fresh[L_DROPOUT + 1] = {0};
-    if (!b) {
-      Vec one = {(void **)&st->layer, 1, 1};
-      x = lower_chain(L, &one, x, t, t->name, own);
-      key = NULL;
-    } else if (b->is_private) {
-      x = lower_chain(L, &b->layers, x, t,
-                      arena_printf(a, "%s.%s", b->name, t->name), fresh);
-      key = NULL;
-    } else {
-      Node *hit = NULL;
-      if (key) {
-        key = arena_printf(a, "%s>%s", key, b->name);
-        hit = memo_get(L, key);
-      }
-      if (hit) {
-        x = hit;
-        continue;
-      }
-      x = lower_chain(L, &b->layers, x, NULL, b->name, fresh);
-      if (key) {
-        vec_push(a, &L->memo_key, key);
-        vec_push(a, &L->memo_val, x);
-      }
-    }
-  }
-  return x;
 }
 
 /* The task's labels: bound ones are leaves, derived ones lookups. */
@@ -168,9 +111,11 @@ static Node *lower_label(Lower *L, Task *t) {
     return L->label[t->index];
   Graph *g = L->g;
   Node *n;
+  g->cur_where = t->name;
   if (t->derive_from) {
     Node *src = lower_label(L, t->derive_from);
     g->cur_span = t->decl->span;
+    g->cur_where = t->name;
     n = ir_unary(g, OP_LOOKUP, src);
     n->table = t->lookup;
     n->ntable = t->nlookup;
@@ -178,6 +123,7 @@ static Node *lower_label(Lower *L, Task *t) {
     g->cur_span = t->decl->name_span;
     Shape sh = t->label == LBL_REAL ? (Shape){1, {t->label_n}} : (Shape){0};
     n = ir_leaf(g, OP_LABEL, true, sh, t->name);
+    n->dtype = t->label == LBL_REAL ? DT_F32 : DT_I32;
     vec_push(g->a, &g->labels, n);
   }
   n->task = t->index;
@@ -188,28 +134,39 @@ static Node *add_term(Graph *g, Node *sum, Node *term) {
   return sum ? ir_binary(g, OP_ADD, sum, term) : term;
 }
 
+/* every layer of a chain, bodies included, in order */
+static void flat_layers(Arena *a, Vec *layers, Vec *out) {
+  for (int i = 0; i < layers->len; i++) {
+    Layer *l = layers->data[i];
+    vec_push(a, out, l);
+    flat_layers(a, &l->body, out);
+  }
+}
+
 /* lambda * sum over ordered pairs i != j of ||theta_i - theta_j||^2
  *   = 2 lambda * sum over i < j, over every parameter of the block */
 static Node *lower_l2_distance(Lower *L, Regularizer *r) {
   Graph *g = L->g;
   Node *sum = NULL;
   Block *b = r->block;
-  for (int k = 0; k < b->layers.len; k++)
+  Vec layers = {0};
+  flat_layers(g->a, &b->layers, &layers);
+  for (int k = 0; k < layers.len; k++)
     for (int i = 0; i < b->users.len; i++)
-      for (int j = i + 1; j < b->users.len; j++) {
-        ParamEntry *pi = NULL, *pj = NULL;
+      for (int j = i + 1; j < b->users.len; j++)
         for (int q = 0; q < L->params.len; q++) {
-          ParamEntry *e = L->params.data[q];
-          if (e->layer == b->layers.data[k] && e->copy == b->users.data[i]) pi = e;
-          if (e->layer == b->layers.data[k] && e->copy == b->users.data[j]) pj = e;
+          ParamEntry *pi = L->params.data[q];
+          if (pi->layer != layers.data[k] || pi->copy != b->users.data[i] ||
+              pi->node->op != OP_PARAM)
+            continue;
+          for (int q2 = 0; q2 < L->params.len; q2++) {
+            ParamEntry *pj = L->params.data[q2];
+            if (pj->layer == pi->layer && pj->copy == b->users.data[j] && !strcmp(pj->what, pi->what)) {
+              g->cur_span = r->call->span;
+              sum = add_term(g, sum, ir_unary(g, OP_SUMSQ, ir_binary(g, OP_SUB, pi->node, pj->node)));
+            }
+          }
         }
-        if (!pi || !pj)
-          continue; /* a layer without parameters */
-        g->cur_span = r->call->span;
-        sum = add_term(g, sum, ir_unary(g, OP_SUMSQ, ir_binary(g, OP_SUB, pi->w, pj->w)));
-        if (pi->b)
-          sum = add_term(g, sum, ir_unary(g, OP_SUMSQ, ir_binary(g, OP_SUB, pi->b, pj->b)));
-      }
   return sum ? ir_scale(g, sum, 2 * r->lambda) : NULL;
 }
 
@@ -217,20 +174,27 @@ static Node *lower_l2_distance(Lower *L, Regularizer *r) {
 static Node *lower_l2(Lower *L, Regularizer *r) {
   Graph *g = L->g;
   Node *sum = NULL;
+  Vec layers = {0};
+  if (r->block)
+    flat_layers(g->a, &r->block->layers, &layers);
   g->cur_span = r->call->span;
   for (int q = 0; q < L->params.len; q++) {
     ParamEntry *e = L->params.data[q];
     bool in_block = false;
-    if (r->block)
-      for (int k = 0; k < r->block->layers.len; k++)
-        in_block |= e->layer == r->block->layers.data[k];
-    if (r->block && !in_block)
+    for (int k = 0; k < layers.len; k++)
+      in_block |= e->layer == layers.data[k];
+    if ((r->block && !in_block) || e->node->op != OP_PARAM)
       continue;
-    sum = add_term(g, sum, ir_unary(g, OP_SUMSQ, e->w));
-    if (e->b)
-      sum = add_term(g, sum, ir_unary(g, OP_SUMSQ, e->b));
+    sum = add_term(g, sum, ir_unary(g, OP_SUMSQ, e->node));
   }
   return sum ? ir_scale(g, sum, r->lambda) : NULL;
+}
+
+static Objective *objective(Graph *g, ObjKind kind, int index, const char *name, Node *value) {
+  Objective *o = arena_alloc(g->a, sizeof *o);
+  *o = (Objective){kind, index, name, NULL, value};
+  vec_push(g->a, &g->objectives, o);
+  return o;
 }
 
 Graph *lower(Arena *a, Model *m, bool training) {
@@ -238,40 +202,57 @@ Graph *lower(Arena *a, Model *m, bool training) {
   g->a = a;
   g->m = m;
   Lower lw = {.g = g, .m = m, .training = training}, *L = &lw;
-  L->label = arena_alloc(a, sizeof(Node *) * (size_t)m->tasks.len);
+  L->label = arena_alloc(a, sizeof(Node *) * (size_t)(m->tasks.len + 1));
+  L->val = arena_alloc(a, sizeof(Node *) * (size_t)(m->vals.len + 1));
 
   for (int i = 0; i < m->inputs.len; i++) {
     Input *in = m->inputs.data[i];
     g->cur_span = in->decl->span;
-    vec_push(a, &g->inputs, ir_leaf(g, OP_INPUT, true, in->shape, in->name));
+    g->cur_where = in->name;
+    Node *x = ir_leaf(g, OP_INPUT, true, in->shape, in->name);
+    x->dtype = in->dtype;
+    vec_push(a, &g->inputs, x);
   }
   for (int i = 0; i < m->tasks.len; i++)
     lower_label(L, m->tasks.data[i]);
+  for (int i = 0; i < m->vals.len; i++) {
+    NetVal *v = m->vals.data[i];
+    L->val[v->id] = lower_val(L, v);
+  }
   for (int i = 0; i < m->tasks.len; i++) {
     Task *t = m->tasks.data[i];
-    Node *out = lower_net(L, t);
-    vec_push(a, &g->outputs, out);
+    vec_push(a, &g->outputs, L->val[t->net->id]);
   }
-  /* total = sum_t w_t L_t + sum of regularizers */
+  /* the objectives: w_t L_t per task, then the regularizers; the total
+   * is their sum */
   static const Op loss_op[] = {OP_CE_LOSS, OP_BCE_LOSS, OP_MSE_LOSS};
   Node *total = NULL;
   for (int i = 0; i < m->tasks.len; i++) {
     Task *t = m->tasks.data[i];
     g->cur_span = t->decl->name_span;
+    g->cur_where = t->name;
     Node *loss = ir_binary(g, loss_op[t->loss], g->outputs.data[i], L->label[i]);
     loss->task = i;
     loss->name = t->name;
     vec_push(a, &g->losses, loss);
-    total = add_term(g, total, t->weight == 1 ? loss : ir_scale(g, loss, t->weight));
+    Node *term = t->weight == 1 ? loss : ir_scale(g, loss, t->weight);
+    objective(g, OBJ_TASK, i, t->name, term)->loss = loss;
+    total = add_term(g, total, term);
   }
   for (int i = 0; i < m->regs.len; i++) {
     Regularizer *r = m->regs.data[i];
+    g->cur_where = r->kind == REG_L2_DISTANCE ? "l2_distance" : "l2";
     Node *term = r->kind == REG_L2_DISTANCE ? lower_l2_distance(L, r) : lower_l2(L, r);
-    if (term)
+    if (term) {
+      objective(g, OBJ_REG, i, arena_printf(a, "%s%s%s%s", g->cur_where, r->block ? "(" : "",
+                                            r->block ? r->block->name : "", r->block ? ")" : ""),
+                term);
       total = add_term(g, total, term);
+    }
   }
   g->total = total;
   g->nforward = g->update_start = g->nodes.len;
   g->cur_span = (Span){0, 0};
+  g->cur_where = NULL;
   return g;
 }

@@ -1,45 +1,58 @@
-/* kir/kir.h: the kernel IR, which both back ends render. */
+/* kir/kir.h: the kernel IR, which both back ends render, and the passes
+ * that make it (DESIGN.md: graph IR -> kernel IR -> plan).
+ *
+ * A kernel is one generated function: a small imperative body (loops with
+ * trip counts known at compile time or equal to the batch B, loads and
+ * stores at computed indices, float and integer arithmetic, GEMM and
+ * dropout-mask calls into the runtime) over buffers it takes as
+ * parameters, like llm.c's matmul_forward(out, inp, weight, ...). A program
+ * (the train step, evaluation, the forward pass) is a list of calls of
+ * kernels with actual buffers: kernels with the same text are one kernel,
+ * whichever program or node calls them. The passes over a finished
+ * program: dead-code elimination, then the memory plan (offsets in one
+ * arena, by liveness). The ops' lowerings to kernel IR (kir_NAME) live in
+ * their families' files, ops/FAMILY.c. */
 #ifndef MTLC_KIR_H
 #define MTLC_KIR_H
 #include "graph/graph.h"
 
-/* ---- kernel.c: the kernel IR, which both back ends render ----------------------
- * A program is a list of kernels, one per graph node that computes
- * something; a kernel is a small imperative body: loops with trip counts
- * known at compile time (or the batch B), loads and stores at computed
- * indices into named buffers, float and integer arithmetic on scalars and
- * locals, GEMM calls and dropout-mask calls into the runtime. */
+/* ---- buffers ---------------------------------------------------------------- */
 
 typedef enum {
   BUF_PARAM, /* params + offset */
   BUF_GRAD,  /* grads + offset (a parameter's gradient, params' layout) */
-  BUF_STATE, /* state + offset */
-  BUF_ACT,   /* act + offset: activations, gradients, scratch */
-  BUF_DATA,  /* data[index]: an input (float) or a bound label */
+  BUF_STATE, /* state + offset: optimizer state */
+  BUF_STAT,  /* stats + offset: running statistics */
+  BUF_ACT,   /* act + offset: activations, gradients, scratch; planned per program */
+  BUF_DATA,  /* data[index]: an input or a bound label */
   BUF_OUT,   /* outputs[index]: a task's output */
-  BUF_LOSS,  /* losses: one float per task */
+  BUF_LOSS,  /* losses + index: a task's mean loss */
+  BUF_HYPER, /* hyper + index: one of the step's hyperparameters */
   BUF_CONST, /* a constant int32 table */
 } BufKind;
 
 typedef struct {
+  int id;
   BufKind kind;
-  int index;       /* BUF_DATA, BUF_OUT */
-  int64_t offset;  /* floats from the group's start */
+  DType dtype;
+  int index;       /* BUF_DATA, BUF_OUT, BUF_LOSS, BUF_HYPER */
+  int64_t offset;  /* the groups: elements from the group's start */
   int64_t size;    /* elements at batch_max */
-  bool is_int;     /* int32 elements */
-  const char *name; /* C identifier */
-  const char *what; /* comment: shape and origin */
+  bool scratch;    /* BUF_ACT: live only while its kernel runs */
+  const char *name; /* C identifier, for the text form and comments */
+  const char *what; /* shape and origin */
   int32_t *table;  /* BUF_CONST */
   int ntable;
 } Buf;
+
+/* ---- expressions and statements ----------------------------------------------- */
 
 typedef enum {
   X_F,      /* float constant */
   X_I,      /* integer constant */
   X_VAR,    /* loop variable (integer) */
   X_LOCAL,  /* a local (float or integer) */
-  X_LOAD,   /* buf[a]; integer if buf is */
-  X_HYPER,  /* hyper[i]: lr, 1 - beta1^t, 1 - beta2^t */
+  X_LOAD,   /* param[a]: the kernel's parameter `arg`; integer if it is */
   X_BATCH,  /* B, integer */
   X_BIN,
   X_UN,
@@ -52,16 +65,17 @@ typedef enum {
   XB_ADD, XB_SUB, XB_MUL, XB_DIV, XB_REM, XB_MAX, XB_MIN,
   XB_LT, XB_LE, XB_GT, XB_GE, XB_EQ, XB_AND,
 } BinOp;
-typedef enum { XU_NEG, XU_EXP, XU_LOG, XU_LOG1P, XU_TANH, XU_SQRT, XU_ABS } UnOp;
+typedef enum { XU_NEG, XU_EXP, XU_LOG, XU_LOG1P, XU_TANH, XU_SQRT, XU_ABS, XU_ERF } UnOp;
 
 typedef struct Expr Expr;
 struct Expr {
   ExprKind kind;
   bool is_int; /* integer (int64) rather than float */
   double f;
-  int64_t i;   /* X_I; X_VAR/X_LOCAL: its number; X_HYPER: which */
+  int64_t i;   /* X_I; X_VAR/X_LOCAL: its number */
   int op;
-  Buf *buf;
+  int arg;     /* X_LOAD: the kernel parameter */
+  Buf *buf;    /* X_LOAD: the buffer it had when built (the builder's) */
   Expr *a, *b, *c;
 };
 
@@ -73,7 +87,7 @@ struct Stmt {
   int var;     /* K_FOR: loop variable; K_LOCAL, K_SET: local */
   Expr *hi;    /* K_FOR: 0 <= var < hi */
   Vec body;    /* K_FOR: Stmt* */
-  Buf *buf;    /* K_STORE, K_DROPOUT */
+  int arg;     /* K_STORE, K_DROPOUT: the parameter written */
   Expr *idx;   /* K_STORE */
   Expr *val;   /* K_STORE, K_LOCAL, K_SET; K_DROPOUT: element count */
   bool accum;  /* K_STORE: += */
@@ -81,7 +95,8 @@ struct Stmt {
   /* K_GEMM: C[offc..] = alpha op(A) op(B) + beta C */
   int ta, tb;
   Expr *M, *N, *K;
-  Buf *A, *B, *C;
+  int A, B, C; /* parameters */
+  Buf *buf, *bufA, *bufB, *bufC; /* the buffers they had when built (the builder's) */
   Expr *offa, *offb, *offc;
   Expr *lda, *ldb, *ldc;
   double alpha, beta;
@@ -89,57 +104,120 @@ struct Stmt {
   int64_t stream; /* K_DROPOUT */
 };
 
+/* ---- kernels, calls, programs --------------------------------------------------- */
+
 typedef struct {
-  Node *node;          /* NULL for the copies to outputs[] and losses[] */
-  const char *prefix;  /* tr_ or ev_: the program that made it */
-  const char *name;    /* k12_conv2d */
-  bool copies_output;  /* a copy to outputs[] (the forward pass needs it) */
-  void *backend;       /* a back end's handle on its rendering */
-  const char *comment; /* what and where in the spec */
+  const char *name; /* "x", "w", "out", "tmp0": its role */
+  DType dtype;
+  bool read, written;
+  bool group;       /* every call passes a 64-byte aligned block of a buffer group */
+} KParam;
+
+#define MAX_KERNEL_PARAMS 32
+
+typedef struct {
+  const char *name;    /* C identifier: the spec entity and the op, trunk_conv2d1_conv2d */
+  const char *comment; /* what it computes and where in the spec */
   Vec body;            /* Stmt* */
+  int nparams;
+  KParam *params;
+  bool uses_batch, uses_seed;
   int nvars, nlocals;
+  const char *key;     /* its text: kernels with one key are one kernel */
+  int ncalls;
+  void *backend;       /* a back end's handle on its rendering */
 } Kernel;
 
-/* The forward program is a subset of the evaluation program's kernels,
- * over its buffers: a back end renders each kernel once. */
+typedef struct {
+  Kernel *k;
+  Buf **args; /* k->nparams actual buffers */
+  Node *node; /* the node it computes */
+} KCall;
+
 typedef enum { PROG_TRAIN, PROG_EVAL, PROG_FORWARD } ProgKind;
 
 typedef struct {
   ProgKind kind;
+  const char *name;  /* "train_step", "eval_step", "forward" */
   Graph *g;
-  Buf **buf; /* by node id */
-  bool *fused; /* by node id: a bias folded into the activation after it */
-  Vec kernels;
-  int64_t act_size; /* floats, at batch_max */
+  Vec calls;         /* Call*, in order */
+  int64_t act_size;  /* floats, at batch_max */
+  int64_t *offset;   /* by Buf id: where a BUF_ACT buffer lives in this program's arena */
 } Program;
 
-/* Everything a back end renders: three programs over one set of buffers. */
+/* Everything a back end renders: the distinct kernels, three programs, and
+ * the buffer groups they share. */
 typedef struct {
   Model *m;
   Arena *a;
   int64_t batch_max;
+  Vec kernels;  /* Kernel*, distinct, in order of first use */
+  Vec bufs;     /* Buf*, by id */
   Program *train, *eval, *forward;
-  int64_t n_params, n_state, n_act;
-  Vec params; /* Node* of the train graph, in buffer order */
-  Vec states;
-  Vec data;   /* Node*: inputs, then bound labels (train graph) */
+  int64_t n_params, n_state, n_stats, n_act; /* floats in each group */
+  int n_hyper;
+  Vec params, states, stats; /* Node* of the train graph, in group order */
+  Vec param_bufs, grad_bufs, state_bufs, stat_bufs; /* Buf*, the same orders */
+  Vec data;     /* Node*: inputs, then bound labels (train graph) */
+  Vec data_buf; /* Buf*, the same order */
   double t_lower, t_autodiff, t_kernels; /* seconds, for mtlc train -v */
-} Module;
+} Unit;
 
-Module *build_module(Arena *a, Model *m, int64_t batch_max);
+Unit *build_unit(Arena *a, Model *m, int64_t batch_max);
+/* the group buffer of a parameter, state or statistic node, by name */
+Buf *unit_group_buf(Unit *u, const Node *n);
 
-/* the buffers a kernel reads and writes, and whether it reads B, hyper[]
- * or the dropout seed */
-#define MAX_KERNEL_BUFS 64
-typedef struct {
-  const Buf *buf[MAX_KERNEL_BUFS];
-  bool written[MAX_KERNEL_BUFS];
-  int n;
-  bool batch, hyper, seed;
-} KernelUses;
-void kernel_uses(const Kernel *k, KernelUses *u);
+/* ---- the builder the families' kir_NAME rules use (kir/build.c) ------------------ */
 
-/* a float constant expression (modinfo and the back ends build a few) */
+typedef struct KB KB;
+Node *kb_node(KB *kb);
+Buf *kb_out(KB *kb);
+Buf *kb_in(KB *kb, int k);           /* the buffer of the node's input k */
+Buf *kb_buf(KB *kb, const Node *n);  /* any node's buffer */
+bool kb_fused(KB *kb, const Node *n); /* a bias folded into the activation after it */
+Buf *kb_scratch(KB *kb, int64_t size, const char *what);
+Buf *kb_table(KB *kb, const int64_t *t, int n, const char *what);
+
+Expr *kx_f(KB *kb, double f);
+Expr *kx_i(KB *kb, int64_t i);
+Expr *kx_batch(KB *kb);
+Expr *kx_load(KB *kb, Buf *b, Expr *idx);
+Expr *kx_bin(KB *kb, BinOp op, Expr *x, Expr *y);
+Expr *kx_un(KB *kb, UnOp op, Expr *x);
+Expr *kx_sel(KB *kb, Expr *c, Expr *x, Expr *y);
+Expr *kx_tof(KB *kb, Expr *x);
+Expr *kx_toi(KB *kb, Expr *x);
+Expr *kx_count(KB *kb, const Node *n); /* B * numel, or numel */
+
+Expr *kb_loop(KB *kb, Expr *hi); /* for (v = 0; v < hi; v++) { ... kb_end */
+void kb_end(KB *kb);
+void kb_store(KB *kb, Buf *b, Expr *idx, Expr *val, bool accum);
+Expr *kb_local(KB *kb, Expr *init);
+void kb_set(KB *kb, Expr *local, Expr *val);
+void kb_zero(KB *kb, Buf *b, Expr *n);
+void kb_gemm(KB *kb, int ta, int tb, Expr *M, Expr *N, Expr *K, Buf *A, Expr *offa,
+             Expr *lda, Buf *B, Expr *offb, Expr *ldb, Buf *C, Expr *offc, Expr *ldc,
+             double beta);
+void kb_dropout(KB *kb, Buf *out, Expr *n, double p, int64_t stream);
+
+/* ---- passes over programs (kir/passes.c) ------------------------------------------ */
+
+/* Removes the calls whose results nothing reads: a call lives when it
+ * writes a buffer of the kinds in `roots` (bit set of 1 << BufKind) or one
+ * a live call after it reads. */
+void kir_dce(Program *p, unsigned roots);
+/* Offsets in the activation arena: a buffer's block is free again once its
+ * last reader has run; first fit, 64-byte aligned. */
+void kir_plan(Unit *u, Program *p);
+
+/* ---- the text form: mtlc kir (kir/print.c) ---------------------------------------- */
+void kir_print(FILE *out, Unit *u);
+/* one kernel's body as text, parameters by name: also its dedup key */
+char *kir_kernel_text(Arena *a, const Kernel *k);
+/* what an actual buffer is, as an expression of the entry point's arguments */
+const char *kir_buf_ref(Arena *a, const Program *p, const Buf *b);
+
+/* a float constant expression outside a builder */
 Expr *kx_const(Arena *a, double f);
 
 #endif

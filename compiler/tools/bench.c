@@ -47,6 +47,8 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   float *params = alloc(sizeof(float) * (size_t)info->n_params);
   float *grads = alloc(sizeof(float) * (size_t)info->n_params);
   float *state = alloc(sizeof(float) * (size_t)info->n_state);
+  float *stats = alloc(sizeof(float) * (size_t)info->n_stats);
+  float *hyper = alloc(sizeof(float) * (size_t)info->n_hyper);
   float *act = alloc(sizeof(float) * (size_t)info->n_act);
   float *losses = alloc(sizeof(float) * (size_t)info->n_tasks);
   void **data = alloc(sizeof(void *) * (size_t)(info->n_inputs + info->n_labels));
@@ -73,17 +75,17 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   }
   for (int t = 0; t < info->n_tasks; t++)
     outs[t] = alloc(sizeof(float) * (size_t)(B * info->tasks[t].width));
-  info->init(params, 1);
+  info->init(params, stats, 1);
 
   if (o->dump) {
     MtlCkptMeta meta = {0};
     bool ok = mtl_ckpt_save(arena_printf(o->arena, "%s/params.safetensors", o->dump),
-                            info, params, state, &meta);
+                            info, params, state, stats, &meta);
     if (!ok) {
       fprintf(stderr, "mtlc: %s\n", mtl_error());
       return 1;
     }
-    info->forward(params, act, (const float *const *)data, B, outs);
+    info->forward(params, stats, act, (const void *const *)data, B, outs);
     ok = write_raw(arena_printf(o->arena, "%s/input.f32", o->dump), data[0],
                    sizeof(float) * (size_t)(B * info->inputs[0].numel));
     for (int t = 0; t < info->n_tasks && ok; t++)
@@ -94,20 +96,22 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   }
 
   double *rate = alloc(sizeof(double) * (size_t)o->reps);
-  float hyper[3] = {(float)info->lr, 0.1f, 0.001f};
+  hyper[MTL_HYPER_LR] = (float)info->lr, hyper[MTL_HYPER_C1] = 0.1f, hyper[MTL_HYPER_C2] = 0.001f;
+  for (int t = 0; t < info->n_tasks && MTL_HYPER_TASKS + t < info->n_hyper; t++)
+    hyper[MTL_HYPER_TASKS + t] = (float)info->tasks[t].weight;
   for (int w = 0; w < 3; w++) { /* warm up */
     if (o->infer)
-      info->forward(params, act, (const float *const *)data, B, outs);
+      info->forward(params, stats, act, (const void *const *)data, B, outs);
     else
-      info->train_step(params, grads, state, act, (const void *const *)data, B, hyper, 1, losses);
+      info->train_step(params, grads, state, stats, act, (const void *const *)data, B, hyper, 1, losses);
   }
   for (int rep = 0; rep < o->reps; rep++) {
     double t0 = now();
     for (int64_t s = 0; s < o->steps; s++) {
       if (o->infer)
-        info->forward(params, act, (const float *const *)data, B, outs);
+        info->forward(params, stats, act, (const void *const *)data, B, outs);
       else
-        info->train_step(params, grads, state, act, (const void *const *)data, B, hyper,
+        info->train_step(params, grads, state, stats, act, (const void *const *)data, B, hyper,
                          (uint64_t)s, losses);
     }
     double dt = now() - t0;

@@ -1,9 +1,10 @@
-/* codegen_check.c: `mtlc check-codegen`. Generated code (float) against the
- * reference interpreter (double) on the same parameters, the same random
- * batch and the same dropout masks: per-task outputs (eval and forward),
- * per-task losses, every parameter's gradient, and every parameter and
- * optimizer state after one update. A tensor agrees when its largest
- * difference is at most 1e-4 of its largest magnitude. */
+/* tools/codegen_check.c: `mtlc check-codegen`. Generated code (float)
+ * against the reference interpreter (double) on the same parameters, the
+ * same random batch and the same dropout masks: per-task outputs (eval and
+ * forward), per-task losses, every parameter's gradient, and every
+ * parameter, running statistic and optimizer state after one update. A
+ * tensor agrees when its largest difference is at most 1e-4 of its largest
+ * magnitude. */
 #include "tools/tools.h"
 
 #include <math.h>
@@ -30,22 +31,22 @@ static void compare(Report *r, const char *what, const float *got, const double 
     printf("%-44s %10lld %12.3e %12.3e%s\n", what, (long long)n, mag, rel, ok ? "" : "  FAIL");
 }
 
-/* the C code's data[] from the interpreter's batch (inputs rounded to float
- * first, so that both see the same numbers) */
-static void **make_data(Module *mod, Interp *I, int64_t B) {
-  void **data = xcalloc((size_t)mod->data.len, sizeof(void *));
-  for (int i = 0; i < mod->data.len; i++) {
-    Node *x = mod->data.data[i];
-    Buf *b = mod->train->buf[x->id];
+/* the generated code's data[] from the interpreter's batch (inputs rounded
+ * to float first, so that both see the same numbers) */
+static void **make_data(Unit *u, Interp *I, int64_t B) {
+  void **data = xcalloc((size_t)u->data.len + 1, sizeof(void *));
+  for (int i = 0; i < u->data.len; i++) {
+    Node *x = u->data.data[i];
+    Buf *b = u->data_buf.data[i];
     int64_t n = node_numel(x, B);
     double *v = I->val[x->id];
-    if (b->is_int) {
-      int32_t *d = xcalloc((size_t)n, sizeof(int32_t));
+    if (b->dtype == DT_I32) {
+      int32_t *d = xcalloc((size_t)n + 1, sizeof(int32_t));
       for (int64_t k = 0; k < n; k++)
         d[k] = (int32_t)v[k];
       data[i] = d;
     } else {
-      float *d = xcalloc((size_t)n, sizeof(float));
+      float *d = xcalloc((size_t)n + 1, sizeof(float));
       for (int64_t k = 0; k < n; k++)
         v[k] = d[k] = (float)v[k];
       data[i] = d;
@@ -54,18 +55,17 @@ static void **make_data(Module *mod, Interp *I, int64_t B) {
   return data;
 }
 
-/* the interpreter's parameters from the generated init */
-static void load_params(Module *mod, Program *p, Interp *I, const float *params) {
-  for (int i = 0; i < p->g->params.len; i++) {
-    Node *x = p->g->params.data[i];
-    Buf *b = p->buf[x->id];
+/* the interpreter's copy of a group (parameters, statistics) of g */
+static void load_group(Unit *u, Vec *nodes, Interp *I, const float *base) {
+  for (int i = 0; i < nodes->len; i++) {
+    Node *x = nodes->data[i];
+    Buf *b = unit_group_buf(u, x);
     for (int64_t k = 0; k < b->size; k++)
-      I->val[x->id][k] = params[b->offset + k];
+      I->val[x->id][k] = base[b->offset + k];
   }
-  (void)mod;
 }
 
-static void copy_data(Module *mod, Interp *from, Interp *to) {
+static void copy_data(Interp *from, Interp *to) {
   Graph *g = to->g;
   for (int pass = 0; pass < 2; pass++) {
     Vec *v = pass ? &g->labels : &g->inputs;
@@ -75,18 +75,29 @@ static void copy_data(Module *mod, Interp *from, Interp *to) {
       memcpy(to->val[x->id], from->val[y->id], sizeof(double) * (size_t)node_numel(x, to->batch));
     }
   }
-  (void)mod;
 }
 
-int check_codegen(Module *mod, const MtlModelInfo *info, uint64_t seed, bool quiet) {
-  Model *m = mod->m;
-  int64_t B = mod->batch_max, T = m->tasks.len;
+static void compare_group(Report *r, Unit *u, Vec *nodes, Interp *I, const float *base,
+                          const char *when) {
+  for (int i = 0; i < nodes->len; i++) {
+    Node *x = nodes->data[i];
+    Buf *b = unit_group_buf(u, x);
+    compare(r, arena_printf(u->a, "%s%s", x->name, when), base + b->offset, I->val[x->id], b->size);
+  }
+}
+
+int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) {
+  Model *m = u->m;
+  int64_t B = u->batch_max, T = m->tasks.len;
   Report r = {true, quiet};
-  float *params = xcalloc((size_t)mod->n_params + 1, sizeof(float));
-  float *params0 = xcalloc((size_t)mod->n_params + 1, sizeof(float));
-  float *grads = xcalloc((size_t)mod->n_params + 1, sizeof(float));
-  float *state = xcalloc((size_t)mod->n_state + 1, sizeof(float));
-  float *act = xcalloc((size_t)mod->n_act + 1, sizeof(float));
+  float *params = xcalloc((size_t)u->n_params + 1, sizeof(float));
+  float *params0 = xcalloc((size_t)u->n_params + 1, sizeof(float));
+  float *grads = xcalloc((size_t)u->n_params + 1, sizeof(float));
+  float *state = xcalloc((size_t)u->n_state + 1, sizeof(float));
+  float *stats = xcalloc((size_t)u->n_stats + 1, sizeof(float));
+  float *stats0 = xcalloc((size_t)u->n_stats + 1, sizeof(float));
+  float *act = xcalloc((size_t)u->n_act + 1, sizeof(float));
+  float *hyper = xcalloc((size_t)u->n_hyper + 1, sizeof(float));
   float *losses = xcalloc((size_t)T, sizeof(float));
   float **outs = xcalloc((size_t)T, sizeof(float *)), **outs2 = xcalloc((size_t)T, sizeof(float *));
   for (int t = 0; t < T; t++) {
@@ -94,73 +105,78 @@ int check_codegen(Module *mod, const MtlModelInfo *info, uint64_t seed, bool qui
     outs[t] = xcalloc((size_t)(B * task->out.d[0]), sizeof(float));
     outs2[t] = xcalloc((size_t)(B * task->out.d[0]), sizeof(float));
   }
-  info->init(params, seed);
-  memcpy(params0, params, sizeof(float) * (size_t)mod->n_params);
+  info->init(params, stats, seed);
+  memcpy(params0, params, sizeof(float) * (size_t)u->n_params);
+  memcpy(stats0, stats, sizeof(float) * (size_t)u->n_stats);
 
-  /* train step */
-  Interp *I = interp_new(mod->train->g, B);
-  load_params(mod, mod->train, I, params);
+  /* train step: the interpreter sees the step's hyper[] as float, as the
+   * generated code does */
+  Graph *g = u->train->g;
+  Interp *I = interp_new(g, B);
+  load_group(u, &g->params, I, params);
+  load_group(u, &g->stats, I, stats);
   interp_random_batch(I, seed + 1);
-  void **data = make_data(mod, I, B);
+  void **data = make_data(u, I, B);
   Optimizer *o = &m->train.opt;
-  float hyper[3] = {(float)o->lr, (float)(1 - o->beta1), (float)(1 - o->beta2)};
+  hyper[MTL_HYPER_LR] = (float)o->lr;
+  hyper[MTL_HYPER_C1] = (float)(1 - (o->kind == OPT_SGD ? 0.9 : o->beta1));
+  hyper[MTL_HYPER_C2] = (float)(1 - (o->kind == OPT_SGD ? 0.999 : o->beta2));
+  for (int t = 0; t < T && MTL_HYPER_TASKS + t < u->n_hyper; t++)
+    hyper[MTL_HYPER_TASKS + t] = (float)((Task *)m->tasks.data[t])->weight;
   I->step_seed = seed + 2;
-  I->lr = hyper[0];
-  interp_step(I);
-  info->train_step(params, grads, state, act, (const void *const *)data, B, hyper, seed + 2, losses);
+  I->lr = hyper[MTL_HYPER_LR];
+  I->step = 1;
+  for (int h = 0; h < u->n_hyper; h++)
+    I->hyper[h] = hyper[h];
+  interp_run(I, 0, g->nodes.len);
+  info->train_step(params, grads, state, stats, act, (const void *const *)data, B, hyper, seed + 2,
+                   losses);
 
   if (!quiet)
     printf("%-44s %10s %12s %12s\n", "tensor", "elements", "max |ref|", "rel diff");
-  Graph *g = mod->train->g;
   for (int t = 0; t < T; t++) {
     Node *l = g->losses.data[t];
-    compare(&r, arena_printf(mod->a, "train loss of %s", ((Task *)m->tasks.data[t])->name),
+    compare(&r, arena_printf(u->a, "train loss of %s", ((Task *)m->tasks.data[t])->name),
             &losses[t], I->val[l->id], 1);
   }
   for (int i = 0; i < g->params.len; i++) {
     Node *p = g->params.data[i], *dp = g->grads.data[i];
-    Buf *b = mod->train->buf[p->id];
+    Buf *b = unit_group_buf(u, p);
     if (dp)
-      compare(&r, arena_printf(mod->a, "gradient of %s", p->name), grads + b->offset,
+      compare(&r, arena_printf(u->a, "gradient of %s", p->name), grads + b->offset,
               I->val[dp->id], b->size);
   }
-  for (int i = 0; i < g->params.len; i++) {
-    Node *p = g->params.data[i];
-    Buf *b = mod->train->buf[p->id];
-    compare(&r, arena_printf(mod->a, "%s after one step", p->name), params + b->offset,
-            I->val[p->id], b->size);
-  }
-  for (int i = 0; i < g->states.len; i++) {
-    Node *s = g->states.data[i];
-    Buf *b = mod->train->buf[s->id];
-    compare(&r, arena_printf(mod->a, "%s after one step", s->name), state + b->offset,
-            I->val[s->id], b->size);
-  }
+  compare_group(&r, u, &g->params, I, params, " after one step");
+  compare_group(&r, u, &g->stats, I, stats, " after one step");
+  compare_group(&r, u, &g->states, I, state, " after one step");
 
-  /* evaluation and inference, from the initial parameters */
-  Interp *E = interp_new(mod->eval->g, B);
-  load_params(mod, mod->eval, E, params0);
-  copy_data(mod, I, E);
+  /* evaluation and inference, from the initial parameters and statistics */
+  Graph *eg = u->eval->g;
+  Interp *E = interp_new(eg, B);
+  load_group(u, &eg->params, E, params0);
+  load_group(u, &eg->stats, E, stats0);
+  copy_data(I, E);
   interp_forward(E);
-  info->eval_step(params0, act, (const void *const *)data, B, losses, outs);
-  info->forward(params0, act, (const float *const *)data, B, outs2);
+  info->eval_step(params0, stats0, act, (const void *const *)data, B, losses, outs);
+  info->forward(params0, stats0, act, (const void *const *)data, B, outs2);
   for (int t = 0; t < T; t++) {
     Task *task = m->tasks.data[t];
-    Node *out = mod->eval->g->outputs.data[t], *loss = mod->eval->g->losses.data[t];
+    Node *out = eg->outputs.data[t], *loss = eg->losses.data[t];
     int64_t n = B * task->out.d[0];
-    compare(&r, arena_printf(mod->a, "eval output of %s", task->name), outs[t], E->val[out->id], n);
-    compare(&r, arena_printf(mod->a, "forward output of %s", task->name), outs2[t], E->val[out->id], n);
-    compare(&r, arena_printf(mod->a, "eval loss of %s", task->name), &losses[t], E->val[loss->id], 1);
+    compare(&r, arena_printf(u->a, "eval output of %s", task->name), outs[t], E->val[out->id], n);
+    compare(&r, arena_printf(u->a, "forward output of %s", task->name), outs2[t], E->val[out->id], n);
+    compare(&r, arena_printf(u->a, "eval loss of %s", task->name), &losses[t], E->val[loss->id], 1);
   }
   if (!quiet)
     printf("%s: generated code against the interpreter, batch %lld, seed %llu, rtol %g\n",
            r.ok ? "ok" : "FAILED", (long long)B, (unsigned long long)seed, RTOL);
-  for (int i = 0; i < mod->data.len; i++)
+  for (int i = 0; i < u->data.len; i++)
     free(data[i]);
   for (int t = 0; t < T; t++)
     free(outs[t]), free(outs2[t]);
-  free(data), free(outs), free(outs2);
-  free(params), free(params0), free(grads), free(state), free(act), free(losses);
+  free(data), free(outs), free(outs2), free(hyper);
+  free(params), free(params0), free(grads), free(state), free(stats), free(stats0), free(act);
+  free(losses);
   interp_free(I);
   interp_free(E);
   return r.ok ? 0 : 1;

@@ -16,6 +16,6 @@ typedef struct {
 int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o);
 
 /* ---- codegen_check.c: generated code against the interpreter --------------------- */
-int check_codegen(Module *mod, const MtlModelInfo *info, uint64_t seed, bool quiet);
+int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet);
 
 #endif

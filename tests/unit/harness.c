@@ -23,6 +23,8 @@ static int run(const MtlModelInfo *m, int64_t B, uint64_t seed) {
   float *params = alloc((size_t)m->n_params, sizeof(float));
   float *grads = alloc((size_t)m->n_params, sizeof(float));
   float *state = alloc((size_t)m->n_state, sizeof(float));
+  float *stats = alloc((size_t)m->n_stats, sizeof(float));
+  float *hyper = alloc((size_t)m->n_hyper, sizeof(float));
   float *act = alloc((size_t)m->n_act, sizeof(float));
   float *losses = alloc((size_t)m->n_tasks, sizeof(float));
   void **data = alloc((size_t)(m->n_inputs + m->n_labels), sizeof(void *));
@@ -30,7 +32,7 @@ static int run(const MtlModelInfo *m, int64_t B, uint64_t seed) {
   for (int i = 0; i < m->n_inputs; i++) {
     float *x = alloc((size_t)(B * m->inputs[i].numel), sizeof(float));
     for (int64_t k = 0; k < B * m->inputs[i].numel; k++)
-      x[k] = (float)mtl_rng_normal(&r);
+      x[k] = m->inputs[i].dtype == MTL_F32 ? (float)mtl_rng_normal(&r) : 0;
     data[i] = x;
   }
   for (int i = 0; i < m->n_labels; i++) {
@@ -49,24 +51,29 @@ static int run(const MtlModelInfo *m, int64_t B, uint64_t seed) {
   }
   for (int t = 0; t < m->n_tasks; t++)
     outs[t] = alloc((size_t)(B * m->tasks[t].width), sizeof(float));
-  m->init(params, seed);
+  m->init(params, stats, seed);
   int bad = 0;
   for (int64_t step = 1; step <= 2; step++) {
-    float hyper[3] = {(float)m->lr, (float)(1 - pow(m->beta1, (double)step)),
-                      (float)(1 - pow(m->beta2, (double)step))};
-    m->train_step(params, grads, state, act, (const void *const *)data, B, hyper, seed + (uint64_t)step, losses);
+    hyper[MTL_HYPER_LR] = (float)m->lr;
+    hyper[MTL_HYPER_C1] = (float)(1 - pow(m->beta1, (double)step));
+    hyper[MTL_HYPER_C2] = (float)(1 - pow(m->beta2, (double)step));
+    for (int t = 0; t < m->n_tasks && MTL_HYPER_TASKS + t < m->n_hyper; t++)
+      hyper[MTL_HYPER_TASKS + t] = (float)m->tasks[t].weight;
+    m->train_step(params, grads, state, stats, act, (const void *const *)data, B, hyper,
+                  seed + (uint64_t)step, losses);
     for (int t = 0; t < m->n_tasks; t++)
       bad |= !isfinite(losses[t]);
   }
-  m->eval_step(params, act, (const void *const *)data, B, losses, outs);
-  m->forward(params, act, (const float *const *)data, B, outs);
+  m->eval_step(params, stats, act, (const void *const *)data, B, losses, outs);
+  m->forward(params, stats, act, (const void *const *)data, B, outs);
   for (int t = 0; t < m->n_tasks; t++)
     bad |= !isfinite(losses[t]) || !isfinite(outs[t][0]);
   for (int i = 0; i < m->n_inputs + m->n_labels; i++)
     free(data[i]);
   for (int t = 0; t < m->n_tasks; t++)
     free(outs[t]);
-  free(data), free(outs), free(params), free(grads), free(state), free(act), free(losses);
+  free(data), free(outs), free(params), free(grads), free(state), free(stats), free(hyper);
+  free(act), free(losses);
   return bad;
 }
 

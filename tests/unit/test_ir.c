@@ -1,10 +1,17 @@
-/* test_ir.c: unit tests of the graph IR. Every differentiable op of
- * ops.def, alone, at several shapes, is checked against central differences
- * (gradcheck_run: eps 1e-6, atol 1e-5, rtol 1e-3, every element), including
- * conv2d with stride and padding, pooling windows that do not divide the
- * input, and losses at logits of 1e4. One optimizer step of sgd (momentum,
- * nesterov), adam and adamw is compared with the formulas computed here by
- * hand. And the checker itself must reject a gradient that is 1% off.
+/* test_ir.c: unit tests of the graph IR. Every differentiable op of the op
+ * table, alone, at several shapes, is checked against central differences
+ * (gradcheck_run: eps 1e-6, atol 1e-5, rtol 1e-3, every element),
+ * including conv2d with stride and padding, pooling windows that do not
+ * divide the input, global pools over maps and sequences, batchnorm in
+ * training mode, layernorm, softmax, every activation of the layer table,
+ * a broadcast scalar, and losses at logits of 1e4. A loop over the op
+ * table then fails for any forward op that no gradient check covered, and
+ * a loop over the layer table for any activation. One optimizer step of
+ * sgd (momentum, nesterov), adam and adamw is compared with the formulas
+ * computed here by hand; the checker must reject a gradient 1% off;
+ * dropout masks keep 1 - p of the values at 1 / (1 - p); and the per-task
+ * gradients of fashion_hard's shared trunk (autodiff from each task's
+ * objective) sum to the total's and each matches central differences.
  * Prints [PASS]/[FAIL] per test. */
 #include "graph/graph.h"
 
@@ -12,7 +19,8 @@
 #include <string.h>
 
 static int failures;
-static Model model; /* only train options are read */
+static Model model; /* only train options and tasks are read */
+static bool covered[NUM_OPS], covered_act[NUM_LAYERS];
 
 #define CHECK(name, cond)                                                      \
   do {                                                                         \
@@ -37,7 +45,8 @@ static Graph *new_graph(Arena *a) {
 
 static Node *par(Graph *g, bool batched, Shape sh) {
   Node *p = ir_leaf(g, OP_PARAM, batched, sh, arena_printf(g->a, "p%d", g->params.len));
-  p->a[0] = 1;
+  p->init = MTL_INIT_UNIFORM;
+  p->init_arg = 1;
   vec_push(g->a, &g->params, p);
   return p;
 }
@@ -75,7 +84,14 @@ static Interp *start(Graph *g, int64_t batch, uint64_t seed) {
   return I;
 }
 
+/* the gradient check of I's graph; the forward ops in it are covered */
 static bool grad_ok(Interp *I) {
+  for (int i = 0; i < I->g->nforward; i++) {
+    Node *n = I->g->nodes.data[i];
+    covered[n->op] = true;
+    if (n->op == OP_ACT)
+      covered_act[n->a[0]] = true;
+  }
   bool ok = gradcheck_run(I, 0, 1, true) == 0;
   interp_free(I);
   return ok;
@@ -97,12 +113,43 @@ static bool t_unary(Op op, Shape sh, double scale) {
   return ok;
 }
 
-static bool t_binary(Op op, Shape sh) {
+/* an activation of the layer table, by its row */
+static bool t_act(LayerKind k, Shape sh) {
   Arena *a = arena_new();
   Graph *g = new_graph(a);
-  Node *x = par(g, true, sh), *y = par(g, true, sh);
+  Node *x = par(g, true, sh);
+  Node *y = ir_unary(g, OP_ACT, x);
+  y->a[0] = k;
+  y->f[0] = k == L_LEAKY_RELU ? 0.2 : 0;
+  finish(g, y);
+  Interp *I = start(g, 3, 41);
+  /* keep relu's and leaky_relu's inputs off their kink at 0 */
+  for (int64_t i = 0; i < node_numel(x, 3); i++)
+    if (fabs(I->val[x->id][i]) < 1e-3)
+      I->val[x->id][i] = 0.5;
+  bool ok = grad_ok(I);
+  arena_free(a);
+  return ok;
+}
+
+static bool t_binary(Op op, Shape sh, bool scalar_y) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, sh), *y = scalar_y ? par(g, false, S(0, 0, 0, 0, 0)) : par(g, true, sh);
   finish(g, ir_binary(g, op, x, y));
   bool ok = grad_ok(start(g, 2, 11));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_sum(void) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, S(2, 3, 2, 0, 0));
+  /* sum(x)^2 through a scalar product: sum's gradient is a fill */
+  Node *s = ir_unary(g, OP_SUM, x);
+  finish(g, ir_binary(g, OP_MUL, s, s));
+  bool ok = grad_ok(start(g, 2, 43));
   arena_free(a);
   return ok;
 }
@@ -150,6 +197,51 @@ static bool t_pool(Op op, int64_t C, int64_t H, int64_t W, int64_t k, int64_t st
   return ok;
 }
 
+/* a global pool of a map [C, H, W] (as [C, HW, 1]) or a sequence [T, D] (as [1, T, D]) */
+static bool t_global(Op op, Shape sh) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, sh);
+  int64_t attrs[4] = {sh.rank == 3 ? sh.d[0] : 1, sh.rank == 3 ? sh.d[1] * sh.d[2] : sh.d[0],
+                      sh.rank == 3 ? 1 : sh.d[1], 0};
+  finish(g, ir_node(g, op, 1, &x, attrs, NULL));
+  bool ok = grad_ok(start(g, 2, 19));
+  arena_free(a);
+  return ok;
+}
+
+/* batchnorm in training: the batch's statistics, through which it differentiates */
+static bool t_batchnorm(Shape sh) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, sh);
+  int64_t at[4] = {1, sh.rank == 2 ? sh.d[0] : 1, sh.rank == 2 ? sh.d[1] : sh.d[0],
+                   sh.rank == 3 ? sh.d[1] * sh.d[2] : 1};
+  Shape c = S(1, at[2], 0, 0, 0);
+  Node *gamma = par(g, false, c), *beta = par(g, false, c);
+  Node *mean = ir_node(g, OP_BN_MEAN, 1, &x, at, NULL);
+  Node *var = ir_node(g, OP_BN_VAR, 2, (Node *[]){x, mean}, at, NULL);
+  Node *y = ir_node(g, OP_BN_APPLY, 5, (Node *[]){x, mean, var, gamma, beta}, at, NULL);
+  y->f[0] = 1e-5;
+  finish(g, y);
+  bool ok = grad_ok(start(g, 3, 23));
+  arena_free(a);
+  return ok;
+}
+
+static bool t_layernorm(Shape sh) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, sh);
+  Shape d = S(1, sh.d[sh.rank - 1], 0, 0, 0);
+  Node *y = ir_node(g, OP_LAYERNORM, 3, (Node *[]){x, par(g, false, d), par(g, false, d)}, NULL, NULL);
+  y->f[0] = 1e-5;
+  finish(g, y);
+  bool ok = grad_ok(start(g, 2, 29));
+  arena_free(a);
+  return ok;
+}
+
 static bool t_sumsq(void) {
   Arena *a = arena_new();
   Graph *g = new_graph(a);
@@ -159,16 +251,46 @@ static bool t_sumsq(void) {
   return ok;
 }
 
+static Node *dropout(Graph *g, Node *x, double p) {
+  Node *mask = ir_leaf(g, OP_DROPMASK, true, x->shape, NULL);
+  mask->f[0] = p;
+  mask->a[1] = 77;
+  return ir_binary(g, OP_MUL, x, mask);
+}
+
 static bool t_dropout(void) {
   Arena *a = arena_new();
   Graph *g = new_graph(a);
-  Node *x = par(g, true, S(1, 16, 0, 0, 0));
-  Node *mask = ir_leaf(g, OP_DROPMASK, true, x->shape, NULL);
-  mask->f[0] = 0.4;
-  finish(g, ir_binary(g, OP_MUL, x, mask));
+  finish(g, dropout(g, par(g, true, S(1, 16, 0, 0, 0)), 0.4));
   bool ok = grad_ok(start(g, 3, 23));
   arena_free(a);
   return ok;
+}
+
+/* a mask keeps about 1 - p of its values, each exactly 1 / (1 - p) as
+ * generated code computes it, and the others 0 */
+static void t_dropout_mask(double p) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *mask = ir_leaf(g, OP_DROPMASK, true, S(1, 1000, 0, 0, 0), NULL);
+  mask->f[0] = p;
+  g->nforward = g->update_start = g->nodes.len;
+  Interp *I = interp_new(g, 8);
+  I->step_seed = 12345;
+  interp_forward(I);
+  int64_t n = 8000, kept = 0, bad = 0;
+  double keep = 1 / (1 - (double)(float)p);
+  for (int64_t i = 0; i < n; i++) {
+    double v = I->val[mask->id][i];
+    kept += v != 0;
+    bad += v != 0 && v != keep;
+  }
+  double rate = (double)kept / (double)n, sd = sqrt(p * (1 - p) / (double)n);
+  char name[64];
+  snprintf(name, sizeof name, "dropout_mask_keeps_%g", 1 - p);
+  CHECK(name, bad == 0 && fabs(rate - (1 - p)) < 5 * sd);
+  interp_free(I);
+  arena_free(a);
 }
 
 /* a loss on logits times `scale` (1e4: extreme), with valid labels */
@@ -288,6 +410,74 @@ static void t_checker_fails(void) {
   arena_free(a);
 }
 
+/* ---- per-task gradients of a real spec ------------------------------------------- */
+
+static Model *load_spec(Arena *a, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  char *buf = arena_alloc(a, 1 << 20);
+  size_t n = fread(buf, 1, (1 << 20) - 1, f);
+  fclose(f);
+  Source *src = arena_alloc(a, sizeof(Source));
+  *src = (Source){.path = path, .text = buf, .len = (int)n};
+  Spec *spec = parse_spec(a, src);
+  return spec ? sema(a, src, spec, "specs") : NULL;
+}
+
+/* autodiff from each task's objective: the shared trunk's gradients of the
+ * tasks sum to the total's, and each matches central differences of its
+ * objective */
+static void t_per_task(const char *path) {
+  Arena *a = arena_new();
+  Model *m = load_spec(a, path);
+  CHECK("per_task_spec_loads", m != NULL);
+  if (!m) {
+    arena_free(a);
+    return;
+  }
+  Graph *g = lower(a, m, true);
+  int T = g->objectives.len;
+  Node **roots = arena_alloc(a, sizeof(Node *) * (size_t)T);
+  for (int t = 0; t < T; t++)
+    roots[t] = ((Objective *)g->objectives.data[t])->value;
+  autodiff(g);
+  Vec *per = arena_alloc(a, sizeof(Vec) * (size_t)T);
+  for (int t = 0; t < T; t++) {
+    GradSet *gs = ad_backward(g, 1, &roots[t], NULL, NULL);
+    for (int i = 0; i < g->params.len; i++)
+      vec_push(a, &per[t], grad_of(gs, g->params.data[i]));
+  }
+  g->update_start = g->nodes.len;
+  Interp *I = interp_new(g, 2);
+  interp_init_params(I, 5);
+  interp_random_batch(I, 6);
+  interp_run(I, 0, g->nodes.len);
+  int shared = 0;
+  bool sums = true;
+  for (int i = 0; i < g->params.len; i++) {
+    Node *p = g->params.data[i], *dp = g->grads.data[i];
+    if (p->share != SHARE_SHARED)
+      continue;
+    shared++;
+    for (int64_t k = 0; k < shape_numel(p->shape); k++) {
+      double s = 0, want = I->val[dp->id][k];
+      for (int t = 0; t < T; t++)
+        s += per[t].data[i] ? I->val[((Node *)per[t].data[i])->id][k] : 0;
+      sums &= fabs(s - want) <= 1e-12 * (1 + fabs(want));
+    }
+  }
+  CHECK("per_task_gradients_of_the_trunk_sum_to_the_total", shared > 0 && sums);
+  for (int t = 0; t < T; t++) {
+    char name[96];
+    snprintf(name, sizeof name, "per_task_gradient_of_%s_matches_central_differences",
+             ((Objective *)g->objectives.data[t])->name);
+    CHECK(name, gradcheck_root(I, roots[t], &per[t], 4, 9 + (uint64_t)t, true) == 0);
+  }
+  interp_free(I);
+  arena_free(a);
+}
+
 int main(void) {
   char name[96];
 #define OPCHECK(label, expr)                                                   \
@@ -312,14 +502,31 @@ int main(void) {
   OPCHECK("avgpool_2_2", t_pool(OP_AVGPOOL, 2, 4, 4, 2, 2));
   OPCHECK("avgpool_3_2_nondividing", t_pool(OP_AVGPOOL, 1, 7, 8, 3, 2));
   OPCHECK("avgpool_2_1_overlapping", t_pool(OP_AVGPOOL, 2, 5, 5, 2, 1));
+  OPCHECK("global_avgpool_map", t_global(OP_GPOOL_AVG, S(3, 3, 2, 5, 0)));
+  OPCHECK("global_avgpool_sequence", t_global(OP_GPOOL_AVG, S(2, 4, 3, 0, 0)));
+  OPCHECK("global_maxpool_map", t_global(OP_GPOOL_MAX, S(3, 3, 2, 5, 0)));
+  OPCHECK("global_maxpool_sequence", t_global(OP_GPOOL_MAX, S(2, 4, 3, 0, 0)));
+  OPCHECK("batchnorm_map", t_batchnorm(S(3, 3, 2, 2, 0)));
+  OPCHECK("batchnorm_vector", t_batchnorm(S(1, 5, 0, 0, 0)));
+  OPCHECK("batchnorm_sequence", t_batchnorm(S(2, 3, 4, 0, 0)));
+  OPCHECK("layernorm_vector", t_layernorm(S(1, 6, 0, 0, 0)));
+  OPCHECK("layernorm_map", t_layernorm(S(3, 2, 3, 4, 0)));
+  OPCHECK("softmax_vector", t_unary(OP_SOFTMAX, S(1, 5, 0, 0, 0), 0));
+  OPCHECK("softmax_rows", t_unary(OP_SOFTMAX, S(2, 3, 4, 0, 0), 0));
   OPCHECK("reshape", t_unary(OP_RESHAPE, S(3, 3, 2, 2, 0), 0));
-  OPCHECK("relu", t_unary(OP_RELU, S(3, 3, 2, 2, 0), 0));
-  OPCHECK("sigmoid", t_unary(OP_SIGMOID, S(1, 7, 0, 0, 0), 0));
-  OPCHECK("tanh", t_unary(OP_TANH, S(2, 3, 4, 0, 0), 0));
+  for (int k = 0; k < NUM_LAYERS; k++)
+    if (layer_rules[k].flags & LF_ACTIVATION) {
+      snprintf(name, sizeof name, "grad_%s", layer_rules[k].name);
+      CHECK(name, t_act((LayerKind)k, S(3, 3, 2, 2, 0)));
+    }
   OPCHECK("scale", t_unary(OP_SCALE, S(1, 5, 0, 0, 0), -2.5));
-  OPCHECK("add", t_binary(OP_ADD, S(1, 6, 0, 0, 0)));
-  OPCHECK("sub", t_binary(OP_SUB, S(3, 2, 2, 3, 0)));
-  OPCHECK("mul", t_binary(OP_MUL, S(1, 6, 0, 0, 0)));
+  OPCHECK("add", t_binary(OP_ADD, S(1, 6, 0, 0, 0), false));
+  OPCHECK("sub", t_binary(OP_SUB, S(3, 2, 2, 3, 0), false));
+  OPCHECK("mul", t_binary(OP_MUL, S(1, 6, 0, 0, 0), false));
+  OPCHECK("add_scalar_broadcast", t_binary(OP_ADD, S(1, 6, 0, 0, 0), true));
+  OPCHECK("sub_scalar_broadcast", t_binary(OP_SUB, S(2, 2, 3, 0, 0), true));
+  OPCHECK("mul_scalar_broadcast", t_binary(OP_MUL, S(3, 2, 2, 2, 0), true));
+  OPCHECK("sum", t_sum());
   OPCHECK("sumsq", t_sumsq());
   OPCHECK("dropout_mask", t_dropout());
   double loss;
@@ -329,10 +536,24 @@ int main(void) {
   OPCHECK("bce_loss", t_loss(OP_BCE_LOSS, 1, 1, &loss));
   OPCHECK("bce_loss_logits_1e4", t_loss(OP_BCE_LOSS, 1, 1e4, &loss) && isfinite(loss));
   OPCHECK("mse_loss", t_loss(OP_MSE_LOSS, 3, 1, &loss));
+
+  /* every forward op of the table and every activation had a check above */
+  int missing = 0;
+  for (int op = 0; op < NUM_OPS; op++)
+    if (op_info[op].kind == OPK_F && !covered[op])
+      printf("    op %s has no gradient check\n", op_info[op].text), missing++;
+  for (int k = 0; k < NUM_LAYERS; k++)
+    if ((layer_rules[k].flags & LF_ACTIVATION) && !covered_act[k])
+      printf("    activation %s has no gradient check\n", layer_rules[k].name), missing++;
+  CHECK("every_forward_op_and_activation_has_a_gradient_check", missing == 0);
+
+  t_dropout_mask(0.3);
+  t_dropout_mask(0.5);
   t_sgd(false);
   t_sgd(true);
   t_adam(0);
   t_adam(0.1);
   t_checker_fails();
+  t_per_task("specs/fashion_hard.mtl");
   return failures ? 1 : 0;
 }

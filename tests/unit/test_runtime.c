@@ -63,16 +63,16 @@ static const char *path_of(const char *name) {
 enum { D = 4, NPAR = 40, NTASK = 4, N_TRAIN = 50, N_TEST = 30 };
 
 static const MtlTensor ptens[] = {
-    {"cls.weight", 0, 12, 2, {3, 4}},    {"cls.bias", 12, 3, 1, {3}},
-    {"coarse.weight", 15, 8, 2, {2, 4}}, {"coarse.bias", 23, 2, 1, {2}},
-    {"pos.weight", 25, 4, 2, {1, 4}},    {"pos.bias", 29, 1, 1, {1}},
-    {"reg.weight", 30, 8, 2, {2, 4}},    {"reg.bias", 38, 2, 1, {2}},
+    {"cls.weight", 0, 12, 2, {3, 4}, MTL_INIT_UNIFORM, 0.5},    {"cls.bias", 12, 3, 1, {3}, MTL_INIT_UNIFORM, 0.5},
+    {"coarse.weight", 15, 8, 2, {2, 4}, MTL_INIT_UNIFORM, 0.5}, {"coarse.bias", 23, 2, 1, {2}, MTL_INIT_UNIFORM, 0.5},
+    {"pos.weight", 25, 4, 2, {1, 4}, MTL_INIT_UNIFORM, 0.5},    {"pos.bias", 29, 1, 1, {1}, MTL_INIT_UNIFORM, 0.5},
+    {"reg.weight", 30, 8, 2, {2, 4}, MTL_INIT_UNIFORM, 0.5},    {"reg.bias", 38, 2, 1, {2}, MTL_INIT_UNIFORM, 0.5},
 };
 enum { NPT = sizeof ptens / sizeof *ptens };
 static MtlTensor stens[2 * NPT]; /* NAME.m, NAME.v in turn, offsets in order */
 static char stnames[2 * NPT][48];
 
-static const MtlInputInfo inputs[] = {{"x", 2, {2, 2}, 4}};
+static const MtlInputInfo inputs[] = {{"x", MTL_F32, 2, {2, 2}, 4}};
 static const MtlLabelInfo labels[] = {
     {"cls", MTL_LABEL_CLASS, 3}, {"pos", MTL_LABEL_BINARY, 1}, {"reg", MTL_LABEL_REAL, 2}};
 static const int32_t coarse_of[] = {0, 1, 1};
@@ -84,7 +84,8 @@ static const MtlTaskInfo tasks[] = {
 };
 static const int head_rows[NTASK] = {3, 2, 1, 2}; /* param tensor 2t, 2t+1 */
 
-static void lin_init(float *params, uint64_t seed) {
+static void lin_init(float *params, float *stats, uint64_t seed) {
+  (void)stats;
   MtlRng r;
   mtl_rng_seed(&r, seed);
   mtl_init_uniform(params, NPAR, 0.5, &r);
@@ -132,9 +133,10 @@ static void sample_loss(const void *const *data, int64_t i, float *z[NTASK], dou
   }
 }
 
-static void lin_train_step(float *params, float *grads, float *state, float *act,
+static void lin_train_step(float *params, float *grads, float *state, float *stats, float *act,
                            const void *const *data, int64_t B, const float *hyper,
                            uint64_t step_seed, float *losses) {
+  (void)stats; /* no running statistics */
   const float *X = data[0];
   float zb[8], dzb[8], *z[NTASK] = {zb, zb + 3, zb + 5, zb + 6},
                       *dz[NTASK] = {dzb, dzb + 3, dzb + 5, dzb + 6};
@@ -170,8 +172,10 @@ static void lin_train_step(float *params, float *grads, float *state, float *act
   }
 }
 
-static void lin_eval_step(const float *params, float *act, const void *const *data, int64_t B,
+static void lin_eval_step(const float *params, const float *stats, float *act,
+                          const void *const *data, int64_t B,
                           float *losses, float *const *outputs) {
+  (void)stats;
   double loss[NTASK] = {0};
   for (int64_t i = 0; i < B; i++) {
     float *z[NTASK];
@@ -622,13 +626,13 @@ static void test_ckpt(void) {
   params[3] = -1.25e-7f;
   MtlCkptMeta meta = {123, 4, {0x0123456789abcdefull, 2, 3, UINT64_MAX}}, m2;
   const char *p = path_of("good.safetensors");
-  CHECK("ckpt/save", mtl_ckpt_save(p, &model, params, state, &meta));
+  CHECK("ckpt/save", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
   CHECK("ckpt/no-temporary-left", access(path_of("good.safetensors.tmp"), F_OK) != 0);
-  bool ok = mtl_ckpt_load(p, &model, p2, s2, &m2);
+  bool ok = mtl_ckpt_load(p, &model, p2, s2, NULL, &m2);
   CHECK("ckpt/round-trip", ok && !memcmp(params, p2, sizeof params) &&
                                !memcmp(state, s2, sizeof state) && m2.step == 123 &&
                                m2.epoch == 4 && !memcmp(m2.rng, meta.rng, sizeof meta.rng));
-  CHECK("ckpt/params-only", mtl_ckpt_load(p, &model, p2, NULL, NULL));
+  CHECK("ckpt/params-only", mtl_ckpt_load(p, &model, p2, NULL, NULL, NULL));
 
   /* the layout: 8-byte LE length, a JSON header padded to 8, the data */
   size_t n;
@@ -652,21 +656,21 @@ static void test_ckpt(void) {
   /* corruptions: each must fail with an error naming the file and the fault */
   const char *q = path_of("bad.safetensors");
   write_bytes(q, file, 5, false);
-  CHECK_ERR("ckpt/error-tiny", mtl_ckpt_load(q, &model, p2, s2, &m2), q, "truncated");
+  CHECK_ERR("ckpt/error-tiny", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "truncated");
   uint8_t copy[8];
   memcpy(copy, file, 8);
   copy[5] = 1; /* a header length of 2^40 */
   FILE *f = fopen(q, "wb");
   fwrite(copy, 1, 8, f), fwrite(file + 8, 1, n - 8, f), fclose(f);
-  CHECK_ERR("ckpt/error-header-length", mtl_ckpt_load(q, &model, p2, s2, &m2), q, "bad header length");
+  CHECK_ERR("ckpt/error-header-length", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "bad header length");
   write_bytes(q, file, 8 + hlen / 2, false);
-  CHECK_ERR("ckpt/error-truncated-header", mtl_ckpt_load(q, &model, p2, s2, &m2), q, "bad header length");
+  CHECK_ERR("ckpt/error-truncated-header", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "bad header length");
   write_bytes(q, file, n - 10, false);
-  CHECK_ERR("ckpt/error-truncated-data", mtl_ckpt_load(q, &model, p2, s2, &m2), q, "outside the data area");
+  CHECK_ERR("ckpt/error-truncated-data", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "outside the data area");
   write_ckpt(q, "{\"__metadata__\": {\"format\": \"pt\"},  ", data, dn);
-  CHECK_ERR("ckpt/error-not-json", mtl_ckpt_load(q, &model, p2, s2, &m2), q, "not JSON");
+  CHECK_ERR("ckpt/error-not-json", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "not JSON");
   write_ckpt(q, "[1, 2]", data, dn);
-  CHECK_ERR("ckpt/error-not-object", mtl_ckpt_load(q, &model, p2, s2, &m2), q, "not a JSON object");
+  CHECK_ERR("ckpt/error-not-object", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "not a JSON object");
   struct {
     const char *name, *a, *b, *want;
   } cases[] = {
@@ -691,24 +695,24 @@ static void test_ckpt(void) {
       continue;
     }
     write_ckpt(q, h, data, dn);
-    CHECK_ERR(cases[i].name, mtl_ckpt_load(q, &model, p2, s2, &m2), q, cases[i].want);
+    CHECK_ERR(cases[i].name, mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, cases[i].want);
     free(h);
   }
   /* a model with one tensor more: the file lacks it */
   MtlTensor more[NPT + 1];
   memcpy(more, ptens, sizeof ptens);
-  more[NPT] = (MtlTensor){"extra.bias", 0, 2, 1, {2}};
+  more[NPT] = (MtlTensor){"extra.bias", 0, 2, 1, {2}, MTL_INIT_UNIFORM, 0.5};
   MtlModelInfo m = model;
   m.param_tensors = more, m.n_param_tensors = NPT + 1;
-  CHECK_ERR("ckpt/error-missing-tensor", mtl_ckpt_load(p, &m, p2, s2, &m2), p, "tensor extra.bias is missing");
+  CHECK_ERR("ckpt/error-missing-tensor", mtl_ckpt_load(p, &m, p2, s2, NULL, &m2), p, "tensor extra.bias is missing");
   /* params only: no optimizer state to resume from */
   char *h = replaced(header, "\"cls.weight.m\"", "\"cls.weight.q\"");
   write_ckpt(q, h, data, dn);
   free(h);
-  CHECK_ERR("ckpt/error-unknown-state", mtl_ckpt_load(q, &model, p2, s2, &m2), q, "cls.weight.q");
-  CHECK_ERR("ckpt/error-missing-file", mtl_ckpt_load(path_of("none.st"), &model, p2, s2, &m2),
+  CHECK_ERR("ckpt/error-unknown-state", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "cls.weight.q");
+  CHECK_ERR("ckpt/error-missing-file", mtl_ckpt_load(path_of("none.st"), &model, p2, s2, NULL, &m2),
             "none.st", "cannot open");
-  CHECK_ERR("ckpt/error-save-folder", mtl_ckpt_save(path_of("no/such/dir.st"), &model, params, state, &meta),
+  CHECK_ERR("ckpt/error-save-folder", mtl_ckpt_save(path_of("no/such/dir.st"), &model, params, state, NULL, &meta),
             "no/such/dir.st", "cannot create");
   free(header);
   free(file);
@@ -738,7 +742,7 @@ static void test_mangled(void) {
       if (k == 0) {
         float p[NPAR], st[2 * NPAR];
         MtlCkptMeta meta;
-        ok = mtl_ckpt_load(q, &model, p, st, &meta);
+        ok = mtl_ckpt_load(q, &model, p, st, NULL, &meta);
       } else {
         MtlArray a;
         ok = k == 4 ? mtl_load(&a, q, MTL_F32, 4, -1, test_x_cols, 4)
@@ -773,7 +777,7 @@ static void quiet_end(int saved) {
 }
 
 static bool load_params(const char *path, float *params, float *state, MtlCkptMeta *meta) {
-  return mtl_ckpt_load(path, &model, params, state, meta);
+  return mtl_ckpt_load(path, &model, params, state, NULL, meta);
 }
 
 /* the log's line for `epoch`, up to its "seconds" */
@@ -854,7 +858,7 @@ static void test_train_output(void) {
 static void test_eval(void) {
   float params[NPAR] = {0}, state[2 * NPAR] = {0};
   MtlCkptMeta meta = {0, 0, {1, 1, 1, 1}};
-  mtl_ckpt_save(path_of("zero.st"), &model, params, state, &meta);
+  mtl_ckpt_save(path_of("zero.st"), &model, params, state, NULL, &meta);
   int saved = quiet_begin(1, path_of("eval.txt"));
   int rc = mtl_eval(&model, path_of("zero.st"), NULL, 0, 0);
   quiet_end(saved);
@@ -905,7 +909,7 @@ static int write_torch_ckpt(const char *path) {
   float params[NPAR], state[2 * NPAR];
   fill(params, state);
   MtlCkptMeta meta = {7, 2, {1, 2, 3, 4}};
-  if (!mtl_ckpt_save(path, &model, params, state, &meta)) {
+  if (!mtl_ckpt_save(path, &model, params, state, NULL, &meta)) {
     fprintf(stderr, "%s\n", mtl_error());
     return 1;
   }

@@ -1,0 +1,323 @@
+/* kir/unit.c: a checked model to everything a back end renders. Two
+ * graphs are lowered: training (forward with dropout and batch statistics,
+ * the total's gradients, the updates) and evaluation (no dropout, running
+ * statistics); their nodes get buffers in the groups every program shares
+ * (parameters, gradients, optimizer state, running statistics, the batch's
+ * data, hyper[]) or in the program's activation arena; each node becomes a
+ * call of a kernel (kir/build.c). Then the passes: dead-code elimination
+ * per program (train: what updates and losses need; eval: outputs and
+ * losses; the forward pass: outputs alone, from eval's calls) and the
+ * memory plan of each. Nothing here renders: back/ does. */
+#include "kir/kir.h"
+
+#include <string.h>
+#include <time.h>
+
+#define ALIGN 16 /* floats: 64 bytes */
+
+Buf *kir_new_buf(Unit *u, BufKind kind, DType dt, int64_t size, const char *name, const char *what);
+void kir_lower_node(Unit *u, Program *p, Buf **bufs, bool *fused, Node *x);
+void kir_fuse(Graph *g, bool *fused);
+void kir_copy(Unit *u, Program *p, Buf *from, Buf *to, Node *like);
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int64_t round_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
+
+static const char *c_ident(Arena *a, const char *prefix, const char *name) {
+  char *s = arena_printf(a, "%s%s", prefix, name);
+  for (char *q = s; *q; q++)
+    if (*q == '.')
+      *q = '_';
+  return s;
+}
+
+static const char *shape_comment(Arena *a, const Node *n) {
+  char buf[96];
+  node_shape_text(buf, sizeof buf, n);
+  return arena_strdup(a, buf);
+}
+
+/* ---- the groups: one layout for every program ------------------------------------ */
+
+/* consecutive 64-byte aligned blocks, one per node; returns the group's size */
+static int64_t lay_out(Unit *u, BufKind kind, Vec *nodes, Vec *into, Vec *bufs,
+                       const char *prefix) {
+  int64_t off = 0;
+  for (int i = 0; i < nodes->len; i++) {
+    Node *x = nodes->data[i];
+    int64_t size = shape_numel(x->shape);
+    Buf *b = kir_new_buf(u, kind, DT_F32, size, c_ident(u->a, prefix, x->name),
+                         arena_printf(u->a, "%s%s %s", kind == BUF_GRAD ? "gradient of " : "",
+                                      x->name, shape_comment(u->a, x)));
+    b->offset = off;
+    if (into)
+      vec_push(u->a, into, x);
+    vec_push(u->a, bufs, b);
+    off += round_up(size);
+  }
+  return off;
+}
+
+Buf *unit_group_buf(Unit *u, const Node *n) {
+  Vec *nodes = n->op == OP_PARAM ? &u->params : n->op == OP_STATE ? &u->states : &u->stats;
+  Vec *bufs = n->op == OP_PARAM ? &u->param_bufs : n->op == OP_STATE ? &u->state_bufs
+                                                                     : &u->stat_bufs;
+  for (int i = 0; i < nodes->len; i++)
+    if (!strcmp(((Node *)nodes->data[i])->name, n->name))
+      return bufs->data[i];
+  unreachable();
+  return NULL;
+}
+
+static Buf *grad_buf(Unit *u, const Node *param) {
+  for (int i = 0; i < u->params.len; i++)
+    if (!strcmp(((Node *)u->params.data[i])->name, param->name))
+      return u->grad_bufs.data[i];
+  unreachable();
+  return NULL;
+}
+
+static Buf *data_buf(Unit *u, const Node *x) {
+  for (int i = 0; i < u->data.len; i++) {
+    Node *o = u->data.data[i];
+    bool same = x->op == OP_LABEL ? o->op == OP_LABEL && o->task == x->task
+                                  : o->op == OP_INPUT && !strcmp(o->name, x->name);
+    if (same)
+      return u->data_buf.data[i];
+  }
+  unreachable();
+  return NULL;
+}
+
+static void layout(Unit *u, Graph *g) {
+  Arena *a = u->a;
+  u->n_params = lay_out(u, BUF_PARAM, &g->params, &u->params, &u->param_bufs, "");
+  lay_out(u, BUF_GRAD, &g->params, NULL, &u->grad_bufs, "d_");
+  u->n_state = lay_out(u, BUF_STATE, &g->states, &u->states, &u->state_bufs, "");
+  u->n_stats = lay_out(u, BUF_STAT, &g->stats, &u->stats, &u->stat_bufs, "");
+  int k = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    Vec *v = pass ? &g->labels : &g->inputs;
+    for (int i = 0; i < v->len; i++, k++) {
+      Node *x = v->data[i];
+      Buf *b = kir_new_buf(u, BUF_DATA, x->dtype, node_numel(x, u->batch_max),
+                           c_ident(a, pass ? "label_" : "input_", x->name),
+                           arena_printf(a, "%s %s %s", pass ? "label" : "input", x->name,
+                                        shape_comment(a, x)));
+      b->index = k;
+      vec_push(a, &u->data, x);
+      vec_push(a, &u->data_buf, b);
+    }
+  }
+  u->n_hyper = MTL_HYPER_TASKS + u->m->tasks.len;
+}
+
+/* ---- a program ------------------------------------------------------------------------ */
+
+static int task_of(Graph *g, Vec *v, const Node *n) {
+  for (int t = 0; t < v->len; t++)
+    if (v->data[t] == n)
+      return t;
+  (void)g;
+  return -1;
+}
+
+/* every node's buffer: a group's, the caller's, or the arena's */
+static Buf **node_bufs(Unit *u, Program *p) {
+  Graph *g = p->g;
+  Arena *a = u->a;
+  Buf **bufs = arena_alloc(a, sizeof(Buf *) * (size_t)(g->nodes.len + 1));
+  for (int i = 0; i < g->nodes.len; i++) {
+    Node *x = g->nodes.data[i];
+    int out = task_of(g, &g->outputs, x), loss = task_of(g, &g->losses, x);
+    Buf *b = NULL;
+    switch (x->op) {
+    case OP_PARAM: case OP_STATE: case OP_STAT: b = unit_group_buf(u, x); break;
+    case OP_INPUT: case OP_LABEL: b = data_buf(u, x); break;
+    case OP_HYPER:
+      b = kir_new_buf(u, BUF_HYPER, DT_F32, 1, arena_printf(a, "hyper_%s", x->name),
+                      arena_printf(a, "hyper[%lld], %s", (long long)x->a[0], x->name));
+      b->index = (int)x->a[0];
+      break;
+    case OP_RESHAPE: b = bufs[x->in[0]->id]; break; /* a view */
+    default:
+      if (op_info[x->op].kind == OPK_U)
+        break;
+      if (loss >= 0) {
+        b = kir_new_buf(u, BUF_LOSS, DT_F32, 1, arena_printf(a, "loss_%s", x->name),
+                        "a task's mean loss");
+        b->index = loss;
+      } else if (out >= 0 && p->kind != PROG_TRAIN) {
+        Task *t = g->m->tasks.data[out];
+        b = kir_new_buf(u, BUF_OUT, DT_F32, node_numel(x, u->batch_max),
+                        arena_printf(a, "out_%s", t->name), "task output");
+        b->index = out;
+      } else if (x->grad_of && p->kind == PROG_TRAIN) {
+        b = grad_buf(u, x->grad_of);
+      } else {
+        const char *where = x->span.hi > x->span.lo
+                                ? arena_printf(a, ", line %d", span_line(g->m->src, x->span.lo))
+                                : "";
+        b = kir_new_buf(u, BUF_ACT, x->dtype, node_numel(x, u->batch_max),
+                        arena_printf(a, "t%d", x->id),
+                        arena_printf(a, "%s %s%s", node_op_text(a, x), shape_comment(a, x), where));
+      }
+    }
+    bufs[i] = b;
+  }
+  return bufs;
+}
+
+static Program *program(Unit *u, ProgKind kind, const char *name, Graph *g) {
+  Program *p = arena_alloc(u->a, sizeof(Program));
+  p->kind = kind;
+  p->name = name;
+  p->g = g;
+  Buf **bufs = node_bufs(u, p);
+  bool *fused = arena_alloc(u->a, (size_t)g->nodes.len + 1);
+  kir_fuse(g, fused);
+  for (int i = 0; i < g->nodes.len; i++)
+    if (!fused[i])
+      kir_lower_node(u, p, bufs, fused, g->nodes.data[i]);
+  /* a task whose output is a view, or another task's output too, gets a
+   * copy in its own array */
+  for (int t = 0; kind != PROG_TRAIN && t < g->outputs.len; t++) {
+    Node *o = g->outputs.data[t];
+    Buf *b = bufs[o->id];
+    if (b->kind == BUF_OUT && b->index == t)
+      continue;
+    Buf *dst = kir_new_buf(u, BUF_OUT, DT_F32, node_numel(o, u->batch_max),
+                           arena_printf(u->a, "out_%s", ((Task *)g->m->tasks.data[t])->name),
+                           "task output");
+    dst->index = t;
+    kir_copy(u, p, b, dst, o);
+  }
+  return p;
+}
+
+/* A kernel called for several spec entities is named after its op and its
+ * first caller's shape instead: dense1_matmul_784x128, not one tower's. */
+static void name_shared_kernels(Unit *u) {
+  Program *progs[3] = {u->train, u->eval, u->forward};
+  for (int i = 0; i < u->kernels.len; i++) {
+    Kernel *k = u->kernels.data[i];
+    const char *where = NULL;
+    Node *first = NULL;
+    bool many = false;
+    for (int q = 0; q < 3; q++)
+      for (int c = 0; c < progs[q]->calls.len; c++) {
+        KCall *call = progs[q]->calls.data[c];
+        if (call->k != k || !call->node->where)
+          continue;
+        if (!first)
+          first = call->node, where = call->node->where;
+        many |= strcmp(where, call->node->where) != 0;
+      }
+    if (!many || !first)
+      continue;
+    char sh[96];
+    int n = snprintf(sh, sizeof sh, "%s", node_op_text(u->a, first));
+    for (int d = 0; d < first->shape.rank && n < (int)sizeof sh - 24; d++)
+      n += snprintf(sh + n, sizeof sh - (size_t)n, "%s%lld", d ? "x" : "_", (long long)first->shape.d[d]);
+    k->name = arena_strdup(u->a, sh);
+  }
+  /* one name once: a second matmul_128 is matmul_128_2 */
+  for (int i = 0; i < u->kernels.len; i++) {
+    Kernel *k = u->kernels.data[i];
+    const char *base = k->name;
+    for (int n = 2, clash = 1; clash; n++) {
+      clash = 0;
+      for (int j = 0; j < i; j++)
+        clash |= !strcmp(((Kernel *)u->kernels.data[j])->name, k->name);
+      if (clash)
+        k->name = arena_printf(u->a, "%s_%d", base, n);
+    }
+  }
+}
+
+/* a parameter is a group's aligned block when every call passes one */
+static void param_alignment(Unit *u) {
+  for (int i = 0; i < u->kernels.len; i++) {
+    Kernel *k = u->kernels.data[i];
+    for (int j = 0; j < k->nparams; j++)
+      k->params[j].group = true;
+  }
+  Program *progs[3] = {u->train, u->eval, u->forward};
+  for (int q = 0; q < 3; q++)
+    for (int c = 0; c < progs[q]->calls.len; c++) {
+      KCall *call = progs[q]->calls.data[c];
+      for (int j = 0; j < call->k->nparams; j++) {
+        BufKind b = call->args[j]->kind;
+        if (!(b == BUF_PARAM || b == BUF_GRAD || b == BUF_STATE || b == BUF_STAT ||
+              b == BUF_ACT || b == BUF_CONST))
+          call->k->params[j].group = false;
+      }
+    }
+}
+
+/* the kernels no program calls any more */
+static void drop_uncalled(Unit *u) {
+  int k = 0;
+  for (int i = 0; i < u->kernels.len; i++)
+    if (((Kernel *)u->kernels.data[i])->ncalls > 0)
+      u->kernels.data[k++] = u->kernels.data[i];
+  u->kernels.len = k;
+}
+
+Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
+  double t0 = now();
+  Unit *u = arena_alloc(a, sizeof(Unit));
+  u->m = m;
+  u->a = a;
+  u->batch_max = batch_max;
+
+  Graph *tg = lower(a, m, true);
+  double t1 = now();
+  autodiff(tg);
+  add_updates(tg);
+  double t2 = now();
+  layout(u, tg);
+  u->train = program(u, PROG_TRAIN, "train_step", tg);
+  kir_dce(u->train, 1u << BUF_GRAD | 1u << BUF_PARAM | 1u << BUF_STATE | 1u << BUF_STAT |
+                        1u << BUF_LOSS);
+  kir_plan(u, u->train);
+
+  u->eval = program(u, PROG_EVAL, "eval_step", lower(a, m, false));
+  u->forward = arena_alloc(a, sizeof(Program));
+  *u->forward = *u->eval;
+  u->forward->kind = PROG_FORWARD;
+  u->forward->name = "forward";
+  u->forward->calls = (Vec){0};
+  for (int i = 0; i < u->eval->calls.len; i++) {
+    vec_push(a, &u->forward->calls, u->eval->calls.data[i]);
+    ((KCall *)u->eval->calls.data[i])->k->ncalls++;
+  }
+  kir_dce(u->eval, 1u << BUF_OUT | 1u << BUF_LOSS);
+  kir_plan(u, u->eval);
+  kir_dce(u->forward, 1u << BUF_OUT);
+  kir_plan(u, u->forward);
+  /* the forward pass reads no label */
+  for (int i = 0; i < u->forward->calls.len; i++) {
+    KCall *c = u->forward->calls.data[i];
+    for (int j = 0; j < c->k->nparams; j++)
+      MTLC_ASSERT(c->args[j]->kind != BUF_DATA || c->args[j]->index < m->inputs.len);
+  }
+  drop_uncalled(u);
+  name_shared_kernels(u);
+  param_alignment(u);
+
+  u->n_act = u->train->act_size;
+  if (u->eval->act_size > u->n_act)
+    u->n_act = u->eval->act_size;
+  if (u->forward->act_size > u->n_act)
+    u->n_act = u->forward->act_size;
+  u->t_lower = t1 - t0;
+  u->t_autodiff = t2 - t1;
+  u->t_kernels = now() - t2;
+  return u;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Layers against PyTorch, where /usr/bin/python3 has torch (.ci/run installs
+# Debian's python3-torch; elsewhere a SKIP line says why it did not run):
+#  - batchnorm against nn.BatchNorm2d, in training (the step's loss, the
+#    scale and shift after an SGD step, the running statistics) and in
+#    evaluation (the loss with the running statistics): tests/torch_batchnorm.py
+set -u
+cd "$(dirname "$0")/.."
+MTLC=${MTLC:-build/mtlc}
+PY=/usr/bin/python3
+if ! $PY -c 'import torch' 2>/dev/null; then
+  echo "SKIP torch/batchnorm: /usr/bin/python3 has no torch (apt-get install python3-torch)"
+  exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+d=$tmp/bn
+mkdir -p "$d"
+if out=$($PY tests/torch_batchnorm.py --write "$d" 2>&1 &&
+         "$MTLC" train tests/torch/batchnorm.mtl --data train.x="$d/x.npy" --data train.t="$d/y.npy" \
+           --data test.x="$d/x.npy" --data test.t="$d/y.npy" --save "$d/ckpt.safetensors" \
+           --log "$d/log.json" 2>&1 &&
+         $PY tests/torch_batchnorm.py "$d" 2>&1); then
+  echo "[PASS] torch/batchnorm matches BatchNorm2d in training and evaluation"
+else
+  echo "[FAIL] torch/batchnorm matches BatchNorm2d in training and evaluation"
+  printf '%s\n' "$out" | tail -n 12 | sed 's/^/    /'
+fi
