@@ -10,7 +10,7 @@
  * (kir/build.c decides; kir_ACT reads the bias's inputs). */
 #include "ops/ops.h"
 
-enum { ARG }; /* f[]: leaky_relu's slope */
+enum { ARG }; /* f[]: leaky_relu's slope, elu's alpha */
 
 typedef struct {
   double (*f)(double x, double a);
@@ -80,12 +80,24 @@ static Expr *leaky_kb(KB *kb, Expr *dy, Expr *x, double a) {
   return kx_sel(kb, kx_bin(kb, XB_GT, x, FC(0)), dy, MUL(dy, FC(a)));
 }
 
+/* elu(alpha): x where x > 0, alpha (exp(x) - 1) elsewhere; its gradient
+ * there alpha exp(x) */
+static double elu_f(double x, double a) { return x > 0 ? x : a * (exp(x) - 1); }
+static double elu_b(double dy, double x, double a) { return x > 0 ? dy : dy * a * exp(x); }
+static Expr *elu_kf(KB *kb, Expr *x, double a) {
+  return kx_sel(kb, kx_bin(kb, XB_GT, x, FC(0)), x, MUL(FC(a), SUB(kx_un(kb, XU_EXP, x), FC(1))));
+}
+static Expr *elu_kb(KB *kb, Expr *dy, Expr *x, double a) {
+  return kx_sel(kb, kx_bin(kb, XB_GT, x, FC(0)), dy, MUL(dy, MUL(FC(a), kx_un(kb, XU_EXP, x))));
+}
+
 static const ActRule acts[NUM_LAYERS] = {
     [L_RELU] = {relu_f, relu_b, relu_kf, relu_kb, true},
     [L_SIGMOID] = {sigmoid_f, sigmoid_b, sigmoid_kf, sigmoid_kb, true},
     [L_TANH] = {tanh_f, tanh_b, tanh_kf, tanh_kb, true},
     [L_GELU] = {gelu_f, gelu_b, gelu_kf, gelu_kb, false},
     [L_LEAKY_RELU] = {leaky_f, leaky_b, leaky_kf, leaky_kb, false},
+    [L_ELU] = {elu_f, elu_b, elu_kf, elu_kb, false},
 };
 
 static const ActRule *act_rule(const Node *n) {
@@ -102,11 +114,13 @@ const Sig sig_TANH = {NULL, 0, NULL, 0, "tanh", NULL, NULL, NULL};
 const Sig sig_GELU = {NULL, 0, NULL, 0, "gelu", NULL, NULL, NULL};
 static const Param p_leaky[] = {{"slope", T_NUM, NO_MAX, -1e30, 0}};
 const Sig sig_LEAKY_RELU = {NULL, 1, p_leaky, 1, "leaky_relu(0.01)", NULL, NULL, NULL};
+static const Param p_elu[] = {{"alpha", T_NUM, NO_MAX, -1e30, 0}};
+const Sig sig_ELU = {NULL, 1, p_elu, 1, "elu(1.0)", NULL, NULL, NULL};
 const Sig sig_SOFTMAX = {NULL, 0, NULL, 0, "softmax", NULL, NULL, NULL};
 
 bool act_args(Sema *s, Layer *l, Value **v) {
   (void)s;
-  l->f[ARG] = l->kind == L_LEAKY_RELU ? num_or(v[0], 0.01) : 0;
+  l->f[ARG] = l->kind == L_LEAKY_RELU ? num_or(v[0], 0.01) : l->kind == L_ELU ? num_or(v[0], 1) : 0;
   return true;
 }
 
