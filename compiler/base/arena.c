@@ -118,6 +118,48 @@ void vec_push(Arena *a, Vec *v, void *x) {
   v->data[v->len++] = x;
 }
 
+static unsigned hash(const char *s) {
+  unsigned h = 2166136261u; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+/* the slot of key, or of the empty slot where it would go; cap is a power
+ * of two and the table is at most half full */
+static int map_slot(const Map *m, const char *key) {
+  int i = (int)(hash(key) & (unsigned)(m->cap - 1));
+  while (m->keys[i] && strcmp(m->keys[i], key))
+    i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+void *map_get(const Map *m, const char *key) {
+  if (!m->len)
+    return NULL;
+  int i = map_slot(m, key);
+  return m->keys[i] ? m->vals[i] : NULL;
+}
+
+void map_put(Arena *a, Map *m, const char *key, void *val) {
+  if (2 * (m->len + 1) > m->cap) {
+    Map big = {.cap = m->cap ? 2 * m->cap : 16};
+    big.keys = arena_alloc(a, sizeof(char *) * (size_t)big.cap);
+    big.vals = arena_alloc(a, sizeof(void *) * (size_t)big.cap);
+    for (int i = 0; i < m->cap; i++)
+      if (m->keys[i]) {
+        int j = map_slot(&big, m->keys[i]);
+        big.keys[j] = m->keys[i], big.vals[j] = m->vals[i];
+        big.len++;
+      }
+    *m = big;
+  }
+  int i = map_slot(m, key);
+  if (!m->keys[i])
+    m->keys[i] = key, m->len++;
+  m->vals[i] = val;
+}
+
 /* Heap blocks outside the arena (interpreter values, test buffers): an
  * allocation that fails is the user's model being too large, not a bug. */
 void *xcalloc(size_t n, size_t size) {

@@ -11,12 +11,30 @@
 #include <stdarg.h>
 #include <string.h>
 
-int span_line(const Source *src, int off) {
-  int line = 1;
-  for (int i = 0; i < off && i < src->len; i++)
-    if (src->text[i] == '\n')
-      line++;
-  return line;
+/* the line of a byte offset, by binary search in the line starts, which
+ * are found once: a spec with thousands of diagnostics stays linear */
+int span_line(const Source *csrc, int off) {
+  Source *src = (Source *)csrc;
+  if (!src->line_start) {
+    int n = 1;
+    for (int i = 0; i < src->len; i++)
+      n += src->text[i] == '\n';
+    src->line_start = xcalloc((size_t)n + 1, sizeof(int));
+    src->nlines = 0;
+    src->line_start[src->nlines++] = 0;
+    for (int i = 0; i < src->len; i++)
+      if (src->text[i] == '\n')
+        src->line_start[src->nlines++] = i + 1;
+  }
+  int lo = 0, hi = src->nlines - 1; /* the last start <= off */
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (src->line_start[mid] <= off)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo + 1;
 }
 
 /* The length of the valid UTF-8 sequence at p (at most avail bytes), or 0

@@ -188,6 +188,7 @@ typedef struct {
   Vec inputs;  /* Input* */
   Vec blocks;  /* Block* */
   Vec tasks;   /* Task* */
+  Map input_at, block_at, task_at; /* the same, by name */
   Vec vals;    /* NetVal*, in topological order */
   Vec regs;    /* Regularizer* */
   BalanceKind balance;

@@ -240,6 +240,7 @@ void check_blocks(Sema *s) {
     b->name = d->name;
     b->is_private = d->is_private;
     vec_push(s->a, &s->m->blocks, b);
+    map_put(s->a, &s->m->block_at, b->name, b);
   }
   /* layers after all block names are known, to say "blocks cannot nest" */
   for (int i = 0; i < s->m->blocks.len; i++) {

@@ -24,51 +24,26 @@ typedef struct {
 } Name;
 
 void declare(Sema *s, const char *what, const char *name, Span sp) {
-  for (int i = 0; i < s->names.len; i++) {
-    Name *n = s->names.data[i];
-    if (!strcmp(n->name, name)) {
-      if (!strcmp(n->what, what))
-        ERR(sp, "two %ss are named '%s'; rename one", what, name);
-      else
-        ERR(sp, "'%s' is already the name of %s %s; a %s needs another name",
-            name, !strcmp(n->what, "input") ? "an" : "a", n->what, what);
-      NOTE(n->span, "'%s' first declared here", name);
-      return;
-    }
+  Name *n = map_get(&s->names, name);
+  if (n) {
+    if (!strcmp(n->what, what))
+      ERR(sp, "two %ss are named '%s'; rename one", what, name);
+    else
+      ERR(sp, "'%s' is already the name of %s %s; a %s needs another name",
+          name, !strcmp(n->what, "input") ? "an" : "a", n->what, what);
+    NOTE(n->span, "'%s' first declared here", name);
+    return;
   }
-  Name *n = NEW(Name);
+  n = NEW(Name);
   n->what = what;
   n->name = name;
   n->span = sp;
-  vec_push(s->a, &s->names, n);
+  map_put(s->a, &s->names, name, n);
 }
 
-Input *find_input(Model *m, const char *name) {
-  for (int i = 0; i < m->inputs.len; i++) {
-    Input *in = m->inputs.data[i];
-    if (!strcmp(in->name, name))
-      return in;
-  }
-  return NULL;
-}
-
-Block *find_block(Model *m, const char *name) {
-  for (int i = 0; i < m->blocks.len; i++) {
-    Block *b = m->blocks.data[i];
-    if (!strcmp(b->name, name))
-      return b;
-  }
-  return NULL;
-}
-
-Task *find_task(Model *m, const char *name) {
-  for (int i = 0; i < m->tasks.len; i++) {
-    Task *t = m->tasks.data[i];
-    if (!strcmp(t->name, name))
-      return t;
-  }
-  return NULL;
-}
+Input *find_input(Model *m, const char *name) { return map_get(&m->input_at, name); }
+Block *find_block(Model *m, const char *name) { return map_get(&m->block_at, name); }
+Task *find_task(Model *m, const char *name) { return map_get(&m->task_at, name); }
 
 /* Names of one kind, for "did you mean". */
 const char **name_list(Sema *s, Vec *v, size_t name_off, int *n,
@@ -136,6 +111,7 @@ static void check_inputs(Sema *s) {
     if (!ok)
       in->shape.rank = 0; /* unknown: tasks that start here are not shaped */
     vec_push(s->a, &s->m->inputs, in);
+    map_put(s->a, &s->m->input_at, in->name, in);
   }
 }
 
@@ -266,7 +242,10 @@ Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir) {
 
   check_inputs(s);
   check_blocks(s);
-  for (int i = 0; i < spec->tasks.len; i++) {
+  if (spec->tasks.len > MAX_TASKS)
+    ERR(((TaskDecl *)spec->tasks.data[MAX_TASKS])->name_span, "a model has at most %d tasks, "
+        "and this spec declares %d; this is task %d", MAX_TASKS, spec->tasks.len, MAX_TASKS + 1);
+  for (int i = 0; i < spec->tasks.len && i < MAX_TASKS; i++) {
     TaskDecl *d = spec->tasks.data[i];
     if (find_task(m, d->name)) {
       declare(s, "task", d->name, d->name_span);

@@ -9,6 +9,7 @@
 
 #define MAX_DIM (1 << 24)         /* any one dimension, unit or class count */
 #define MAX_ELEMS ((int64_t)1 << 32) /* elements in one tensor */
+#define MAX_TASKS 64                 /* the runtime's limit (mtl_train.c) */
 
 /* A shared block applied to a value: the pair is the key that makes two
  * uses one value (check/nets.c). */
@@ -25,7 +26,7 @@ struct Sema {
   const char *dir;
   bool at_input;      /* the layer being shaped gets the net's input as is */
   Vec unknown_inputs; /* char*: each reported once */
-  Vec names;          /* Name*: declared names, for the duplicate check */
+  Map names;          /* Name*: declared names, for the duplicate check */
   Vec applied;        /* Applied*: shared blocks' applications */
 };
 

@@ -76,13 +76,11 @@ static void layer_rows(FILE *out, Model *m, Arena *a, Vec *layers, const char *i
   }
 }
 
-static const char *users(Arena *a, Block *b) {
-  char *s = "";
+/* "a, b and c", written straight out: linear in the number of users */
+static void users(FILE *out, Block *b) {
   for (int i = 0; i < b->users.len; i++)
-    s = arena_printf(a, "%s%s%s", s,
-                     i == 0 ? "" : i == b->users.len - 1 ? " and " : ", ",
-                     ((Task *)b->users.data[i])->name);
-  return s;
+    fprintf(out, "%s%s", i == 0 ? "" : i == b->users.len - 1 ? " and " : ", ",
+            ((Task *)b->users.data[i])->name);
 }
 
 static const char *label_text(Arena *a, Task *t) {
@@ -108,10 +106,10 @@ void print_summary(FILE *out, Model *m) {
       Block *b = m->blocks.data[i];
       if (b->is_private != (pass == 1) || !b->users.len)
         continue;
-      if (b->is_private)
-        fprintf(out, "\nprivate %s: one copy for each of %s\n", b->name, users(a, b));
-      else
-        fprintf(out, "\nshared %s: used by %s\n", b->name, users(a, b));
+      fprintf(out, b->is_private ? "\nprivate %s: one copy for each of " : "\nshared %s: used by ",
+              b->name);
+      users(out, b);
+      fputc('\n', out);
       header(out);
       layer_rows(out, m, a, &b->layers, "");
       fprintf(out, "  %-32s %-16s %12s %14s\n", b->is_private ? "one copy" : "block",

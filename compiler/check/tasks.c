@@ -278,6 +278,7 @@ void check_task(Sema *s, TaskDecl *d) {
   t->index = s->m->tasks.len;
   t->weight = 1;
   vec_push(s->a, &s->m->tasks, t);
+  map_put(s->a, &s->m->task_at, t->name, t);
 
   Field *by_kind[5] = {0};
   for (int i = 0; i < d->fields.len; i++) {
