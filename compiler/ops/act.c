@@ -20,10 +20,11 @@ typedef struct {
   bool through_output;
 } ActRule;
 
-/* relu: max(x, 0); the gradient where y > 0 */
-static double relu_f(double x, double a) { (void)a; return x > 0 ? x : 0; }
+/* relu: max(x, 0), a NaN kept (as PyTorch does: fmax(x, 0) would make it
+ * 0, and an input file of NaNs a plausible loss); the gradient where y > 0 */
+static double relu_f(double x, double a) { (void)a; return x < 0 ? 0 : x; }
 static double relu_b(double dy, double y, double a) { (void)a; return y > 0 ? dy : 0; }
-static Expr *relu_kf(KB *kb, Expr *x, double a) { (void)a; return MAX(x, FC(0)); }
+static Expr *relu_kf(KB *kb, Expr *x, double a) { (void)a; return MAX(FC(0), x); /* 0 > x ? 0 : x */ }
 static Expr *relu_kb(KB *kb, Expr *dy, Expr *y, double a) {
   (void)a;
   return kx_sel(kb, kx_bin(kb, XB_GT, y, FC(0)), dy, FC(0));

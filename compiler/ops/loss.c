@@ -121,7 +121,9 @@ KIR(CE_LOSS) {
   Expr *b = LOOP(BATCH), *m, *s;
   softmax_stats(kb, IN(0), b, K, &m, &s);
   Expr *zy = LD(IN(0), ADD(MUL(b, IC(K)), label_at(kb, IN(1), b)));
-  SET(total, ADD(total, SUB(ADD(m, kx_un(kb, XU_LOG, s)), zy)));
+  /* (m - z_y) + log s, not m + log s - z_y: with logits near 1e8, m + log s
+   * rounds to m in float and equal logits would cost 0, not log K */
+  SET(total, ADD(total, ADD(SUB(m, zy), kx_un(kb, XU_LOG, s))));
   END;
   STORE(OUT, IC(0), DIV(total, kx_tof(kb, BATCH)));
 }

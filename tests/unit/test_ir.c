@@ -132,6 +132,28 @@ static bool t_act(LayerKind k, Shape sh) {
   return ok;
 }
 
+/* an activation keeps a NaN, as PyTorch's do (relu's fmax(x, 0) made it
+ * 0), and makes infinity a number or infinity, not NaN */
+static bool t_act_special(LayerKind k) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *x = par(g, true, S(1, 3, 0, 0, 0));
+  Node *y = ir_unary(g, OP_ACT, x);
+  y->a[0] = k;
+  y->f[0] = k == L_LEAKY_RELU ? 0.2 : k == L_ELU ? 1 : 0;
+  finish(g, y);
+  Interp *I = start(g, 1, 3);
+  I->val[x->id][0] = NAN, I->val[x->id][1] = INFINITY, I->val[x->id][2] = 0.5;
+  interp_forward(I);
+  const double *v = I->val[y->id];
+  bool ok = isnan(v[0]) && !isnan(v[1]) && isfinite(v[2]);
+  if (!ok)
+    fprintf(stderr, "    %s(NaN, inf, 0.5) = %g %g %g\n", layer_rules[k].name, v[0], v[1], v[2]);
+  interp_free(I);
+  arena_free(a);
+  return ok;
+}
+
 static bool t_binary(Op op, Shape sh, bool scalar_y) {
   Arena *a = arena_new();
   Graph *g = new_graph(a);
@@ -518,6 +540,8 @@ int main(void) {
     if (layer_rules[k].flags & LF_ACTIVATION) {
       snprintf(name, sizeof name, "grad_%s", layer_rules[k].name);
       CHECK(name, t_act((LayerKind)k, S(3, 3, 2, 2, 0)));
+      snprintf(name, sizeof name, "nan_%s", layer_rules[k].name);
+      CHECK(name, t_act_special((LayerKind)k));
     }
   OPCHECK("scale", t_unary(OP_SCALE, S(1, 5, 0, 0, 0), -2.5));
   OPCHECK("add", t_binary(OP_ADD, S(1, 6, 0, 0, 0), false));
