@@ -58,13 +58,13 @@ static const char usage_text[] =
     "  --version       mtlc's version\n"
     "\n"
     "Errors are printed as FILE:LINE:COL: error: MESSAGE. Exit status: 0 ok,\n"
-    "1 the spec or a file is wrong, 2 the command line is wrong.\n";
+    "1 an error: the spec, a file or the command line is wrong.\n";
 
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "mtlc: ");
   fprintf(stderr, fmt, arg);
   fprintf(stderr, "\n(run 'mtlc --help' for usage)\n");
-  return 2;
+  return 1;
 }
 
 /* Reads a whole spec into an arena-owned, NUL-terminated buffer. */
@@ -121,14 +121,14 @@ static char *command_line(Arena *a, int argc, char **argv) {
   return s;
 }
 
-/* a non-negative integer option value */
-static bool parse_count(const char *opt, const char *arg, int64_t max, int64_t *out) {
+/* an integer option value in [min, max] */
+static bool parse_count(const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out) {
   char *end;
   errno = 0;
   long long v = arg ? strtoll(arg, &end, 10) : 0;
-  if (!arg || !*arg || *end || errno || v < 0 || v > max) {
-    fprintf(stderr, "mtlc: %s needs a whole number from 0 to %lld%s%s%s\n", opt,
-            (long long)max, arg ? ", not '" : "", arg ? arg : "", arg ? "'" : "");
+  if (!arg || !*arg || *end || errno || v < min || v > max) {
+    fprintf(stderr, "mtlc: %s needs a whole number from %lld to %lld%s%s%s\n", opt,
+            (long long)min, (long long)max, arg ? ", not '" : "", arg ? arg : "", arg ? "'" : "");
     fprintf(stderr, "(run 'mtlc --help' for usage)\n");
     return false;
   }
@@ -223,13 +223,13 @@ static int parse_args(Arena *a, int argc, char **argv, Opts *o) {
     if (k < 0) {
       fprintf(stderr, "mtlc: '%s' does not take option '%s'\n", cmd_names[o->cmd], arg);
       fprintf(stderr, "(run 'mtlc --help' for usage)\n");
-      return 2;
+      return 1;
     }
     const char *v = NULL;
     if (options[k].has_arg) {
       if (i + 1 >= argc) {
         fprintf(stderr, "mtlc: %s needs a value\n(run 'mtlc --help' for usage)\n", arg);
-        return 2;
+        return 1;
       }
       v = argv[++i];
     }
@@ -239,8 +239,8 @@ static int parse_args(Arena *a, int argc, char **argv, Opts *o) {
     else if (!strcmp(arg, "--obj")) o->obj = true;
     else if (!strcmp(arg, "--infer")) o->infer = true;
     else if (!strcmp(arg, "--dump")) o->dump = v;
-    else if (!strcmp(arg, "--steps")) ok = parse_count(arg, v, 1 << 30, &o->steps) && o->steps > 0;
-    else if (!strcmp(arg, "--reps")) ok = parse_count(arg, v, 1000, &o->reps) && o->reps > 0;
+    else if (!strcmp(arg, "--steps")) ok = parse_count(arg, v, 1, 1 << 30, &o->steps);
+    else if (!strcmp(arg, "--reps")) ok = parse_count(arg, v, 1, 1000, &o->reps);
     else if (!strcmp(arg, "--target")) o->target = v;
     else if (!strcmp(arg, "-v")) o->verbose = true;
     else if (!strcmp(arg, "-o")) o->out = v;
@@ -250,19 +250,17 @@ static int parse_args(Arena *a, int argc, char **argv, Opts *o) {
     else if (!strcmp(arg, "--log")) o->log = v;
     else if (!strcmp(arg, "--load")) o->load = v;
     else if (!strcmp(arg, "--data")) ok = parse_binding(a, v, o);
-    else if (!strcmp(arg, "--seed")) ok = parse_count(arg, v, INT64_MAX / 4, &o->seed);
-    else if (!strcmp(arg, "--samples")) ok = parse_count(arg, v, INT32_MAX, &o->samples);
-    else if (!strcmp(arg, "--epochs")) ok = parse_count(arg, v, 1000000, &o->epochs);
-    else if (!strcmp(arg, "--threads")) ok = parse_count(arg, v, 256, &o->threads);
-    else if (!strcmp(arg, "--limit")) ok = parse_count(arg, v, INT64_MAX / 4, &o->limit);
+    else if (!strcmp(arg, "--seed")) ok = parse_count(arg, v, 0, INT64_MAX / 4, &o->seed);
+    else if (!strcmp(arg, "--samples")) ok = parse_count(arg, v, 0, INT32_MAX, &o->samples);
+    else if (!strcmp(arg, "--epochs")) ok = parse_count(arg, v, 1, 1000000, &o->epochs);
+    else if (!strcmp(arg, "--threads")) ok = parse_count(arg, v, 0, 256, &o->threads);
+    else if (!strcmp(arg, "--limit")) ok = parse_count(arg, v, 1, INT64_MAX / 4, &o->limit);
     else if (!strcmp(arg, "--batch")) {
-      ok = parse_count(arg, v, 1 << 20, &o->batch) && o->batch > 0;
-      if (!o->batch)
-        fprintf(stderr, "mtlc: --batch must be at least 1\n");
+      ok = parse_count(arg, v, 1, 1 << 20, &o->batch);
       o->batch_given = true;
     }
     if (!ok)
-      return 2;
+      return 1;
   }
   if (!o->spec)
     return usage_error("'%s' needs a spec file", cmd_names[o->cmd]);
@@ -365,10 +363,10 @@ int main(int argc, char **argv) {
     rc = info ? check_codegen(u, info, (uint64_t)o.seed, false) : 1;
   } else if (o.cmd == CMD_EMIT_C) {
     Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
-    rc = emit_c(u, o.out, o.with_main, cmdline) ? 0 : 1;
+    rc = exports_free(u) && emit_c(u, o.out, o.with_main, cmdline) ? 0 : 1;
   } else if (o.cmd == CMD_EMIT_LLVM) {
     Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
-    rc = emit_llvm_file(u, o.out, o.obj, o.target, cmdline) ? 0 : 1;
+    rc = exports_free(u) && emit_llvm_file(u, o.out, o.obj, o.target, cmdline) ? 0 : 1;
   } else if (o.cmd == CMD_KIR) {
     kir_print(stdout, build_unit(a, m, o.batch_given ? o.batch : m->train.batch));
   } else if (o.cmd == CMD_BENCH) {

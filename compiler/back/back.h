@@ -27,5 +27,8 @@ bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
 
 /* ---- cbuild.c: compile the C and load it ------------------------------------------- */
 const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose);
+/* false, after an error, when a symbol the model's code exports (NAME_init,
+ * ...) is one that libc, libm, OpenBLAS or the runtime defines */
+bool exports_free(Unit *u);
 
 #endif

@@ -3,7 +3,10 @@
  * system's C compiler ($CC, else cc) into a shared object, and load it. The
  * object's calls into the runtime's kernel layer resolve against mtlc
  * itself, which exports them. What `mtlc train --backend c` and
- * `mtlc check-codegen` run on. */
+ * `mtlc check-codegen` run on. Its symbols bind within the object
+ * (-Bsymbolic), so a model named like a function of libc or of mtlc
+ * itself still calls its own. */
+#define _GNU_SOURCE /* dladdr */
 #include "back/back.h"
 
 #include <dlfcn.h>
@@ -30,7 +33,7 @@ static bool run_cc(Arena *a, const char *dir, const char *name, bool verbose) {
   char *src = arena_printf(a, "%s/%s.c", dir, name);
   char *obj = arena_printf(a, "%s/%s.so", dir, name);
   char *log = arena_printf(a, "%s/cc.log", dir);
-  char *cmd = arena_printf(a, "%s -std=c11 -O3 -march=native -fPIC -shared -I'%s' -o '%s' '%s' -lm >'%s' 2>&1",
+  char *cmd = arena_printf(a, "%s -std=c11 -O3 -march=native -fPIC -shared -Wl,-Bsymbolic -I'%s' -o '%s' '%s' -lm >'%s' 2>&1",
                            cc, runtime_dir(), obj, src, log);
   if (verbose)
     fprintf(stderr, "mtlc: %s\n", cmd);
@@ -85,4 +88,54 @@ const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose) {
   else
     fprintf(stderr, "mtlc: generated code kept in %s\n", dir);
   return info;
+}
+
+/* The headers a model's NAME.h would hide from a program compiled with -I
+ * on its folder: the runtime's and the C library's. */
+static const char *const headers[] = {
+    "mtl", "mtl_kernel", "mtl_model", "assert", "complex", "ctype", "errno", "fenv", "float",
+    "inttypes", "iso646", "limits", "locale", "math", "setjmp", "signal", "stdalign",
+    "stdarg", "stdatomic", "stdbit", "stdbool", "stdckdint", "stddef", "stdint", "stdio",
+    "stdlib", "stdnoreturn", "string", "tgmath", "threads", "time", "uchar", "wchar",
+    "wctype", "pthread", "unistd", "cblas", "openblas_config", "zlib", NULL};
+
+/* A program that links a model's code beside the C library, libm,
+ * OpenBLAS and mtlc's runtime calls the model's NAME_init wherever one of
+ * those libraries defines the same name (a model named pthread_mutex
+ * would receive libc's and OpenBLAS's calls to pthread_mutex_init). mtlc
+ * loads its own code with its symbols bound locally, so only the
+ * standalone outputs are refused: this process links exactly those
+ * libraries, so a symbol it finds is one such a program would collide
+ * with. mtlc's own functions count only in the runtime's name space. */
+bool exports_free(Unit *u) {
+  const char *name = u->m->name, *spec = u->m->src->path;
+  for (int i = 0; headers[i]; i++)
+    if (!strcmp(name, headers[i])) {
+      fprintf(stderr, "mtlc: %s: model '%s' would write %s.h, which would hide <%s.h> from a "
+                      "program compiled with -I on its folder. Rename the model (model NAME "
+                      "in the spec); mtlc train and check-codegen are not affected\n",
+              spec, name, name, name);
+      return false;
+    }
+  Dl_info self;
+  if (!dladdr((void *)exports_free, &self))
+    self.dli_fname = NULL;
+  for (int i = 0; kir_exports[i]; i++) {
+    const char *sym = arena_printf(u->a, "%s_%s", name, kir_exports[i]);
+    void *p = dlsym(RTLD_DEFAULT, sym);
+    Dl_info where;
+    if (!p || !dladdr(p, &where))
+      continue;
+    bool ours = self.dli_fname && where.dli_fname && !strcmp(self.dli_fname, where.dli_fname);
+    if (ours && strncmp(sym, "mtl_", 4))
+      continue;
+    fprintf(stderr,
+            "mtlc: %s: model '%s' would export %s, which %s defines already: a program "
+            "linking both would call the wrong one. Rename the model (model NAME in the "
+            "spec); mtlc train and check-codegen are not affected\n",
+            spec, name, sym,
+            ours ? "mtlc's runtime" : where.dli_fname ? where.dli_fname : "a system library");
+    return false;
+  }
+  return true;
 }

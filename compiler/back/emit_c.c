@@ -326,9 +326,10 @@ static void value(FILE *out, const char *model, const AbiStruct *s, const void *
 
 static void emit_info(FILE *out, Unit *u) {
   const MtlModelInfo *m = unit_info(u);
-  tables(out, m->name, &abi_model_info, m, "", u->a);
-  fprintf(out, "\nconst MtlModelInfo %s_info = ", m->name);
-  value(out, m->name, &abi_model_info, m, "");
+  const char *root = arena_printf(u->a, "%s_info", m->name); /* tables: NAME_info_tasks */
+  tables(out, m->name, &abi_model_info, m, root, u->a);
+  fprintf(out, "\nconst MtlModelInfo %s = ", root);
+  value(out, m->name, &abi_model_info, m, root);
   fputs(";\n", out);
 }
 
@@ -346,11 +347,11 @@ static void front_matter(FILE *out, Unit *u, const char *file, const char *cmdli
 static void emit_header(FILE *out, Unit *u, const char *cmdline) {
   Model *m = u->m;
   const char *n = m->name;
-  char *guard = arena_printf(u->a, "%s_H", n);
-  for (char *p = guard; *p; p++)
-    *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+  /* not NAME_H, which a model named mtl_model or _math would share with a
+   * header; the name keeps its case, so models Foo and FOO differ */
+  char *guard = arena_printf(u->a, "MTLC_MODEL_%s_H", n);
   front_matter(out, u, arena_printf(u->a, "%s.h", n), cmdline);
-  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include \"mtl_model.h\"\n\n", guard, guard);
+  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include <mtl_model.h>\n\n", guard, guard);
   fprintf(out, "#define %s_BATCH_MAX %lld\n", n, (long long)u->batch_max);
   fprintf(out, "#define %s_N_PARAMS %lld /* floats: parameters, and their gradients */\n", n, (long long)u->n_params);
   fprintf(out, "#define %s_N_STATE %lld  /* floats: optimizer state */\n", n, (long long)u->n_state);
@@ -392,7 +393,7 @@ static void emit_source(FILE *out, Unit *u, const char *cmdline) {
   const char *n = m->name;
   front_matter(out, u, arena_printf(u->a, "%s.c", n), cmdline);
   fprintf(out, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
-               "#include \"mtl_kernel.h\"\n#include \"%s.h\"\n\n", n);
+               "#include <mtl_kernel.h>\n#include \"%s.h\"\n\n", n);
   fputs("static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
         "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n"
         "/* like fmaxf and fminf but for NaNs, and inlined */\n"
@@ -452,12 +453,12 @@ static void emit_main(FILE *out, Unit *u, const char *cmdline) {
           " *                [--save CKPT] [--resume CKPT] [--log FILE] [--limit N]\n"
           " *                [--eval CKPT] */\n", n);
   fprintf(out, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-               "#include \"mtl.h\"\n#include \"%s.h\"\n\n", n);
+               "#include <mtl.h>\n#include \"%s.h\"\n\n", n);
   fprintf(out,
           "static int usage(const char *msg) {\n"
           "  fprintf(stderr, \"%%s\\nusage: train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]... \"\n"
           "                  \"[--save CKPT] [--resume CKPT] [--log FILE] [--limit N] [--eval CKPT]\\n\", msg);\n"
-          "  return 2;\n}\n\n"
+          "  return 1;\n}\n\n"
           "static int count(const char *s, int64_t *out) {\n"
           "  char *end;\n  long long v = s ? strtoll(s, &end, 10) : -1;\n"
           "  if (!s || !*s || *end || v < 1)\n    return 0;\n  *out = v;\n  return 1;\n}\n\n"
@@ -532,6 +533,12 @@ bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline) {
     return false;
   }
   const char *n = u->m->name;
+  if (with_main && !strcmp(n, "main")) {
+    fprintf(stderr, "mtlc: %s: a model named 'main' has its code in main.c, where --main "
+                    "would write the trainer; rename the model (model NAME in the spec)\n",
+            u->m->src->path);
+    return false;
+  }
   return write_file(u, dir, arena_printf(u->a, "%s.h", n), cmdline, emit_header) &&
          write_file(u, dir, arena_printf(u->a, "%s.c", n), cmdline, emit_source) &&
          (!with_main || write_file(u, dir, "main.c", cmdline, emit_main));

@@ -164,6 +164,9 @@ typedef struct {
 } Unit;
 
 Unit *build_unit(Arena *a, Model *m, int64_t batch_max);
+/* what follows NAME_ in the symbols a model's code exports (NAME_init,
+ * NAME_info, ...), NULL-terminated; no kernel or table is named like one */
+extern const char *const kir_exports[];
 /* the group buffer of a parameter, state or statistic node, by name */
 Buf *unit_group_buf(Unit *u, const Node *n);
 

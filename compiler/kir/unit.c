@@ -226,17 +226,100 @@ static void name_shared_kernels(Unit *u) {
       n += snprintf(sh + n, sizeof sh - (size_t)n, "%s%lld", d ? "x" : "_", (long long)first->shape.d[d]);
     k->name = arena_strdup(u->a, sh);
   }
-  /* one name once: a second matmul_128 is matmul_128_2 */
-  for (int i = 0; i < u->kernels.len; i++) {
-    Kernel *k = u->kernels.data[i];
-    const char *base = k->name;
-    for (int n = 2, clash = 1; clash; n++) {
-      clash = 0;
-      for (int j = 0; j < i; j++)
-        clash |= !strcmp(((Kernel *)u->kernels.data[j])->name, k->name);
-      if (clash)
-        k->name = arena_printf(u->a, "%s_%d", base, n);
+}
+
+/* The names the generated code gives its model's entry points (NAME_init,
+ * ...) and the macros of NAME.h (NAME_BATCH_MAX, ...); kir_exports are the
+ * linker's, the rest stay in the translation unit. */
+const char *const kir_exports[] = {"init", "train_step", "eval_step", "forward", "info",
+                                   "predict", NULL};
+static const char *const header_macros[] = {"BATCH_MAX", "N_PARAMS", "N_STATE", "N_STATS",
+                                            "N_ACT", "N_HYPER", "N_TASKS", "N_WORK", NULL};
+
+/* Names a generated kernel may not take: C's keywords (C23's too), what
+ * the generated code's headers declare (math.h with its float and long
+ * double forms, string.h, stdint.h), its inline helpers, and the entry
+ * points' parameters, which would hide a kernel of the same name. */
+static const char *const c_names[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+    "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false",
+    "alignas", "alignof", "constexpr", "nullptr", "static_assert", "thread_local", "typeof",
+    "typeof_unqual", "main", "imax", "imin", "fmax_", "fmin_", "params", "grads", "state",
+    "stats", "act", "data", "hyper", "seed", "losses", "outputs", "int8_t", "int16_t",
+    "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t",
+    "uintptr_t", "intmax_t", "uintmax_t", "size_t", "ptrdiff_t", "float_t", "double_t",
+    "math_errhandling", "fpclassify", "isfinite", "isinf", "isnan", "isnormal", "signbit",
+    "isgreater", "isgreaterequal", "isless", "islessequal", "islessgreater", "isunordered",
+    "memcpy", "memmove", "memset", "memcmp", "memchr", "memccpy", "mempcpy", "memmem",
+    "memrchr", "rawmemchr", "strcpy", "strncpy", "strcat", "strncat", "strcmp", "strncmp",
+    "strcoll", "strxfrm", "strchr", "strrchr", "strspn", "strcspn", "strpbrk", "strstr",
+    "strtok", "strtok_r", "strerror", "strerror_r", "strerror_l", "strcoll_l", "strxfrm_l",
+    "strlen", "strnlen", "strdup", "strndup", "stpcpy", "stpncpy", "strsignal", "strcasestr",
+    "strchrnul", "strsep", "strverscmp", "strfry", "memfrob", "basename", "explicit_bzero",
+    "strlcpy", "strlcat", "index", "rindex", "bcopy", "bzero", "bcmp", "ffs", NULL};
+/* math.h's functions; each also with an f and an l */
+static const char *const math_names[] = {
+    "acos", "asin", "atan", "atan2", "cos", "sin", "tan", "acosh", "asinh", "atanh", "cosh",
+    "sinh", "tanh", "exp", "exp2", "expm1", "exp10", "pow10", "frexp", "ilogb", "ldexp",
+    "log", "log10", "log1p", "log2", "logb", "modf", "scalbn", "scalbln", "scalb", "cbrt",
+    "fabs", "hypot", "pow", "sqrt", "erf", "erfc", "lgamma", "lgamma_r", "tgamma", "gamma",
+    "gamma_r", "ceil", "floor", "nearbyint", "rint", "lrint", "llrint", "round", "lround",
+    "llround", "trunc", "fmod", "remainder", "remquo", "copysign", "nan", "nextafter",
+    "nexttoward", "nextup", "nextdown", "fdim", "fmax", "fmin", "fma", "j0", "j1", "jn",
+    "y0", "y1", "yn", "drem", "finite", "significand", "sincos", "roundeven", "fromfp",
+    "ufromfp", "fmaxmag", "fminmag", "canonicalize", "totalorder", "totalordermag",
+    "getpayload", "setpayload", "setpayloadsig", NULL};
+
+/* Whether a name is in a name space the generated code may not take: the
+ * runtime's (mtl_, MTL_, Mtl), the implementation's (a leading underscore)
+ * or that of the model's description's tables (NAME_info_ and a letter;
+ * NAME_info_2 is free). */
+static bool reserved(Unit *u, const char *name) {
+  size_t n = strlen(u->m->name);
+  return !strncmp(name, "mtl_", 4) || !strncmp(name, "MTL_", 4) || !strncmp(name, "Mtl", 3) ||
+         name[0] == '_' || (!strncmp(name, u->m->name, n) && !strncmp(name + n, "_info_", 6) &&
+          !(name[n + 6] >= '0' && name[n + 6] <= '9'));
+}
+
+/* Gives every constant table and kernel a name of its own that nothing
+ * else in the generated code (or what it includes) has: a second
+ * matmul_128 is matmul_128_2, a table named like the model's NAME_init is
+ * NAME_init_2, and a kernel that would sit in a reserved name space is
+ * prefixed (k_mtl_scale). A spec's names cannot change what code runs. */
+static void unique_names(Unit *u) {
+  Map taken = {0};
+  const char *model = u->m->name;
+  for (int i = 0; kir_exports[i]; i++)
+    map_put(u->a, &taken, arena_printf(u->a, "%s_%s", model, kir_exports[i]), u);
+  for (int i = 0; header_macros[i]; i++)
+    map_put(u->a, &taken, arena_printf(u->a, "%s_%s", model, header_macros[i]), u);
+  for (int i = 0; c_names[i]; i++)
+    map_put(u->a, &taken, c_names[i], u);
+  for (int i = 0; math_names[i]; i++) {
+    map_put(u->a, &taken, math_names[i], u);
+    map_put(u->a, &taken, arena_printf(u->a, "%sf", math_names[i]), u);
+    map_put(u->a, &taken, arena_printf(u->a, "%sl", math_names[i]), u);
+  }
+  int nk = u->kernels.len, nb = u->bufs.len;
+  for (int i = 0; i < nb + nk; i++) {
+    const char **name;
+    if (i < nb) {
+      Buf *b = u->bufs.data[i];
+      if (b->kind != BUF_CONST)
+        continue;
+      name = &b->name;
+    } else {
+      name = &((Kernel *)u->kernels.data[i - nb])->name;
     }
+    const char *base = *name;
+    while (reserved(u, base))
+      base = arena_printf(u->a, "k_%s", base);
+    *name = base;
+    for (int k = 2; map_get(&taken, *name); k++)
+      *name = arena_printf(u->a, "%s_%d", base, k);
+    map_put(u->a, &taken, *name, u);
   }
 }
 
@@ -309,6 +392,7 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
   }
   drop_uncalled(u);
   name_shared_kernels(u);
+  unique_names(u);
   param_alignment(u);
 
   u->n_act = u->train->act_size;
