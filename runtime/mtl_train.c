@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/ioctl.h>
@@ -460,6 +461,12 @@ static bool train(Trainer *tr) {
 /* Where the checkpoint will go must be a writable folder: found out before
  * the first epoch, not after it. */
 static bool save_dir_ok(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    mtl_set_error("%s: is a folder; --save needs a checkpoint file's path, like %s/model.safetensors",
+                  path, path);
+    return false;
+  }
   char dir[4096];
   const char *slash = strrchr(path, '/');
   size_t n = slash ? (size_t)(slash - path) : 0;

@@ -594,6 +594,29 @@ static void init_body(LC *c, LLVMValueRef f, LLVMValueRef info, const MtlModelIn
 
 /* ---- the module ------------------------------------------------------------------------ */
 
+/* The baseline CPU of another triple: LLVM calls it "generic", but
+ * "generic-rv64" and "generic-rv32" for RISC-V (with the M, A, F, D and C
+ * extensions of the usual RV64GC). */
+static void generic_cpu(const char *triple, const char **cpu, const char **features) {
+  *cpu = "generic", *features = "";
+  if (!strncmp(triple, "riscv64", 7))
+    *cpu = "generic-rv64", *features = "+m,+a,+f,+d,+c";
+  else if (!strncmp(triple, "riscv32", 7))
+    *cpu = "generic-rv32", *features = "+m,+a,+f,+d,+c";
+}
+
+/* Triples whose objects mtlc cannot make right: RISC-V Linux passes floats
+ * in FP registers (lp64d, ilp32d), an ABI that LLVM 14's C API cannot ask
+ * for (it has no call for the target options' ABI name), so its objects
+ * would be soft-float ones that glibc's cannot link with. NULL, or why. */
+static const char *unsupported(const char *triple) {
+  if (!strncmp(triple, "riscv", 5) && strstr(triple, "linux"))
+    return "RISC-V Linux objects need the lp64d/ilp32d ABI, which mtlc cannot ask LLVM 14 for "
+           "through its C API; use a bare-metal triple (riscv64-unknown-elf, soft-float "
+           "calling convention) or emit-c and the system's compiler";
+  return NULL;
+}
+
 LLVMTargetMachineRef llvm_target_machine(const char *triple_or_null) {
   static bool ready;
   if (!ready) {
@@ -607,15 +630,22 @@ LLVMTargetMachineRef llvm_target_machine(const char *triple_or_null) {
   char *triple = host ? LLVMGetDefaultTargetTriple() : LLVMNormalizeTargetTriple(triple_or_null);
   LLVMTargetRef target;
   char *err = NULL;
+  const char *why = host ? NULL : unsupported(triple);
+  if (why) {
+    fprintf(stderr, "mtlc: target '%s': %s\n", triple_or_null, why);
+    exit(1);
+  }
   if (LLVMGetTargetFromTriple(triple, &target, &err)) {
     fprintf(stderr, "mtlc: LLVM: target '%s': %s\n", triple_or_null ? triple_or_null : triple, err);
     LLVMDisposeMessage(err);
     exit(1);
   }
   char *cpu = host ? LLVMGetHostCPUName() : NULL, *features = host ? LLVMGetHostCPUFeatures() : NULL;
+  const char *any_cpu, *any_features;
+  generic_cpu(triple, &any_cpu, &any_features);
   LLVMTargetMachineRef tm = LLVMCreateTargetMachine(
-      target, triple, host ? cpu : "generic", host ? features : "", LLVMCodeGenLevelAggressive,
-      LLVMRelocPIC, LLVMCodeModelDefault);
+      target, triple, host ? cpu : any_cpu, host ? features : any_features,
+      LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault);
   if (host) {
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
@@ -636,8 +666,8 @@ LLVMModuleRef emit_llvm(Unit *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bo
   LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
   char *triple = LLVMGetTargetMachineTriple(tm);
   LLVMSetTarget(c.mod, triple);
-  LLVMDisposeMessage(triple);
   LLVMSetModuleDataLayout(c.mod, td);
+  LLVMDisposeMessage(triple);
   c.b = LLVMCreateBuilderInContext(ctx);
   c.ab = LLVMCreateBuilderInContext(ctx);
   c.f32 = LLVMFloatTypeInContext(ctx), c.f64 = LLVMDoubleTypeInContext(ctx);
