@@ -19,10 +19,10 @@ SRCS = compiler/main.c \
        compiler/front/ast.c \
        compiler/check/sema.c compiler/check/args.c compiler/check/layers.c \
        compiler/check/nets.c compiler/check/tasks.c compiler/check/recipe.c \
-       compiler/check/data.c compiler/check/summary.c \
+       compiler/check/data.c compiler/check/text.c compiler/check/summary.c \
        compiler/ops/tables.c compiler/ops/dense.c compiler/ops/conv.c compiler/ops/pool.c \
        compiler/ops/act.c compiler/ops/norm.c compiler/ops/loss.c compiler/ops/optim.c \
-       compiler/ops/tensor.c \
+       compiler/ops/tensor.c compiler/ops/embed.c compiler/ops/conv1d.c \
        compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
        compiler/graph/interp.c compiler/graph/gradcheck.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
@@ -38,7 +38,7 @@ OBJS = $(SRCS:compiler/%.c=$(B)/obj/%.o) $(GEN:.c=.o)
 # the runtime: libmtlrt.a; CBLAS=0 builds its portable GEMM instead of OpenBLAS
 CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
-          runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_data.c runtime/mtl_json.c \
+          runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_text.c runtime/mtl_data.c runtime/mtl_json.c \
           runtime/mtl_ckpt.c runtime/mtl_train.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
 RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h
@@ -99,7 +99,7 @@ deps:
 example: $(B)/mtlc
 	$(B)/mtlc train specs/fashion_hard.mtl
 
-test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime
+test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text
 	tests/run.sh
 
 bench: $(B)/mtlc
@@ -122,3 +122,7 @@ $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(HDRS)
 # the runtime's unit test links libmtlrt alone
 $(B)/test_runtime: tests/unit/test_runtime.c $(RT_LIB) $(RT_HDRS)
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_runtime.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
+
+# the text loader's unit test links libmtlrt alone
+$(B)/test_text: tests/unit/test_text.c $(RT_LIB) $(RT_HDRS)
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_text.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)

@@ -56,6 +56,15 @@ void mtl_normalize(MtlArray *a, float mean, float std);
  * and the value */
 bool mtl_check_labels(const MtlArray *a, int64_t classes, const char *path);
 
+/* A text file of one sample a line as n x length i32 ids (mtl_text.c; the
+ * rules are MtlTextKind's): chars, or words of the vocabulary file `vocab`.
+ * max_ids > 0: a vocabulary whose ids reach it is an error. */
+bool mtl_text_load(MtlArray *out, const char *path, MtlTextKind kind, int64_t length,
+                   const char *vocab, bool lowercase, int64_t max_ids);
+/* every id in [0, vocab) (vocab > 0); else an error naming the path, the
+ * row (from 1) and the input */
+bool mtl_check_ids(const MtlArray *a, int64_t vocab, const char *path, const char *input);
+
 /* A split: one array per model input, then one per bound label, in the
  * order of MtlModelInfo's inputs and labels. */
 typedef struct {

@@ -50,7 +50,8 @@ static bool convert(MtlArray *out, const char *path, const View *v, MtlDtype wan
     for (size_t i = 0; i < total; i++) {
       double x = mtl_view_f64(v, (int64_t)i);
       if (x != floor(x) || x < INT32_MIN || x > INT32_MAX) {
-        mtl_set_error("%s: sample %zu: label %g is not an integer", path, i / (size_t)width, x);
+        mtl_set_error("%s: sample %zu: %s %g is not an integer", path, i / (size_t)width,
+                      what && !strncmp(what, "input", 5) ? "id" : "label", x);
         free(data);
         return false;
       }
@@ -247,10 +248,16 @@ bool mtl_load_split(MtlSplit *out, const MtlModelInfo *m, const char *name,
     char what[256];
     describe(what, sizeof what, m, k);
     paths[k] = b->path;
-    ok = load(&out->arrays[k], b->path,
-              input ? m->inputs[k].dtype : l->kind == MTL_LABEL_REAL ? MTL_F32 : MTL_I32,
-              input ? m->inputs[k].numel : label_values(l), b->csv_column, b->csv_columns,
-              b->n_csv_columns, what);
+    if (b->text) /* mtl_text.c */
+      ok = mtl_text_load(&out->arrays[k], b->path, b->text, b->length, b->vocab, b->lowercase,
+                         m->inputs[k].vocab);
+    else
+      ok = load(&out->arrays[k], b->path,
+                input ? m->inputs[k].dtype : l->kind == MTL_LABEL_REAL ? MTL_F32 : MTL_I32,
+                input ? m->inputs[k].numel : label_values(l), b->csv_column, b->csv_columns,
+                b->n_csv_columns, what);
+    if (ok && input && m->inputs[k].dtype == MTL_I32)
+      ok = mtl_check_ids(&out->arrays[k], m->inputs[k].vocab, b->path, m->inputs[k].name);
     if (ok && input && b->normalize && m->inputs[k].dtype == MTL_F32)
       mtl_normalize(&out->arrays[k], b->mean, b->std);
     if (ok && !input && l->kind != MTL_LABEL_REAL)

@@ -110,6 +110,9 @@ void mtl_init_tensors(const MtlTensor *t, int n, float *base, uint64_t seed) {
     float *out = base + t[i].offset;
     if (t[i].init == MTL_INIT_UNIFORM)
       mtl_init_uniform(out, t[i].numel, t[i].init_arg, &r);
+    else if (t[i].init == MTL_INIT_NORMAL)
+      for (int64_t k = 0; k < t[i].numel; k++)
+        out[k] = (float)(mtl_rng_normal(&r) * t[i].init_arg);
     else
       for (int64_t k = 0; k < t[i].numel; k++)
         out[k] = (float)t[i].init_arg;

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define MTL_MODEL_ABI 2
+#define MTL_MODEL_ABI 3
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };
@@ -16,9 +16,10 @@ typedef enum { MTL_OPT_SGD, MTL_OPT_ADAM, MTL_OPT_ADAMW } MtlOptKind;
 typedef enum { MTL_SCHED_CONSTANT, MTL_SCHED_STEP, MTL_SCHED_COSINE } MtlSchedKind;
 
 /* How a tensor starts: uniform in [-arg, arg) (PyTorch's default for Linear
- * and Conv2d weights and biases, arg = 1/sqrt(fan_in)), or every element
- * arg (a batchnorm's scale 1 and shift 0, a running variance 1). */
-typedef enum { MTL_INIT_UNIFORM, MTL_INIT_CONST } MtlInit;
+ * and Conv2d weights and biases, arg = 1/sqrt(fan_in)), every element arg
+ * (a batchnorm's scale 1 and shift 0, a running variance 1), or normal with
+ * standard deviation arg (PyTorch's Embedding: N(0, 1)). */
+typedef enum { MTL_INIT_UNIFORM, MTL_INIT_CONST, MTL_INIT_NORMAL } MtlInit;
 
 /* The step's hyperparameters, hyper[]: the learning rate, Adam's bias
  * corrections 1 - beta1^t and 1 - beta2^t, then one weight per task. */
@@ -38,13 +39,15 @@ typedef struct {
   double init_arg;
 } MtlTensor;
 
-/* A model input: one sample's shape; the batch dimension comes first. */
+/* A model input: one sample's shape; the batch dimension comes first. An
+ * i32 input's ids must lie in [0, vocab): the loader checks every one. */
 typedef struct {
   const char *name;
   MtlDtype dtype;
   int rank;
   int64_t shape[4];
   int64_t numel;
+  int64_t vocab; /* i32: the smallest vocabulary of the embeddings it feeds; else 0 */
 } MtlInputInfo;
 
 /* A label read from data (labels derived by lookup are not listed). Class
@@ -67,6 +70,12 @@ typedef struct {
   int n_lookup;
 } MtlTaskInfo;
 
+/* How a text file becomes ids (runtime/mtl_text.c): one sample per line,
+ * cut or padded with 0 to `length` ids; chars: each byte b is id b + 1;
+ * words: word k of the vocabulary file (one a line, from 0) is id k + 2,
+ * any other word 1. */
+typedef enum { MTL_TEXT_NONE, MTL_TEXT_CHARS, MTL_TEXT_WORDS } MtlTextKind;
+
 /* A data binding of the spec: SPLIT.NAME = PATH (resolved by mtlc). */
 typedef struct {
   const char *split, *name, *path;
@@ -75,6 +84,10 @@ typedef struct {
   int csv_column;          /* a label's CSV column, or -1 */
   const int64_t *csv_columns; /* an input's CSV columns */
   int n_csv_columns;
+  MtlTextKind text;        /* a text file of an i32 input, or MTL_TEXT_NONE */
+  int64_t length;          /* text: ids per line */
+  const char *vocab;       /* words: the vocabulary file (resolved) */
+  int lowercase;           /* words: lower-case each line (ASCII) first */
 } MtlBinding;
 
 typedef struct MtlModelInfo {

@@ -15,7 +15,9 @@
 #define NELEMS_(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define STRUCT(T, fields) {#T, sizeof(T), _Alignof(T), NELEMS_(fields), fields}
 
-static const char *const init_names[] = {"MTL_INIT_UNIFORM", "MTL_INIT_CONST"};
+static const char *const init_names[] = {"MTL_INIT_UNIFORM", "MTL_INIT_CONST",
+                                         "MTL_INIT_NORMAL"};
+static const char *const text_names[] = {"MTL_TEXT_NONE", "MTL_TEXT_CHARS", "MTL_TEXT_WORDS"};
 static const char *const dtype_names[] = {"MTL_F32", "MTL_I32"};
 static const char *const label_names[] = {"MTL_LABEL_CLASS", "MTL_LABEL_BINARY", "MTL_LABEL_REAL"};
 static const char *const opt_names[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_ADAMW"};
@@ -33,7 +35,7 @@ static const AbiStruct tensor_s = STRUCT(MtlTensor, tensor_fields);
 static const AbiField input_fields[] = {
     FIELD(MtlInputInfo, name, AF_STR),   ENUM(MtlInputInfo, dtype, dtype_names),
     FIELD(MtlInputInfo, rank, AF_I32),   FIELD(MtlInputInfo, shape, AF_DIMS),
-    FIELD(MtlInputInfo, numel, AF_I64),
+    FIELD(MtlInputInfo, numel, AF_I64),  FIELD(MtlInputInfo, vocab, AF_I64),
 };
 static const AbiStruct input_s = STRUCT(MtlInputInfo, input_fields);
 
@@ -59,6 +61,8 @@ static const AbiField binding_fields[] = {
     FIELD(MtlBinding, csv_column, AF_I32),
     SCALARS(MtlBinding, csv_columns, AF_I64, n_csv_columns),
     FIELD(MtlBinding, n_csv_columns, AF_I32),
+    ENUM(MtlBinding, text, text_names),    FIELD(MtlBinding, length, AF_I64),
+    FIELD(MtlBinding, vocab, AF_STR),      FIELD(MtlBinding, lowercase, AF_I32),
 };
 static const AbiStruct binding_s = STRUCT(MtlBinding, binding_fields);
 

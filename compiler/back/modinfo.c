@@ -53,7 +53,7 @@ MtlModelInfo *unit_info(Unit *u) {
   for (int i = 0; i < g->inputs.len; i++) {
     Node *x = g->inputs.data[i];
     in[i] = (MtlInputInfo){x->name, x->dtype == DT_I32 ? MTL_I32 : MTL_F32, x->shape.rank, {0},
-                           shape_numel(x->shape)};
+                           shape_numel(x->shape), x->a[0]};
     for (int d = 0; d < x->shape.rank; d++)
       in[i].shape[d] = x->shape.d[d];
   }
@@ -110,7 +110,9 @@ MtlModelInfo *unit_info(Unit *u) {
       }
       bd[nb++] = (MtlBinding){sp->split, db->decl->name, db->path, db->normalize,
                               (float)db->mean, db->normalize ? (float)db->std : 1,
-                              db->csv_column, cols, db->csv_columns.len};
+                              db->csv_column, cols, db->csv_columns.len,
+                              (MtlTextKind)db->text, db->length,
+                              db->vocab ? db->vocab : "", db->lowercase};
     }
   }
   info->n_bindings = nb;

@@ -17,6 +17,7 @@ static const char *type_name(ArgType t) {
   case T_BOOL: return "true or false";
   case T_IDENT: return "a name";
   case T_INTLIST: return "a list of integers, like [0, 1, 2]";
+  case T_STR: return "a string in double quotes";
   }
   unreachable();
   return NULL;
@@ -112,6 +113,10 @@ static bool check_type(Sema *s, const Sig *sig, const Param *p, Value *v) {
     break;
   case T_IDENT:
     if (v->kind == V_IDENT)
+      return true;
+    break;
+  case T_STR:
+    if (v->kind == V_STR)
       return true;
     break;
   case T_INTLIST:

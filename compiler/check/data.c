@@ -1,10 +1,12 @@
 /* check/data.c: data blocks: each split's bindings of inputs and labels to
- * files, their options (normalize, csv), paths resolved against the spec's
- * folder, ./data and /usr/share/datasets, and what a block leaves unbound.
+ * files, their options (normalize, csv; chars and words are check/text.c's),
+ * paths resolved along the data search path (the spec's folder, ./data, the
+ * user's data folder, /usr/share/datasets), and what a block leaves unbound.
  * Files are only asked whether they exist: reading them is the runtime's. */
 #include "check/sema.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -20,23 +22,50 @@ static bool file_exists(const char *path) {
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* A relative path resolves against the spec's folder, then ./data, then
+/* The data search path: the spec's folder, ./data, the user's data folder
+ * ($MTLC_DATA, else ~/.cache/mtlc: where the data scripts of specs/ write),
  * /usr/share/datasets. */
-static void resolve_path(Sema *s, DataBind *db) {
-  const char *p = db->decl->path->str;
-  db->path = (char *)p;
-  if (p[0] == '/') {
-    db->found = file_exists(p);
-  } else {
-    const char *dirs[] = {s->dir, "data", "/usr/share/datasets"};
-    for (int i = 0; i < 3 && !db->found; i++) {
-      char *full = arena_printf(s->a, "%s/%s", dirs[i], p);
-      if (file_exists(full)) {
-        db->path = full;
-        db->found = true;
-      }
-    }
+static int data_dirs(Sema *s, const char **dirs) {
+  const char *env = getenv("MTLC_DATA"), *home = getenv("HOME");
+  int n = 0;
+  dirs[n++] = s->dir;
+  dirs[n++] = "data";
+  if (env && env[0])
+    dirs[n++] = env;
+  else if (home && home[0])
+    dirs[n++] = arena_printf(s->a, "%s/.cache/mtlc", home);
+  dirs[n++] = "/usr/share/datasets";
+  return n;
+}
+
+/* "looked in specs, data, /root/.cache/mtlc and /usr/share/datasets" */
+const char *data_search_text(Sema *s) {
+  const char *dirs[4];
+  int n = data_dirs(s, dirs);
+  const char *t = "looked in";
+  for (int i = 0; i < n; i++)
+    t = arena_printf(s->a, "%s%s %s", t, i == 0 ? "" : i == n - 1 ? " and" : ",", dirs[i]);
+  return t;
+}
+
+/* A relative path resolves along the data search path; as written when no
+ * file is there. */
+char *resolve_data_path(Sema *s, const char *p, bool *found) {
+  *found = false;
+  if (p[0] == '/')
+    return *found = file_exists(p), (char *)p;
+  const char *dirs[4];
+  int n = data_dirs(s, dirs);
+  for (int i = 0; i < n; i++) {
+    char *full = arena_printf(s->a, "%s/%s", dirs[i], p);
+    if (file_exists(full))
+      return *found = true, full;
   }
+  return (char *)p;
+}
+
+static void resolve_path(Sema *s, DataBind *db) {
+  db->path = resolve_data_path(s, db->decl->path->str, &db->found);
 }
 
 /* Checks one binding of a split. Returns false, reporting nothing, when
@@ -109,12 +138,18 @@ static bool check_binding(Sema *s, DataSplit *sp, Binding *b) {
         db->csv_column = (int)v[0]->num;
       else
         db->csv_columns = v[1]->items;
-    } else {
-      static const char *const known[] = {"normalize", "csv"};
-      unknown_name(s, c->name_span, "data option", c->name, known, 2, NULL, 0,
-                   "options: normalize, csv");
+    } else if (!check_text_option(s, db, c)) {
+      static const char *const known[] = {"normalize", "csv", "chars", "words"};
+      unknown_name(s, c->name_span, "data option", c->name, known, 4, NULL, 0,
+                   "options: normalize, csv, chars, words");
     }
   }
+  if (db->text && (db->normalize || db->csv_columns.len))
+    ERR(b->path->span, "'%s' is read as text, one sample a line, so %s does not "
+        "apply; remove it", b->name, db->normalize ? "normalize" : "csv");
+  else if (db->input && db->input->dtype == DT_I32 && db->normalize)
+    ERR(b->path->span, "normalize applies to f32 values, and input '%s' holds "
+        "i32 ids; remove it", b->name);
   resolve_path(s, db);
   vec_push(s->a, &sp->binds, db);
   return true;
@@ -252,8 +287,8 @@ void data_warnings(Sema *s) {
       const char *p = db->decl->path->str;
       if (!db->found)
         WARN(db->decl->path->span, "data file '%s' not found%s", p,
-             p[0] == '/' ? "" : arena_printf(s->a, " (looked in %s, ./data "
-                                             "and /usr/share/datasets)", s->dir));
+             p[0] == '/' ? "" : arena_printf(s->a, " (%s)", data_search_text(s)));
+      text_warnings(s, db);
     }
   }
   if (m->splits.len) {

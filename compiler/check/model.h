@@ -17,8 +17,9 @@ typedef enum {
 } LayerKind;
 
 /* The layer table's rows (ops/tables.c, from ops/layers.def). */
-enum { LF_ACTIVATION = 1, LF_KEEPS_SHAPE = 2, LF_BODY = 4 };
+enum { LF_ACTIVATION = 1, LF_KEEPS_SHAPE = 2, LF_BODY = 4, LF_IDS = 8 };
 typedef struct Layer Layer;
+typedef struct Input Input;
 typedef struct NetVal NetVal;
 typedef struct Sema Sema;
 typedef struct Sig Sig;
@@ -50,9 +51,11 @@ struct Layer {
   int64_t i[4];     /* integer arguments */
   double f[4];      /* real arguments */
   bool bias;
-  Vec body;         /* a layer with a body (residual): Layer* */
+  Vec body;         /* a layer with a body (residual, concat): Layer* */
+  Input *from;      /* concat: the input its chain starts at, or NULL (its input) */
   Shape in, out;
   DType in_dtype;
+  int64_t vocab;    /* a layer of ids (IDS): it takes ids in [0, vocab) */
   int64_t params, flops;
 };
 
@@ -70,13 +73,15 @@ typedef struct {
   Span first_use;        /* for "first used here" notes */
 } Block;
 
-typedef struct {
+struct Input {
   InputDecl *decl;
   char *name;
   DType dtype;
   Shape shape;
   bool used;
-} Input;
+  int64_t vocab; /* i32: ids lie in [0, vocab), the smallest vocabulary of the
+                  * layers of ids it feeds; 0 when it feeds none */
+};
 
 /* ---- nets: a dataflow graph of named values ------------------------------- */
 
@@ -88,6 +93,7 @@ typedef enum {
   NV_INPUT, /* a spec input */
   NV_LAYER, /* layer(in[0]) */
   NV_ADD,   /* in[0] + in[1]: a residual's join */
+  NV_CONCAT, /* [in[0], in[1]] along the last dimension: a concat's join */
 } NetValKind;
 
 struct NetVal {
@@ -174,6 +180,12 @@ typedef struct {
   double mean, std;
   int csv_column;   /* label: -1 when not CSV */
   Vec csv_columns;  /* input: Value* */
+  int text;         /* an i32 input's text file: MtlTextKind (chars, words), or 0 */
+  int64_t length;   /* text: ids per line */
+  char *vocab;      /* words: the vocabulary file, resolved as data paths are */
+  bool vocab_found;
+  Span vocab_span;
+  bool lowercase;   /* words */
 } DataBind;
 
 typedef struct {

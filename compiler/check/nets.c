@@ -28,6 +28,9 @@ static const char *const layer_aliases[][2] = {
     {"leakyrelu", "leaky_relu"},    {"globalaveragepooling2d", "global_avgpool"},
     {"adaptiveavgpool2d", "global_avgpool"}, {"globalmaxpooling2d", "global_maxpool"},
     {"adaptivemaxpool2d", "global_maxpool"}, {"skip", "residual"},
+    {"embed", "embedding"},
+    {"globalaveragepooling1d", "global_avgpool"}, {"adaptiveavgpool1d", "global_avgpool"},
+    {"globalmaxpooling1d", "global_maxpool"}, {"adaptivemaxpool1d", "global_maxpool"},
 };
 
 /* An unknown name in a chain: a layer (cands NULL) or, in a net, a layer
@@ -46,13 +49,6 @@ static void unknown_layer(Sema *s, Call *c, const char **cands, int n) {
         c->name);
     return;
   }
-  static const char *const planned[] = {"embedding", "conv1d"};
-  for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
-    if (!strcasecmp(c->name, planned[i])) {
-      ERR(c->name_span, "%s is not a layer of mtl yet: it comes with i32 inputs "
-          "for text (%s)", c->name, layer_list(s));
-      return;
-    }
   const char *layer_names[NUM_LAYERS];
   for (int i = 0; i < NUM_LAYERS; i++)
     layer_names[i] = layer_rules[i].name;
@@ -99,7 +95,8 @@ static bool chain_layers(Sema *s, Vec *calls, Vec *out, const char *prefix, int 
 static Layer *new_layer(Sema *s, Call *c, LayerKind k, const char *prefix, int *count) {
   const LayerRule *r = &layer_rules[k];
   if (c->braces && !(r->flags & LF_BODY)) {
-    ERR(c->span, "%s takes no { ... }; a chain in braces belongs to residual", c->name);
+    ERR(c->span, "%s takes no { ... }; a chain in braces belongs to residual or concat",
+        c->name);
     return NULL;
   }
   if (!c->braces && (r->flags & LF_BODY)) {
@@ -119,31 +116,28 @@ static Layer *new_layer(Sema *s, Call *c, LayerKind k, const char *prefix, int *
     return NULL;
   if (r->flags & LF_BODY) {
     int inner[NUM_LAYERS] = {0};
-    if (!chain_layers(s, &c->body, &l->body, arena_printf(s->a, "%s.", l->path), inner, NULL))
+    Vec body = c->body;
+    Call *first = body.len ? body.data[0] : NULL;
+    if (k == L_CONCAT && first && !first->parens && !first->braces &&
+        (l->from = find_input(s->m, first->name))) { /* concat { ids -> ... } */
+      l->from->used = true;
+      body = (Vec){body.data + 1, body.len - 1, body.len - 1};
+    }
+    if (!chain_layers(s, &body, &l->body, arena_printf(s->a, "%s.", l->path), inner, NULL))
       return NULL;
   }
   return l;
 }
 
 static bool shape_chain(Sema *s, Vec *layers, Shape in, DType dt, Shape *out);
+static NetVal *input_val(Sema *s, Input *in);
 
-/* Output shape, parameters and FLOPs of l on input `in` (a multiply-add
- * counts 2; activations, dropout and each pooling window element count 1). */
-static bool shape_layer(Sema *s, Layer *l, Shape in, DType dt) {
+/* The join of a residual (x + chain(x): one shape) or a concat ([x,
+ * chain(x)] or [x, chain(input)] along the last dimension: the others
+ * agree). */
+static bool join_shape(Sema *s, Layer *l, Shape in, Shape out, DType out_dt) {
   Call *c = l->call;
-  l->in = in;
-  l->in_dtype = dt;
-  if (dt != DT_F32) {
-    ERR(c->span, "%s needs f32 values, but here it gets %s ids; ids feed an "
-        "embedding, which comes with text inputs", c->name, dtype_name(dt));
-    return false;
-  }
-  if (layer_rules[l->kind].flags & LF_BODY) {
-    Shape out;
-    bool at_input = s->at_input;
-    if (!shape_chain(s, &l->body, in, dt, &out))
-      return false;
-    s->at_input = at_input;
+  if (l->kind == L_RESIDUAL) {
     if (!shape_eq(out, in)) {
       ERR(c->span, "%s adds its chain's output to its input, but the chain "
           "turns %s into %s; the chain must keep its input's shape", c->name,
@@ -151,14 +145,74 @@ static bool shape_layer(Sema *s, Layer *l, Shape in, DType dt) {
       return false;
     }
     l->out = in;
-    for (int i = 0; i < l->body.len; i++) {
-      Layer *b = l->body.data[i];
-      l->params = sat_add(l->params, b->params);
-      l->flops = sat_add(l->flops, b->flops);
-    }
     l->flops = sat_add(l->flops, shape_numel(in)); /* the addition */
     return true;
   }
+  bool fit = in.rank == out.rank && in.rank > 0;
+  for (int i = 0; fit && i < in.rank - 1; i++)
+    fit = in.d[i] == out.d[i];
+  if (out_dt != DT_F32) {
+    ERR(c->span, "%s joins f32 values, but input '%s' holds i32 ids; start its "
+        "chain with an embedding, like 'concat { %s -> embedding(VOCAB, DIM) flatten }'",
+        c->name, l->from->name, l->from->name);
+    return false;
+  }
+  if (!fit) {
+    ERR(c->span, "%s joins its input %s and its chain's output %s along the "
+        "last dimension, so the other dimensions must agree%s", c->name,
+        shape_str(s->a, in), shape_str(s->a, out),
+        in.rank != out.rank ? "; flatten both to vectors first" : "");
+    return false;
+  }
+  l->out = in;
+  l->out.d[in.rank - 1] += out.d[in.rank - 1];
+  return !layer_too_big(s, c, l->out);
+}
+
+/* A layer with a body: its chain from its input (or a concat's from its
+ * own input), then the join. */
+static bool shape_body(Sema *s, Layer *l, Shape in, DType dt) {
+  bool at_input = s->at_input;
+  Shape start = l->from ? l->from->shape : in, out;
+  DType sdt = l->from ? l->from->dtype : dt;
+  if (l->from)
+    s->at_input = true;
+  if (!shape_chain(s, &l->body, start, sdt, &out))
+    return false;
+  s->at_input = at_input;
+  for (int i = 0; i < l->body.len; i++) {
+    Layer *b = l->body.data[i];
+    l->params = sat_add(l->params, b->params);
+    l->flops = sat_add(l->flops, b->flops);
+  }
+  return join_shape(s, l, in, out, l->body.len ? DT_F32 : sdt);
+}
+
+/* Output shape, parameters and FLOPs of l on input `in` (a multiply-add
+ * counts 2; activations, dropout and each pooling window element count 1). */
+static bool shape_layer(Sema *s, Layer *l, Shape in, DType dt) {
+  Call *c = l->call;
+  l->in = in;
+  l->in_dtype = dt;
+  bool ids = layer_rules[l->kind].flags & LF_IDS;
+  if (dt == DT_I32 && !ids) {
+    ERR(c->span, "%s needs f32 values, but here it gets i32 ids; an embedding "
+        "turns ids into values: put embedding(VOCAB, DIM) before it", c->name);
+    return false;
+  }
+  if (dt != DT_I32 && ids) {
+    if (s->at_input)
+      ERR(c->span, "%s needs i32 ids, but here it gets %s values; declare the "
+          "input as ids, like 'input tokens: i32[%lld]'", c->name, dtype_name(dt),
+          (long long)(in.rank == 1 ? in.d[0] : 16));
+    else
+      ERR(c->span, "%s needs i32 ids, but here it gets the f32 values of the "
+          "layer before it; ids come from an i32 input, so %s comes first in "
+          "a net", c->name, c->name);
+    return false;
+  }
+  if (layer_rules[l->kind].flags & LF_BODY)
+    return shape_body(s, l, in, dt);
   if (!layer_rules[l->kind].shape(s, l, in))
     return false;
   return !layer_too_big(s, c, l->out);
@@ -172,6 +226,7 @@ static bool shape_chain(Sema *s, Vec *layers, Shape in, DType dt, Shape *out) {
     if (!shape_layer(s, l, in, dt))
       return false;
     in = l->out;
+    dt = DT_F32; /* every layer gives f32 values */
   }
   *out = in;
   return true;
@@ -209,15 +264,15 @@ static NetVal *input_val(Sema *s, Input *in) {
 }
 
 /* The values of a shaped chain applied to x, with b's (or a task's own)
- * parameters of copy: one per layer, and a residual's join. */
+ * parameters of copy: one per layer, and a residual's or a concat's join. */
 static NetVal *chain_vals(Sema *s, Vec *layers, NetVal *x, Block *b, Task *copy) {
   for (int i = 0; i < layers->len; i++) {
     Layer *l = layers->data[i];
     if (layer_rules[l->kind].flags & LF_BODY) {
-      NetVal *y = chain_vals(s, &l->body, x, b, copy);
-      NetVal *sum = new_val(s, NV_ADD, l, b, copy, x);
-      vec_push(s->a, &sum->in, y);
-      x = sum;
+      NetVal *y = chain_vals(s, &l->body, l->from ? input_val(s, l->from) : x, b, copy);
+      NetVal *join = new_val(s, l->kind == L_RESIDUAL ? NV_ADD : NV_CONCAT, l, b, copy, x);
+      vec_push(s->a, &join->in, y);
+      x = join;
     } else {
       x = new_val(s, NV_LAYER, l, b, copy, x);
     }
@@ -376,5 +431,21 @@ void check_net(Sema *s, Task *t, Field *f) {
   if (x) {
     t->net = x;
     t->out = x->shape;
+  }
+}
+
+/* Each i32 input's vocabulary: the smallest of the layers of ids it feeds
+ * (only inputs hold ids, so a layer of ids reads one directly). The
+ * runtime checks every id of its data against it. */
+void input_vocabs(Sema *s) {
+  for (int i = 0; i < s->m->vals.len; i++) {
+    NetVal *v = s->m->vals.data[i];
+    if (v->kind != NV_LAYER || !(layer_rules[v->layer->kind].flags & LF_IDS))
+      continue;
+    NetVal *x = v->in.data[0];
+    MTLC_ASSERT(x->kind == NV_INPUT);
+    Input *in = x->input;
+    if (!in->vocab || v->layer->vocab < in->vocab)
+      in->vocab = v->layer->vocab;
   }
 }

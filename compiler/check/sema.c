@@ -190,7 +190,7 @@ static void totals(Sema *s) {
     NetVal *v = m->vals.data[i];
     if (v->kind == NV_LAYER)
       m->total_flops = sat_add(m->total_flops, v->layer->flops);
-    else if (v->kind == NV_ADD)
+    else if (v->kind == NV_ADD) /* a concat's join moves values: 0 */
       m->total_flops = sat_add(m->total_flops, shape_numel(v->shape));
   }
   for (int i = 0; i < m->tasks.len; i++) {
@@ -265,6 +265,7 @@ Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir) {
     ERR(end_span(src), "the spec declares no input; add one, like "
         "'input image: f32[1, 28, 28]'");
   resolve_lookups(s);
+  input_vocabs(s);
   for (int i = 0; i < spec->regularize.len; i++)
     check_regularizer(s, spec->regularize.data[i]);
   check_balance(s);

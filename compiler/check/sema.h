@@ -41,7 +41,7 @@ typedef const char *const Alias[2]; /* another library's name, mtl's */
 
 /* ---- args.c: argument binding ---- */
 
-typedef enum { T_INT, T_NUM, T_BOOL, T_IDENT, T_INTLIST } ArgType;
+typedef enum { T_INT, T_NUM, T_BOOL, T_IDENT, T_INTLIST, T_STR } ArgType;
 enum { REQ = 1, MIN_EXCL = 2, MAX_EXCL = 4, NO_MAX = 8 };
 
 typedef struct {
@@ -93,6 +93,8 @@ const char *label_str(Sema *s, Task *t);
 void check_blocks(Sema *s);
 /* net: IDENT "->" chain */
 void check_net(Sema *s, Task *t, Field *f);
+/* each i32 input's vocabulary, from the layers of ids it feeds */
+void input_vocabs(Sema *s);
 /* "layers: dense, conv2d, ...", from the layer table */
 const char *layer_list(Sema *s);
 
@@ -120,5 +122,14 @@ void check_train(Sema *s);
 /* ---- data.c ---- */
 void check_data(Sema *s);
 void data_warnings(Sema *s);
+/* a data path resolved along the data search path (the spec's folder,
+ * ./data, $MTLC_DATA or ~/.cache/mtlc, /usr/share/datasets) */
+char *resolve_data_path(Sema *s, const char *p, bool *found);
+const char *data_search_text(Sema *s); /* "looked in ..." */
+
+/* ---- text.c: the text options of a data binding ---- */
+/* chars(...) or words(...) of db: true when c is one (checked, reported) */
+bool check_text_option(Sema *s, DataBind *db, Call *c);
+void text_warnings(Sema *s, DataBind *db);
 
 #endif

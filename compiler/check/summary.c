@@ -2,7 +2,8 @@
  * multi-task model. One table for each shared block, each private block (one
  * copy per task that uses it) and each task's own layers: layer as written,
  * output shape per sample, parameters, forward FLOPs per sample (a
- * multiply-add counts 2). Then totals. It prints; it decides nothing. */
+ * multiply-add counts 2). Then totals, and the embedding tables (ids,
+ * width, parameters, whose ids). It prints; it decides nothing. */
 #include "check/model.h"
 
 #include <string.h>
@@ -64,14 +65,15 @@ static void layer_rows(FILE *out, Model *m, Arena *a, Vec *layers, const char *i
   char text[64];
   for (int i = 0; i < layers->len; i++) {
     Layer *l = layers->data[i];
-    if (l->body.len)
-      snprintf(text, sizeof text, "%s%s {", indent, l->call->name);
+    if (l->body.len || l->from)
+      snprintf(text, sizeof text, "%s%s {%s%s", indent, l->call->name,
+               l->from ? " " : "", l->from ? arena_printf(a, "%s ->", l->from->name) : "");
     else {
       size_t k = (size_t)snprintf(text, sizeof text, "%s", indent);
       call_text(m, l->call, text + k, sizeof text - k);
     }
     row(out, m, a, text, l->out, l->params, l->flops);
-    if (l->body.len)
+    if (l->body.len || l->from)
       layer_rows(out, m, a, &l->body, arena_printf(a, "%s  ", indent));
   }
 }
@@ -92,6 +94,29 @@ static const char *label_text(Arena *a, Task *t) {
   return arena_printf(a, "%s%s, %s, weight %g", lbl, from, loss[t->loss], t->weight);
 }
 
+/* Every embedding table: one per shared layer, one per task's copy; its
+ * ids, its width, its parameters and the input whose ids it reads. */
+static void embedding_tables(FILE *out, Model *m, Arena *a) {
+  char n1[32], n2[32], n3[32];
+  bool any = false;
+  for (int i = 0; i < m->vals.len; i++) {
+    NetVal *v = m->vals.data[i];
+    if (v->kind != NV_LAYER || !(layer_rules[v->layer->kind].flags & LF_IDS))
+      continue;
+    if (!any)
+      fprintf(out, "\n%-32s %10s %8s %12s  %s\n", "embedding tables", "ids", "dim", "params",
+              "ids of");
+    any = true;
+    const char *owner = v->block ? (v->copy ? arena_printf(a, "%s.%s", v->block->name,
+                                                           v->copy->name) : v->block->name)
+                                 : v->copy->name;
+    Layer *l = v->layer;
+    fprintf(out, "  %-30s %10s %8s %12s  %s\n", arena_printf(a, "%s.%s", owner, l->path),
+            commas(n1, l->vocab), commas(n2, l->out.d[1]), commas(n3, l->params),
+            ((NetVal *)v->in.data[0])->input->name);
+  }
+}
+
 void print_summary(FILE *out, Model *m) {
   Arena *a = arena_new();
   char n1[32], n2[32];
@@ -99,7 +124,7 @@ void print_summary(FILE *out, Model *m) {
           m->tasks.len == 1 ? "" : "s", m->inputs.len, m->inputs.len == 1 ? "" : "s");
   for (int i = 0; i < m->inputs.len; i++) {
     Input *in = m->inputs.data[i];
-    fprintf(out, "  input %s: f32%s\n", in->name, shape_str(a, in->shape));
+    fprintf(out, "  input %s: %s%s\n", in->name, dtype_name(in->dtype), shape_str(a, in->shape));
   }
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < m->blocks.len; i++) {
@@ -145,5 +170,6 @@ void print_summary(FILE *out, Model *m) {
           commas(n2, m->total_flops));
   fprintf(out, "(a task's FLOPs run from its input to its head; the whole "
                "model counts shared work once)\n");
+  embedding_tables(out, m, a);
   arena_free(a);
 }

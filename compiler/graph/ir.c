@@ -140,7 +140,8 @@ int node_shape_text(char *buf, size_t cap, const Node *n) {
 static int attrs_text(char *b, size_t cap, const Node *n) {
   int k = 0;
   switch (n->op) {
-  case OP_CONV2D: case OP_CONV2D_DX: case OP_CONV2D_DW:
+  case OP_CONV2D: case OP_CONV2D_DX: case OP_CONV2D_DW: case OP_CONV1D: case OP_CONV1D_DX:
+  case OP_CONV1D_DW: case OP_CONV1D_DB:
     return snprintf(b, cap, " kernel=%lld stride=%lld pad=%lld", (long long)n->a[2],
                     (long long)n->a[0], (long long)n->a[1]);
   case OP_MAXPOOL: case OP_AVGPOOL: case OP_MAXPOOL_BWD: case OP_AVGPOOL_BWD:

@@ -96,10 +96,11 @@ static Node *lower_val(Lower *L, const NetVal *v) {
     g->cur_where = where_of(g->a, v);
     return layer_rules[v->layer->kind].lower(L, v, L->val[((NetVal *)v->in.data[0])->id]);
   case NV_ADD:
+  case NV_CONCAT:
     g->cur_span = v->layer->call->span;
     g->cur_where = where_of(g->a, v);
-    return ir_binary(g, OP_ADD, L->val[((NetVal *)v->in.data[0])->id],
-                     L->val[((NetVal *)v->in.data[1])->id]);
+    return ir_binary(g, v->kind == NV_ADD ? OP_ADD : OP_CONCAT,
+                     L->val[((NetVal *)v->in.data[0])->id], L->val[((NetVal *)v->in.data[1])->id]);
   }
   unreachable();
   return NULL;
@@ -211,6 +212,7 @@ Graph *lower(Arena *a, Model *m, bool training) {
     g->cur_where = in->name;
     Node *x = ir_leaf(g, OP_INPUT, true, in->shape, in->name);
     x->dtype = in->dtype;
+    x->a[0] = in->vocab; /* i32: ids lie in [0, vocab) */
     vec_push(a, &g->inputs, x);
   }
   for (int i = 0; i < m->tasks.len; i++)

@@ -52,6 +52,8 @@ Buf *kb_scratch(KB *kb, int64_t size, const char *what) {
   return b;
 }
 
+int64_t kb_batch_max(KB *kb) { return kb->u->batch_max; }
+
 /* one buffer per table: train and eval share it */
 Buf *kb_table(KB *kb, const int64_t *t, int n, const char *what) {
   const char *name = arena_printf(kb->u->a, "lookup_%s", kb->n->where ? kb->n->where : "t");

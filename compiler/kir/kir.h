@@ -179,6 +179,7 @@ Buf *kb_in(KB *kb, int k);           /* the buffer of the node's input k */
 Buf *kb_buf(KB *kb, const Node *n);  /* any node's buffer */
 bool kb_fused(KB *kb, const Node *n); /* a bias folded into the activation after it */
 Buf *kb_scratch(KB *kb, int64_t size, const char *what);
+int64_t kb_batch_max(KB *kb); /* the largest B: a scratch's size for the whole batch */
 Buf *kb_table(KB *kb, const int64_t *t, int n, const char *what);
 
 Expr *kx_f(KB *kb, double f);

@@ -38,6 +38,7 @@ extern KirFn *const kir_rule[NUM_OPS];
 #define ACTIVATION LF_ACTIVATION
 #define KEEPS_SHAPE LF_KEEPS_SHAPE
 #define BODY LF_BODY
+#define IDS LF_IDS
 #define LAYER(id, name, family, flags, summary) extern const Sig sig_##id;
 #include "ops/layers.def"
 #undef LAYER
@@ -51,7 +52,12 @@ FAMILY(pool)
 FAMILY(act)
 FAMILY(norm)
 FAMILY(tensor)
+FAMILY(embed)
+FAMILY(conv1d)
 #undef FAMILY
+
+/* conv2d's arguments, which conv1d shares: filters, kernel, stride, pad, bias */
+extern const Param conv_params[5];
 
 /* the activations' math (ops/act.c), for the interpreter's and the kernels'
  * shared uses */

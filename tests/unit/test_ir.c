@@ -2,7 +2,9 @@
  * table, alone, at several shapes, is checked against central differences
  * (gradcheck_run: eps 1e-6, atol 1e-5, rtol 1e-3, every element),
  * including conv2d with stride and padding, pooling windows that do not
- * divide the input, global pools over maps and sequences, batchnorm in
+ * divide the input, global pools over maps and sequences, embedding (ids
+ * repeated within a batch), conv1d with stride, padding and no bias,
+ * concat along the last dimension, batchnorm in
  * training mode, layernorm, softmax, every activation of the layer table,
  * a broadcast scalar, and losses at logits of 1e4. A loop over the op
  * table then fails for any forward op that no gradient check covered, and
@@ -228,6 +230,53 @@ static bool t_global(Op op, Shape sh) {
                       sh.rank == 3 ? 1 : sh.d[1], 0};
   finish(g, ir_node(g, op, 1, &x, attrs, NULL));
   bool ok = grad_ok(start(g, 2, 19));
+  arena_free(a);
+  return ok;
+}
+
+/* an embedding of ids [T] (vocab V, some ids repeated, so that rows add up)
+ * into [T, D] */
+static bool t_embed(int64_t T, int64_t V, int64_t D) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *ids = ir_leaf(g, OP_INPUT, true, S(1, T, 0, 0, 0), "ids");
+  ids->dtype = DT_I32;
+  Node *w = par(g, false, S(2, V, D, 0, 0));
+  finish(g, ir_binary(g, OP_EMBED, ids, w));
+  Interp *I = start(g, 3, 37);
+  for (int64_t k = 0; k < 3 * T; k++)
+    I->val[ids->id][k] = (double)((k * 7 + 2) % V);
+  bool ok = grad_ok(I);
+  arena_free(a);
+  return ok;
+}
+
+/* conv1d of a sequence [T, C] to [To, F], with or without its bias */
+static bool t_conv1d(int64_t T, int64_t C, int64_t F, int64_t k, int64_t stride, int64_t pad,
+                     bool bias) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *in[3] = {par(g, true, S(2, T, C, 0, 0)), par(g, false, S(3, F, C, k, 0)),
+                 bias ? par(g, false, S(1, F, 0, 0, 0)) : NULL};
+  int64_t attrs[4] = {stride, pad, k, 0};
+  finish(g, ir_node(g, OP_CONV1D, bias ? 3 : 2, in, attrs, NULL));
+  bool ok = grad_ok(start(g, 2, 39));
+  arena_free(a);
+  return ok;
+}
+
+/* concat of x [..., Dx] and y [..., Dy] along the last dimension; with
+ * x_grad false, x is an input and only y's part of the gradient flows */
+static bool t_concat(Shape sx, int64_t dy, bool x_grad) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Shape sy = sx;
+  sy.d[sy.rank - 1] = dy;
+  Node *x = x_grad ? par(g, true, sx) : ir_leaf(g, OP_INPUT, true, sx, "x");
+  if (!x_grad)
+    vec_push(g->a, &g->inputs, x);
+  finish(g, ir_binary(g, OP_CONCAT, x, par(g, true, sy)));
+  bool ok = grad_ok(start(g, 2, 47));
   arena_free(a);
   return ok;
 }
@@ -528,6 +577,18 @@ int main(void) {
   OPCHECK("global_avgpool_sequence", t_global(OP_GPOOL_AVG, S(2, 4, 3, 0, 0)));
   OPCHECK("global_maxpool_map", t_global(OP_GPOOL_MAX, S(3, 3, 2, 5, 0)));
   OPCHECK("global_maxpool_sequence", t_global(OP_GPOOL_MAX, S(2, 4, 3, 0, 0)));
+  OPCHECK("embedding_5x4_repeated_ids", t_embed(5, 4, 3));
+  OPCHECK("embedding_1x1", t_embed(1, 1, 1));
+  OPCHECK("conv1d_k3_s1_p1", t_conv1d(6, 3, 4, 3, 1, 1, true));
+  OPCHECK("conv1d_k2_s2_p0_no_bias", t_conv1d(7, 2, 3, 2, 2, 0, false));
+  OPCHECK("conv1d_k5_s3_p2", t_conv1d(8, 2, 2, 5, 3, 2, true));
+  OPCHECK("conv1d_k1", t_conv1d(4, 3, 2, 1, 1, 0, true));
+  OPCHECK("conv1d_k4_pad_wider_than_sequence", t_conv1d(2, 1, 2, 4, 1, 3, true));
+  OPCHECK("global_maxpool_sequence_long", t_global(OP_GPOOL_MAX, S(2, 9, 2, 0, 0)));
+  OPCHECK("global_avgpool_sequence_one_step", t_global(OP_GPOOL_AVG, S(2, 1, 3, 0, 0)));
+  OPCHECK("concat_vectors", t_concat(S(1, 3, 0, 0, 0), 2, true));
+  OPCHECK("concat_sequences", t_concat(S(2, 4, 2, 0, 0), 3, true));
+  OPCHECK("concat_of_an_input", t_concat(S(1, 2, 0, 0, 0), 4, false));
   OPCHECK("batchnorm_map", t_batchnorm(S(3, 3, 2, 2, 0)));
   OPCHECK("batchnorm_vector", t_batchnorm(S(1, 5, 0, 0, 0)));
   OPCHECK("batchnorm_sequence", t_batchnorm(S(2, 3, 4, 0, 0)));
