@@ -68,6 +68,7 @@ typedef struct {
   Vec layers; /* Layer* */
   bool shaped; /* in/out known (first use seen) */
   Shape in, out;
+  DType in_dtype;
   int64_t params, flops; /* one copy */
   Vec users;             /* Task*, in task order, each once */
   Span first_use;        /* for "first used here" notes */

@@ -80,7 +80,11 @@ static bool chain_layers(Sema *s, Vec *calls, Vec *out, const char *prefix, int 
       continue;
     }
     ok = false;
-    if (find_block(s->m, c->name))
+    if (find_input(s->m, c->name))
+      ERR(c->name_span, "'%s' is an input; a chain in braces may start at an input "
+          "only in concat, and only with its first name: 'concat { %s -> ... }'",
+          c->name, c->name);
+    else if (find_block(s->m, c->name))
       ERR(c->name_span, block ? "block '%s' cannot use block '%s'; name both in "
           "the task's net instead" : "a residual's chain cannot use block '%s%s'; "
           "write its layers in the residual, or name the block in the net",
@@ -329,6 +333,13 @@ static bool apply_block(Sema *s, Task *t, Block *b, Call *use, NetVal *x, NetVal
       NOTE(b->first_use, "first used here");
       return false;
     }
+    if (b->in_dtype != x->dtype) {
+      ERR(use->span, "block '%s' gets %s here, but it was built for %s at its first "
+          "use", b->name, x->dtype == DT_I32 ? "i32 ids" : "f32 values",
+          b->in_dtype == DT_I32 ? "i32 ids" : "f32 values");
+      NOTE(b->first_use, "first used here");
+      return false;
+    }
   } else {
     b->shaped = true;
     b->first_use = use->span;
@@ -344,6 +355,7 @@ static bool apply_block(Sema *s, Task *t, Block *b, Call *use, NetVal *x, NetVal
       b->flops = sat_add(b->flops, l->flops);
     }
     b->in = in;
+    b->in_dtype = x->dtype;
     b->out = sh;
   }
   if (b->is_private) {

@@ -59,12 +59,6 @@ const char **name_list(Sema *s, Vec *v, size_t name_off, int *n,
   return out;
 }
 
-/* From the first dimension of an input to its last. */
-static Span dims_span(InputDecl *d) {
-  return (Span){((Value *)d->dims.data[0])->span.lo,
-                ((Value *)d->dims.data[d->dims.len - 1])->span.hi};
-}
-
 static void check_inputs(Sema *s) {
   for (int i = 0; i < s->spec->inputs.len; i++) {
     InputDecl *d = s->spec->inputs.data[i];
@@ -84,8 +78,8 @@ static void check_inputs(Sema *s) {
       ok = false;
     } else if (d->dims.len > 3) {
       Value *v = d->dims.data[3];
-      ERR(v->span, "input '%s' has %d dimensions; mtlc takes a vector [D] or "
-          "an image [C, H, W]", d->name, d->dims.len);
+      ERR(v->span, "input '%s' has %d dimensions; mtlc takes a vector [D], a "
+          "sequence [T, D] or an image [C, H, W]", d->name, d->dims.len);
       ok = false;
     }
     for (int j = 0; j < d->dims.len && j < 3; j++) {
@@ -98,12 +92,6 @@ static void check_inputs(Sema *s) {
       in->shape.d[j] = ok ? (int64_t)v->num : 1;
     }
     in->shape.rank = d->dims.len > 3 ? 3 : d->dims.len;
-    if (ok && in->shape.rank == 2) {
-      ERR(dims_span(d), "input '%s' is [H, W]; write it with its channels, like "
-          "f32[1, %lld, %lld]", d->name, (long long)in->shape.d[0],
-          (long long)in->shape.d[1]);
-      ok = false;
-    }
     if (ok && shape_numel(in->shape) > MAX_ELEMS) {
       ERR(d->span, "input '%s' is too large", d->name);
       ok = false;
