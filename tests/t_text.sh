@@ -7,7 +7,8 @@
 #    (specs/data/tabular.sh) makes, found through $MTLC_DATA;
 #  - load errors name the file and the row: an id outside the embedding's
 #    vocabulary in a CSV column and in an int64 .npy, a non-integer id, a
-#    vocabulary bigger than the embedding, a missing vocabulary file;
+#    vocabulary bigger than the embedding (the check finds it), a missing
+#    vocabulary file;
 #    .npy int32 and int64 ids load.
 set -u
 cd "$(dirname "$0")/.."
@@ -120,7 +121,7 @@ bad "a non-integer id in a CSV column is an error" "ids_frac.csv: sample 1: id 1
 printf 'good\nbad\nfilm\nplot\nnot\nthe\nwas\nmeh\n' >"$tmp/w/vocab8.txt"
 sed 's|vocab="vocab.txt"|vocab="vocab8.txt"|' tests/text/words.mtl >"$tmp/w/words8.mtl"
 bad "a vocabulary bigger than the embedding is an error" \
-  "vocab8.txt: 8 words give ids up to 9, but the embedding they feed holds 9" \
+  "vocab8.txt: 8 words give ids up to 9, but input 'review' feeds an embedding of 9 ids" \
   "$MTLC" train "$tmp/w/words8.mtl" --epochs 1
 sed 's|vocab="vocab.txt"|vocab="none.txt"|' tests/text/words.mtl >"$tmp/w/words0.mtl"
 bad "a missing vocabulary file is an error naming it" "none.txt: cannot open" \

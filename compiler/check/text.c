@@ -3,11 +3,13 @@
  * and words(vocab="FILE", length=T, lowercase=false) (word k of the
  * vocabulary file is id k + 2, an unknown word 1, 0 pads). The checks that
  * need no file: the input's type and shape, the length, and for chars the
- * vocabulary of the embedding the ids feed. Reading the files, and the
- * ids of words against that vocabulary, is the runtime's
- * (runtime/mtl_text.c). */
+ * vocabulary of the embedding the ids feed; for words, when its
+ * vocabulary file is found, whether its size fits that embedding.
+ * Reading the files for real is the runtime's (runtime/mtl_text.c), which
+ * checks again: the file may change between check and train. */
 #include "check/sema.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const Param p_chars[] = {{"length", T_INT, 0, 1, BIG}};
@@ -54,6 +56,33 @@ static bool text_length(Sema *s, DataBind *db, Value *v) {
   return true;
 }
 
+/* The words of a vocabulary file, one a line (a missing final newline
+ * still ends one); -1 when it cannot be read. The runtime reads it for
+ * real (blank lines, duplicates); here only its size matters. */
+static int64_t vocab_lines(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return -1;
+  int64_t n = 0;
+  int c, last = '\n';
+  while ((c = getc(f)) != EOF) {
+    n += c == '\n';
+    last = c;
+  }
+  fclose(f);
+  return n + (last != '\n');
+}
+
+/* words gives ids up to n + 1 for n words: the embedding must hold them */
+static void vocab_fits(Sema *s, DataBind *db, Input *in) {
+  int64_t n = db->vocab_found && in->vocab ? vocab_lines(db->vocab) : -1;
+  if (n >= 0 && n + 2 > in->vocab)
+    ERR(db->vocab_span, "%s: %lld words give ids up to %lld, but input '%s' feeds an "
+        "embedding of %lld ids (0 pads, 1 is an unknown word); use embedding(%lld, ...)",
+        db->vocab, (long long)n, (long long)n + 1, in->name, (long long)in->vocab,
+        (long long)n + 2);
+}
+
 bool check_text_option(Sema *s, DataBind *db, Call *c) {
   bool chars = !strcmp(c->name, "chars");
   if (!chars && strcmp(c->name, "words"))
@@ -77,6 +106,7 @@ bool check_text_option(Sema *s, DataBind *db, Call *c) {
     db->vocab_found = found;
     db->vocab_span = v[0]->span;
     db->lowercase = bool_arg(v[2], false);
+    vocab_fits(s, db, in);
   }
   return true;
 }
