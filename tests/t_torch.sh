@@ -4,12 +4,17 @@
 #  - batchnorm against nn.BatchNorm2d, in training (the step's loss, the
 #    scale and shift after an SGD step, the running statistics) and in
 #    evaluation (the loss with the running statistics): tests/torch_batchnorm.py
+#  - embedding, conv1d (stride, padding, no bias) and the sequence pools
+#    against nn.Embedding, nn.Conv1d and max and mean over time: the losses
+#    and every parameter after one SGD step from a checkpoint
+#    (tests/torch_text.py)
 set -u
 cd "$(dirname "$0")/.."
 MTLC=${MTLC:-build/mtlc}
 PY=/usr/bin/python3
 if ! $PY -c 'import torch' 2>/dev/null; then
   echo "SKIP torch/batchnorm: /usr/bin/python3 has no torch (apt-get install python3-torch)"
+  echo "SKIP torch/text_layers: /usr/bin/python3 has no torch (apt-get install python3-torch)"
   exit 0
 fi
 tmp=$(mktemp -d)
@@ -24,5 +29,23 @@ if out=$($PY tests/torch_batchnorm.py --write "$d" 2>&1 &&
   echo "[PASS] torch/batchnorm matches BatchNorm2d in training and evaluation"
 else
   echo "[FAIL] torch/batchnorm matches BatchNorm2d in training and evaluation"
+  printf '%s\n' "$out" | tail -n 12 | sed 's/^/    /'
+fi
+
+d=$tmp/text
+mkdir -p "$d"
+data=""
+for split in train test; do
+  for n in ids a b; do data="$data --data $split.$n=$d/$n.npy"; done
+done
+# shellcheck disable=SC2086
+if out=$($PY tests/torch_text.py --write "$d" 2>&1 &&
+         "$MTLC" train tests/torch/text_layers.mtl $data --save "$d/A.safetensors" 2>&1 &&
+         "$MTLC" train tests/torch/text_layers.mtl $data --resume "$d/A.safetensors" --epochs 2 \
+           --save "$d/B.safetensors" --log "$d/log.json" 2>&1 &&
+         $PY tests/torch_text.py "$d" 2>&1); then
+  echo "[PASS] torch/text_layers: embedding, conv1d and the sequence pools match PyTorch's"
+else
+  echo "[FAIL] torch/text_layers: embedding, conv1d and the sequence pools match PyTorch's"
   printf '%s\n' "$out" | tail -n 12 | sed 's/^/    /'
 fi
