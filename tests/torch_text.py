@@ -8,21 +8,14 @@ channels first, mtlc's [T, D] being channels last; max and mean over time;
 nn.Linear), computes both tasks' losses (cross entropy, BCE with logits,
 summed), takes one SGD step and compares: the losses with the second run's
 training losses, every parameter after the step with B. Prints what it
-compared; exits 1 beyond 1e-5 relative."""
-import json, struct, sys
+compared; exits 1 beyond 1e-5 relative (tests/torch_compare.py)."""
+import json, sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    return {k: torch.from_numpy(np.frombuffer(
-                raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
-                dtype=np.float32).reshape(v["shape"]).copy())
-            for k, v in header.items() if k != "__metadata__"}
+from torch_compare import load_safetensors, scalars, tensors
 
 def main():
     if sys.argv[1] == "--write":
@@ -51,20 +44,13 @@ def main():
     opt.zero_grad()
     (la + lb).backward()
     opt.step()
-    ok = True
-    for what, got, want in [("loss a (cross entropy)", log["train_loss"]["a"], la.item()),
-                            ("loss b (BCE with logits)", log["train_loss"]["b"], lb.item())]:
-        rel = abs(got - want) / max(abs(want), 1e-30)
-        ok &= rel <= 1e-5
-        print(f"{what}: mtlc {got:.9g}, torch {want:.9g}, rel {rel:.2e}")
+    ok = scalars([("loss a (cross entropy)", log["train_loss"]["a"], la.item()),
+                  ("loss b (BCE with logits)", log["train_loss"]["b"], lb.item())])
     if set(after) != set(p):
         print(f"parameters differ: mtlc {sorted(after)}, torch {sorted(p)}")
         return 1
-    for name in sorted(p):
-        want, got = p[name].detach(), after[name]
-        rel = ((got - want).abs().max() / want.abs().max().clamp_min(1e-30)).item()
-        ok &= rel <= 1e-5
-        print(f"{name} {list(want.shape)} after the step: max rel diff {rel:.2e}")
+    ok &= tensors([(f"{name} {list(t.shape)} after the step", after[name], t)
+                   for name, t in sorted(p.items())])
     print("ok" if ok else "FAILED")
     return 0 if ok else 1
 
