@@ -6,7 +6,8 @@
 # bench/CMUDICT.md: per-task test accuracy after the last epoch and the
 # seconds per epoch (training and the test pass) of every run. A benchmark,
 # not a test. Needs the data: sh specs/data/cmudict.sh. EPOCHS (default:
-# the spec's 10) sets every run; TASKS_ALONE=0 skips the single-task runs.
+# the spec's 10) sets every run; TASKS_ALONE=0 skips the single-task runs;
+# RUNS="last_vowel" redoes only the runs named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out/cmudict
@@ -20,15 +21,26 @@ MTLC=${MTLC:-build/mtlc}
 [ "$MTLC" != build/mtlc ] || make -s build/mtlc
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
+# each run's CPU seconds (user + system, start to end) too: on a busy
+# machine they stay what the work costs, where wall seconds do not
+cpu() { /usr/bin/time -f "%U %S" -o "$1" "${@:2}"; }
 run() { # name spec tasks
   echo "cmudict: mtlc, $1"
-  "$MTLC" train "$2" --threads 1 --epochs "$EPOCHS" --log "$out/$1_mtlc.jsonl" | tail -n 1
+  cpu "$out/$1_mtlc.cpu" "$MTLC" train "$2" --threads 1 --epochs "$EPOCHS" \
+    --log "$out/$1_mtlc.jsonl" | tail -n 1
   echo "cmudict: PyTorch, $1"
-  $PY bench/cmudict_torch.py --threads 1 --epochs "$EPOCHS" --tasks "$3" | tee "$out/$1_torch.jsonl" | tail -n 1
+  cpu "$out/$1_torch.cpu" $PY bench/cmudict_torch.py --threads 1 --epochs "$EPOCHS" --tasks "$3" \
+    >"$out/$1_torch.jsonl"
+  tail -n 1 "$out/$1_torch.jsonl"
 }
-run all specs/cmudict.mtl "${TASKS// /,}"
+# RUNS (default: all of them) names the runs to redo, "all" and task names;
+# the table then takes the others from the last run's files in $out
+RUNS=${RUNS:-all $TASKS}
+wanted() { [[ " $RUNS " == *" $1 "* ]]; }
+if wanted all; then run all specs/cmudict.mtl "${TASKS// /,}"; fi
 if [ "${TASKS_ALONE:-1}" = 1 ]; then
   for t in $TASKS; do
+    wanted "$t" || continue
     others=$(echo $TASKS | tr ' ' '\n' | grep -vx "$t" | paste -sd'|')
     grep -vE "^(task |    )($others)[ :]" specs/cmudict.mtl >"$out/$t.mtl"
     run "$t" "$out/$t.mtl" "$t"
@@ -49,9 +61,11 @@ print("three tasks derived from the Carnegie Mellon Pronouncing Dictionary) trai
 print("`mtlc train --threads 1`, then the same net with the same recipe in PyTorch 1.13")
 print(f"(bench/cmudict_torch.py, one thread), {epochs} epochs each; then each task alone with")
 print("the same trunk. Test accuracy after the last epoch (24,571 test words); seconds per")
-print("epoch are the median over the epochs, training (99,303 words) and the test pass.\n")
-print("| run | task | mtlc accuracy | PyTorch accuracy | difference (points) | mtlc s/epoch | PyTorch s/epoch | PyTorch / mtlc |")
-print("|---|---|---|---|---|---|---|---|")
+print("epoch are the median over the epochs, training (99,303 words) and the test pass;")
+print("CPU seconds are the whole process's (user + system, start to end, so PyTorch's import")
+print("and mtlc's compilation included) over the epochs.\n")
+print("| run | task | mtlc accuracy | PyTorch accuracy | difference (points) | mtlc s/epoch | PyTorch s/epoch | mtlc CPU s/epoch | PyTorch CPU s/epoch | PyTorch / mtlc (CPU) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 runs = [("all", tasks)] + ([(t, [t]) for t in tasks] if alone else [])
 for name, ts in runs:
     m, p = lines(f"{out}/{name}_mtlc.jsonl"), lines(f"{out}/{name}_torch.jsonl")
@@ -59,10 +73,13 @@ for name, ts in runs:
         continue
     med = lambda r: sorted(x["seconds"] for x in r)[len(r) // 2]
     sm, sp = med(m), med(p)
+    cpu = lambda f: sum(map(float, open(f).read().split()[:2])) / len(m)
+    cm, cp = cpu(f"{out}/{name}_mtlc.cpu"), cpu(f"{out}/{name}_torch.cpu")
     for i, t in enumerate(ts):
         a, b = acc(m[-1], t, True), acc(p[-1], t, False)
         label = "multi-task" if name == "all" else "alone"
         print(f"| {label} | {t} | {100 * a:.2f}% | {100 * b:.2f}% | {100 * (a - b):+.2f} | "
-              + (f"{sm:.2f} | {sp:.2f} | {sp / sm:.2f}x |" if i == 0 else "| | |"))
+              + (f"{sm:.2f} | {sp:.2f} | {cm:.2f} | {cp:.2f} | {cp / cm:.2f}x |" if i == 0
+                 else "| | | | | |"))
 PY
 cat bench/CMUDICT.md
