@@ -4,6 +4,8 @@
 #  - batchnorm against nn.BatchNorm2d, in training (the step's loss, the
 #    scale and shift after an SGD step, the running statistics) and in
 #    evaluation (the loss with the running statistics): tests/torch_batchnorm.py
+#  - RMSprop and clip_grad_norm_ over three steps from a checkpoint:
+#    tests/torch_optim.py
 set -u
 cd "$(dirname "$0")/.."
 MTLC=${MTLC:-build/mtlc}
@@ -25,4 +27,19 @@ if out=$($PY tests/torch_batchnorm.py --write "$d" 2>&1 &&
 else
   echo "[FAIL] torch/batchnorm matches BatchNorm2d in training and evaluation"
   printf '%s\n' "$out" | tail -n 12 | sed 's/^/    /'
+fi
+
+# RMSprop and clip_grad_norm_: one step, a checkpoint, three resumed steps
+d=$tmp/optim
+mkdir -p "$d"
+bind=(--data train.x="$d/x.npy" --data train.a="$d/a.npy" --data train.b="$d/b.npy")
+if out=$($PY tests/torch_optim.py --write "$d" 2>&1 &&
+         "$MTLC" train tests/torch/optim.mtl "${bind[@]}" --epochs 1 --save "$d/a.st" 2>&1 &&
+         "$MTLC" train tests/torch/optim.mtl "${bind[@]}" --resume "$d/a.st" --save "$d/b.st" \
+           --log "$d/log.json" 2>&1 &&
+         $PY tests/torch_optim.py "$d" 2>&1); then
+  echo "[PASS] torch/optim rmsprop and clip_grad_norm_ match PyTorch over three steps"
+else
+  echo "[FAIL] torch/optim rmsprop and clip_grad_norm_ match PyTorch over three steps"
+  printf '%s\n' "$out" | tail -n 14 | sed 's/^/    /'
 fi

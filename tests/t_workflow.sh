@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# What a Keras or PyTorch user does around training (issue 16), end to end:
+#  - a valid split: its metrics each epoch; the best epoch by a watched
+#    value kept in CKPT.best beside the last, early stopping; the best
+#    checkpoint is the epoch the log names and evaluates to its valid line;
+#  - --data valid.x=/nonexistent, unknown splits and names: errors;
+#  - a checkpoint of a spec whose optimizer changed: eval loads it, resume
+#    starts the new optimizer fresh with a note; a changed network is
+#    refused naming its tensors, and only them;
+#  - normalize(auto) per column: the statistics in the checkpoint against
+#    a hand computation; CSV bindings on the command line with columns
+#    and a delimiter, a real[2] label, the hint for a ;-separated file;
+#  - uint8 .npy images and IDX images read alike;
+#  - the regularizer's value in the epoch line and the log, against the
+#    checkpoint's parameters;
+#  - Ctrl-C: exit 130, what was saved and where;
+#  - per-command --help; the generated header under a C++ compiler; the
+#    generated trainer's --help.
+set -u
+cd "$(dirname "$0")/.."
+MTLC=${MTLC:-build/mtlc}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass() { echo "[PASS] workflow/$1"; }
+fail() { echo "[FAIL] workflow/$1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 15 | sed 's/^/    /'; }
+rtlib=$(dirname "$MTLC")/libmtlrt.a
+PY=/usr/bin/python3
+[ -x $PY ] || PY=python3
+fm=/usr/share/datasets/fashion-mnist
+
+# 1. the valid split, the best checkpoint, early stopping
+spec=tests/workflow/select.mtl
+if out=$("$MTLC" train $spec --limit 600 --save "$tmp/m.safetensors" --log "$tmp/sel.log" 2>&1); then
+  lines=$(wc -l <"$tmp/sel.log")
+  if [ "$lines" -ge 3 ] && [ "$lines" -lt 40 ] && grep -q "^early stop: valid item.accuracy has not improved for 2 epochs" <<<"$out" &&
+     [ "$(grep -c '"valid": {"item": {"loss": ' "$tmp/sel.log")" = "$lines" ] &&
+     [ "$(grep -c '^epoch .* valid item acc .*, category acc ' <<<"$out")" = "$lines" ]; then
+    pass "valid metrics each epoch; early stopping after 2 epochs without improvement"
+  else
+    fail "valid metrics each epoch; early stopping after 2 epochs without improvement" "$out"
+  fi
+  # the best checkpoint is the epoch the log says, and evaluates to its line
+  if res=$($PY - "$tmp/sel.log" "$tmp/m.best.safetensors" "$tmp/m.safetensors" <<'EOF'
+import json, sys
+sys.path.insert(0, "tests")
+from safetensors_read import metadata as meta
+log = [json.loads(l) for l in open(sys.argv[1])]
+best, last = log[-1]["best_epoch"], len(log)
+accs = [l["valid"]["item"]["accuracy"] for l in log]
+assert accs.index(max(accs)) + 1 == best, (accs, best)
+assert [l["epoch"] for l in log if l["best"]][-1] == best
+assert last - best == 2, (last, best)
+assert int(meta(sys.argv[2])["epoch"]) == best and int(meta(sys.argv[3])["epoch"]) == last
+l = log[best - 1]["valid"]
+print(best, "%.4f" % l["item"]["accuracy"], "%.4f" % l["category"]["accuracy"])
+EOF
+  ) && read -r best acc cacc <<<"$res" &&
+     ev=$("$MTLC" eval $spec --load "$tmp/m.best.safetensors" --split valid --limit 600 2>&1) &&
+     grep -q "^item      acc $acc " <<<"$ev" && grep -q "^category  acc $cacc " <<<"$ev"; then
+    pass "the best checkpoint is the epoch the log names ($best), and evaluates to its valid line"
+  else
+    fail "the best checkpoint is the epoch the log names, and evaluates to its valid line" "$res
+${ev:-}"
+  fi
+else
+  fail "training with a valid split" "$out"
+fi
+
+# 2. data errors: a missing valid file, an unknown split, name or derived label
+bad() { # name expected-substring command...
+  local name=$1 want=$2; shift 2
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc = 1 ] && grep -qF -- "$want" <<<"$out"; then pass "$name"; else fail "$name" "exit $rc, want 1 and '$want' in: $out"; fi
+}
+bad "a missing valid file is an error naming it" "/nonexistent" \
+  "$MTLC" train $spec --limit 100 --epochs 1 --data valid.image=/nonexistent
+bad "--data with an unknown split lists the splits" "no split 'validation'; the splits are train, test and valid" \
+  "$MTLC" train $spec --limit 100 --epochs 1 --data validation.image=$fm/t10k-images-idx3-ubyte.gz
+bad "--data with an unknown name lists what can be bound" "no input or label 'images'; --data binds image, item" \
+  "$MTLC" train $spec --limit 100 --epochs 1 --data train.images=$fm/t10k-images-idx3-ubyte.gz
+bad "--data of a derived label says so" "derived from task item" \
+  "$MTLC" eval $spec --load "$tmp/m.safetensors" --data test.category=$fm/t10k-labels-idx1-ubyte.gz
+
+# 3. another optimizer: eval and resume; another network: its tensors named
+sgd=$tmp/opt.mtl
+sed -e 's/^model select/model opt/' -e 's/rmsprop(lr=0.002, momentum=0.5)/sgd(lr=0.01, momentum=0.9)/' \
+    -e '/early_stop/d' $spec >"$sgd"
+sed 's/sgd(lr=0.01, momentum=0.9)/adam(lr=0.001)/' "$sgd" >"$tmp/adam.mtl"
+sed 's/dense(32) relu }/dense(32) relu dense(32) relu }/' "$tmp/adam.mtl" >"$tmp/deeper.mtl"
+if "$MTLC" train "$sgd" --limit 300 --epochs 1 --save "$tmp/sgd.st" >/dev/null 2>&1 &&
+   a=$("$MTLC" eval "$sgd" --load "$tmp/sgd.st" --limit 300 --split valid 2>&1) &&
+   b=$("$MTLC" eval "$tmp/adam.mtl" --load "$tmp/sgd.st" --limit 300 --split valid 2>&1) && [ "$a" = "$b" ]; then
+  pass "eval of a checkpoint whose spec changed only its optimizer"
+else
+  fail "eval of a checkpoint whose spec changed only its optimizer" "${a:-} / ${b:-}"
+fi
+if out=$("$MTLC" train "$tmp/adam.mtl" --limit 300 --epochs 2 --resume "$tmp/sgd.st" --save "$tmp/adam.st" 2>&1) &&
+   grep -q "note: $tmp/sgd.st holds no adam state (it was saved with sgd); it starts fresh at step 10" <<<"$out" &&
+   grep -q "^epoch 2/2" <<<"$out" && ! grep -q "^epoch 1/2" <<<"$out"; then
+  pass "resume with another optimizer starts its state fresh, with a note"
+else
+  fail "resume with another optimizer starts its state fresh, with a note" "$out"
+fi
+out=$("$MTLC" eval "$tmp/deeper.mtl" --load "$tmp/sgd.st" --limit 10 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q "the network differs from model opt's: tensor tower.item.dense2.weight is missing" <<<"$out" &&
+   ! grep -q "velocity\|\.m\b" <<<"$out"; then
+  pass "a changed network is refused, naming its tensors and not the optimizer's"
+else
+  fail "a changed network is refused, naming its tensors and not the optimizer's" "exit $rc: $out"
+fi
+
+# 4. CSV: normalize(auto) per column against a hand computation; bindings
+#    on the command line with columns and a delimiter; the ;-hint
+cp tests/workflow/auto.mtl "$tmp/auto.mtl"
+awk 'BEGIN { srand(3); print "a;b;c;y1;y2"; for (i = 0; i < 40; i++)
+  printf "%.3f;%.3f;%.3f;%.3f;%.3f\n", rand() * 10, 100 + rand(), -rand() * 1000, rand(), rand() }' >"$tmp/cols.csv"
+if "$MTLC" train "$tmp/auto.mtl" --save "$tmp/auto.st" >/dev/null 2>&1 &&
+   res=$($PY - "$tmp/cols.csv" "$tmp/auto.st" <<'EOF'
+import math, struct, sys
+sys.path.insert(0, "tests")
+from safetensors_read import tensors
+f32 = lambda v: struct.unpack("f", struct.pack("f", float(v)))[0]  # the data are float
+rows = [[f32(v) for v in l.split(";")] for l in open(sys.argv[1]).read().split("\n")[1:] if l]
+t = tensors(sys.argv[2]).__getitem__
+for c in range(3):
+    col = [r[c] for r in rows]
+    mean = sum(col) / len(col)
+    std = math.sqrt(sum((v - mean) ** 2 for v in col) / len(col))
+    got_m, got_s = t("x.normalize.mean")[c], t("x.normalize.std")[c]
+    assert abs(got_m - mean) <= 1e-6 * abs(mean) and abs(got_s - std) <= 1e-6 * std, (c, got_m, mean, got_s, std)
+print("ok")
+EOF
+   ) && [ "$res" = ok ]; then
+  pass "normalize(auto): each column's mean and std, against a hand computation"
+else
+  fail "normalize(auto): each column's mean and std, against a hand computation" "${res:-training failed}"
+fi
+awk 'BEGIN { srand(4); for (i = 0; i < 40; i++) printf "%.3f;%.3f;%.3f;%.3f;%.3f\n", rand(), rand(), rand(), rand(), rand() }' >"$tmp/small.csv"
+tr ';' ',' <"$tmp/small.csv" >"$tmp/comma.csv"
+csv=(--data "train.x=$tmp/small.csv:columns=0-2:delimiter=;" --data "train.y=$tmp/small.csv:columns=3,4:delimiter=;"
+     --data "test.x=$tmp/comma.csv:columns=0-2" --data "test.y=$tmp/comma.csv:columns=3-4")
+if out=$("$MTLC" train tests/workflow/columns.mtl "${csv[@]}" --log "$tmp/col.log" 2>&1) &&
+   grep -q '"test": {"y": {"loss": [0-9.e-]*, "mse": ' "$tmp/col.log"; then
+  pass "CSV bindings on the command line: columns, a delimiter, a real[2] label"
+else
+  fail "CSV bindings on the command line: columns, a delimiter, a real[2] label" "$out"
+fi
+bad "a ;-separated file read with commas gets a hint" "looks semicolon-separated" \
+  "$MTLC" train tests/workflow/columns.mtl --data "train.x=$tmp/cols.csv:columns=0-2" \
+  --data "train.y=$tmp/cols.csv:columns=3-4"
+
+# 5. uint8 .npy images are scaled to [0, 1] as IDX images are
+if $PY -c 'import numpy' 2>/dev/null; then
+  $PY - "$fm/t10k-images-idx3-ubyte.gz" "$fm/t10k-labels-idx1-ubyte.gz" "$tmp" <<'EOF'
+import gzip, sys
+import numpy as np
+raw, lab = gzip.open(sys.argv[1]).read(), gzip.open(sys.argv[2]).read()
+np.save(sys.argv[3] + "/img.npy", np.frombuffer(raw[16:16 + 500 * 784], dtype=np.uint8).reshape(500, 28, 28))
+np.save(sys.argv[3] + "/lab.npy", np.frombuffer(lab[8:8 + 500], dtype=np.uint8).astype(np.int64))
+EOF
+  a=$("$MTLC" eval $spec --load "$tmp/m.safetensors" --split valid --limit 500 2>&1)
+  b=$("$MTLC" eval $spec --load "$tmp/m.safetensors" --split valid --data valid.image="$tmp/img.npy" \
+      --data valid.item="$tmp/lab.npy" 2>&1)
+  if [ -n "$a" ] && [ "$a" = "$b" ]; then pass "uint8 .npy images read as IDX images are"
+  else fail "uint8 .npy images read as IDX images are" "IDX: $a
+npy: $b"; fi
+else
+  echo "SKIP workflow/uint8 .npy images: no numpy for $PY"
+fi
+
+# 6. the regularizer's value: lr so small the parameters stay put, so each
+#    step's l2_distance is the initial one, computed from the checkpoint
+sed -e 's/rmsprop(lr=0.002, momentum=0.5)/sgd(lr=1e-30)/' -e '/early_stop/d' -e '/clip/d' \
+    -e 's/cosine(warmup=20)/constant/' $spec >"$tmp/still.mtl"
+if out=$("$MTLC" train "$tmp/still.mtl" --limit 64 --epochs 1 --save "$tmp/still.st" --log "$tmp/still.log" 2>&1) &&
+   grep -q "^epoch 1/1 .* reg l2_distance(tower) [0-9.]* " <<<"$out" &&
+   res=$($PY - "$tmp/still.log" "$tmp/still.st" <<'EOF'
+import json, sys
+sys.path.insert(0, "tests")
+from safetensors_read import tensors
+got = json.loads(open(sys.argv[1]).readline())["reg"]["l2_distance(tower)"]
+t = tensors(sys.argv[2]).__getitem__
+sq = sum((x - y) ** 2 for w in ("weight", "bias")
+         for x, y in zip(t("tower.item.dense1." + w), t("tower.category.dense1." + w)))
+want = 0.001 * 2 * sq  # ordered pairs: item-category and category-item
+assert abs(got - want) <= 1e-4 * want, (got, want)
+print("ok", got, want)
+EOF
+   ); then
+  pass "the epoch line and the log carry the regularizer's value ($res)"
+else
+  fail "the epoch line and the log carry the regularizer's value" "$out ${res:-}"
+fi
+
+# 7. Ctrl-C: exit 130, what was saved and where, the checkpoint good
+"$MTLC" train "$sgd" --limit 2000 --epochs 1000 --save "$tmp/int.st" >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+for i in $(seq 1 600); do [ -s "$tmp/int.st" ] && break; sleep 0.1; done
+sleep 0.3
+kill -INT $pid
+wait $pid; rc=$?
+if [ $rc = 130 ] && grep -q "^mtlc: interrupted in epoch [0-9]*, after step [0-9]* of 63" "$tmp/int.err" &&
+   grep -q "^mtlc: $tmp/int.st holds epoch [0-9]*.*; --resume $tmp/int.st continues from it" "$tmp/int.err" &&
+   "$MTLC" eval "$sgd" --load "$tmp/int.st" --split valid --limit 100 >/dev/null 2>&1; then
+  pass "Ctrl-C exits 130 and says what was saved where"
+else
+  fail "Ctrl-C exits 130 and says what was saved where" "exit $rc: $(cat "$tmp/int.err")"
+fi
+
+# 10. help: per command; the generated trainer's; extern "C" for C++
+if out=$("$MTLC" train --help) && grep -q "^usage: mtlc train SPEC" <<<"$out" && grep -q -- "--best" <<<"$out" &&
+   ! grep -q "^  check SPEC" <<<"$out" && [ "$("$MTLC" help train)" = "$out" ]; then
+  pass "mtlc train --help shows train's help"
+else
+  fail "mtlc train --help shows train's help" "$out"
+fi
+g=$tmp/gen
+if "$MTLC" emit-c specs/fashion_soft.mtl -o "$g" --main >/dev/null 2>&1 &&
+   cc -std=c11 -O1 -Iruntime -I"$g" -o "$g/train" "$g/main.c" "$g/fashion_soft.c" "$rtlib" \
+      -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -lz -lm 2>"$tmp/cc.err" &&
+   out=$("$g/train" --help) && grep -q "^usage: $g/train \[options\]" <<<"$out" &&
+   grep -q -- "--data SPLIT.NAME=PATH\[:OPTIONS\]" <<<"$out" && grep -q -- "--batch N  *samples per step, 1 to 64" <<<"$out"; then
+  pass "the generated trainer's --help says what each flag wants"
+else
+  fail "the generated trainer's --help says what each flag wants" "$(cat "$tmp/cc.err" 2>/dev/null) ${out:-}"
+fi
+bad2() { out=$("$@" 2>&1); rc=$?; [ $rc = 2 ] && grep -q "$want" <<<"$out"; }
+want="unknown option '--epoch'"
+if bad2 "$g/train" --epoch 3; then pass "the generated trainer refuses an unknown flag, exit 2"
+else fail "the generated trainer refuses an unknown flag, exit 2" "exit $rc: $out"; fi
+if command -v c++ >/dev/null; then
+  cat >"$tmp/use.cpp" <<'EOF'
+#include <cstdio>
+#include "mtl.h"
+#include "fashion_soft.h"
+int main() {
+  std::printf("%s %d tasks %lld params\n", fashion_soft_info.name, fashion_soft_info.n_tasks,
+              (long long)fashion_soft_info.n_params);
+  return mtl_optimizer_name(fashion_soft_info.optimizer)[0] == 's' ? 0 : 1;
+}
+EOF
+  if cc -std=c11 -O1 -Iruntime -I"$g" -c "$g/fashion_soft.c" -o "$g/m.o" &&
+     c++ -O1 -Iruntime -I"$g" "$tmp/use.cpp" "$g/m.o" "$rtlib" \
+        -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -lz -lm -o "$g/use" 2>"$tmp/cxx.err" &&
+     out=$("$g/use") && [ "$out" = "fashion_soft 2 tasks 202912 params" ]; then
+    pass "a C++ program links the generated model and the runtime (extern \"C\")"
+  else
+    fail "a C++ program links the generated model and the runtime (extern \"C\")" "$(cat "$tmp/cxx.err") ${out:-}"
+  fi
+else
+  echo "SKIP workflow/C++: no c++ compiler"
+fi
