@@ -70,6 +70,13 @@ static const struct {
      "           [--reps N] [--infer] [--dump DIR]",
      "training throughput (or, with --infer, forward latency)\n"
      "on random data in memory, as JSON; used by make bench"},
+    {"plot LOG -o FILE", "a training log (--log) as a picture, FILE.svg or FILE.png:\n"
+                         "per task the train and valid loss, then each metric on the\n"
+                         "valid and test splits, the regularizers and the balancing\n"
+                         "weights, by epoch"},
+    {"graph SPEC -o FILE", "the model as a Graphviz graph, FILE.svg, FILE.png or\n"
+                           "FILE.dot: inputs, shared blocks, private copies and\n"
+                           "heads, one cluster per task, shapes on the edges"},
 };
 
 static void print_command_help(FILE *f, int k) {
@@ -181,12 +188,12 @@ static bool parse_count(const char *opt, const char *arg, int64_t min, int64_t m
 /* in the order of help[] */
 typedef enum {
   CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_KIR, CMD_CHECK_GRAD, CMD_CHECK_CODEGEN, CMD_EMIT_C,
-  CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, NUM_CMDS
+  CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, CMD_PLOT, CMD_GRAPH, NUM_CMDS
 } Command;
 
 static const char *const cmd_names[NUM_CMDS] = {
     "check", "summary", "ir", "kir", "check-grad", "check-codegen", "emit-c", "emit-llvm",
-    "train", "eval", "bench"};
+    "train", "eval", "bench", "plot", "graph"};
 
 /* which options each command takes */
 #define C(x) (1u << CMD_##x)
@@ -203,7 +210,7 @@ static const struct {
     {"--infer", C(BENCH), false},
     {"--dump", C(BENCH), true},
     {"--samples", C(CHECK_GRAD), true},
-    {"-o", C(EMIT_C) | C(EMIT_LLVM), true},
+    {"-o", C(EMIT_C) | C(EMIT_LLVM) | C(PLOT) | C(GRAPH), true},
     {"--main", C(EMIT_C), false},
     {"--obj", C(EMIT_LLVM), false},
     {"--target", C(EMIT_LLVM), true},
@@ -307,7 +314,10 @@ static int parse_args(int argc, char **argv, Opts *o) {
       return 1;
   }
   if (!o->spec)
-    return usage_error("'%s' needs a spec file", cmd_names[o->cmd]);
+    return usage_error(o->cmd == CMD_PLOT ? "'%s' needs a training log (train --log FILE)"
+                                          : "'%s' needs a spec file", cmd_names[o->cmd]);
+  if ((o->cmd == CMD_PLOT || o->cmd == CMD_GRAPH) && !o->out)
+    return usage_error("%s needs -o FILE", cmd_names[o->cmd]);
   if (o->cmd == CMD_EMIT_C && !o->out)
     return usage_error("%s", "emit-c needs -o FOLDER");
   if (o->cmd == CMD_EMIT_LLVM && !o->out)
@@ -387,6 +397,11 @@ int main(int argc, char **argv) {
     arena_free(a);
     return rc;
   }
+  if (o.cmd == CMD_PLOT) {
+    rc = plot_log(o.spec, o.out);
+    arena_free(a);
+    return rc;
+  }
   double t0 = now(), t_parse = 0, t_check = 0;
   Model *m = NULL;
   Source *src = read_source(a, o.spec);
@@ -400,6 +415,8 @@ int main(int argc, char **argv) {
   if (!m) {
   } else if (o.cmd == CMD_SUMMARY) {
     print_summary(stdout, m);
+  } else if (o.cmd == CMD_GRAPH) {
+    rc = model_graph(a, m, o.out);
   } else if (o.cmd == CMD_IR) {
     Graph *g = lower(a, m, true);
     if (o.grad) {

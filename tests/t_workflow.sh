@@ -14,6 +14,7 @@
 #  - the regularizer's value in the epoch line and the log, against the
 #    checkpoint's parameters;
 #  - Ctrl-C: exit 130, what was saved and where;
+#  - mtlc plot and mtlc graph: rendered, their content read back;
 #  - per-command --help; the generated header under a C++ compiler; the
 #    generated trainer's --help.
 set -u
@@ -207,9 +208,121 @@ else
   fail "Ctrl-C exits 130 and says what was saved where" "exit $rc: $(cat "$tmp/int.err")"
 fi
 
+# 8. mtlc plot: SVG and PNG; each curve's values and points against the log
+if "$MTLC" plot "$tmp/sel.log" -o "$tmp/curves.svg" 2>"$tmp/plot.err" &&
+   res=$($PY - "$tmp/sel.log" "$tmp/curves.svg" <<'EOF'
+import json, sys
+import xml.etree.ElementTree as ET
+log = [json.loads(l) for l in open(sys.argv[1])]
+svg = ET.parse(sys.argv[2]).getroot()
+ns = "{http://www.w3.org/2000/svg}"
+panels = {(g.get("data-group"), g.get("data-title")): g for g in svg.iter(ns + "g") if g.get("class") == "panel"}
+want = {("item", "loss"): {"train": [l["train_loss"]["item"] for l in log],
+                           "valid": [l["valid"]["item"]["loss"] for l in log]},
+        ("item", "accuracy"): {"valid": [l["valid"]["item"]["accuracy"] for l in log]},
+        ("category", "loss"): {"train": [l["train_loss"]["category"] for l in log]},
+        ("category", "accuracy"): {"valid": [l["valid"]["category"]["accuracy"] for l in log]},
+        ("", "regularizers"): {"l2_distance(tower)": [l["reg"]["l2_distance(tower)"] for l in log]},
+        ("", "learning rate"): {"lr": [l["lr"] for l in log]}}
+for key, series in want.items():
+    g = panels[key]
+    y0, h = float(g.get("data-y0")), float(g.get("data-h"))
+    ylo, yhi = float(g.get("data-ylo")), float(g.get("data-yhi"))
+    lines = {p.get("data-name"): p for p in g.iter(ns + "polyline")}
+    legend = [t.text for t in g.iter(ns + "text")]
+    for name, values in series.items():
+        p = lines[name]
+        got = [float(v) for v in p.get("data-values").split(",")]
+        assert all(abs(a - b) <= 1e-6 * max(abs(b), 1e-9) for a, b in zip(got, values)), (key, name)
+        pts = [tuple(map(float, q.split(","))) for q in p.get("points").split()]
+        assert len(pts) == len(values) and all(b[0] > a[0] for a, b in zip(pts, pts[1:]))
+        for (x, y), v in zip(pts, values):  # the point is where the value is
+            assert abs(y - (y0 + h - (v - ylo) / (yhi - ylo) * h)) < 0.01, (key, name, y, v)
+        assert name in legend, (key, name, legend)
+best = [e for e in svg.iter(ns + "line") if e.get("class") == "best"]
+assert len(best) == len(panels) and "best epoch, %d" % log[-1]["best_epoch"] in ET.tostring(svg, encoding="unicode")
+print(len(panels), "panels")
+EOF
+   ); then
+  pass "mtlc plot: $res, each curve at its log values, legends, the best epoch"
+else
+  fail "mtlc plot: each curve at its log values, legends, the best epoch" "$(cat "$tmp/plot.err") ${res:-}"
+fi
+if command -v rsvg-convert >/dev/null; then
+  if "$MTLC" plot "$tmp/sel.log" -o "$tmp/curves.png" && [ "$(head -c 8 "$tmp/curves.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] &&
+     [ "$(od -An -tu1 -j16 -N8 "$tmp/curves.png" | awk '{ print $3 * 256 + $4, $7 * 256 + $8 }')" = "$(sed -n 's/.*<svg[^>]* width="\([0-9]*\)" height="\([0-9]*\)".*/\1 \2/p' "$tmp/curves.svg")" ]; then
+    pass "mtlc plot -o FILE.png renders the picture"
+  else
+    fail "mtlc plot -o FILE.png renders the picture"
+  fi
+else
+  echo "SKIP workflow/mtlc plot -o FILE.png: no rsvg-convert (apt-get install librsvg2-bin)"
+fi
+bad "mtlc plot of a file that is not a log" "not a JSON object" "$MTLC" plot $spec -o "$tmp/x.svg"
+
+# 9. mtlc graph: clusters per task, the shared block apart, shapes on edges
+if command -v dot >/dev/null; then
+  if "$MTLC" graph specs/fashion_hard.mtl -o "$tmp/hard.svg" && "$MTLC" graph specs/fashion_soft.mtl -o "$tmp/soft.png" &&
+     "$MTLC" graph specs/fashion_soft.mtl -o "$tmp/soft.svg" &&
+     res=$($PY - "$tmp/hard.svg" "$tmp/soft.svg" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+import re
+def texts(g):
+    return " ".join(t.text or "" for t in g.iter(ns + "text"))
+def box(g):  # the bounding box of a cluster's outline
+    shape = g.find(ns + "path")
+    if shape is None:
+        shape = g.find(ns + "polygon")
+    v = [float(x) for x in re.findall(r"-?[0-9.]+", shape.get("d") or shape.get("points"))]
+    return min(v[0::2]), min(v[1::2]), max(v[0::2]), max(v[1::2])
+def parse(p):
+    root = ET.parse(p).getroot()
+    gs = [g for g in root.iter(ns + "g")]
+    nodes = {texts(g): g for g in gs if g.get("class") == "node"}
+    clusters = {}
+    for g in gs:  # a cluster's label, then the nodes drawn inside it
+        if g.get("class") == "cluster":
+            x0, y0, x1, y1 = box(g)
+            inside = [k for k, n in nodes.items()
+                      if x0 <= float(n.find(ns + "text").get("x")) <= x1 and y0 <= float(n.find(ns + "text").get("y")) <= y1]
+            clusters[g.find(ns + "title").text] = texts(g) + " | " + " | ".join(inside)
+    edges = [texts(g) for g in gs if g.get("class") == "edge"]
+    return clusters, edges, list(nodes)
+c, e, n = parse(sys.argv[1])
+assert c["cluster_shared_0"].startswith("shared trunk: one copy, used by item, category"), c
+assert "task item" in c["cluster_task_0"] and "dense(10)" in c["cluster_task_0"], c
+assert "task category" in c["cluster_task_1"] and "dense(5)" in c["cluster_task_1"]
+assert "conv2d(32, kernel=3, pad=1)" in c["cluster_shared_0"] and "dense(10)" not in c["cluster_shared_0"]
+for shape in ["[1, 28, 28]", "[32, 28, 28]", "[64, 7, 7]", "[3136]", "[128]", "[10]", "[5]"]:
+    assert any(shape in x for x in e), shape
+assert sum("[128]" in x for x in e) >= 3  # the trunk's output to both heads
+assert any("input image f32[1, 28, 28]" in x for x in n)
+c, e, n = parse(sys.argv[2])
+assert "private tower: item's copy" in c["cluster_copy_0_0"] and "private tower: category's copy" in c["cluster_copy_1_0"]
+assert not any(k.startswith("cluster_shared") for k in c)
+assert any("l2_distance(tower, lambda=0.001)" in x for x in n)
+print("ok")
+EOF
+     ) && [ "$(head -c 4 "$tmp/soft.png" | od -An -c | tr -d ' ')" = "211PNG" ]; then
+    pass "mtlc graph: one cluster per task, shared and private blocks, shapes on the edges; SVG and PNG"
+  else
+    fail "mtlc graph: one cluster per task, shared and private blocks, shapes on the edges; SVG and PNG" "${res:-}"
+  fi
+  if "$MTLC" graph specs/fashion_hard.mtl -o "$tmp/hard.dot" && grep -q "^digraph \"fashion_hard\"" "$tmp/hard.dot"; then
+    pass "mtlc graph -o FILE.dot writes the Graphviz text"
+  else
+    fail "mtlc graph -o FILE.dot writes the Graphviz text"
+  fi
+else
+  echo "SKIP workflow/mtlc graph: no Graphviz dot (apt-get install graphviz)"
+fi
+
 # 10. help: per command; the generated trainer's; extern "C" for C++
 if out=$("$MTLC" train --help) && grep -q "^usage: mtlc train SPEC" <<<"$out" && grep -q -- "--best" <<<"$out" &&
-   ! grep -q "^  check SPEC" <<<"$out" && [ "$("$MTLC" help train)" = "$out" ]; then
+   ! grep -q "^  check SPEC" <<<"$out" && [ "$("$MTLC" help train)" = "$out" ] &&
+   "$MTLC" --help | grep -q "^  plot LOG -o FILE"; then
   pass "mtlc train --help shows train's help"
 else
   fail "mtlc train --help shows train's help" "$out"
