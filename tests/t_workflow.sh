@@ -11,6 +11,7 @@
 #    a hand computation; CSV bindings on the command line with columns
 #    and a delimiter, a real[2] label, the hint for a ;-separated file;
 #  - uint8 .npy images and IDX images read alike;
+#  - [C, H, W] images normalized per channel, auto and given, against numpy;
 #  - the regularizer's value in the epoch line and the log, against the
 #    checkpoint's parameters;
 #  - Ctrl-C: exit 130, what was saved and where;
@@ -167,6 +168,68 @@ EOF
 npy: $b"; fi
 else
   echo "SKIP workflow/uint8 .npy images: no numpy for $PY"
+fi
+
+# 5b. images normalized per channel ([C, H, W]: channel c is the first
+#    dimension): normalize(auto)'s statistics against numpy's over axes
+#    (0, 2, 3); normalize(mean=[...], std=[...]) evaluates as the same data
+#    normalized by numpy does
+if $PY -c 'import numpy' 2>/dev/null; then
+  $PY - "$tmp" <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+x = rng.random((64, 3, 4, 4), dtype=np.float32)
+x *= np.array([1, 10, 100], dtype=np.float32)[None, :, None, None]
+x += np.array([0, -5, 30], dtype=np.float32)[None, :, None, None]
+np.save(d + "/chw.npy", x)
+np.save(d + "/chw_y.npy", (x[:, 1].mean(axis=(1, 2)) > 0).astype(np.int64))
+m = np.array([0.5, 0.25, 80], dtype=np.float32)[None, :, None, None]
+s = np.array([0.3, 3, 30], dtype=np.float32)[None, :, None, None]
+np.save(d + "/chw_norm.npy", ((x - m) / s).astype(np.float32))
+EOF
+  chw() { # NAME NORMALIZE: a spec over $tmp/chw.npy
+    printf '%s\n' "model $1" "input image: f32[3, 4, 4]" \
+      "data train { image: \"chw.npy\"$2  y: \"chw_y.npy\" }" \
+      "data test  { image: \"chw.npy\"$2  y: \"chw_y.npy\" }" \
+      "task y { label: class(2)  net: image -> flatten dense(2) }" \
+      "train { optimizer: sgd(lr=0.1)  batch: 8  epochs: 2  seed: 3 }" >"$tmp/$1.mtl"
+  }
+  chw chw_auto ", normalize(auto)"
+  if "$MTLC" train "$tmp/chw_auto.mtl" --save "$tmp/chw_auto.st" >/dev/null 2>&1 &&
+     res=$($PY - "$tmp/chw.npy" "$tmp/chw_auto.st" <<'EOF'
+import sys
+import numpy as np
+sys.path.insert(0, "tests")
+from safetensors_read import tensors
+x = np.load(sys.argv[1]).astype(np.float64)
+t = tensors(sys.argv[2])
+mean, std = x.mean(axis=(0, 2, 3)), x.std(axis=(0, 2, 3))
+got_m, got_s = np.array(t["image.normalize.mean"]), np.array(t["image.normalize.std"])
+assert got_m.shape == (3,) and np.allclose(got_m, mean, rtol=1e-6, atol=1e-6), (got_m, mean)
+assert np.allclose(got_s, std, rtol=1e-6), (got_s, std)
+print("ok")
+EOF
+     ) && [ "$res" = ok ]; then
+    pass "normalize(auto) on [C, H, W] images: one mean and std per channel, as numpy computes them"
+  else
+    fail "normalize(auto) on [C, H, W] images: one mean and std per channel, as numpy computes them" "${res:-training failed}"
+  fi
+  chw chw_given ", normalize(mean=[0.5, 0.25, 80], std=[0.3, 3, 30])"
+  chw chw_pre ""
+  sed -i 's/chw\.npy/chw_norm.npy/g' "$tmp/chw_pre.mtl"
+  if "$MTLC" train "$tmp/chw_given.mtl" --save "$tmp/chw_given.st" >/dev/null 2>&1 &&
+     a=$("$MTLC" eval "$tmp/chw_given.mtl" --load "$tmp/chw_given.st" 2>&1) &&
+     b=$("$MTLC" eval "$tmp/chw_pre.mtl" --load "$tmp/chw_given.st" 2>&1) && [ -n "$a" ] && [ "$a" = "$b" ] &&
+     c=$("$MTLC" eval "$tmp/chw_auto.mtl" --load "$tmp/chw_auto.st" 2>&1) && [ "$a" != "$c" ]; then
+    pass "normalize(mean=[...], std=[...]) per image channel: as the data normalized by numpy"
+  else
+    fail "normalize(mean=[...], std=[...]) per image channel: as the data normalized by numpy" "given: ${a:-}
+numpy: ${b:-}"
+  fi
+else
+  echo "SKIP workflow/per-channel normalize: no numpy for $PY"
 fi
 
 # 6. the regularizer's value: lr so small the parameters stay put, so each
