@@ -53,6 +53,12 @@ assert accs.index(max(accs)) + 1 == best, (accs, best)
 assert [l["epoch"] for l in log if l["best"]][-1] == best
 assert last - best == 2, (last, best)
 assert int(meta(sys.argv[2])["epoch"]) == best and int(meta(sys.argv[3])["epoch"]) == last
+# cosine(warmup=20) over 40 epochs of 19 steps: the rate of each epoch's last step
+import math
+for l in log:
+    e = l["epoch"]
+    want = 0.002 * (1 + math.cos(math.pi * (e - 1) / 40)) / 2 * min(1, e * 19 / 20)
+    assert abs(l["lr"] - want) <= 1e-6 * want, (e, l["lr"], want)
 l = log[best - 1]["valid"]
 print(best, "%.4f" % l["item"]["accuracy"], "%.4f" % l["category"]["accuracy"])
 EOF
@@ -66,6 +72,24 @@ ${ev:-}"
   fi
 else
   fail "training with a valid split" "$out"
+fi
+
+# 1b. step(every=1, gamma=0.5, warmup=30) at 10 steps an epoch: the warmup
+#    multiplies the step schedule's rate by t/30 until step 30
+sed -e 's/^model select/model steps/' -e 's/cosine(warmup=20)/step(every=1, gamma=0.5, warmup=30)/' \
+    -e '/early_stop/d' $spec >"$tmp/steps.mtl"
+if out=$("$MTLC" train "$tmp/steps.mtl" --limit 320 --epochs 4 --log "$tmp/steps.log" 2>&1) &&
+   res=$($PY - "$tmp/steps.log" <<'EOF'
+import json, sys
+got = [json.loads(l)["lr"] for l in open(sys.argv[1])]
+want = [0.002 * 10 / 30, 0.002 * 0.5 * 20 / 30, 0.002 * 0.25, 0.002 * 0.125]
+assert len(got) == 4 and all(abs(g - w) <= 1e-6 * w for g, w in zip(got, want)), (got, want)
+print("ok")
+EOF
+   ) && [ "$res" = ok ]; then
+  pass "step(every=1, gamma=0.5, warmup=30): each epoch's rate as the formula says"
+else
+  fail "step(every=1, gamma=0.5, warmup=30): each epoch's rate as the formula says" "$out ${res:-}"
 fi
 
 # 2. data errors: a missing valid file, an unknown split, name or derived label
