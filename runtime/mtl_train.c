@@ -616,6 +616,11 @@ static bool train(Trainer *tr) {
                   "data valid block or give --data valid.NAME=PATH", m->name);
     return false;
   }
+  if (o->watch && !tr->have_valid) {
+    mtl_set_error("model %s: --best %s watches the valid split, which is not bound; add a "
+                  "data valid block or give --data valid.NAME=PATH", m->name, o->watch);
+    return false;
+  }
   if (!bufs_alloc(&tr->b, m, tr->train.n, true))
     return false;
   int64_t first = 0;

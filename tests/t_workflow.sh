@@ -104,6 +104,8 @@ bad "--data with an unknown split lists the splits" "no split 'validation'; the 
   "$MTLC" train $spec --limit 100 --epochs 1 --data validation.image=$fm/t10k-images-idx3-ubyte.gz
 bad "--data with an unknown name lists what can be bound" "no input or label 'images'; --data binds image, item" \
   "$MTLC" train $spec --limit 100 --epochs 1 --data train.images=$fm/t10k-images-idx3-ubyte.gz
+bad "--best without a valid split is an error" "--best item.accuracy watches the valid split, which is not bound" \
+  "$MTLC" train specs/fashion_soft.mtl --limit 50 --epochs 1 --best item.accuracy
 bad "--data of a derived label says so" "derived from task item" \
   "$MTLC" eval $spec --load "$tmp/m.safetensors" --data test.category=$fm/t10k-labels-idx1-ubyte.gz
 
