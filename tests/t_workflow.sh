@@ -337,6 +337,35 @@ EOF
 else
   fail "mtlc plot: each curve at its log values, legends, the best epoch" "$(cat "$tmp/plot.err") ${res:-}"
 fi
+# a balancing method's per-task weights, as a log line may carry them:
+# a panel of their own, a curve per task
+$PY - "$tmp/sel.log" >"$tmp/w.log" <<'EOF'
+import json, sys
+for i, l in enumerate(open(sys.argv[1])):
+    d = json.loads(l)
+    d["weights"] = {"item": 1 + 0.1 * i, "category": 1 - 0.1 * i}
+    print(json.dumps(d))
+EOF
+if "$MTLC" plot "$tmp/w.log" -o "$tmp/w.svg" 2>"$tmp/plot.err" &&
+   res=$($PY - "$tmp/w.log" "$tmp/w.svg" <<'EOF'
+import json, sys
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+log = [json.loads(l) for l in open(sys.argv[1])]
+g = [g for g in ET.parse(sys.argv[2]).getroot().iter(ns + "g")
+     if g.get("class") == "panel" and g.get("data-title") == "weights"]
+assert len(g) == 1, "no weights panel"
+lines = {p.get("data-name"): [float(v) for v in p.get("data-values").split(",")] for p in g[0].iter(ns + "polyline")}
+for task in ("item", "category"):
+    want = [l["weights"][task] for l in log]
+    assert all(abs(a - b) < 1e-9 for a, b in zip(lines[task], want)), (task, lines, want)
+print("ok")
+EOF
+   ) && [ "$res" = ok ]; then
+  pass "mtlc plot: balancing weights in the log get a panel, a curve per task"
+else
+  fail "mtlc plot: balancing weights in the log get a panel, a curve per task" "$(cat "$tmp/plot.err") ${res:-}"
+fi
 if command -v rsvg-convert >/dev/null; then
   if "$MTLC" plot "$tmp/sel.log" -o "$tmp/curves.png" && [ "$(head -c 8 "$tmp/curves.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] &&
      [ "$(od -An -tu1 -j16 -N8 "$tmp/curves.png" | awk '{ print $3 * 256 + $4, $7 * 256 + $8 }')" = "$(sed -n 's/.*<svg[^>]* width="\([0-9]*\)" height="\([0-9]*\)".*/\1 \2/p' "$tmp/curves.svg")" ]; then
