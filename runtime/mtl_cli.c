@@ -155,14 +155,14 @@ static const char trainer_help[] =
     "  --threads N       OpenBLAS threads\n"
     "  --eval CKPT       print the test metrics of a checkpoint instead of training\n"
     "  -h, --help        this text\n"
-    "Exit status: 0 ok, 1 a file or the data is wrong, 2 the command line is wrong,\n"
+    "Exit status: 0 ok, 1 an error (the command line, a file or the data is wrong),\n"
     "130 interrupted (Ctrl-C).\n";
 
 static int trainer_usage(const char *prog, const char *fmt, const char *arg) {
   fprintf(stderr, "%s: ", prog);
   fprintf(stderr, fmt, arg);
   fprintf(stderr, "\n(run '%s --help' for usage)\n", prog);
-  return 2;
+  return 1;
 }
 
 static bool count(const char *s, int64_t max, int64_t *out) {

@@ -202,7 +202,7 @@ int model_graph(Arena *a, Model *m, const char *out) {
                        : ends_with(out, ".dot") ? "dot" : NULL;
   if (!format) {
     fprintf(stderr, "mtlc: graph writes FILE.svg, FILE.png or FILE.dot, not '%s'\n", out);
-    return 2;
+    return 1;
   }
   const char *dot = arena_printf(a, "%s.%d.tmp.dot", out, (int)getpid());
   const char *img = arena_printf(a, "%s.%d.tmp.%s", out, (int)getpid(), format);

@@ -394,7 +394,7 @@ int plot_log(const char *log, const char *out) {
   bool png = ends_with(out, ".png");
   if (!png && !ends_with(out, ".svg")) {
     fprintf(stderr, "mtlc: plot writes FILE.svg or FILE.png, not '%s'\n", out);
-    return 2;
+    return 1;
   }
   Plot pl = {0};
   bool ok = read_log(log, &pl);
