@@ -8,6 +8,8 @@
 #    against nn.Embedding, nn.Conv1d and max and mean over time: the losses
 #    and every parameter after one SGD step from a checkpoint
 #    (tests/torch_text.py)
+#  - RMSprop and clip_grad_norm_ over three steps from a checkpoint:
+#    tests/torch_optim.py
 set -u
 cd "$(dirname "$0")/.."
 MTLC=${MTLC:-build/mtlc}
@@ -48,4 +50,18 @@ if out=$($PY tests/torch_text.py --write "$d" 2>&1 &&
 else
   echo "[FAIL] torch/text_layers: embedding, conv1d and the sequence pools match PyTorch's"
   printf '%s\n' "$out" | tail -n 12 | sed 's/^/    /'
+fi
+# RMSprop and clip_grad_norm_: one step, a checkpoint, three resumed steps
+d=$tmp/optim
+mkdir -p "$d"
+bind=(--data train.x="$d/x.npy" --data train.a="$d/a.npy" --data train.b="$d/b.npy")
+if out=$($PY tests/torch_optim.py --write "$d" 2>&1 &&
+         "$MTLC" train tests/torch/optim.mtl "${bind[@]}" --epochs 1 --save "$d/a.st" 2>&1 &&
+         "$MTLC" train tests/torch/optim.mtl "${bind[@]}" --resume "$d/a.st" --save "$d/b.st" \
+           --log "$d/log.json" 2>&1 &&
+         $PY tests/torch_optim.py "$d" 2>&1); then
+  echo "[PASS] torch/optim rmsprop and clip_grad_norm_ match PyTorch over three steps"
+else
+  echo "[FAIL] torch/optim rmsprop and clip_grad_norm_ match PyTorch over three steps"
+  printf '%s\n' "$out" | tail -n 14 | sed 's/^/    /'
 fi

@@ -2,12 +2,13 @@
 # tools/deps.sh: installs with apt-get what mtlc needs and this Debian 12
 # machine lacks; skips what is present, so running it twice is cheap.
 # Uses sudo when not root. With --tests it adds what some tests compare
-# against (PyTorch, under /usr/bin/python3): .ci/run uses it, so CI runs
-# those tests instead of skipping them.
+# against (PyTorch, under /usr/bin/python3) or render with (Graphviz for
+# mtlc graph, rsvg-convert for mtlc plot's PNG, a C++ compiler, man):
+# .ci/run uses it, so CI runs those tests instead of skipping them.
 set -eu
 want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
 if [ "${1:-}" = --tests ]; then
-  want="$want python3-torch python3-numpy"
+  want="$want python3-torch python3-numpy graphviz librsvg2-bin g++ man-db"
 fi
 missing=""
 for p in $want; do

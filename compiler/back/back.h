@@ -25,6 +25,10 @@ const MtlModelInfo *jit_load(Unit *u, double *codegen_s, double *jit_s);
 bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline);
 
+/* ---- paths.c: the runtime's headers and the LLVM back end, found beside mtlc ---------- */
+const char *mtlc_runtime_dir(void); /* the folder of mtl_kernel.h, mtl_model.h */
+const char *mtlc_llvm_lib(void);    /* libmtlc-llvm.so */
+
 /* ---- cbuild.c: compile the C and load it ------------------------------------------- */
 const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose);
 /* false, after an error, when a symbol the model's code exports (NAME_init,

@@ -16,16 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef MTLC_RUNTIME_DIR
-#define MTLC_RUNTIME_DIR "runtime"
-#endif
-
-/* the folder holding mtl_kernel.h and mtl_model.h */
-static const char *runtime_dir(void) {
-  const char *env = getenv("MTLC_RUNTIME");
-  return env && *env ? env : MTLC_RUNTIME_DIR;
-}
-
 static bool run_cc(Arena *a, const char *dir, const char *name, bool verbose) {
   const char *cc = getenv("CC");
   if (!cc || !*cc)
@@ -34,7 +24,7 @@ static bool run_cc(Arena *a, const char *dir, const char *name, bool verbose) {
   char *obj = arena_printf(a, "%s/%s.so", dir, name);
   char *log = arena_printf(a, "%s/cc.log", dir);
   char *cmd = arena_printf(a, "%s -std=c11 -O3 -march=native -fPIC -shared -Wl,-Bsymbolic -I'%s' -o '%s' '%s' -lm >'%s' 2>&1",
-                           cc, runtime_dir(), obj, src, log);
+                           cc, mtlc_runtime_dir(), obj, src, log);
   if (verbose)
     fprintf(stderr, "mtlc: %s\n", cmd);
   int rc = system(cmd);

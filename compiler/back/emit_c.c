@@ -285,8 +285,9 @@ static void tables(FILE *out, const char *model, const AbiStruct *s, const void 
       for (int k = 0; k < n; k++)
         tables(out, model, f->elem, elems + (size_t)k * f->elem->size,
                arena_printf(a, "%s_%d", name, k), a);
-    fprintf(out, "static const %s %s[%d] = {", f->elem ? f->elem->name
-                                                : f->elem_kind == AF_I64 ? "int64_t" : "int32_t",
+    fprintf(out, "static const %s %s[%d] = {",
+            f->elem ? f->elem->name
+            : f->elem_kind == AF_I64 ? "int64_t" : f->elem_kind == AF_F32 ? "float" : "int32_t",
             name, n);
     for (int k = 0; k < n; k++) {
       fputs(k ? ", " : "", out);
@@ -351,7 +352,8 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
    * header; the name keeps its case, so models Foo and FOO differ */
   char *guard = arena_printf(u->a, "MTLC_MODEL_%s_H", n);
   front_matter(out, u, arena_printf(u->a, "%s.h", n), cmdline);
-  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include <mtl_model.h>\n\n", guard, guard);
+  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include <mtl_model.h>\n\n"
+               "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", guard, guard);
   fprintf(out, "#define %s_BATCH_MAX %lld\n", n, (long long)u->batch_max);
   fprintf(out, "#define %s_N_PARAMS %lld /* floats: parameters, and their gradients */\n", n, (long long)u->n_params);
   fprintf(out, "#define %s_N_STATE %lld  /* floats: optimizer state */\n", n, (long long)u->n_state);
@@ -385,7 +387,8 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
   fprintf(out, "/* inference: per-task outputs from the inputs alone */\n"
                "void %s_forward(const float *params, const float *stats, float *act,\n"
                "                const void *const *data, int64_t B, float *const *outputs);\n\n", n);
-  fprintf(out, "extern const MtlModelInfo %s_info;\n\n#endif\n", n);
+  fprintf(out, "extern const MtlModelInfo %s_info;\n\n"
+               "#ifdef __cplusplus\n}\n#endif\n\n#endif\n", n);
 }
 
 static void emit_source(FILE *out, Unit *u, const char *cmdline) {
@@ -447,46 +450,13 @@ static void emit_main(FILE *out, Unit *u, const char *cmdline) {
   const char *n = u->m->name;
   front_matter(out, u, "main.c", cmdline);
   fprintf(out,
-          "/* A standalone trainer: the runtime's training loop over the generated\n"
-          " * model. Build: cc -O2 main.c %s.c -I RUNTIME -L LIB -lmtlrt -lopenblas -lz -lm\n"
-          " * usage: ./train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]...\n"
-          " *                [--save CKPT] [--resume CKPT] [--log FILE] [--limit N]\n"
-          " *                [--eval CKPT] */\n", n);
-  fprintf(out, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-               "#include <mtl.h>\n#include \"%s.h\"\n\n", n);
-  fprintf(out,
-          "static int usage(const char *msg) {\n"
-          "  fprintf(stderr, \"%%s\\nusage: train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]... \"\n"
-          "                  \"[--save CKPT] [--resume CKPT] [--log FILE] [--limit N] [--eval CKPT]\\n\", msg);\n"
-          "  return 1;\n}\n\n"
-          "static int count(const char *s, int64_t *out) {\n"
-          "  char *end;\n  long long v = s ? strtoll(s, &end, 10) : -1;\n"
-          "  if (!s || !*s || *end || v < 1)\n    return 0;\n  *out = v;\n  return 1;\n}\n\n"
-          "int main(int argc, char **argv) {\n"
-          "  MtlTrainOpts o = {0};\n  MtlOverride ov[64];\n  const char *eval = NULL;\n"
-          "  for (int i = 1; i < argc; i++) {\n"
-          "    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;\n"
-          "    if (!strcmp(a, \"--epochs\") && count(v, &o.epochs)) i++;\n"
-          "    else if (!strcmp(a, \"--batch\") && count(v, &o.batch)) i++;\n"
-          "    else if (!strcmp(a, \"--limit\") && count(v, &o.limit_train)) o.limit_test = o.limit_train, i++;\n"
-          "    else if (!strcmp(a, \"--save\") && v) o.save = v, i++;\n"
-          "    else if (!strcmp(a, \"--resume\") && v) o.resume = v, i++;\n"
-          "    else if (!strcmp(a, \"--log\") && v) o.log = v, i++;\n"
-          "    else if (!strcmp(a, \"--eval\") && v) eval = v, i++;\n"
-          "    else if (!strcmp(a, \"--data\") && v && o.n_overrides < 64) {\n"
-          "      char *s = malloc(strlen(v) + 1), *dot, *eq;\n"
-          "      if (!s)\n        return 1;\n"
-          "      strcpy(s, v);\n"
-          "      dot = strchr(s, '.'), eq = strchr(s, '=');\n"
-          "      if (!dot || !eq || dot > eq)\n        return usage(\"--data needs SPLIT.NAME=PATH\");\n"
-          "      *dot = *eq = 0;\n"
-          "      ov[o.n_overrides++] = (MtlOverride){s, dot + 1, eq + 1};\n"
-          "      o.overrides = ov;\n      i++;\n"
-          "    } else {\n      fprintf(stderr, \"train: bad argument '%%s'\\n\", a);\n      return usage(\"\");\n    }\n"
-          "  }\n"
-          "  if (o.batch > %s_BATCH_MAX)\n    return usage(\"--batch is larger than the model was generated for\");\n"
-          "  if (eval)\n    return mtl_eval(&%s_info, eval, o.overrides, o.n_overrides, o.limit_test);\n"
-          "  return mtl_train(&%s_info, &o);\n}\n", n, n, n);
+          "/* A standalone trainer: the runtime's training loop and command line\n"
+          " * (mtl_main) over the generated model. Build:\n"
+          " *   cc -O2 main.c %s.c $(pkg-config --cflags --libs mtlrt)\n"
+          " * or with -I RUNTIME -L LIB -lmtlrt -lopenblas -lz -lm. Run ./train --help\n"
+          " * for its options. */\n", n);
+  fprintf(out, "#include <mtl.h>\n#include \"%s.h\"\n\n"
+               "int main(int argc, char **argv) { return mtl_main(&%s_info, argc, argv); }\n", n, n);
 }
 
 static FILE *open_out(const char *dir, const char *file, char **path_out, Arena *a) {

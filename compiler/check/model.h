@@ -82,6 +82,10 @@ struct Input {
   bool used;
   int64_t vocab; /* i32: ids lie in [0, vocab), the smallest vocabulary of the
                   * layers of ids it feeds; 0 when it feeds none */
+  /* normalization per channel: element i of a sample is channel
+   * (i / inner) % channels (check/data.c's norm_layout) */
+  int64_t channels, inner;
+  bool norm_auto; /* some split binds it with normalize(auto) */
 };
 
 /* ---- nets: a dataflow graph of named values ------------------------------- */
@@ -153,22 +157,33 @@ typedef struct {
 } Regularizer;
 
 typedef enum { BAL_STATIC } BalanceKind;
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP } OptKind;
 typedef enum { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE } SchedKind;
 
 typedef struct {
   OptKind kind;
   double lr, momentum, beta1, beta2, eps, weight_decay;
   bool nesterov;
+  double alpha; /* rmsprop's smoothing constant */
 } Optimizer;
 
 typedef struct {
   Optimizer opt;
+  double clip; /* clip: norm(MAX): MAX, or 0 */
   int64_t batch, epochs, seed;
   SchedKind sched;
   int64_t step_every;
   double step_gamma;
+  int64_t warmup; /* steps of linear warmup, or 0 */
+  /* early_stop: patience(N, on=TASK.METRIC, min_delta=); the watched
+   * value also picks the best checkpoint */
+  int64_t patience;  /* 0: no early stopping */
+  double min_delta;
+  int monitor_task;   /* -1: the weighted sum of the tasks' losses */
+  int monitor_metric; /* MetricKind, or -1: the task's loss */
 } TrainOpts;
+
+typedef enum { NORM_NONE, NORM_GIVEN, NORM_AUTO } NormKind;
 
 /* One binding of a data split: an input or a bound label. */
 typedef struct {
@@ -177,10 +192,12 @@ typedef struct {
   Task *task;
   char *path;   /* resolved, or as written when not found */
   bool found;
-  bool normalize;
-  double mean, std;
-  int csv_column;   /* label: -1 when not CSV */
-  Vec csv_columns;  /* input: Value* */
+  NormKind normalize;
+  int n_norm;        /* NORM_GIVEN: one value, or one per channel */
+  double *mean, *std;
+  int csv_column;   /* a label's one column: -1 when not CSV */
+  Vec csv_columns;  /* an input's (or a real label's) columns: Value* */
+  int delimiter;    /* CSV field separator */
   int text;         /* an i32 input's text file: MtlTextKind (chars, words), or 0 */
   int64_t length;   /* text: ids per line */
   char *vocab;      /* words: the vocabulary file, resolved as data paths are */
@@ -217,5 +234,7 @@ const char *shape_str(Arena *a, Shape s);
 
 /* ---- summary.c ---------------------------------------------------------- */
 void print_summary(FILE *out, Model *m);
+/* a layer as written, white space folded: "conv2d(32, kernel=3, pad=1)" */
+const char *layer_call_text(Arena *a, Model *m, const Layer *l);
 
 #endif

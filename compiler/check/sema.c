@@ -98,6 +98,7 @@ static void check_inputs(Sema *s) {
     }
     if (!ok)
       in->shape.rank = 0; /* unknown: tasks that start here are not shaped */
+    norm_layout(in);
     vec_push(s->a, &s->m->inputs, in);
     map_put(s->a, &s->m->input_at, in->name, in);
   }

@@ -41,7 +41,8 @@ typedef const char *const Alias[2]; /* another library's name, mtl's */
 
 /* ---- args.c: argument binding ---- */
 
-typedef enum { T_INT, T_NUM, T_BOOL, T_IDENT, T_INTLIST, T_STR } ArgType;
+typedef enum { T_INT, T_NUM, T_BOOL, T_IDENT, T_INTLIST, T_STR, T_NUMS } ArgType;
+/* T_NUMS: a number, or a list of numbers (one per channel) */
 enum { REQ = 1, MIN_EXCL = 2, MAX_EXCL = 4, NO_MAX = 8 };
 
 typedef struct {
@@ -121,6 +122,8 @@ void check_train(Sema *s);
 
 /* ---- data.c ---- */
 void check_data(Sema *s);
+/* how normalization sees an input's elements: its channels and inner size */
+void norm_layout(Input *in);
 void data_warnings(Sema *s);
 /* a data path resolved along the data search path (the spec's folder,
  * ./data, $MTLC_DATA or ~/.cache/mtlc, /usr/share/datasets) */

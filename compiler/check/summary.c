@@ -20,7 +20,7 @@ static const char *commas(char *buf, int64_t x) {
   return buf;
 }
 
-/* The call as written, white space folded, at most 30 characters. */
+/* The call as written, white space folded, whole however wide. */
 static void call_text(Model *m, Call *c, char *out, size_t cap) {
   size_t k = 0;
   bool space = false;
@@ -36,42 +36,61 @@ static void call_text(Model *m, Call *c, char *out, size_t cap) {
     out[k++] = ch;
   }
   out[k] = '\0';
-  if (k > 30)
-    strcpy(out + 27, "...");
 }
 
 static const char *layer_text_dup(Arena *a, Model *m, Call *c) {
-  char text[64];
-  call_text(m, c, text, sizeof text);
-  return arena_strdup(a, text);
+  char *text = arena_alloc(a, (size_t)(c->span.hi - c->span.lo) + 1);
+  call_text(m, c, text, (size_t)(c->span.hi - c->span.lo) + 1);
+  return text;
 }
 
+const char *layer_call_text(Arena *a, Model *m, const Layer *l) {
+  return l->body.len ? arena_printf(a, "%s { ... }", l->call->name)
+                     : layer_text_dup(a, m, l->call);
+}
+
+/* the table's first two columns: as wide as their widest entry, at least
+ * 32 and 16 */
+static int name_w = 32, shape_w = 16;
+
 static void header(FILE *out) {
-  fprintf(out, "  %-32s %-16s %12s %14s\n", "layer", "output shape", "params",
+  fprintf(out, "  %-*s %-*s %12s %14s\n", name_w, "layer", shape_w, "output shape", "params",
           "FLOPs");
 }
 
 static void row(FILE *out, Model *m, Arena *a, const char *name, Shape sh,
                 int64_t params, int64_t flops) {
   char p[32], f[32];
-  fprintf(out, "  %-32s %-16s %12s %14s\n", name, sh.rank ? shape_str(a, sh) : "",
+  fprintf(out, "  %-*s %-*s %12s %14s\n", name_w, name, shape_w, sh.rank ? shape_str(a, sh) : "",
           commas(p, params), commas(f, flops));
   (void)m;
+}
+
+/* widens the columns for a chain's rows (bodies indented two more) */
+static void widths(Model *m, Arena *a, Vec *layers, int indent) {
+  for (int i = 0; i < layers->len; i++) {
+    Layer *l = layers->data[i];
+    int n = indent + (l->body.len || l->from
+                          ? (int)strlen(l->call->name) + 2 +
+                                (l->from ? (int)strlen(l->from->name) + 4 : 0)
+                          : (int)strlen(layer_text_dup(a, m, l->call)));
+    name_w = n > name_w ? n : name_w;
+    int w = l->out.rank ? (int)strlen(shape_str(a, l->out)) : 0;
+    shape_w = w > shape_w ? w : shape_w;
+    widths(m, a, &l->body, indent + 2);
+  }
 }
 
 /* a layer with a body (residual) is a row of its totals, then its chain's
  * rows indented under it */
 static void layer_rows(FILE *out, Model *m, Arena *a, Vec *layers, const char *indent) {
-  char text[64];
   for (int i = 0; i < layers->len; i++) {
     Layer *l = layers->data[i];
-    if (l->body.len || l->from)
-      snprintf(text, sizeof text, "%s%s {%s%s", indent, l->call->name,
-               l->from ? " " : "", l->from ? arena_printf(a, "%s ->", l->from->name) : "");
-    else {
-      size_t k = (size_t)snprintf(text, sizeof text, "%s", indent);
-      call_text(m, l->call, text + k, sizeof text - k);
-    }
+    const char *text =
+        l->body.len || l->from
+            ? arena_printf(a, "%s%s {%s%s", indent, l->call->name, l->from ? " " : "",
+                           l->from ? arena_printf(a, "%s ->", l->from->name) : "")
+            : arena_printf(a, "%s%s", indent, layer_text_dup(a, m, l->call));
     row(out, m, a, text, l->out, l->params, l->flops);
     if (l->body.len || l->from)
       layer_rows(out, m, a, &l->body, arena_printf(a, "%s  ", indent));
@@ -120,6 +139,18 @@ static void embedding_tables(FILE *out, Model *m, Arena *a) {
 void print_summary(FILE *out, Model *m) {
   Arena *a = arena_new();
   char n1[32], n2[32];
+  name_w = 32, shape_w = 16;
+  for (int i = 0; i < m->blocks.len; i++)
+    widths(m, a, &((Block *)m->blocks.data[i])->layers, 0);
+  for (int i = 0; i < m->tasks.len; i++) {
+    Task *t = m->tasks.data[i];
+    for (int j = 0; j < t->steps.len; j++)
+      if (((Step *)t->steps.data[j])->layer) {
+        Vec one = {0};
+        vec_push(a, &one, ((Step *)t->steps.data[j])->layer);
+        widths(m, a, &one, 0);
+      }
+  }
   fprintf(out, "model %s: %d task%s, %d input%s\n", m->name, m->tasks.len,
           m->tasks.len == 1 ? "" : "s", m->inputs.len, m->inputs.len == 1 ? "" : "s");
   for (int i = 0; i < m->inputs.len; i++) {
@@ -137,8 +168,8 @@ void print_summary(FILE *out, Model *m) {
       fputc('\n', out);
       header(out);
       layer_rows(out, m, a, &b->layers, "");
-      fprintf(out, "  %-32s %-16s %12s %14s\n", b->is_private ? "one copy" : "block",
-              "", commas(n1, b->params), commas(n2, b->flops));
+      fprintf(out, "  %-*s %-*s %12s %14s\n", name_w, b->is_private ? "one copy" : "block",
+              shape_w, "", commas(n1, b->params), commas(n2, b->flops));
     }
   for (int i = 0; i < m->tasks.len; i++) {
     Task *t = m->tasks.data[i];

@@ -370,7 +370,7 @@ static const char *const decl_words[] = {"model", "input", "data", "shared",
 static const char *const field_words[] = {"label", "net", "loss", "weight",
     "metric"};
 static const char *const train_words[] = {"optimizer", "batch", "epochs",
-    "seed", "schedule"};
+    "seed", "schedule", "clip", "early_stop"};
 
 static bool in_list(const char *name, const char *const *list, int n) {
   for (int i = 0; i < n; i++)
@@ -387,7 +387,7 @@ static const char *misplaced_name(ParseState *ps, const char *name,
     if (hint)
       return arena_printf(A, "unknown task field '%s'; did you mean '%s'?",
                           name, hint);
-    if (in_list(name, train_words, 5))
+    if (in_list(name, train_words, 7))
       return arena_printf(A, "'%s' is a train option; put it in the train "
                           "{ ... } block", name);
     return arena_printf(A, "unknown task field '%s' (fields: label, net, "
@@ -397,7 +397,7 @@ static const char *misplaced_name(ParseState *ps, const char *name,
   if (hint)
     return arena_printf(A, "unexpected name '%s'; did you mean '%s'?", name,
                         hint);
-  if (in_list(name, train_words, 5))
+  if (in_list(name, train_words, 7))
     return arena_printf(A, "'%s' is a train option; put it in a train "
                         "{ ... } block", name);
   return arena_printf(A, "unexpected name '%s'; a spec is made of input, "

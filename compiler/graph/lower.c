@@ -81,6 +81,22 @@ void lower_effect(Lower *L, Op op, int nin, Node **in, const int64_t *a, double 
   vec_push(g->a, &g->pending, p);
 }
 
+/* normalize(auto)'s statistics of an input, per channel: model state that
+ * training computes from the train split once (mean 0 and std 1 until
+ * then), saved in checkpoints, read by the runtime when it loads data. No
+ * op reads them. */
+static void lower_norm_stats(Graph *g, Input *in) {
+  static const char *const what[] = {"mean", "std"};
+  for (int k = 0; k < 2; k++) {
+    Node *s = ir_leaf(g, OP_STAT, false, (Shape){1, {in->channels}},
+                      arena_printf(g->a, "%s.normalize.%s", in->name, what[k]));
+    s->init = MTL_INIT_CONST;
+    s->init_arg = k;
+    s->share = SHARE_NONE;
+    vec_push(g->a, &g->stats, s);
+  }
+}
+
 /* one value of the nets */
 static Node *lower_val(Lower *L, const NetVal *v) {
   Graph *g = L->g;
@@ -214,6 +230,8 @@ Graph *lower(Arena *a, Model *m, bool training) {
     x->dtype = in->dtype;
     x->a[0] = in->vocab; /* i32: ids lie in [0, vocab) */
     vec_push(a, &g->inputs, x);
+    if (in->norm_auto)
+      lower_norm_stats(g, in);
   }
   for (int i = 0; i < m->tasks.len; i++)
     lower_label(L, m->tasks.data[i]);

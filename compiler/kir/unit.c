@@ -127,6 +127,19 @@ static int task_of(Graph *g, Vec *v, const Node *n) {
   return -1;
 }
 
+/* j when x is the value of the j-th regularizer's objective, else -1 */
+static int reg_of(Graph *g, const Node *x) {
+  for (int i = 0, j = 0; i < g->objectives.len; i++) {
+    Objective *o = g->objectives.data[i];
+    if (o->kind != OBJ_REG)
+      continue;
+    if (o->value == x)
+      return j;
+    j++;
+  }
+  return -1;
+}
+
 /* every node's buffer: a group's, the caller's, or the arena's */
 static Buf **node_bufs(Unit *u, Program *p) {
   Graph *g = p->g;
@@ -135,6 +148,7 @@ static Buf **node_bufs(Unit *u, Program *p) {
   for (int i = 0; i < g->nodes.len; i++) {
     Node *x = g->nodes.data[i];
     int out = task_of(g, &g->outputs, x), loss = task_of(g, &g->losses, x);
+    int reg = p->kind == PROG_TRAIN ? reg_of(g, x) : -1;
     Buf *b = NULL;
     switch (x->op) {
     case OP_PARAM: case OP_STATE: case OP_STAT: b = unit_group_buf(u, x); break;
@@ -152,6 +166,10 @@ static Buf **node_bufs(Unit *u, Program *p) {
         b = kir_new_buf(u, BUF_LOSS, DT_F32, 1, arena_printf(a, "loss_%s", x->name),
                         "a task's mean loss");
         b->index = loss;
+      } else if (reg >= 0) {
+        b = kir_new_buf(u, BUF_LOSS, DT_F32, 1, arena_printf(a, "reg_%d", reg),
+                        "a regularizer's value");
+        b->index = g->losses.len + reg;
       } else if (out >= 0 && p->kind != PROG_TRAIN) {
         Task *t = g->m->tasks.data[out];
         b = kir_new_buf(u, BUF_OUT, DT_F32, node_numel(x, u->batch_max),

@@ -18,4 +18,10 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o);
 /* ---- codegen_check.c: generated code against the interpreter --------------------- */
 int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet);
 
+/* ---- plot.c: mtlc plot, a training log as SVG (or PNG) ------------------------------ */
+int plot_log(const char *log, const char *out);
+
+/* ---- graph.c: mtlc graph, the model as a Graphviz graph ---------------------------- */
+int model_graph(Arena *a, Model *m, const char *out);
+
 #endif

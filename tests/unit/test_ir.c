@@ -467,6 +467,65 @@ static void t_adam(double wd) {
   arena_free(a);
 }
 
+/* torch.optim.RMSprop, three steps: weight decay into g, the square
+ * average, then the step (or the momentum buffer's) */
+static void t_rmsprop(double mu, double wd) {
+  const double w0[3] = {0.5, -1.25, 2}, lr = 0.01, alpha = 0.99, eps = 1e-8;
+  Arena *a = arena_new();
+  Interp *I = opt_graph(a, (Optimizer){.kind = OPT_RMSPROP, .lr = lr, .alpha = alpha,
+                                       .eps = eps, .momentum = mu, .weight_decay = wd}, w0);
+  double *w = I->val[((Node *)I->g->params.data[0])->id];
+  double s[3] = {0}, b[3] = {0}, cur[3], want[3];
+  memcpy(cur, w0, sizeof cur);
+  bool ok = I->g->states.len == (mu > 0 ? 2 : 1);
+  for (int t = 1; t <= 3; t++) {
+    interp_step(I);
+    for (int i = 0; i < 3; i++) {
+      double g = 2 * cur[i] + wd * cur[i];
+      s[i] = alpha * s[i] + (1 - alpha) * g * g;
+      double d = g / (sqrt(s[i]) + eps);
+      b[i] = mu * b[i] + d;
+      want[i] = cur[i] - lr * (mu > 0 ? b[i] : d);
+    }
+    if (t == 1 && mu == 0 && wd == 0) /* step one: lr * sign(g) / sqrt(1 - alpha) */
+      for (int i = 0; i < 3; i++)
+        ok &= fabs((cur[i] - want[i]) - lr * (w0[i] > 0 ? 1 : -1) / sqrt(1 - alpha)) < 1e-6;
+    ok &= close_all(w, want);
+    memcpy(cur, want, sizeof cur);
+  }
+  CHECK(mu > 0 ? "rmsprop_momentum_three_steps" : wd > 0 ? "rmsprop_weight_decay_three_steps"
+                                                         : "rmsprop_three_steps", ok);
+  interp_free(I);
+  arena_free(a);
+}
+
+/* clip: norm(MAX) with SGD: g = 2 w, scaled by min(1, MAX / (||g|| + 1e-6))
+ * before the step (clip_grad_norm_); ||g|| = 2 ||w|| = 2 * 2.4622 here */
+static void t_clip(double max) {
+  const double w0[3] = {0.5, -1.25, 2}, lr = 0.1;
+  Arena *a = arena_new();
+  model.train.clip = max;
+  Interp *I = opt_graph(a, (Optimizer){.kind = OPT_SGD, .lr = lr}, w0);
+  model.train.clip = 0;
+  Node *p = I->g->params.data[0];
+  double *w = I->val[p->id], want[3], norm = 0;
+  for (int i = 0; i < 3; i++)
+    norm += 4 * w0[i] * w0[i];
+  norm = sqrt(norm);
+  double c = max / (norm + 1e-6) < 1 ? max / (norm + 1e-6) : 1;
+  interp_step(I);
+  for (int i = 0; i < 3; i++)
+    want[i] = w0[i] - lr * 2 * w0[i] * c;
+  bool ok = close_all(w, want);
+  double gn = 0; /* the gradient itself is clipped, as clip_grad_norm_ leaves it */
+  for (int i = 0; i < 3; i++)
+    gn += I->val[((Node *)I->g->grads.data[0])->id][i] * I->val[((Node *)I->g->grads.data[0])->id][i];
+  ok &= fabs(sqrt(gn) - (c < 1 ? max / (norm + 1e-6) * norm : norm)) < 1e-9;
+  CHECK(max < norm ? "clip_norm_scales_the_gradient" : "clip_norm_above_the_norm_keeps_it", ok);
+  interp_free(I);
+  arena_free(a);
+}
+
 /* The checker must catch a gradient that is 1% off. */
 static void t_checker_fails(void) {
   Arena *a = arena_new();
@@ -638,6 +697,11 @@ int main(void) {
   t_sgd(true);
   t_adam(0);
   t_adam(0.1);
+  t_rmsprop(0, 0);
+  t_rmsprop(0.9, 0);
+  t_rmsprop(0, 0.01);
+  t_clip(1.0);
+  t_clip(100.0);
   t_checker_fails();
   t_per_task("specs/fashion_hard.mtl");
   return failures ? 1 : 0;
