@@ -35,9 +35,26 @@ static const char usage_text[] =
     "                  standalone C: DIR/NAME.c and DIR/NAME.h (and a trainer,\n"
     "                  DIR/main.c, with --main); --batch: the largest batch the\n"
     "                  code accepts (default: the spec's)\n"
+    "  emit-c SPEC --infer -o DIR [--weights CKPT [--weights-blob]] [--task NAME]...\n"
+    "         [--batch N]\n"
+    "                  inference only, for deployment: NAME_predict in C99 with\n"
+    "                  the standard headers alone, no allocation; the weights of\n"
+    "                  CKPT embedded (or in DIR/NAME.bin with --weights-blob);\n"
+    "                  --task: only these tasks' heads; --batch: samples per\n"
+    "                  call (default 1)\n"
     "  emit-llvm SPEC -o FILE [--obj [--target TRIPLE]] [--batch N]\n"
     "                  the LLVM back end's module: textual IR, or with --obj an\n"
     "                  object file (host, or TRIPLE) and NAME.h beside it\n"
+    "  emit-llvm SPEC --infer --weights CKPT -o FILE [--obj [--target TRIPLE]]\n"
+    "            [--task NAME]... [--batch N]\n"
+    "                  the inference-only form through LLVM, with NAME.h beside it\n"
+    "  predict SPEC --load CKPT INPUT... [--json] [--backend jit|c]\n"
+    "                  per-task predictions of the samples in each INPUT: IDX,\n"
+    "                  .npy, CSV rows, or PGM/PNG images for image-like inputs\n"
+    "  check-infer SPEC --load CKPT [--batch N] [--task NAME]... [--data SPLIT.NAME=PATH]\n"
+    "              [--limit N]\n"
+    "                  the inference-only C (gcc or $CC, -O3) against mtlc eval's\n"
+    "                  outputs on the test split: same classes, logits within 1e-5\n"
     "  train SPEC [--backend jit|c] [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]\n"
     "             [--save CKPT] [--resume CKPT] [--log FILE] [--threads N]\n"
     "             [--limit N] [-v]\n"
@@ -138,12 +155,12 @@ static bool parse_count(const char *opt, const char *arg, int64_t min, int64_t m
 
 typedef enum {
   CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_KIR, CMD_CHECK_GRAD, CMD_CHECK_CODEGEN, CMD_EMIT_C,
-  CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, NUM_CMDS
+  CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, CMD_PREDICT, CMD_CHECK_INFER, NUM_CMDS
 } Command;
 
 static const char *const cmd_names[NUM_CMDS] = {
     "check", "summary", "ir", "kir", "check-grad", "check-codegen", "emit-c", "emit-llvm",
-    "train", "eval", "bench"};
+    "train", "eval", "bench", "predict", "check-infer"};
 
 /* which options each command takes */
 #define C(x) (1u << CMD_##x)
@@ -154,25 +171,29 @@ static const struct {
 } options[] = {
     {"--grad", C(IR), false},
     {"--seed", C(CHECK_GRAD) | C(CHECK_CODEGEN), true},
-    {"--batch", C(KIR) | C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN) | C(BENCH), true},
+    {"--batch", C(KIR) | C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN) | C(BENCH) | C(CHECK_INFER), true},
     {"--steps", C(BENCH), true},
     {"--reps", C(BENCH), true},
-    {"--infer", C(BENCH), false},
+    {"--infer", C(BENCH) | C(EMIT_C) | C(EMIT_LLVM), false},
+    {"--weights", C(EMIT_C) | C(EMIT_LLVM), true},
+    {"--weights-blob", C(EMIT_C), false},
+    {"--task", C(EMIT_C) | C(EMIT_LLVM) | C(CHECK_INFER), true},
+    {"--json", C(PREDICT), false},
     {"--dump", C(BENCH), true},
     {"--samples", C(CHECK_GRAD), true},
     {"-o", C(EMIT_C) | C(EMIT_LLVM), true},
     {"--main", C(EMIT_C), false},
     {"--obj", C(EMIT_LLVM), false},
     {"--target", C(EMIT_LLVM), true},
-    {"--backend", C(TRAIN) | C(EVAL) | C(CHECK_CODEGEN) | C(BENCH), true},
+    {"--backend", C(TRAIN) | C(EVAL) | C(CHECK_CODEGEN) | C(BENCH) | C(PREDICT), true},
     {"--epochs", C(TRAIN), true},
-    {"--data", C(TRAIN) | C(EVAL), true},
+    {"--data", C(TRAIN) | C(EVAL) | C(CHECK_INFER), true},
     {"--save", C(TRAIN), true},
     {"--resume", C(TRAIN), true},
     {"--log", C(TRAIN), true},
     {"--threads", C(TRAIN) | C(BENCH), true},
-    {"--limit", C(TRAIN) | C(EVAL), true},
-    {"--load", C(EVAL), true},
+    {"--limit", C(TRAIN) | C(EVAL) | C(CHECK_INFER), true},
+    {"--load", C(EVAL) | C(PREDICT) | C(CHECK_INFER), true},
     {"-v", C(TRAIN) | C(EVAL), false},
 };
 #undef C
@@ -180,7 +201,10 @@ static const struct {
 typedef struct {
   Command cmd;
   const char *spec, *out, *backend, *save, *resume, *log, *load, *target, *dump;
-  bool grad, with_main, verbose, batch_given, obj, infer;
+  bool grad, with_main, verbose, batch_given, obj, infer, json;
+  DeployOpts deploy;
+  const char *inputs[256]; /* predict's */
+  int n_inputs;
   int64_t seed, batch, samples, epochs, threads, limit, steps, reps;
   MtlOverride data[64];
   int n_data;
@@ -211,6 +235,10 @@ static int parse_args(Arena *a, int argc, char **argv, Opts *o) {
       return 0;
     }
     if (arg[0] != '-' || !arg[1]) {
+      if (o->spec && o->cmd == CMD_PREDICT && o->n_inputs < 256) {
+        o->inputs[o->n_inputs++] = arg;
+        continue;
+      }
       if (o->spec)
         return usage_error("more than one spec given ('%s')", arg);
       o->spec = arg;
@@ -241,6 +269,14 @@ static int parse_args(Arena *a, int argc, char **argv, Opts *o) {
     else if (!strcmp(arg, "--dump")) o->dump = v;
     else if (!strcmp(arg, "--steps")) ok = parse_count(arg, v, 1, 1 << 30, &o->steps);
     else if (!strcmp(arg, "--reps")) ok = parse_count(arg, v, 1, 1000, &o->reps);
+    else if (!strcmp(arg, "--json")) o->json = true;
+    else if (!strcmp(arg, "--weights")) o->deploy.weights = v;
+    else if (!strcmp(arg, "--weights-blob")) o->deploy.blob = true;
+    else if (!strcmp(arg, "--task")) {
+      if (o->deploy.ntasks == 64)
+        return usage_error("%s", "at most 64 --task options");
+      o->deploy.tasks[o->deploy.ntasks++] = v;
+    }
     else if (!strcmp(arg, "--target")) o->target = v;
     else if (!strcmp(arg, "-v")) o->verbose = true;
     else if (!strcmp(arg, "-o")) o->out = v;
@@ -270,8 +306,19 @@ static int parse_args(Arena *a, int argc, char **argv, Opts *o) {
     return usage_error("%s", "emit-llvm needs -o FILE (.ll, or .o with --obj)");
   if (o->target && !o->obj)
     return usage_error("%s", "--target goes with --obj");
-  if (o->cmd == CMD_EVAL && !o->load)
-    return usage_error("%s", "eval needs --load CHECKPOINT");
+  if ((o->cmd == CMD_EVAL || o->cmd == CMD_PREDICT || o->cmd == CMD_CHECK_INFER) && !o->load)
+    return usage_error("'%s' needs --load CHECKPOINT", cmd_names[o->cmd]);
+  if (o->cmd == CMD_PREDICT && !o->n_inputs)
+    return usage_error("%s", "predict needs at least one INPUT file after the spec");
+  bool emit = o->cmd == CMD_EMIT_C || o->cmd == CMD_EMIT_LLVM;
+  if (emit && !o->infer && (o->deploy.weights || o->deploy.blob || o->deploy.ntasks))
+    return usage_error("%s", "--weights, --weights-blob and --task go with --infer");
+  if (o->deploy.blob && !o->deploy.weights)
+    return usage_error("%s", "--weights-blob needs --weights CHECKPOINT");
+  if (o->cmd == CMD_EMIT_LLVM && o->infer && !o->deploy.weights)
+    return usage_error("%s", "emit-llvm --infer needs --weights CHECKPOINT");
+  if (o->infer && o->with_main)
+    return usage_error("%s", "--main trains; it does not go with --infer");
   if (o->backend && strcmp(o->backend, "c") && strcmp(o->backend, "jit"))
     return usage_error("unknown backend '%s' (backends: c, jit)", o->backend);
   return -1;
@@ -361,6 +408,20 @@ int main(int argc, char **argv) {
     bool use_c = !o.backend || !strcmp(o.backend, "c");
     const MtlModelInfo *info = use_c ? cbuild_load(u, cmdline, false) : jit_load(u, NULL, NULL);
     rc = info ? check_codegen(u, info, (uint64_t)o.seed, false) : 1;
+  } else if (o.cmd == CMD_EMIT_C && o.infer) {
+    o.deploy.batch = o.batch_given ? o.batch : 1;
+    rc = emit_infer(m, &o.deploy, o.out, cmdline, a);
+  } else if (o.cmd == CMD_EMIT_LLVM && o.infer) {
+    o.deploy.batch = o.batch_given ? o.batch : 1;
+    rc = emit_infer_llvm(m, &o.deploy, o.out, o.obj, o.target, cmdline, a);
+  } else if (o.cmd == CMD_CHECK_INFER) {
+    o.deploy.batch = o.batch_given ? o.batch : 1;
+    o.deploy.weights = o.load;
+    rc = check_infer(m, &o.deploy, o.data, o.n_data, o.limit, cmdline, a);
+  } else if (o.cmd == CMD_PREDICT) {
+    PredictOpts p = {.ckpt = o.load, .inputs = o.inputs, .n_inputs = o.n_inputs,
+                     .json = o.json, .backend = o.backend};
+    rc = run_predict(m, &p, a);
   } else if (o.cmd == CMD_EMIT_C) {
     Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
     rc = exports_free(u) && emit_c(u, o.out, o.with_main, cmdline) ? 0 : 1;

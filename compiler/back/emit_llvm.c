@@ -97,6 +97,12 @@ static LLVMValueRef elem_ptr(LC *c, int arg, LLVMValueRef idx) {
 
 static LLVMValueRef expr(LC *c, const Expr *e);
 
+/* element i of array local l */
+static LLVMValueRef local_elem(LC *c, int64_t l, const Expr *i) {
+  LLVMValueRef idx = to_i64(c, expr(c, i));
+  return LLVMBuildInBoundsGEP2(c->b, c->f32, c->local[l], &idx, 1, "");
+}
+
 static LLVMValueRef bin(LC *c, const Expr *e) {
   LLVMValueRef x = expr(c, e->a), y = expr(c, e->b);
   LLVMBuilderRef b = c->b;
@@ -146,6 +152,8 @@ static LLVMValueRef expr(LC *c, const Expr *e) {
   case X_I: return LLVMConstInt(c->i64, (unsigned long long)e->i, 1);
   case X_VAR: return c->var[e->i];
   case X_LOCAL:
+    if (e->a) /* an element of an array local */
+      return LLVMBuildLoad2(c->b, c->f32, local_elem(c, e->i, e->a), "");
     return LLVMBuildLoad2(c->b, e->is_int ? c->i64 : c->f32, c->local[e->i], "");
   case X_BATCH: return c->B;
   case X_LOAD: {
@@ -254,6 +262,13 @@ static void stmt(LC *c, const Stmt *s) {
   }
   case K_LOCAL: {
     MTLC_ASSERT(s->var < MAX_LOCALS);
+    if (s->n) { /* an array: its first element's address */
+      LLVMValueRef arr = LLVMBuildAlloca(c->ab, LLVMArrayType(c->f32, (unsigned)s->n), "");
+      LLVMValueRef zero = LLVMConstInt(c->i64, 0, 0), idx[2] = {zero, zero};
+      c->local[s->var] = LLVMBuildInBoundsGEP2(c->ab, LLVMArrayType(c->f32, (unsigned)s->n),
+                                                arr, idx, 2, "");
+      return;
+    }
     LLVMTypeRef t = s->is_int ? c->i64 : c->f32;
     c->local[s->var] = LLVMBuildAlloca(c->ab, t, "");
     LLVMValueRef v = expr(c, s->val);
@@ -261,6 +276,11 @@ static void stmt(LC *c, const Stmt *s) {
     return;
   }
   case K_SET: {
+    if (s->idx) {
+      LLVMValueRef p = local_elem(c, s->var, s->idx);
+      LLVMBuildStore(b, expr(c, s->val), p);
+      return;
+    }
     LLVMValueRef v = expr(c, s->val);
     LLVMTypeRef t = LLVMGetAllocatedType(c->local[s->var]);
     LLVMBuildStore(b, t == c->i64 ? to_i64(c, v) : v, c->local[s->var]);

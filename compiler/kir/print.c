@@ -54,7 +54,14 @@ static void expr(Text *t, const Kernel *k, const Expr *e) {
     return;
   case X_I: put(t, "%lld", (long long)e->i); return;
   case X_VAR: put(t, "i%lld", (long long)e->i); return;
-  case X_LOCAL: put(t, "l%lld", (long long)e->i); return;
+  case X_LOCAL:
+    put(t, "l%lld", (long long)e->i);
+    if (e->a) {
+      put(t, "[");
+      expr(t, k, e->a);
+      put(t, "]");
+    }
+    return;
   case X_BATCH: put(t, "B"); return;
   case X_LOAD:
     put(t, "%s[", k->params[e->arg].name);
@@ -124,12 +131,22 @@ static void stmt(Text *t, const Kernel *k, const Stmt *s, int depth) {
     put(t, "\n");
     return;
   case K_LOCAL:
+    if (s->n) {
+      put(t, "f32 l%d[%lld]\n", s->var, (long long)s->n);
+      return;
+    }
     put(t, "%s l%d = ", s->is_int ? "i64" : "f32", s->var);
     expr(t, k, s->val);
     put(t, "\n");
     return;
   case K_SET:
-    put(t, "l%d = ", s->var);
+    put(t, "l%d", s->var);
+    if (s->idx) {
+      put(t, "[");
+      expr(t, k, s->idx);
+      put(t, "]");
+    }
+    put(t, " = ");
     expr(t, k, s->val);
     put(t, "\n");
     return;

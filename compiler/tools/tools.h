@@ -18,4 +18,37 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o);
 /* ---- codegen_check.c: generated code against the interpreter --------------------- */
 int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet);
 
+/* ---- deploy.c: emit-c --infer, emit-llvm --infer ------------------------------------ */
+typedef struct {
+  const char *weights; /* a checkpoint, or NULL */
+  bool blob;           /* the weights in NAME.bin, not in the code */
+  const char *tasks[64];
+  int ntasks;          /* 0: every task */
+  int64_t batch;
+} DeployOpts;
+const MtlModelInfo *deploy_trained_info(Arena *a, Model *m);
+/* keep[t]: task t was asked for; false after an error naming the unknown one */
+bool deploy_tasks(Model *m, const DeployOpts *o, bool *keep);
+/* a checkpoint's groups (malloc'ed), checked against the model */
+bool deploy_load(Model *m, const MtlModelInfo *info, const char *ckpt, float **params,
+                 float **stats);
+Infer *deploy_build(Arena *a, Model *m, const DeployOpts *o, float **weights);
+int emit_infer(Model *m, const DeployOpts *o, const char *dir, const char *cmdline, Arena *a);
+int emit_infer_llvm(Model *m, const DeployOpts *o, const char *path, bool obj,
+                    const char *triple, const char *cmdline, Arena *a);
+
+/* ---- infer_check.c: mtlc check-infer ---------------------------------------------------- */
+int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_data,
+                int64_t limit, const char *cmdline, Arena *a);
+
+/* ---- predict.c: mtlc predict -------------------------------------------------------------- */
+typedef struct {
+  const char *ckpt;
+  const char *const *inputs;
+  int n_inputs;
+  bool json;
+  const char *backend;
+} PredictOpts;
+int run_predict(Model *m, const PredictOpts *o, Arena *a);
+
 #endif

@@ -1,0 +1,173 @@
+/* tools/infer_check.c: `mtlc check-infer`, the inference-only C against
+ * what `mtlc eval` computes, on the same checkpoint and the whole test
+ * split. The inference-only C is generated with the checkpoint's weights
+ * embedded, compiled as C99 with -Wall -Wextra -Werror -pedantic (and
+ * -O3 -march=native) by $CC or cc, and loaded; the reference is the
+ * model's evaluation forward pass through the JIT (OpenBLAS GEMMs, the
+ * checkpoint's parameters and running statistics unfolded). Per task:
+ * the classes must be the reference logits' argmax on every sample, and
+ * logits and probabilities within 1e-5 of the reference, relative to the
+ * sample's largest reference logit in magnitude. It prints what it
+ * compared and exits 1 on any difference. */
+#include "tools/tools.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TOL 1e-5
+
+typedef void PredictFn(const void *in, void *out, void *workspace);
+
+typedef struct {
+  int64_t n, class_same;
+  double logit_rel, prob_rel;
+} Diff;
+
+/* the reference's probabilities of one sample, in double */
+static void probs_of(const float *logits, int64_t w, bool binary, double *p) {
+  if (binary) {
+    p[0] = 1 / (1 + exp(-(double)logits[0]));
+    return;
+  }
+  double m = -INFINITY, s = 0;
+  for (int64_t j = 0; j < w; j++)
+    m = fmax(m, (double)logits[j]);
+  for (int64_t j = 0; j < w; j++)
+    s += p[j] = exp((double)logits[j] - m);
+  for (int64_t j = 0; j < w; j++)
+    p[j] /= s;
+}
+
+static int32_t class_of(const float *logits, int64_t w) {
+  if (w == 1)
+    return logits[0] > 0;
+  int64_t best = 0;
+  for (int64_t j = 1; j < w; j++)
+    if (logits[j] > logits[best])
+      best = j;
+  return (int32_t)best;
+}
+
+/* sample s of one output of the inference code against the reference row */
+static void compare(Diff *d, const InferOutput *o, const char *out, int64_t s, const float *ref,
+                    int64_t w, bool binary) {
+  double mag = 1e-30, p[4096];
+  for (int64_t j = 0; j < w; j++)
+    mag = fmax(mag, fabs((double)ref[j]));
+  if (o->kind == IO_CLASS) {
+    d->class_same += ((const int32_t *)(const void *)(out + o->offset))[s] == class_of(ref, w);
+    d->n++;
+    return;
+  }
+  const float *got = (const float *)(const void *)(out + o->offset) + s * o->width;
+  if (o->kind == IO_PROBS) {
+    probs_of(ref, w, binary, p);
+    for (int64_t j = 0; j < w; j++)
+      d->prob_rel = fmax(d->prob_rel, fabs((double)got[j] - p[j]));
+    return;
+  }
+  for (int64_t j = 0; j < w; j++)
+    d->logit_rel = fmax(d->logit_rel, fabs((double)got[j] - (double)ref[j]) / mag);
+}
+
+static void *load_predict(Arena *a, Infer *inf, const float *w, const char *cmdline, char **dir) {
+  const char *tmp = getenv("TMPDIR");
+  *dir = arena_printf(a, "%s/mtlc-infer-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(*dir)) {
+    fprintf(stderr, "mtlc: cannot make a temporary folder: %s\n", strerror(errno));
+    return NULL;
+  }
+  const char *n = inf->u->m->name;
+  if (!emit_infer_c(inf, *dir, w, false, cmdline) ||
+      !cbuild_so(a, *dir, n, "-std=c99 -O3 -march=native -Wall -Wextra -Werror -pedantic", false))
+    return NULL;
+  void *h = dlopen(arena_printf(a, "%s/%s.so", *dir, n), RTLD_NOW | RTLD_LOCAL);
+  void *f = h ? dlsym(h, arena_printf(a, "%s_predict", n)) : NULL;
+  if (!f)
+    fprintf(stderr, "mtlc: cannot load the inference-only code: %s\n", dlerror());
+  return f;
+}
+
+int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_data,
+                int64_t limit, const char *cmdline, Arena *a) {
+  float *w;
+  Infer *inf = deploy_build(a, m, o, &w);
+  if (!inf)
+    return 1;
+  char *dir = NULL;
+  PredictFn *predict = (PredictFn *)load_predict(a, inf, w, cmdline, &dir);
+  if (dir && !getenv("MTLC_KEEP_TMP"))
+    cbuild_clean(a, dir, m->name);
+  if (!predict)
+    return 1;
+  /* the reference: eval's forward pass, 64 samples a call */
+  const MtlModelInfo *info = jit_load(build_unit(a, m, 64), NULL, NULL);
+  float *params, *stats;
+  MtlSplit test = {0};
+  bool found = false;
+  if (!info || !deploy_load(m, info, o->weights, &params, &stats))
+    return 1;
+  if (!mtl_load_split(&test, info, "test", data, n_data, limit, &found) || !found) {
+    fprintf(stderr, "mtlc: %s\n", found ? mtl_error() : "no test split to check on");
+    return 1;
+  }
+  float *act = xcalloc((size_t)info->n_act + 1, sizeof(float));
+  float *ref[64];
+  for (int t = 0; t < info->n_tasks; t++)
+    ref[t] = xcalloc((size_t)(64 * info->tasks[t].width), sizeof(float));
+  char *in = xcalloc((size_t)inf->in_bytes + 4, 1), *out = xcalloc((size_t)inf->out_bytes + 4, 1);
+  void *ws = xcalloc((size_t)inf->workspace_bytes, 1);
+  Diff *d = xcalloc((size_t)inf->outputs.len + 1, sizeof(Diff));
+  const void *ptr[64];
+  int64_t Bi = inf->batch, checked = 0;
+  for (int64_t from = 0; from + Bi <= test.n; from += 64) {
+    int64_t B = test.n - from < 64 ? test.n - from : 64;
+    for (int k = 0; k < info->n_inputs; k++)
+      ptr[k] = (const char *)test.arrays[k].data + (size_t)(from * test.arrays[k].width) * 4;
+    info->forward(params, stats, act, ptr, B, ref);
+    for (int64_t s = 0; s + Bi <= B; s += Bi, checked += Bi) {
+      for (int k = 0; k < inf->inputs.len; k++) {
+        const InferInput *ii = inf->inputs.data[k];
+        memcpy(in + ii->offset, (const char *)ptr[k] + (size_t)(s * ii->width) * 4,
+               (size_t)(Bi * ii->width) * 4);
+      }
+      predict(in, out, ws);
+      for (int i = 0; i < inf->outputs.len; i++) {
+        const InferOutput *io = inf->outputs.data[i];
+        const MtlTaskInfo *task = &info->tasks[io->task];
+        for (int64_t b = 0; b < Bi; b++)
+          compare(&d[i], io, out, b, ref[io->task] + (s + b) * task->width, task->width,
+                  task->kind == MTL_LABEL_BINARY);
+      }
+    }
+  }
+  int bad = 0;
+  printf("%s: the inference-only C (batch %lld) against eval's forward pass on %lld test samples\n",
+         m->name, (long long)Bi, (long long)checked);
+  for (int i = 0; i < inf->outputs.len; i++) {
+    const InferOutput *io = inf->outputs.data[i];
+    bool ok = true;
+    if (io->kind == IO_CLASS) {
+      ok = d[i].class_same == d[i].n;
+      printf("  %-24s the same class on %lld of %lld\n", io->name, (long long)d[i].class_same,
+             (long long)d[i].n);
+    } else if (io->kind == IO_PROBS) {
+      ok = d[i].prob_rel <= TOL;
+      printf("  %-24s largest difference %.3g\n", io->name, d[i].prob_rel);
+    } else {
+      ok = d[i].logit_rel <= TOL;
+      printf("  %-24s largest difference %.3g of the sample's largest logit\n", io->name,
+             d[i].logit_rel);
+    }
+    bad += !ok;
+  }
+  printf("%s\n", bad ? "FAIL" : "ok");
+  mtl_split_free(&test);
+  free(params), free(stats), free(act), free(in), free(out), free(ws), free(d);
+  for (int t = 0; t < info->n_tasks; t++)
+    free(ref[t]);
+  return bad ? 1 : 0;
+}
