@@ -51,4 +51,10 @@ typedef struct {
 } PredictOpts;
 int run_predict(Model *m, const PredictOpts *o, Arena *a);
 
+/* ---- image.c: PGM and PNG, to 8-bit gray --------------------------------------------------- */
+/* 1 PGM, 2 PNG, 0 neither (by the file's first bytes) */
+int image_kind(const char *path);
+/* *pix: w x h bytes, row-major (malloc'ed); false after printing an error */
+bool image_read(const char *path, uint8_t **pix, int *w, int *h);
+
 #endif
