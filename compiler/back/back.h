@@ -48,6 +48,11 @@ const MtlModelInfo *jit_load(Unit *u, double *codegen_s, double *jit_s);
 bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline);
 
+/* the inference-only form (emit-llvm --infer): object code or text at path,
+ * weights embedded, NAME.h beside it */
+bool emit_llvm_infer_file(Infer *inf, const float *weights, const char *path, bool obj,
+                          const char *triple, const char *cmdline);
+
 /* ---- cbuild.c: compile the C and load it ------------------------------------------- */
 const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose);
 /* false, after an error, when a symbol the model's code exports (NAME_init,

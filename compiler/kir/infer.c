@@ -328,6 +328,12 @@ Infer *build_infer(Arena *a, Model *m, int64_t batch, const bool *tasks, uint64_
   kir_dce(p, 1u << BUF_OUT);
   kir_plan(u, p);
   kir_finish(u);
+  /* the workspace and the weights are the caller's: no alignment beyond a float's */
+  for (int i = 0; i < u->kernels.len; i++) {
+    Kernel *k = u->kernels.data[i];
+    for (int j = 0; j < k->nparams; j++)
+      k->params[j].group = false;
+  }
   lay_out_weights(inf, &r.made);
   inf->workspace_bytes = 4 * (p->act_size > 16 ? p->act_size : 16);
   u->n_act = p->act_size;

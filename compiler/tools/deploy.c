@@ -107,6 +107,7 @@ int emit_infer(Model *m, const DeployOpts *o, const char *dir, const char *cmdli
 
 int emit_infer_llvm(Model *m, const DeployOpts *o, const char *path, bool obj,
                     const char *triple, const char *cmdline, Arena *a) {
-  (void)m, (void)o, (void)path, (void)obj, (void)triple, (void)cmdline, (void)a;
-  return 1;
+  float *w;
+  Infer *inf = deploy_build(a, m, o, &w);
+  return inf && emit_llvm_infer_file(inf, w, path, obj, triple, cmdline) ? 0 : 1;
 }
