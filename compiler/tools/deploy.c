@@ -36,30 +36,29 @@ bool deploy_tasks(Model *m, const DeployOpts *o, bool *keep) {
 }
 
 /* A checkpoint's parameters and statistics, after checking that it is one
- * of this spec's model: its hash when it has one, then every tensor. */
+ * of this spec's model: every tensor's name and shape (the runtime's
+ * loader), then its model hash when it has one (which also tells apart a
+ * model of another name with the same tensors). */
 bool deploy_load(Model *m, const MtlModelInfo *info, const char *ckpt, float **params,
                  float **stats) {
+  *params = xcalloc((size_t)info->n_params + 1, sizeof(float));
+  *stats = xcalloc((size_t)info->n_stats + 1, sizeof(float));
   char model[128];
   uint64_t hash = 0, want = mtl_model_hash(info);
-  bool has_hash;
-  if (!mtl_ckpt_identity(ckpt, model, sizeof model, &hash, &has_hash)) {
+  bool has_hash = false;
+  bool ok = mtl_ckpt_load(ckpt, info, *params, NULL, *stats, NULL) &&
+            mtl_ckpt_identity(ckpt, model, sizeof model, &hash, &has_hash);
+  if (!ok)
     fprintf(stderr, "mtlc: %s\n", mtl_error());
-    return false;
-  }
-  if (has_hash && hash != want) {
+  else if (has_hash && hash != want) {
     fprintf(stderr, "mtlc: %s: a checkpoint of model %s (hash %016llx), not of %s's model %s "
                     "(hash %016llx)\n", ckpt, *model ? model : "?", (unsigned long long)hash,
             m->src->path, m->name, (unsigned long long)want);
-    return false;
+    ok = false;
   }
-  *params = xcalloc((size_t)info->n_params + 1, sizeof(float));
-  *stats = xcalloc((size_t)info->n_stats + 1, sizeof(float));
-  if (!mtl_ckpt_load(ckpt, info, *params, NULL, *stats, NULL)) {
-    fprintf(stderr, "mtlc: %s\n", mtl_error());
+  if (!ok)
     free(*params), free(*stats);
-    return false;
-  }
-  return true;
+  return ok;
 }
 
 typedef struct {
