@@ -23,6 +23,8 @@ bool emit_c_header(Unit *u, const char *dir, const char *cmdline);
  * when missing */
 void emitc_kernel(FILE *out, const Kernel *k);
 void emitc_helpers(FILE *out);
+/* only those the kernels use (clang warns of an unused static inline) */
+void emitc_helpers_used(FILE *out, const Vec *kernels);
 void emitc_float(FILE *out, double f);
 bool emitc_write(Arena *a, const char *dir, const char *file, void (*body)(FILE *, void *),
                  void *ctx);

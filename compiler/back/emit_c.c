@@ -409,6 +409,42 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
   fprintf(out, "extern const MtlModelInfo %s_info;\n\n#endif\n", n);
 }
 
+/* which of the helpers an expression uses: bit 0 imax, 1 imin, 2 fmax_, 3 fmin_ */
+static unsigned helpers_expr(const Expr *e) {
+  if (!e)
+    return 0;
+  unsigned h = helpers_expr(e->a) | helpers_expr(e->b) | helpers_expr(e->c);
+  if (e->kind == X_BIN && (e->op == XB_MAX || e->op == XB_MIN))
+    h |= 1u << ((e->a->is_int ? 0 : 2) + (e->op == XB_MIN));
+  return h;
+}
+
+static unsigned helpers_body(const Vec *body) {
+  unsigned h = 0;
+  for (int i = 0; i < body->len; i++) {
+    const Stmt *s = body->data[i];
+    h |= helpers_expr(s->hi) | helpers_expr(s->idx) | helpers_expr(s->val);
+    if (s->kind == K_FOR)
+      h |= helpers_body(&s->body);
+  }
+  return h;
+}
+
+void emitc_helpers_used(FILE *out, const Vec *kernels) {
+  static const char *const text[4] = {
+      "static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n",
+      "static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n",
+      "static float fmax_(float a, float b) { return a > b ? a : b; } /* fmaxf but for NaNs */\n",
+      "static float fmin_(float a, float b) { return a < b ? a : b; }\n"};
+  unsigned h = 0;
+  for (int i = 0; i < kernels->len; i++)
+    h |= helpers_body(&((const Kernel *)kernels->data[i])->body);
+  for (int i = 0; i < 4; i++)
+    if (h >> i & 1)
+      fputs(text[i], out);
+  fputc('\n', out);
+}
+
 void emitc_helpers(FILE *out) {
   fputs("static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
         "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n"

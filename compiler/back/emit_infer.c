@@ -266,7 +266,7 @@ static void source_body(FILE *out, void *ctx) {
   fprintf(out, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n"
                "#include \"%s.h\"\n\n", n);
   layout_checks(out, c);
-  emitc_helpers(out);
+  emitc_helpers_used(out, &u->kernels);
   tables(out, c);
   weights_table(out, c);
   if (c->weights && !c->blob)

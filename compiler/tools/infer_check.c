@@ -1,13 +1,17 @@
 /* tools/infer_check.c: `mtlc check-infer`, the inference-only C against
  * what `mtlc eval` computes, on the same checkpoint and the whole test
  * split. The inference-only C is generated with the checkpoint's weights
- * embedded, compiled as C99 with -Wall -Wextra -Werror -pedantic (and
- * -O3 -march=native) by $CC or cc, and loaded; the reference is the
+ * in a blob (NAME.bin, checked and handed over by NAME_weights; the
+ * embedded form differs only in where the same floats live, and
+ * compiles slowly), compiled as C99 with -Wall -Wextra -Werror -pedantic
+ * (and -O3 -march=native) by $CC or cc, and loaded; the reference is the
  * model's evaluation forward pass through the JIT (OpenBLAS GEMMs, the
  * checkpoint's parameters and running statistics unfolded). Per task:
  * the classes must be the reference logits' argmax on every sample, and
  * logits and probabilities within 1e-5 of the reference, relative to the
- * sample's largest reference logit in magnitude. It prints what it
+ * sample's largest reference logit in magnitude (absolute when that is
+ * under 1: a float dot product's rounding scales with its terms, not with
+ * its sum, so a relative bound on a logit near 0 means nothing). It prints what it
  * compared and exits 1 on any difference. */
 #include "tools/tools.h"
 
@@ -19,7 +23,8 @@
 
 #define TOL 1e-5
 
-typedef void PredictFn(const void *in, void *out, void *workspace);
+typedef void PredictFn(const float *w, const void *in, void *out, void *workspace);
+typedef const float *WeightsFn(const void *blob, size_t bytes);
 
 typedef struct {
   int64_t n, class_same;
@@ -54,7 +59,7 @@ static int32_t class_of(const float *logits, int64_t w) {
 /* sample s of one output of the inference code against the reference row */
 static void compare(Diff *d, const InferOutput *o, const char *out, int64_t s, const float *ref,
                     int64_t w, bool binary) {
-  double mag = 1e-30, p[4096];
+  double mag = 1, p[4096]; /* relative to the largest logit, absolute below 1 */
   for (int64_t j = 0; j < w; j++)
     mag = fmax(mag, fabs((double)ref[j]));
   if (o->kind == IO_CLASS) {
@@ -73,22 +78,39 @@ static void compare(Diff *d, const InferOutput *o, const char *out, int64_t s, c
     d->logit_rel = fmax(d->logit_rel, fabs((double)got[j] - (double)ref[j]) / mag);
 }
 
-static void *load_predict(Arena *a, Infer *inf, const float *w, const char *cmdline, char **dir) {
+/* the compiled code's NAME_predict, and its weights from the blob it wrote */
+static PredictFn *load_predict(Arena *a, Infer *inf, const float *w, const char *cmdline,
+                               const float **weights) {
   const char *tmp = getenv("TMPDIR");
-  *dir = arena_printf(a, "%s/mtlc-infer-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(*dir)) {
+  char *dir = arena_printf(a, "%s/mtlc-infer-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(dir)) {
     fprintf(stderr, "mtlc: cannot make a temporary folder: %s\n", strerror(errno));
     return NULL;
   }
   const char *n = inf->u->m->name;
-  if (!emit_infer_c(inf, *dir, w, false, cmdline) ||
-      !cbuild_so(a, *dir, n, "-std=c99 -O3 -march=native -Wall -Wextra -Werror -pedantic", false))
-    return NULL;
-  void *h = dlopen(arena_printf(a, "%s/%s.so", *dir, n), RTLD_NOW | RTLD_LOCAL);
-  void *f = h ? dlsym(h, arena_printf(a, "%s_predict", n)) : NULL;
-  if (!f)
-    fprintf(stderr, "mtlc: cannot load the inference-only code: %s\n", dlerror());
-  return f;
+  void *f = NULL;
+  if (emit_infer_c(inf, dir, w, true, cmdline) &&
+      cbuild_so(a, dir, n, "-std=c99 -O3 -march=native -Wall -Wextra -Werror -pedantic", false)) {
+    void *h = dlopen(arena_printf(a, "%s/%s.so", dir, n), RTLD_NOW | RTLD_LOCAL);
+    WeightsFn *wf = h ? (WeightsFn *)dlsym(h, arena_printf(a, "%s_weights", n)) : NULL;
+    f = h ? dlsym(h, arena_printf(a, "%s_predict", n)) : NULL;
+    if (!f || !wf)
+      fprintf(stderr, "mtlc: cannot load the inference-only code: %s\n", dlerror());
+    FILE *bin = fopen(arena_printf(a, "%s/%s.bin", dir, n), "rb");
+    size_t size = (size_t)MTL_BLOB_HEADER + 4 * (size_t)inf->n_weights;
+    char *blob = xcalloc(size + 1, 1);
+    bool read = bin && fread(blob, 1, size + 1, bin) == size;
+    if (bin)
+      fclose(bin);
+    *weights = f && wf && read ? wf(blob, size) : NULL; /* blob lives on: the weights */
+    if (f && !*weights) {
+      fprintf(stderr, "mtlc: %s_weights refused the blob it was generated with\n", n);
+      f = NULL;
+    }
+  }
+  if (!getenv("MTLC_KEEP_TMP"))
+    cbuild_clean(a, dir, n);
+  return (PredictFn *)f;
 }
 
 int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_data,
@@ -97,14 +119,13 @@ int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_da
   Infer *inf = deploy_build(a, m, o, &w);
   if (!inf)
     return 1;
-  char *dir = NULL;
-  PredictFn *predict = (PredictFn *)load_predict(a, inf, w, cmdline, &dir);
-  if (dir && !getenv("MTLC_KEEP_TMP"))
-    cbuild_clean(a, dir, m->name);
+  const float *weights = NULL;
+  PredictFn *predict = load_predict(a, inf, w, cmdline, &weights);
   if (!predict)
     return 1;
-  /* the reference: eval's forward pass, 64 samples a call */
-  const MtlModelInfo *info = jit_load(build_unit(a, m, 64), NULL, NULL);
+  /* the reference: eval's forward pass, R samples a call, a multiple of the batch */
+  int64_t Bi = inf->batch, R = Bi >= 64 ? Bi : 64 / Bi * Bi;
+  const MtlModelInfo *info = jit_load(build_unit(a, m, R), NULL, NULL);
   float *params, *stats;
   MtlSplit test = {0};
   bool found = false;
@@ -117,14 +138,14 @@ int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_da
   float *act = xcalloc((size_t)info->n_act + 1, sizeof(float));
   float *ref[64];
   for (int t = 0; t < info->n_tasks; t++)
-    ref[t] = xcalloc((size_t)(64 * info->tasks[t].width), sizeof(float));
+    ref[t] = xcalloc((size_t)(R * info->tasks[t].width), sizeof(float));
   char *in = xcalloc((size_t)inf->in_bytes + 4, 1), *out = xcalloc((size_t)inf->out_bytes + 4, 1);
   void *ws = xcalloc((size_t)inf->workspace_bytes, 1);
   Diff *d = xcalloc((size_t)inf->outputs.len + 1, sizeof(Diff));
   const void *ptr[64];
-  int64_t Bi = inf->batch, checked = 0;
-  for (int64_t from = 0; from + Bi <= test.n; from += 64) {
-    int64_t B = test.n - from < 64 ? test.n - from : 64;
+  int64_t checked = 0;
+  for (int64_t from = 0; from + Bi <= test.n; from += R) {
+    int64_t B = test.n - from < R ? test.n - from : R;
     for (int k = 0; k < info->n_inputs; k++)
       ptr[k] = (const char *)test.arrays[k].data + (size_t)(from * test.arrays[k].width) * 4;
     info->forward(params, stats, act, ptr, B, ref);
@@ -134,7 +155,7 @@ int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_da
         memcpy(in + ii->offset, (const char *)ptr[k] + (size_t)(s * ii->width) * 4,
                (size_t)(Bi * ii->width) * 4);
       }
-      predict(in, out, ws);
+      predict(weights, in, out, ws);
       for (int i = 0; i < inf->outputs.len; i++) {
         const InferOutput *io = inf->outputs.data[i];
         const MtlTaskInfo *task = &info->tasks[io->task];
@@ -159,7 +180,7 @@ int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_da
       printf("  %-24s largest difference %.3g\n", io->name, d[i].prob_rel);
     } else {
       ok = d[i].logit_rel <= TOL;
-      printf("  %-24s largest difference %.3g of the sample's largest logit\n", io->name,
+      printf("  %-24s largest difference %.3g of the sample's largest logit (or of 1)\n", io->name,
              d[i].logit_rel);
     }
     bad += !ok;
