@@ -31,8 +31,7 @@ if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
   echo "SKIP examples/deploy: Fashion-MNIST is not installed"
 elif out=$(make -s -C $dep MTLC="$MTLC" CKPT="$tmp/deploy.safetensors" 2>&1) &&
      out=$(make -s -C $dep test MTLC="$MTLC" CKPT="$tmp/deploy.safetensors" 2>&1) &&
-     grep -q "classify agrees with mtlc predict on 100 images" <<<"$out" &&
-     nm -u $dep/classify | grep -qv malloc; then
+     grep -q "classify agrees with mtlc predict on 100 images" <<<"$out"; then
   echo "[PASS] examples/deploy builds with cc and classifies as mtlc predict does"
 else
   echo "[FAIL] examples/deploy builds with cc and classifies as mtlc predict does"
