@@ -20,9 +20,10 @@ static const char usage_text[] =
     "  ir SPEC [--grad]\n"
     "                  the graph IR as text; --grad adds the backward pass and\n"
     "                  the optimizer update\n"
-    "  kir SPEC [--batch N]\n"
+    "  kir SPEC [--batch N] [--infer [--task NAME]...]\n"
     "                  the kernel IR as text: each distinct kernel once, then the\n"
-    "                  train, eval and forward programs as calls with their buffers\n"
+    "                  train, eval and forward programs as calls with their buffers;\n"
+    "                  --infer: the inference-only program and its weights' layout\n"
     "  check-grad SPEC [--seed N] [--batch N] [--samples N]\n"
     "                  every parameter gradient against central differences\n"
     "                  (double precision, eps 1e-6); exit 1 if any is off.\n"
@@ -174,10 +175,10 @@ static const struct {
     {"--batch", C(KIR) | C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN) | C(BENCH) | C(CHECK_INFER), true},
     {"--steps", C(BENCH), true},
     {"--reps", C(BENCH), true},
-    {"--infer", C(BENCH) | C(EMIT_C) | C(EMIT_LLVM), false},
+    {"--infer", C(BENCH) | C(EMIT_C) | C(EMIT_LLVM) | C(KIR), false},
     {"--weights", C(EMIT_C) | C(EMIT_LLVM), true},
     {"--weights-blob", C(EMIT_C), false},
-    {"--task", C(EMIT_C) | C(EMIT_LLVM) | C(CHECK_INFER), true},
+    {"--task", C(EMIT_C) | C(EMIT_LLVM) | C(CHECK_INFER) | C(KIR), true},
     {"--json", C(PREDICT), false},
     {"--dump", C(BENCH), true},
     {"--samples", C(CHECK_GRAD), true},
@@ -310,7 +311,7 @@ static int parse_args(Arena *a, int argc, char **argv, Opts *o) {
     return usage_error("'%s' needs --load CHECKPOINT", cmd_names[o->cmd]);
   if (o->cmd == CMD_PREDICT && !o->n_inputs)
     return usage_error("%s", "predict needs at least one INPUT file after the spec");
-  bool emit = o->cmd == CMD_EMIT_C || o->cmd == CMD_EMIT_LLVM;
+  bool emit = o->cmd == CMD_EMIT_C || o->cmd == CMD_EMIT_LLVM || o->cmd == CMD_KIR;
   if (emit && !o->infer && (o->deploy.weights || o->deploy.blob || o->deploy.ntasks))
     return usage_error("%s", "--weights, --weights-blob and --task go with --infer");
   if (o->deploy.blob && !o->deploy.weights)
@@ -428,6 +429,13 @@ int main(int argc, char **argv) {
   } else if (o.cmd == CMD_EMIT_LLVM) {
     Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
     rc = exports_free(u) && emit_llvm_file(u, o.out, o.obj, o.target, cmdline) ? 0 : 1;
+  } else if (o.cmd == CMD_KIR && o.infer) {
+    o.deploy.batch = o.batch_given ? o.batch : 1;
+    float *w;
+    Infer *inf = deploy_build(a, m, &o.deploy, &w);
+    if (inf)
+      infer_print(stdout, inf);
+    rc = inf ? 0 : 1;
   } else if (o.cmd == CMD_KIR) {
     kir_print(stdout, build_unit(a, m, o.batch_given ? o.batch : m->train.batch));
   } else if (o.cmd == CMD_BENCH) {

@@ -302,6 +302,9 @@ bool infer_fill_weights(const Infer *inf, InferLookup *lookup, void *ctx, float 
 
 /* ---- the text form: mtlc kir (kir/print.c) ---------------------------------------- */
 void kir_print(FILE *out, Unit *u);
+/* an inference unit: its kernels and program, then its weights' layout,
+ * inputs and outputs (mtlc kir --infer) */
+void infer_print(FILE *out, const Infer *inf);
 /* one kernel's body as text, parameters by name: also its dedup key */
 char *kir_kernel_text(Arena *a, const Kernel *k);
 /* what an actual buffer is, as an expression of the entry point's arguments */

@@ -7,7 +7,32 @@
  * before a file is written. */
 #include "tools/tools.h"
 
+#include <math.h>
 #include <string.h>
+
+void deploy_probs(const float *logits, int64_t w, double *p) {
+  if (w == 1) {
+    p[0] = 1 / (1 + exp(-(double)logits[0]));
+    return;
+  }
+  double m = -INFINITY, s = 0;
+  for (int64_t j = 0; j < w; j++)
+    m = fmax(m, (double)logits[j]);
+  for (int64_t j = 0; j < w; j++)
+    s += p[j] = exp((double)logits[j] - m);
+  for (int64_t j = 0; j < w; j++)
+    p[j] /= s;
+}
+
+int32_t deploy_class(const float *logits, int64_t w) {
+  if (w == 1)
+    return logits[0] > 0;
+  int64_t best = 0;
+  for (int64_t j = 1; j < w; j++)
+    if (logits[j] > logits[best])
+      best = j;
+  return (int32_t)best;
+}
 
 /* the trained model's description: what its checkpoints hold */
 const MtlModelInfo *deploy_trained_info(Arena *a, Model *m) {

@@ -31,45 +31,20 @@ typedef struct {
   double logit_rel, prob_rel;
 } Diff;
 
-/* the reference's probabilities of one sample, in double */
-static void probs_of(const float *logits, int64_t w, bool binary, double *p) {
-  if (binary) {
-    p[0] = 1 / (1 + exp(-(double)logits[0]));
-    return;
-  }
-  double m = -INFINITY, s = 0;
-  for (int64_t j = 0; j < w; j++)
-    m = fmax(m, (double)logits[j]);
-  for (int64_t j = 0; j < w; j++)
-    s += p[j] = exp((double)logits[j] - m);
-  for (int64_t j = 0; j < w; j++)
-    p[j] /= s;
-}
-
-static int32_t class_of(const float *logits, int64_t w) {
-  if (w == 1)
-    return logits[0] > 0;
-  int64_t best = 0;
-  for (int64_t j = 1; j < w; j++)
-    if (logits[j] > logits[best])
-      best = j;
-  return (int32_t)best;
-}
-
 /* sample s of one output of the inference code against the reference row */
 static void compare(Diff *d, const InferOutput *o, const char *out, int64_t s, const float *ref,
-                    int64_t w, bool binary) {
+                    int64_t w) {
   double mag = 1, p[4096]; /* relative to the largest logit, absolute below 1 */
   for (int64_t j = 0; j < w; j++)
     mag = fmax(mag, fabs((double)ref[j]));
   if (o->kind == IO_CLASS) {
-    d->class_same += ((const int32_t *)(const void *)(out + o->offset))[s] == class_of(ref, w);
+    d->class_same += ((const int32_t *)(const void *)(out + o->offset))[s] == deploy_class(ref, w);
     d->n++;
     return;
   }
   const float *got = (const float *)(const void *)(out + o->offset) + s * o->width;
   if (o->kind == IO_PROBS) {
-    probs_of(ref, w, binary, p);
+    deploy_probs(ref, w, p);
     for (int64_t j = 0; j < w; j++)
       d->prob_rel = fmax(d->prob_rel, fabs((double)got[j] - p[j]));
     return;
@@ -160,8 +135,7 @@ int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_da
         const InferOutput *io = inf->outputs.data[i];
         const MtlTaskInfo *task = &info->tasks[io->task];
         for (int64_t b = 0; b < Bi; b++)
-          compare(&d[i], io, out, b, ref[io->task] + (s + b) * task->width, task->width,
-                  task->kind == MTL_LABEL_BINARY);
+          compare(&d[i], io, out, b, ref[io->task] + (s + b) * task->width, task->width);
       }
     }
   }

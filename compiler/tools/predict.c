@@ -70,60 +70,52 @@ static bool read_input(const char *path, const MtlInputInfo *in, MtlArray *out) 
   return ok;
 }
 
-static void json_floats(const float *x, int64_t n) {
+static void json_floats(const float *x, const double *d, int64_t n) {
   putchar('[');
-  for (int64_t i = 0; i < n; i++)
-    printf(isfinite(x[i]) ? "%s%.9g" : "%snull", i ? ", " : "", (double)x[i]);
+  for (int64_t i = 0; i < n; i++) {
+    double v = x ? (double)x[i] : (double)(float)d[i];
+    printf(isfinite(v) ? "%s%.9g" : "%snull", i ? ", " : "", v);
+  }
   putchar(']');
 }
 
-/* probabilities of one sample's logits (softmax, or sigmoid of one) */
-static void probs(const float *y, int64_t w, float *p) {
-  if (w == 1) {
-    p[0] = (float)(1 / (1 + exp(-(double)y[0])));
-    return;
-  }
-  double m = -INFINITY, s = 0;
-  for (int64_t j = 0; j < w; j++)
-    m = fmax(m, (double)y[j]);
-  for (int64_t j = 0; j < w; j++)
-    s += exp((double)y[j] - m);
-  for (int64_t j = 0; j < w; j++)
-    p[j] = (float)(exp((double)y[j] - m) / s);
-}
-
-static int64_t class_of(const float *y, int64_t w) {
-  if (w == 1)
-    return y[0] > 0;
-  int64_t best = 0;
-  for (int64_t j = 1; j < w; j++)
-    if (y[j] > y[best])
-      best = j;
-  return best;
+static void json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++)
+    if (*s == '"' || *s == '\\')
+      printf("\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      printf("\\u%04x", *s);
+    else
+      putchar(*s);
+  putchar('"');
 }
 
 static void print_sample(const MtlModelInfo *info, float *const *out, int64_t b,
                          const Origin *o, bool json, bool last) {
-  float p[4096];
-  if (json)
-    printf("  {\"input\": \"%s\", \"index\": %lld", o->path, (long long)o->index);
-  else
+  double p[4096];
+  if (json) {
+    fputs("  {\"input\": ", stdout);
+    json_string(o->path);
+    printf(", \"index\": %lld", (long long)o->index);
+  } else {
     printf("%-28.28s %6lld", o->path, (long long)o->index);
+  }
   for (int t = 0; t < info->n_tasks; t++) {
     const MtlTaskInfo *k = &info->tasks[t];
     const float *y = out[t] + b * k->width;
     bool real = k->kind == MTL_LABEL_REAL;
     if (!real)
-      probs(y, k->width, p);
-    int64_t c = real ? 0 : class_of(y, k->width);
+      deploy_probs(y, k->width, p);
+    int64_t c = real ? 0 : deploy_class(y, k->width);
     if (json) {
       printf(", \"%s\": {", k->name);
       if (!real)
-        printf("\"class\": %lld, \"probs\": ", (long long)c), json_floats(p, k->width),
+        printf("\"class\": %lld, \"probs\": ", (long long)c), json_floats(NULL, p, k->width),
             printf(", \"logits\": ");
       else
         printf("\"values\": ");
-      json_floats(y, k->width);
+      json_floats(y, NULL, k->width);
       putchar('}');
     } else if (real) {
       printf("  %12.5g%s", (double)y[0], k->width > 1 ? " ..." : "");

@@ -27,6 +27,11 @@ typedef struct {
   int64_t batch;
 } DeployOpts;
 const MtlModelInfo *deploy_trained_info(Arena *a, Model *m);
+/* a task's probabilities from its logits (softmax; of one logit, sigmoid), in
+ * double, and its class (the first largest; of one logit, 1 when positive),
+ * as the inference-only code computes them */
+void deploy_probs(const float *logits, int64_t w, double *p);
+int32_t deploy_class(const float *logits, int64_t w);
 /* keep[t]: task t was asked for; false after an error naming the unknown one */
 bool deploy_tasks(Model *m, const DeployOpts *o, bool *keep);
 /* a checkpoint's groups (malloc'ed), checked against the model */
