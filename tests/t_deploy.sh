@@ -199,6 +199,14 @@ if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/
      close "$tmp/a.txt" "$tmp/c.txt"; then
     pass "aarch64-linux-gnu-gcc, under qemu-aarch64: logits within 1e-5 of the host's"
   else fail "aarch64-linux-gnu-gcc, under qemu-aarch64: logits within 1e-5 of the host's" "$(cat "$tmp/err")"; fi
+  mkdir -p "$tmp/la"
+  if "$MTLC" emit-llvm $spec --infer --weights "$ck" --obj --target aarch64-linux-gnu -o "$tmp/la/fashion_hard.o" 2>"$tmp/err" &&
+     aarch64-linux-gnu-gcc $strict -O2 -static -I"$tmp/la" -o "$tmp/la/classify" $ex/classify.c \
+       "$tmp/la/fashion_hard.o" -lm 2>>"$tmp/err" &&
+     qemu-aarch64 "$tmp/la/classify" --logits --idx "$tmp/t10k.idx" 50 | sed 's/.*logits //' >"$tmp/la.txt" &&
+     close "$tmp/la.txt" "$tmp/c.txt"; then
+    pass "emit-llvm --infer --target aarch64-linux-gnu, under qemu-aarch64: logits within 1e-5 of the host's"
+  else fail "emit-llvm --infer --target aarch64-linux-gnu, under qemu-aarch64: logits within 1e-5 of the host's" "$(cat "$tmp/err")"; fi
 else echo "SKIP deploy/aarch64: aarch64-linux-gnu-gcc or qemu-aarch64 missing (tools/deps.sh --cross)"; fi
 if command -v arm-none-eabi-gcc >/dev/null; then
   m4="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16"
