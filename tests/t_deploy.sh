@@ -4,7 +4,7 @@
 #  - for every spec in specs/, a short-trained checkpoint: mtlc check-infer
 #    compares the inference-only C with eval's forward pass on the whole
 #    Fashion-MNIST test set (the same classes, logits within 1e-5); also at
-#    batch 3 and for one task alone;
+#    batch 3 and for one task alone; tests/grad/'s specs on random inputs;
 #  - the C compiles with gcc and clang-14 as -std=c99 -Wall -Wextra -Werror
 #    -pedantic, with weights embedded, in a blob, or none; the object needs
 #    nothing but libm and memcpy/memset/memcmp;
@@ -61,6 +61,19 @@ if out=$("$MTLC" check-infer $spec --load "$ck" --task category 2>&1) && ! grep 
    [ "$(grep -c '^  [a-z_0-9]*(' "$tmp/cat/fashion_hard.c")" -lt "$(grep -c '^  [a-z_0-9]*(' "$tmp/both/fashion_hard.c")" ]; then
   pass "--task category: only its head, and it equals eval"
 else fail "--task category: only its head, and it equals eval" "$out"; fi
+
+# the specs of tests/grad/ (every layer, binary and real tasks, batchnorm
+# that does not fold, shared outputs): their initial parameters on random
+# inputs, at batch 2
+for f in tests/grad/*.mtl; do
+  n=$(basename "${f%.mtl}")
+  mkdir -p "$tmp/g_$n"
+  if "$MTLC" bench "$f" --dump "$tmp/g_$n" --steps 1 --reps 1 >/dev/null 2>&1 &&
+     out=$("$MTLC" check-infer "$f" --load "$tmp/g_$n/params.safetensors" --batch 2 2>&1) &&
+     grep -q "on 256 random samples" <<<"$out"; then
+    pass "$n: the inference-only C equals eval on random inputs at batch 2"
+  else fail "$n: the inference-only C equals eval on random inputs at batch 2" "$out"; fi
+done
 
 # 2. C99, pedantic, on gcc and clang-14; the object needs only libm and the string functions
 strict="-std=c99 -Wall -Wextra -Werror -pedantic"

@@ -4,7 +4,8 @@
  * in a blob (NAME.bin, checked and handed over by NAME_weights; the
  * embedded form differs only in where the same floats live, and
  * compiles slowly), compiled as C99 with -Wall -Wextra -Werror -pedantic
- * (and -O3 -march=native) by $CC or cc, and loaded; the reference is the
+ * (and -O3 -march=native) by $CC or cc, and loaded (a spec without test
+ * data is checked on 256 samples of random inputs); the reference is the
  * model's evaluation forward pass through the JIT (OpenBLAS GEMMs, the
  * checkpoint's parameters and running statistics unfolded). Per task:
  * the classes must be the reference logits' argmax on every sample, and
@@ -88,6 +89,20 @@ static PredictFn *load_predict(Arena *a, Infer *inf, const float *w, const char 
   return (PredictFn *)f;
 }
 
+/* a spec without test data: n samples of standard normal inputs (ids 0) */
+static void random_split(MtlSplit *s, const MtlModelInfo *info, int64_t n) {
+  MtlRng r;
+  mtl_rng_seed(&r, 11);
+  *s = (MtlSplit){"random", n, info->n_inputs, xcalloc((size_t)info->n_inputs, sizeof(MtlArray))};
+  for (int k = 0; k < info->n_inputs; k++) {
+    int64_t w = info->inputs[k].numel;
+    float *x = xcalloc((size_t)(n * w), sizeof(float));
+    for (int64_t i = 0; info->inputs[k].dtype == MTL_F32 && i < n * w; i++)
+      x[i] = (float)mtl_rng_normal(&r);
+    s->arrays[k] = (MtlArray){info->inputs[k].dtype, n, w, x};
+  }
+}
+
 int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_data,
                 int64_t limit, const char *cmdline, Arena *a) {
   float *w;
@@ -106,10 +121,12 @@ int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_da
   bool found = false;
   if (!info || !deploy_load(m, info, o->weights, &params, &stats))
     return 1;
-  if (!mtl_load_split(&test, info, "test", data, n_data, limit, &found) || !found) {
-    fprintf(stderr, "mtlc: %s\n", found ? mtl_error() : "no test split to check on");
+  if (!mtl_load_split(&test, info, "test", data, n_data, limit, &found)) {
+    fprintf(stderr, "mtlc: %s\n", mtl_error());
     return 1;
   }
+  if (!found)
+    random_split(&test, info, limit > 0 ? limit : 256);
   float *act = xcalloc((size_t)info->n_act + 1, sizeof(float));
   float *ref[64];
   for (int t = 0; t < info->n_tasks; t++)
@@ -140,8 +157,8 @@ int check_infer(Model *m, const DeployOpts *o, const MtlOverride *data, int n_da
     }
   }
   int bad = 0;
-  printf("%s: the inference-only C (batch %lld) against eval's forward pass on %lld test samples\n",
-         m->name, (long long)Bi, (long long)checked);
+  printf("%s: the inference-only C (batch %lld) against eval's forward pass on %lld %s samples\n",
+         m->name, (long long)Bi, (long long)checked, found ? "test" : "random");
   for (int i = 0; i < inf->outputs.len; i++) {
     const InferOutput *io = inf->outputs.data[i];
     bool ok = true;
