@@ -700,9 +700,15 @@ static void module_begin(LC *c, Unit *u, LLVMContextRef ctx, LLVMTargetMachineRe
   c->pf64 = LLVMPointerType(c->f64, 0), c->pi64 = LLVMPointerType(c->i64, 0);
 }
 
-/* the host's CPU and features on every function; verify; O3 */
+/* the host's CPU and features on every function; verify; O3. tiles: the
+ * inference-only module's generated GEMMs (kir/gemm.c), whose register tiles
+ * are small loops over a local array: O3 runs without unrolling, so that the
+ * loop vectorizer sees the tile's inner loop (unrolled first, it was
+ * vectorized across the outer one with gathers, 28 times slower than gcc's
+ * build of the same C); then the vectorized tile loops are unrolled fully and
+ * SROA keeps the tile in registers. */
 static void module_end(LC *c, LLVMTargetMachineRef tm, LLVMTargetDataRef td, bool host,
-                       bool optimize, bool unroll) {
+                       bool optimize, bool tiles) {
   if (host) {
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     for (LLVMValueRef f = LLVMGetFirstFunction(c->mod); f; f = LLVMGetNextFunction(f)) {
@@ -732,11 +738,13 @@ static void module_end(LC *c, LLVMTargetMachineRef tm, LLVMTargetDataRef td, boo
     LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
     /* unrolling tripled compile time (1.2 s against 0.4 s for fashion_hard)
      * for a few percent of throughput: spec to running code stays under a
-     * second. MTLC_UNROLL=1 turns it back on. Ahead-of-time inference code
-     * unrolls: its register tiles need it. */
+     * second. MTLC_UNROLL=1 turns it back on. */
     const char *env = getenv("MTLC_UNROLL");
-    LLVMPassBuilderOptionsSetLoopUnrolling(po, unroll || (env && *env == '1'));
+    LLVMPassBuilderOptionsSetLoopUnrolling(po, !tiles && env && *env == '1');
     llvm_fail(LLVMRunPasses(c->mod, "default<O3>", tm, po), "optimizing");
+    if (tiles)
+      llvm_fail(LLVMRunPasses(c->mod, "function(loop-unroll<O3>,sroa,instcombine,gvn,simplifycfg)", tm, po),
+                "unrolling the register tiles");
     LLVMDisposePassBuilderOptions(po);
   }
 }
