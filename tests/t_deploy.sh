@@ -62,6 +62,17 @@ if out=$("$MTLC" check-infer $spec --load "$ck" --task category 2>&1) && ! grep 
   pass "--task category: only its head, and it equals eval"
 else fail "--task category: only its head, and it equals eval" "$out"; fi
 
+# the inference program: every batchnorm of fashion_resnet folded into its
+# convolution (no running statistic left as a weight), all_layers' dropout
+# gone (the training program has it)
+r=$("$MTLC" kir specs/fashion_resnet.mtl --infer 2>&1)
+d=$("$MTLC" kir tests/grad/all_layers.mtl --infer 2>&1); t=$("$MTLC" kir tests/grad/all_layers.mtl 2>&1)
+if [ "$(grep -c '= fold weight(' <<<"$r")" = 6 ] && [ "$(grep -c '= fold bias(' <<<"$r")" = 6 ] &&
+   ! grep -q 'running_' <<<"$(sed -n '/^weights/,$p' <<<"$r" | grep -v '= fold ')" &&
+   grep -q dropout <<<"$t" && ! grep -qi dropout <<<"$d"; then
+  pass "inference: fashion_resnet's six batchnorms folded into their convolutions; dropout gone"
+else fail "inference: fashion_resnet's six batchnorms folded into their convolutions; dropout gone" "$(sed -n '/^weights/,$p' <<<"$r")"; fi
+
 # the specs of tests/grad/ (every layer, binary and real tasks, batchnorm
 # that does not fold, shared outputs): their initial parameters on random
 # inputs, at batch 2
