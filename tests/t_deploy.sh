@@ -14,7 +14,8 @@
 #  - a wrong checkpoint (another spec's, truncated, wrong shapes, another
 #    model's name) is a clear error, exit 1, nothing written;
 #  - emit-llvm --infer --obj gives the C's classes and logits;
-#  - mtlc predict reads IDX, .npy, CSV, PGM and PNG and agrees with itself;
+#  - mtlc predict reads IDX, .npy, CSV, PGM and PNG (gray and RGB, every
+#    row filter) and agrees with itself;
 #  - cross targets where installed: aarch64 under qemu equals the host
 #    within 1e-5; a Cortex-M4 object, whose size is reported.
 set -u
@@ -173,19 +174,24 @@ import struct, sys, zlib
 d = sys.argv[1]
 raw = open(d + "/t10k.idx", "rb").read()[16:16 + 784 * 3]
 open(d + "/x.pgm", "wb").write(b"P5\n# a comment\n28 28\n255\n" + raw[:784])
-def png(path, pix, w, h, filt):
-    rows = b""
+def png(path, pix, w, h, rgb):  # 8-bit gray or RGB, row y filtered with type y % 5
+    bpp = 3 if rgb else 1
+    if rgb: pix = bytes(v for p in pix for v in (p, p, p))
+    n, rows = w * bpp, b""
     for y in range(h):
-        r = pix[y * w:(y + 1) * w]
-        up = pix[(y - 1) * w:y * w] if y else bytes(w)
-        if filt == 1: r = bytes([r[0]] + [(r[x] - r[x - 1]) & 255 for x in range(1, w)])
-        if filt == 2: r = bytes([(r[x] - up[x]) & 255 for x in range(w)])
-        rows += bytes([filt]) + r
+        r, up = pix[y * n:(y + 1) * n], pix[(y - 1) * n:y * n] if y else bytes(n)
+        out = []
+        for x in range(n):
+            a, b, c = r[x - bpp] if x >= bpp else 0, up[x], up[x - bpp] if x >= bpp else 0
+            q = a + b - c
+            paeth = a if abs(q - a) <= abs(q - b) and abs(q - a) <= abs(q - c) else b if abs(q - b) <= abs(q - c) else c
+            out.append((r[x] - [0, a, b, (a + b) // 2, paeth][y % 5]) & 255)
+        rows += bytes([y % 5] + out)
     ch = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
-    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + ch(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + ch(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2 if rgb else 0, 0, 0, 0))
                            + ch(b"IDAT", zlib.compress(rows)) + ch(b"IEND", b""))
-png(d + "/y.png", raw[784:1568], 28, 28, 1)
-png(d + "/z.png", raw[1568:], 28, 28, 2)
+png(d + "/y.png", raw[784:1568], 28, 28, False)
+png(d + "/z.png", raw[1568:], 28, 28, True)
 hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 28, 28), }"
 hdr += " " * (63 - len(hdr)) + "\n"
 f4 = struct.pack("<%df" % len(raw), *[b / 255 for b in raw])
@@ -193,12 +199,12 @@ open(d + "/x.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)
 open(d + "/three.idx", "wb").write(struct.pack(">IIII", 0x803, 3, 28, 28) + raw)
 open(d + "/x.csv", "w").write("\n".join(",".join(str(b / 255) for b in raw[i * 784:(i + 1) * 784]) for i in range(3)) + "\n")
 PY
-  cls() { "$MTLC" predict $spec --load "$ck" "$@" 2>&1 | awk 'NR > 1 { print $3, $5 }'; }
+  cls() { "$MTLC" predict $spec --load "$ck" "$@" 2>&1 | awk 'NR > 1 { print $3, $4, $5, $6 }'; } # classes, probabilities
   a=$(cls "$tmp/x.pgm" "$tmp/y.png" "$tmp/z.png"); idx=$(cls "$tmp/three.idx")
   npy=$(cls "$tmp/x.npy"); csv=$(cls "$tmp/x.csv")
   json=$("$MTLC" predict $spec --load "$ck" "$tmp/x.pgm" --json 2>&1)
   if [ -n "$a" ] && [ "$a" = "$idx" ] && [ "$a" = "$npy" ] && [ "$a" = "$csv" ] &&
-     [ "$(head -3 <<<"$classes")" = "$a" ] && grep -q '"item": {"class": ' <<<"$json" &&
+     [ "$(head -3 <<<"$classes")" = "$(awk '{ print $1, $3 }' <<<"$a")" ] && grep -q '"item": {"class": ' <<<"$json" &&
      python3 -c 'import json, sys; json.loads(sys.stdin.read())' <<<"$json"; then
     pass "predict: PGM, PNG, IDX, .npy and CSV give the inference-only C's classes; --json is JSON"
   else fail "predict: PGM, PNG, IDX, .npy and CSV give the inference-only C's classes; --json is JSON" "pgm/png: $a
