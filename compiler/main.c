@@ -425,10 +425,10 @@ int main(int argc, char **argv) {
     rc = run_predict(m, &p, a);
   } else if (o.cmd == CMD_EMIT_C) {
     Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
-    rc = exports_free(u) && emit_c(u, o.out, o.with_main, cmdline) ? 0 : 1;
+    rc = exports_free(u, kir_exports) && emit_c(u, o.out, o.with_main, cmdline) ? 0 : 1;
   } else if (o.cmd == CMD_EMIT_LLVM) {
     Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
-    rc = exports_free(u) && emit_llvm_file(u, o.out, o.obj, o.target, cmdline) ? 0 : 1;
+    rc = exports_free(u, kir_exports) && emit_llvm_file(u, o.out, o.obj, o.target, cmdline) ? 0 : 1;
   } else if (o.cmd == CMD_KIR && o.infer) {
     o.deploy.batch = o.batch_given ? o.batch : 1;
     float *w;

@@ -149,6 +149,16 @@ for c in "soft.ckpt:is not in model fashion_hard" "cut.ckpt:truncated" \
   else fail "a wrong checkpoint ($file): a clear error, nothing written" "exit $rc/$rc2: $out / $out2"; fi
 done
 
+# a model whose NAME.h would hide a C header: refused, nothing written
+sed 's/^model fashion_hard/model math/' $spec >"$tmp/math.mtl"
+out=$("$MTLC" emit-c "$tmp/math.mtl" --infer -o "$tmp/math" 2>&1); rc=$?
+mkdir -p "$tmp/md" && "$MTLC" bench "$tmp/math.mtl" --dump "$tmp/md" --steps 1 --reps 1 >/dev/null 2>&1
+out2=$("$MTLC" emit-llvm "$tmp/math.mtl" --infer --weights "$tmp/md/params.safetensors" --obj -o "$tmp/math.o" 2>&1); rc2=$?
+if [ $rc = 1 ] && grep -q "would hide <math.h>" <<<"$out" && [ ! -e "$tmp/math" ] &&
+   [ $rc2 = 1 ] && grep -q "would hide <math.h>" <<<"$out2" && [ ! -e "$tmp/math.o" ] && [ ! -e "$tmp/math.h" ]; then
+  pass "model math: refused, since its math.h would hide <math.h>; nothing written"
+else fail "model math: refused, since its math.h would hide <math.h>; nothing written" "exit $rc/$rc2: $out / $out2"; fi
+
 # 5. through LLVM: the same classes and logits as the C
 ex=examples/deploy
 mkdir -p "$tmp/llvm"

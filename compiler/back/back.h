@@ -57,9 +57,10 @@ bool emit_llvm_infer_file(Infer *inf, const float *weights, const char *path, bo
 
 /* ---- cbuild.c: compile the C and load it ------------------------------------------- */
 const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose);
-/* false, after an error, when a symbol the model's code exports (NAME_init,
- * ...) is one that libc, libm, OpenBLAS or the runtime defines */
-bool exports_free(Unit *u);
+/* false, after an error, when a symbol the model's code exports (NAME_ and
+ * each of exports: kir_exports, infer_exports) is one that libc, libm,
+ * OpenBLAS or the runtime defines, or its NAME.h would hide a header */
+bool exports_free(Unit *u, const char *const *exports);
 /* cc FLAGS -fPIC -shared: DIR/NAME.c to DIR/NAME.so; false after printing
  * the compiler's output */
 bool cbuild_so(Arena *a, const char *dir, const char *name, const char *flags, bool verbose);

@@ -109,7 +109,7 @@ static const char *const headers[] = {
  * standalone outputs are refused: this process links exactly those
  * libraries, so a symbol it finds is one such a program would collide
  * with. mtlc's own functions count only in the runtime's name space. */
-bool exports_free(Unit *u) {
+bool exports_free(Unit *u, const char *const *exports) {
   const char *name = u->m->name, *spec = u->m->src->path;
   for (int i = 0; headers[i]; i++)
     if (!strcmp(name, headers[i])) {
@@ -122,8 +122,8 @@ bool exports_free(Unit *u) {
   Dl_info self;
   if (!dladdr((void *)exports_free, &self))
     self.dli_fname = NULL;
-  for (int i = 0; kir_exports[i]; i++) {
-    const char *sym = arena_printf(u->a, "%s_%s", name, kir_exports[i]);
+  for (int i = 0; exports[i]; i++) {
+    const char *sym = arena_printf(u->a, "%s_%s", name, exports[i]);
     void *p = dlsym(RTLD_DEFAULT, sym);
     Dl_info where;
     if (!p || !dladdr(p, &where))

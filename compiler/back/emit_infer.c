@@ -45,7 +45,8 @@ static void header_body(FILE *out, void *ctx) {
   Infer *inf = c->inf;
   Arena *a = inf->u->a;
   const char *n = name_of(c);
-  char *guard = arena_printf(a, "%s_INFER_H", n);
+  /* not NAME_INFER_H, which a header of the program linking it could have */
+  char *guard = arena_printf(a, "MTLC_INFER_%s_H", n);
   for (char *p = guard; *p; p++)
     *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
   front_matter(out, c, arena_printf(a, "%s.h", n));

@@ -24,6 +24,8 @@
 
 #define ALIGN 16 /* floats: 64 bytes */
 
+const char *const infer_exports[] = {"predict", "weights", NULL};
+
 static int64_t round_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
 
 typedef struct {

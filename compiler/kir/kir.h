@@ -293,6 +293,9 @@ typedef struct {
 
 /* tasks: by task index, which to keep (NULL: all) */
 Infer *build_infer(Arena *a, Model *m, int64_t batch, const bool *tasks, uint64_t model_hash);
+/* what follows NAME_ in the symbols the inference-only code exports
+ * (NAME_predict, NAME_weights), NULL-terminated */
+extern const char *const infer_exports[];
 /* the weight buffer b is (a BUF_PARAM or BUF_STAT of the program), or NULL */
 const InferWeight *infer_weight_of(const Infer *inf, const Buf *b);
 /* the inference weights from a trained model's groups, by `lookup`, which

@@ -126,12 +126,15 @@ Infer *deploy_build(Arena *a, Model *m, const DeployOpts *o, float **weights) {
 int emit_infer(Model *m, const DeployOpts *o, const char *dir, const char *cmdline, Arena *a) {
   float *w;
   Infer *inf = deploy_build(a, m, o, &w);
-  return inf && emit_infer_c(inf, dir, w, o->blob, cmdline) ? 0 : 1;
+  bool ok = inf && exports_free(inf->u, infer_exports) && emit_infer_c(inf, dir, w, o->blob, cmdline);
+  return ok ? 0 : 1;
 }
 
 int emit_infer_llvm(Model *m, const DeployOpts *o, const char *path, bool obj,
                     const char *triple, const char *cmdline, Arena *a) {
   float *w;
   Infer *inf = deploy_build(a, m, o, &w);
-  return inf && emit_llvm_infer_file(inf, w, path, obj, triple, cmdline) ? 0 : 1;
+  bool ok = inf && exports_free(inf->u, infer_exports) &&
+            emit_llvm_infer_file(inf, w, path, obj, triple, cmdline);
+  return ok ? 0 : 1;
 }
