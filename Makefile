@@ -23,14 +23,16 @@ SRCS = compiler/main.c \
        compiler/check/data.c compiler/check/text.c compiler/check/summary.c \
        compiler/ops/tables.c compiler/ops/dense.c compiler/ops/conv.c compiler/ops/pool.c \
        compiler/ops/act.c compiler/ops/norm.c compiler/ops/loss.c compiler/ops/optim.c \
-       compiler/ops/tensor.c compiler/ops/embed.c compiler/ops/conv1d.c \
+       compiler/ops/tensor.c compiler/ops/embed.c compiler/ops/conv1d.c compiler/ops/predict.c \
        compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
        compiler/graph/interp.c compiler/graph/gradcheck.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
-       compiler/back/abi.c compiler/back/emit_c.c compiler/back/cbuild.c compiler/back/modinfo.c \
-       compiler/back/llvmload.c compiler/back/paths.c \
+       compiler/kir/gemm.c compiler/kir/infer.c \
+       compiler/back/abi.c compiler/back/emit_c.c compiler/back/emit_infer.c compiler/back/cbuild.c \
+       compiler/back/modinfo.c compiler/back/llvmload.c compiler/back/paths.c \
        compiler/tools/codegen_check.c compiler/tools/bench.c compiler/tools/plot.c \
-       compiler/tools/graph.c
+       compiler/tools/graph.c compiler/tools/deploy.c compiler/tools/infer_check.c \
+       compiler/tools/predict.c compiler/tools/image.c
 # the LLVM back end: a shared object that mtlc loads when it needs it
 LLVM_SRCS = compiler/back/emit_llvm.c compiler/back/jit.c
 HDRS = $(wildcard compiler/*.h compiler/*/*.h compiler/*/*.def)

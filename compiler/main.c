@@ -21,8 +21,10 @@ static const struct {
                      "forward FLOPs per sample; then totals"},
     {"ir SPEC [--grad]", "the graph IR as text; --grad adds the backward pass and\n"
                          "the optimizer update"},
-    {"kir SPEC [--batch N]", "the kernel IR as text: each distinct kernel once, then the\n"
-                             "train, eval and forward programs as calls with their buffers"},
+    {"kir SPEC [--batch N] [--infer [--task NAME]...]",
+     "the kernel IR as text: each distinct kernel once, then the\n"
+     "train, eval and forward programs as calls with their buffers;\n"
+     "--infer: the inference-only program and its weights' layout"},
     {"check-grad SPEC [--seed N] [--batch N] [--samples N]",
      "every parameter gradient against central differences\n"
      "(double precision, eps 1e-6); exit 1 if any is off.\n"
@@ -32,13 +34,23 @@ static const struct {
      "generated code against the interpreter: outputs, losses,\n"
      "regularizers, gradients, one update (relative 1e-4);\n"
      "--batch default 3"},
-    {"emit-c SPEC -o DIR [--main] [--batch N]",
+    {"emit-c SPEC -o DIR [--main] [--batch N]\n"
+     "       emit-c SPEC --infer -o DIR [--weights CKPT [--weights-blob]] [--task NAME]...\n"
+     "              [--batch N]",
      "standalone C: DIR/NAME.c and DIR/NAME.h (and a trainer,\n"
      "DIR/main.c, with --main); --batch: the largest batch the\n"
-     "code accepts (default: the spec's)"},
-    {"emit-llvm SPEC -o FILE [--obj [--target TRIPLE]] [--batch N]",
+     "code accepts (default: the spec's).\n"
+     "--infer: inference only, for deployment: NAME_predict in\n"
+     "  C99 with the standard headers alone, no allocation; the\n"
+     "  weights of CKPT embedded (or in DIR/NAME.bin with\n"
+     "  --weights-blob); --task: only these tasks' heads;\n"
+     "  --batch: samples per call (default 1)"},
+    {"emit-llvm SPEC -o FILE [--obj [--target TRIPLE]] [--batch N]\n"
+     "       emit-llvm SPEC --infer --weights CKPT -o FILE [--obj [--target TRIPLE]]\n"
+     "                 [--task NAME]... [--batch N]",
      "the LLVM back end's module: textual IR, or with --obj an\n"
-     "object file (host, or TRIPLE) and NAME.h beside it"},
+     "object file (host, or TRIPLE) and NAME.h beside it;\n"
+     "--infer: the inference-only form through LLVM"},
     {"train SPEC [--backend jit|c] [--epochs N] [--batch N]\n"
      "           [--data SPLIT.NAME=PATH[:OPTIONS]] [--save CKPT] [--best WATCH]\n"
      "           [--resume CKPT] [--log FILE] [--threads N] [--limit N] [-v]",
@@ -77,6 +89,13 @@ static const struct {
     {"graph SPEC -o FILE", "the model as a Graphviz graph, FILE.svg, FILE.png or\n"
                            "FILE.dot: inputs, shared blocks, private copies and\n"
                            "heads, one cluster per task, shapes on the edges"},
+    {"predict SPEC --load CKPT INPUT... [--json] [--backend jit|c]",
+     "per-task predictions of the samples in each INPUT: IDX,\n"
+     ".npy, CSV rows, or PGM/PNG images for image-like inputs"},
+    {"check-infer SPEC --load CKPT [--batch N] [--task NAME]... [--data SPLIT.NAME=PATH]\n"
+     "           [--limit N]",
+     "the inference-only C (gcc or $CC, -O3) against mtlc eval's\n"
+     "outputs on the test split: same classes, logits within 1e-5"},
 };
 
 static void print_command_help(FILE *f, int k) {
@@ -188,12 +207,13 @@ static bool parse_count(const char *opt, const char *arg, int64_t min, int64_t m
 /* in the order of help[] */
 typedef enum {
   CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_KIR, CMD_CHECK_GRAD, CMD_CHECK_CODEGEN, CMD_EMIT_C,
-  CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, CMD_PLOT, CMD_GRAPH, NUM_CMDS
+  CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, CMD_PLOT, CMD_GRAPH, CMD_PREDICT,
+  CMD_CHECK_INFER, NUM_CMDS
 } Command;
 
 static const char *const cmd_names[NUM_CMDS] = {
     "check", "summary", "ir", "kir", "check-grad", "check-codegen", "emit-c", "emit-llvm",
-    "train", "eval", "bench", "plot", "graph"};
+    "train", "eval", "bench", "plot", "graph", "predict", "check-infer"};
 
 /* which options each command takes */
 #define C(x) (1u << CMD_##x)
@@ -204,26 +224,30 @@ static const struct {
 } options[] = {
     {"--grad", C(IR), false},
     {"--seed", C(CHECK_GRAD) | C(CHECK_CODEGEN), true},
-    {"--batch", C(KIR) | C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN) | C(BENCH), true},
+    {"--batch", C(KIR) | C(CHECK_GRAD) | C(CHECK_CODEGEN) | C(EMIT_C) | C(EMIT_LLVM) | C(TRAIN) | C(BENCH) | C(CHECK_INFER), true},
     {"--steps", C(BENCH), true},
     {"--reps", C(BENCH), true},
-    {"--infer", C(BENCH), false},
+    {"--infer", C(BENCH) | C(EMIT_C) | C(EMIT_LLVM) | C(KIR), false},
+    {"--weights", C(EMIT_C) | C(EMIT_LLVM), true},
+    {"--weights-blob", C(EMIT_C), false},
+    {"--task", C(EMIT_C) | C(EMIT_LLVM) | C(CHECK_INFER) | C(KIR), true},
+    {"--json", C(PREDICT), false},
     {"--dump", C(BENCH), true},
     {"--samples", C(CHECK_GRAD), true},
     {"-o", C(EMIT_C) | C(EMIT_LLVM) | C(PLOT) | C(GRAPH), true},
     {"--main", C(EMIT_C), false},
     {"--obj", C(EMIT_LLVM), false},
     {"--target", C(EMIT_LLVM), true},
-    {"--backend", C(TRAIN) | C(EVAL) | C(CHECK_CODEGEN) | C(BENCH), true},
+    {"--backend", C(TRAIN) | C(EVAL) | C(CHECK_CODEGEN) | C(BENCH) | C(PREDICT), true},
     {"--epochs", C(TRAIN), true},
-    {"--data", C(TRAIN) | C(EVAL), true},
+    {"--data", C(TRAIN) | C(EVAL) | C(CHECK_INFER), true},
     {"--save", C(TRAIN), true},
     {"--best", C(TRAIN), true},
     {"--resume", C(TRAIN), true},
     {"--log", C(TRAIN), true},
     {"--threads", C(TRAIN) | C(BENCH), true},
-    {"--limit", C(TRAIN) | C(EVAL), true},
-    {"--load", C(EVAL), true},
+    {"--limit", C(TRAIN) | C(EVAL) | C(CHECK_INFER), true},
+    {"--load", C(EVAL) | C(PREDICT) | C(CHECK_INFER), true},
     {"--split", C(EVAL), true},
     {"-v", C(TRAIN) | C(EVAL), false},
 };
@@ -232,7 +256,10 @@ static const struct {
 typedef struct {
   Command cmd;
   const char *spec, *out, *backend, *save, *resume, *log, *load, *target, *dump, *watch, *split;
-  bool grad, with_main, verbose, batch_given, obj, infer;
+  bool grad, with_main, verbose, batch_given, obj, infer, json;
+  DeployOpts deploy;
+  const char *inputs[256]; /* predict's */
+  int n_inputs;
   int64_t seed, batch, samples, epochs, threads, limit, steps, reps;
   MtlOverride data[64];
   int n_data;
@@ -260,6 +287,10 @@ static int parse_args(int argc, char **argv, Opts *o) {
       return 0;
     }
     if (arg[0] != '-' || !arg[1]) {
+      if (o->spec && o->cmd == CMD_PREDICT && o->n_inputs < 256) {
+        o->inputs[o->n_inputs++] = arg;
+        continue;
+      }
       if (o->spec)
         return usage_error("more than one spec given ('%s')", arg);
       o->spec = arg;
@@ -290,6 +321,14 @@ static int parse_args(int argc, char **argv, Opts *o) {
     else if (!strcmp(arg, "--dump")) o->dump = v;
     else if (!strcmp(arg, "--steps")) ok = parse_count(arg, v, 1, 1 << 30, &o->steps);
     else if (!strcmp(arg, "--reps")) ok = parse_count(arg, v, 1, 1000, &o->reps);
+    else if (!strcmp(arg, "--json")) o->json = true;
+    else if (!strcmp(arg, "--weights")) o->deploy.weights = v;
+    else if (!strcmp(arg, "--weights-blob")) o->deploy.blob = true;
+    else if (!strcmp(arg, "--task")) {
+      if (o->deploy.ntasks == 64)
+        return usage_error("%s", "at most 64 --task options");
+      o->deploy.tasks[o->deploy.ntasks++] = v;
+    }
     else if (!strcmp(arg, "--target")) o->target = v;
     else if (!strcmp(arg, "-v")) o->verbose = true;
     else if (!strcmp(arg, "-o")) o->out = v;
@@ -324,10 +363,21 @@ static int parse_args(int argc, char **argv, Opts *o) {
     return usage_error("%s", "emit-llvm needs -o FILE (.ll, or .o with --obj)");
   if (o->target && !o->obj)
     return usage_error("%s", "--target goes with --obj");
-  if (o->cmd == CMD_EVAL && !o->load)
-    return usage_error("%s", "eval needs --load CHECKPOINT");
+  if ((o->cmd == CMD_EVAL || o->cmd == CMD_PREDICT || o->cmd == CMD_CHECK_INFER) && !o->load)
+    return usage_error("'%s' needs --load CHECKPOINT", cmd_names[o->cmd]);
   if (o->split && strcmp(o->split, "test") && strcmp(o->split, "valid") && strcmp(o->split, "train"))
     return usage_error("unknown split '%s' (splits: train, test, valid)", o->split);
+  if (o->cmd == CMD_PREDICT && !o->n_inputs)
+    return usage_error("%s", "predict needs at least one INPUT file after the spec");
+  bool emit = o->cmd == CMD_EMIT_C || o->cmd == CMD_EMIT_LLVM || o->cmd == CMD_KIR;
+  if (emit && !o->infer && (o->deploy.weights || o->deploy.blob || o->deploy.ntasks))
+    return usage_error("%s", "--weights, --weights-blob and --task go with --infer");
+  if (o->deploy.blob && !o->deploy.weights)
+    return usage_error("%s", "--weights-blob needs --weights CHECKPOINT");
+  if (o->cmd == CMD_EMIT_LLVM && o->infer && !o->deploy.weights)
+    return usage_error("%s", "emit-llvm --infer needs --weights CHECKPOINT");
+  if (o->infer && o->with_main)
+    return usage_error("%s", "--main trains; it does not go with --infer");
   if (o->backend && strcmp(o->backend, "c") && strcmp(o->backend, "jit"))
     return usage_error("unknown backend '%s' (backends: c, jit)", o->backend);
   return -1;
@@ -431,12 +481,33 @@ int main(int argc, char **argv) {
     bool use_c = !o.backend || !strcmp(o.backend, "c");
     const MtlModelInfo *info = use_c ? cbuild_load(u, cmdline, false) : jit_load(u, NULL, NULL);
     rc = info ? check_codegen(u, info, (uint64_t)o.seed, false) : 1;
+  } else if (o.cmd == CMD_EMIT_C && o.infer) {
+    o.deploy.batch = o.batch_given ? o.batch : 1;
+    rc = emit_infer(m, &o.deploy, o.out, cmdline, a);
+  } else if (o.cmd == CMD_EMIT_LLVM && o.infer) {
+    o.deploy.batch = o.batch_given ? o.batch : 1;
+    rc = emit_infer_llvm(m, &o.deploy, o.out, o.obj, o.target, cmdline, a);
+  } else if (o.cmd == CMD_CHECK_INFER) {
+    o.deploy.batch = o.batch_given ? o.batch : 1;
+    o.deploy.weights = o.load;
+    rc = check_infer(m, &o.deploy, o.data, o.n_data, o.limit, cmdline, a);
+  } else if (o.cmd == CMD_PREDICT) {
+    PredictOpts p = {.ckpt = o.load, .inputs = o.inputs, .n_inputs = o.n_inputs,
+                     .json = o.json, .backend = o.backend};
+    rc = run_predict(m, &p, a);
   } else if (o.cmd == CMD_EMIT_C) {
     Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
-    rc = exports_free(u) && emit_c(u, o.out, o.with_main, cmdline) ? 0 : 1;
+    rc = exports_free(u, kir_exports) && emit_c(u, o.out, o.with_main, cmdline) ? 0 : 1;
   } else if (o.cmd == CMD_EMIT_LLVM) {
     Unit *u = build_unit(a, m, o.batch_given ? o.batch : m->train.batch);
-    rc = exports_free(u) && emit_llvm_file(u, o.out, o.obj, o.target, cmdline) ? 0 : 1;
+    rc = exports_free(u, kir_exports) && emit_llvm_file(u, o.out, o.obj, o.target, cmdline) ? 0 : 1;
+  } else if (o.cmd == CMD_KIR && o.infer) {
+    o.deploy.batch = o.batch_given ? o.batch : 1;
+    float *w;
+    Infer *inf = deploy_build(a, m, &o.deploy, &w);
+    if (inf)
+      infer_print(stdout, inf);
+    rc = inf ? 0 : 1;
   } else if (o.cmd == CMD_KIR) {
     kir_print(stdout, build_unit(a, m, o.batch_given ? o.batch : m->train.batch));
   } else if (o.cmd == CMD_BENCH) {

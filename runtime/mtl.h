@@ -143,6 +143,14 @@ typedef struct {
 
 bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
                    const float *state, const float *stats, const MtlCkptMeta *meta);
+/* The model's identity: a hash (FNV-1a, 64 bits) of its name and of its
+ * parameters' and running statistics' names and shapes, in order.
+ * Checkpoints carry it in __metadata__ as "model_hash" (16 hex digits). */
+uint64_t mtl_model_hash(const MtlModelInfo *m);
+/* __metadata__'s "model" (into model, cap bytes) and "model_hash" of a
+ * checkpoint, from its header alone; found: whether it has a hash. False
+ * (mtl_error set) when the file cannot be read or its header is not JSON. */
+bool mtl_ckpt_identity(const char *path, char *model, size_t cap, uint64_t *hash, bool *found);
 /* Validates every offset, size, dtype and name against the model; state may
  * be NULL (eval). Another optimizer's state in the file (tensors named
  * PARAM.SUFFIX after a parameter of the model) is skipped, and state that

@@ -41,6 +41,28 @@ static uint32_t bswap32(uint32_t x) {
   return x >> 24 | (x >> 8 & 0xff00) | (x << 8 & 0xff0000) | x << 24;
 }
 
+/* ---- the model's hash ------------------------------------------------------------ */
+
+/* FNV-1a, 64 bits */
+static uint64_t fnv(uint64_t h, const char *s) {
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+  return h;
+}
+
+uint64_t mtl_model_hash(const MtlModelInfo *m) {
+  uint64_t h = fnv(0xcbf29ce484222325ull, m->name ? m->name : "");
+  const MtlTensor *groups[2] = {m->param_tensors, m->stat_tensors};
+  int counts[2] = {m->n_param_tensors, m->n_stat_tensors};
+  for (int g = 0; g < 2; g++)
+    for (int i = 0; i < counts[g]; i++) {
+      char sh[160];
+      mtl_shape_text(sh, sizeof sh, groups[g][i].shape, groups[g][i].rank);
+      h = fnv(fnv(fnv(h, "\n"), groups[g][i].name), sh);
+    }
+  return h;
+}
+
 /* ---- writing ------------------------------------------------------------------ */
 
 typedef struct {
@@ -131,6 +153,7 @@ static bool make_header(Buf *b, const MtlModelInfo *m, const MtlCkptMeta *meta) 
        meta->opt_start);
   putf(b, ",\"best_epoch\":\"%" PRId64 "\",\"since_best\":\"%" PRId64 "\",\"best\":\"%.17g\"",
        meta->best_epoch, meta->since_best, meta->best_epoch ? meta->best : 0.0);
+  putf(b, ",\"model_hash\":\"%016" PRIx64 "\"", mtl_model_hash(m));
   puts_(b, "}");
   uint64_t off = 0;
   Group g[NGROUPS];
@@ -585,6 +608,50 @@ static bool load_from(const char *path, const uint8_t *file, size_t size, const 
   free(p.nodes);
   free(p.strs);
   return ok;
+}
+
+/* __metadata__'s model and model_hash, if there: read from the header
+ * alone, without a model to check it against */
+bool mtl_ckpt_identity(const char *path, char *model, size_t cap, uint64_t *hash, bool *found) {
+  *found = false;
+  if (cap)
+    *model = 0;
+  uint8_t *file;
+  size_t size;
+  if (!read_whole(path, &file, &size))
+    return false;
+  uint64_t hlen = 0;
+  for (int i = 0; i < 8 && size >= 8; i++)
+    hlen |= (uint64_t)file[i] << (8 * i);
+  JParser p = {0};
+  bool ok = size >= 8 && hlen <= MAX_HEADER && hlen <= size - 8 &&
+            mtl_json_parse(&p, (const char *)file + 8, (size_t)hlen);
+  if (!ok) {
+    mtl_set_error("%s: not a safetensors checkpoint: %s", path,
+                  size < 8 ? "shorter than its 8-byte header length"
+                  : hlen > size - 8 ? "its header length is past the end (truncated?)"
+                                    : "its header is not JSON");
+    free(p.nodes);
+    free(p.strs);
+    free(file);
+    return false;
+  }
+  for (int c = p.nodes[0].type == J_OBJ ? p.nodes[0].child : -1; c >= 0; c = p.nodes[c].next) {
+    const JNode *e = &p.nodes[c];
+    if (strcmp(e->key, "__metadata__") || e->type != J_OBJ)
+      continue;
+    for (int k = e->child; k >= 0; k = p.nodes[k].next) {
+      const JNode *x = &p.nodes[k];
+      if (x->type == J_STR && !strcmp(x->key, "model_hash"))
+        *found = parse_u64(x->str, 16, hash, NULL);
+      if (x->type == J_STR && !strcmp(x->key, "model") && cap)
+        snprintf(model, cap, "%s", x->str);
+    }
+  }
+  free(p.nodes);
+  free(p.strs);
+  free(file);
+  return true;
 }
 
 bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params, float *state,

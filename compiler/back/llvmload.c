@@ -13,6 +13,7 @@
 
 typedef const MtlModelInfo *JitLoadFn(Unit *, double *, double *);
 typedef bool EmitLlvmFn(Unit *, const char *, bool, const char *, const char *);
+typedef bool EmitInferFn(Infer *, const float *, const char *, bool, const char *, const char *);
 
 /* $MTLC_LLVM_LIB, else beside the mtlc executable (paths.c) */
 static void *backend(void) {
@@ -46,4 +47,10 @@ bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline) {
   EmitLlvmFn *f = (EmitLlvmFn *)symbol("llvm_emit_file");
   return f(u, path, obj, triple, cmdline);
+}
+
+bool emit_llvm_infer_file(Infer *inf, const float *weights, const char *path, bool obj,
+                          const char *triple, const char *cmdline) {
+  EmitInferFn *f = (EmitInferFn *)symbol("llvm_emit_infer_file");
+  return f(inf, weights, path, obj, triple, cmdline);
 }

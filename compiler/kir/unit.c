@@ -94,7 +94,7 @@ static Buf *data_buf(Unit *u, const Node *x) {
   return NULL;
 }
 
-static void layout(Unit *u, Graph *g) {
+void kir_layout(Unit *u, Graph *g) {
   Arena *a = u->a;
   u->n_params = lay_out(u, BUF_PARAM, &g->params, &u->params, &u->param_bufs, "");
   lay_out(u, BUF_GRAD, &g->params, NULL, &u->grad_bufs, "d_");
@@ -191,7 +191,7 @@ static Buf **node_bufs(Unit *u, Program *p) {
   return bufs;
 }
 
-static Program *program(Unit *u, ProgKind kind, const char *name, Graph *g) {
+Program *kir_program(Unit *u, ProgKind kind, const char *name, Graph *g) {
   Program *p = arena_alloc(u->a, sizeof(Program));
   p->kind = kind;
   p->name = name;
@@ -228,7 +228,7 @@ static void name_shared_kernels(Unit *u) {
     Node *first = NULL;
     bool many = false;
     for (int q = 0; q < 3; q++)
-      for (int c = 0; c < progs[q]->calls.len; c++) {
+      for (int c = 0; progs[q] && c < progs[q]->calls.len; c++) {
         KCall *call = progs[q]->calls.data[c];
         if (call->k != k || !call->node->where)
           continue;
@@ -350,7 +350,7 @@ static void param_alignment(Unit *u) {
   }
   Program *progs[3] = {u->train, u->eval, u->forward};
   for (int q = 0; q < 3; q++)
-    for (int c = 0; c < progs[q]->calls.len; c++) {
+    for (int c = 0; progs[q] && c < progs[q]->calls.len; c++) {
       KCall *call = progs[q]->calls.data[c];
       for (int j = 0; j < call->k->nparams; j++) {
         BufKind b = call->args[j]->kind;
@@ -370,6 +370,16 @@ static void drop_uncalled(Unit *u) {
   u->kernels.len = k;
 }
 
+/* what every unit gets once its programs are final: the kernels no call
+ * uses dropped, shared kernels named by shape, every name unique,
+ * parameter alignment */
+void kir_finish(Unit *u) {
+  drop_uncalled(u);
+  name_shared_kernels(u);
+  unique_names(u);
+  param_alignment(u);
+}
+
 Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
   double t0 = now();
   Unit *u = arena_alloc(a, sizeof(Unit));
@@ -382,13 +392,13 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
   autodiff(tg);
   add_updates(tg);
   double t2 = now();
-  layout(u, tg);
-  u->train = program(u, PROG_TRAIN, "train_step", tg);
+  kir_layout(u, tg);
+  u->train = kir_program(u, PROG_TRAIN, "train_step", tg);
   kir_dce(u->train, 1u << BUF_GRAD | 1u << BUF_PARAM | 1u << BUF_STATE | 1u << BUF_STAT |
                         1u << BUF_LOSS);
   kir_plan(u, u->train);
 
-  u->eval = program(u, PROG_EVAL, "eval_step", lower(a, m, false));
+  u->eval = kir_program(u, PROG_EVAL, "eval_step", lower(a, m, false));
   u->forward = arena_alloc(a, sizeof(Program));
   *u->forward = *u->eval;
   u->forward->kind = PROG_FORWARD;
@@ -408,10 +418,7 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
     for (int j = 0; j < c->k->nparams; j++)
       MTLC_ASSERT(c->args[j]->kind != BUF_DATA || c->args[j]->index < m->inputs.len);
   }
-  drop_uncalled(u);
-  name_shared_kernels(u);
-  unique_names(u);
-  param_alignment(u);
+  kir_finish(u);
 
   u->n_act = u->train->act_size;
   if (u->eval->act_size > u->n_act)
