@@ -19,10 +19,10 @@ SRCS = compiler/main.c \
        compiler/front/ast.c \
        compiler/check/sema.c compiler/check/args.c compiler/check/layers.c \
        compiler/check/nets.c compiler/check/tasks.c compiler/check/recipe.c \
-       compiler/check/data.c compiler/check/summary.c \
+       compiler/check/data.c compiler/check/summary.c compiler/check/sharing.c \
        compiler/ops/tables.c compiler/ops/dense.c compiler/ops/conv.c compiler/ops/pool.c \
        compiler/ops/act.c compiler/ops/norm.c compiler/ops/loss.c compiler/ops/optim.c \
-       compiler/ops/tensor.c \
+       compiler/ops/tensor.c compiler/ops/mix.c \
        compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
        compiler/graph/interp.c compiler/graph/gradcheck.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \

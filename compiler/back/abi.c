@@ -15,7 +15,8 @@
 #define NELEMS_(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define STRUCT(T, fields) {#T, sizeof(T), _Alignof(T), NELEMS_(fields), fields}
 
-static const char *const init_names[] = {"MTL_INIT_UNIFORM", "MTL_INIT_CONST"};
+static const char *const init_names[] = {"MTL_INIT_UNIFORM", "MTL_INIT_CONST",
+                                         "MTL_INIT_STITCH"};
 static const char *const dtype_names[] = {"MTL_F32", "MTL_I32"};
 static const char *const label_names[] = {"MTL_LABEL_CLASS", "MTL_LABEL_BINARY", "MTL_LABEL_REAL"};
 static const char *const opt_names[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_ADAMW"};
