@@ -14,8 +14,9 @@
 #          PyTorch step on the same batch size)
 # A benchmark, not a test. SEEDS="1 2 3", EPOCHS (default: the specs'),
 # LIMIT (the first N samples of each split, both frameworks; default all),
-# ARCHS and DATASETS narrow it; KEEP=1 adds to the results of an earlier
-# run (one data set at a time with its own EPOCHS and LIMIT).
+# ARCHS and DATASETS narrow it (SEEDS=" ": throughput only); KEEP=1 adds
+# to the results of an earlier run (one data set at a time with its own
+# EPOCHS and LIMIT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3

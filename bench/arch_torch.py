@@ -191,9 +191,11 @@ def report(results, md):
         for arch in d["archs"]:
             mine = [r for r in runs if r["dataset"] == ds and r["arch"] == arch and "log" in r]
             peer = [r for r in runs if r["dataset"] == ds and r["arch"] == arch and "train_s" in r]
-            if not mine and not peer:
+            sm, sp = speed.get((ds, arch, "mtlc")), speed.get((ds, arch, "torch"))
+            if not mine and not peer and not sm and not sp:
                 continue
-            params = mine[0]["params"] if mine else peer[0]["params"]
+            params = mine[0]["params"] if mine else peer[0]["params"] if peer else \
+                sum(p.numel() for p in build(ds, arch)[0].parameters())
             cells = [ARCH_NAMES[arch], f"{params:,}"]
             for t in tasks:
                 cls = d["tasks"][t][0] == "class"
@@ -204,7 +206,6 @@ def report(results, md):
                 b = [np.mean([r[t] for t in tasks]) for r in peer]
                 cells += [mean_sd(a), mean_sd(b),
                           f"{100 * (np.mean(a) - np.mean(b)):+.2f}" if a and b else "-"]
-            sm, sp = speed.get((ds, arch, "mtlc")), speed.get((ds, arch, "torch"))
             cells += [f"{sm:,.0f}" if sm else "-", f"{sp:,.0f}" if sp else "-",
                       f"{sm / sp:.2f}x" if sm and sp else "-"]
             lines.append("| " + " | ".join(cells) + " |")
@@ -214,6 +215,10 @@ def report(results, md):
         limits = sorted({r.get("limit") or 0 for r in mine})
         part = "all samples" if limits == [0] else \
             "the first " + ", ".join(f"{n:,}" for n in limits) + " samples of each split"
+        if not mine:
+            lines += ["", f"Throughput only: this run trained no seeds (SEEDS=\" \"); "
+                      f"batch {d['batch']}, one thread.", ""]
+            continue
         lines += ["", f"Seeds {', '.join(map(str, seeds))}; mean ± standard deviation over "
                   f"the seeds. Recipe: SGD lr {d['lr']}"
                   + "".join(f" ({ARCH_NAMES[a]}: {v})" for a, v in d.get("arch_lr", {}).items())
