@@ -4,6 +4,8 @@
 #   make test     run every test; ends with "N passed, N failed"
 #   make example  train the main example (specs/fashion_hard.mtl)
 #   make bench    mtlc against PyTorch and onnxruntime; writes bench/RESULTS.md
+#   make bench-arch  the sharing architectures against PyTorch (bench/arch.sh);
+#                 writes the architecture section of bench/MTL.md
 #   make asan     the front end under ASan/UBSan on the robustness corpus
 #   make install  PREFIX=/usr/local DESTDIR=: mtlc, libmtlrt.a and .so, the
 #                 headers, mtlrt.pc (pkg-config) and the man page mtlc(1)
@@ -20,10 +22,11 @@ SRCS = compiler/main.c \
        compiler/front/ast.c \
        compiler/check/sema.c compiler/check/args.c compiler/check/layers.c \
        compiler/check/nets.c compiler/check/tasks.c compiler/check/recipe.c \
-       compiler/check/data.c compiler/check/text.c compiler/check/summary.c \
+       compiler/check/data.c compiler/check/text.c compiler/check/summary.c compiler/check/sharing.c \
        compiler/ops/tables.c compiler/ops/dense.c compiler/ops/conv.c compiler/ops/pool.c \
        compiler/ops/act.c compiler/ops/norm.c compiler/ops/loss.c compiler/ops/optim.c \
        compiler/ops/tensor.c compiler/ops/embed.c compiler/ops/conv1d.c compiler/ops/predict.c \
+       compiler/ops/mix.c \
        compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
        compiler/graph/interp.c compiler/graph/gradcheck.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
@@ -120,6 +123,9 @@ test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text
 bench: $(B)/mtlc
 	bench/run.sh
 
+bench-arch: $(B)/mtlc
+	bench/arch.sh
+
 # the front end under AddressSanitizer and UBSan, through the robustness corpus
 asan:
 	tests/asan-build.sh --run
@@ -165,7 +171,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench asan install uninstall clean
+.PHONY: all deps example test bench bench-arch asan install uninstall clean
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))

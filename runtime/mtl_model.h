@@ -17,9 +17,11 @@ typedef enum { MTL_SCHED_CONSTANT, MTL_SCHED_STEP, MTL_SCHED_COSINE } MtlSchedKi
 
 /* How a tensor starts: uniform in [-arg, arg) (PyTorch's default for Linear
  * and Conv2d weights and biases, arg = 1/sqrt(fan_in)), every element arg
- * (a batchnorm's scale 1 and shift 0, a running variance 1), or normal with
- * standard deviation arg (PyTorch's Embedding: N(0, 1)). */
-typedef enum { MTL_INIT_UNIFORM, MTL_INIT_CONST, MTL_INIT_NORMAL } MtlInit;
+ * (a batchnorm's scale 1 and shift 0, a running variance 1), normal with
+ * standard deviation arg (PyTorch's Embedding: N(0, 1)), or a square
+ * [T, T] with arg on the diagonal and (1 - arg) / (T - 1) elsewhere (a
+ * cross-stitch unit). */
+typedef enum { MTL_INIT_UNIFORM, MTL_INIT_CONST, MTL_INIT_NORMAL, MTL_INIT_STITCH } MtlInit;
 
 /* The step's hyperparameters, hyper[]: the learning rate, Adam's bias
  * corrections 1 - beta1^t and 1 - beta2^t, then one weight per task. */

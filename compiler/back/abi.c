@@ -16,7 +16,7 @@
 #define STRUCT(T, fields) {#T, sizeof(T), _Alignof(T), NELEMS_(fields), fields}
 
 static const char *const init_names[] = {"MTL_INIT_UNIFORM", "MTL_INIT_CONST",
-                                         "MTL_INIT_NORMAL"};
+                                         "MTL_INIT_NORMAL", "MTL_INIT_STITCH"};
 static const char *const text_names[] = {"MTL_TEXT_NONE", "MTL_TEXT_CHARS", "MTL_TEXT_WORDS"};
 static const char *const dtype_names[] = {"MTL_F32", "MTL_I32"};
 static const char *const label_names[] = {"MTL_LABEL_CLASS", "MTL_LABEL_BINARY", "MTL_LABEL_REAL"};

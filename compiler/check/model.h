@@ -1,7 +1,8 @@
 /* check/model.h: the checked model, what sema() makes of a spec: inputs,
  * blocks, tasks, regularizers, the recipe and the data bindings, with every
  * shape known, and each task's net as a dataflow graph of named values
- * (NetVal) with fan-out (a trunk feeding heads) and fan-in (residual).
+ * (NetVal) with fan-out (a trunk feeding heads) and fan-in (residual, the
+ * gated sum of experts, a cross-stitch of the tasks' copies).
  * Lowering (graph/lower.c) and the summary read it. */
 #ifndef MTLC_MODEL_H
 #define MTLC_MODEL_H
@@ -17,7 +18,7 @@ typedef enum {
 } LayerKind;
 
 /* The layer table's rows (ops/tables.c, from ops/layers.def). */
-enum { LF_ACTIVATION = 1, LF_KEEPS_SHAPE = 2, LF_BODY = 4, LF_IDS = 8 };
+enum { LF_ACTIVATION = 1, LF_KEEPS_SHAPE = 2, LF_BODY = 4, LF_IDS = 8, LF_ACROSS_TASKS = 16 };
 typedef struct Layer Layer;
 typedef struct Input Input;
 typedef struct NetVal NetVal;
@@ -65,11 +66,17 @@ typedef struct {
   BlockDecl *decl;
   char *name;
   bool is_private;
-  Vec layers; /* Layer* */
+  bool is_experts;  /* count experts shared by its users, nprivate more per
+                     * task, and a gate per task (check/sharing.c) */
+  int64_t count, nprivate;
+  int ncopies;      /* tasks whose nets name it, as written */
+  Vec layers; /* Layer*: one expert's, for experts */
   bool shaped; /* in/out known (first use seen) */
   Shape in, out;
   DType in_dtype;
-  int64_t params, flops; /* one copy */
+  int64_t params, flops; /* one copy (one expert); a stitch's matrix is not a copy's */
+  int64_t stitch_params; /* its stitches' matrices, shared by the copies */
+  int64_t gate_params, gate_flops, sum_flops; /* experts: a task's gate and gated sum */
   Vec users;             /* Task*, in task order, each once */
   Span first_use;        /* for "first used here" notes */
 } Block;
@@ -95,10 +102,16 @@ struct Input {
  * the pair, looked up once, in check/nets.c); a private block gives each
  * task its own. */
 typedef enum {
-  NV_INPUT, /* a spec input */
-  NV_LAYER, /* layer(in[0]) */
-  NV_ADD,   /* in[0] + in[1]: a residual's join */
+  NV_INPUT,  /* a spec input */
+  NV_LAYER,  /* layer(in[0]) */
+  NV_ADD,    /* in[0] + in[1]: a residual's join */
   NV_CONCAT, /* [in[0], in[1]] along the last dimension: a concat's join */
+  NV_GATE,   /* task copy's gate of experts block `block`: softmax(dense(E + P))
+              * of in[0], the block's input, flattened */
+  NV_MIX,    /* the gated sum sum_k in[0][k] in[1 + k]: in[0] the gate, then
+              * the shared experts' outputs, then the task's own experts' */
+  NV_STITCH, /* layer stitch: sum_j alpha[row, j] in[j], in[j] the value of
+              * the j-th user's copy of private block `block` at the stitch */
 } NetValKind;
 
 struct NetVal {
@@ -110,8 +123,12 @@ struct NetVal {
   Task *copy;   /* whose parameters: a private block's task or the task of an
                  * inline layer; NULL: shared */
   Vec in;       /* NetVal* */
+  int expert;   /* in an experts block: which expert (1, 2, ...), shared or,
+                 * with copy, the task's own */
+  int row;      /* NV_STITCH: copy's index among the block's users */
   Shape shape;
   DType dtype;
+  int64_t flops; /* forward, per sample */
 };
 
 /* Whose parameters a layer application uses (NetVal's block and copy). */

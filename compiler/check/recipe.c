@@ -42,6 +42,12 @@ void check_regularizer(Sema *s, Call *c) {
     Block *b = r->block = reg_block(s, v[0]);
     if (!b)
       return;
+    if (b->is_experts) {
+      ERR(v[0]->span, "l2_distance pulls the tasks' copies of a private block "
+          "together, and '%s' is an experts block, whose experts the tasks "
+          "share; name a private block", b->name);
+      return;
+    }
     if (!b->is_private) {
       ERR(v[0]->span, "l2_distance pulls the tasks' copies of a private block "
           "together, and '%s' is shared (one copy for all); declare it "

@@ -1,9 +1,11 @@
 /* summary.c: `mtlc summary`, what Keras' model.summary() is for a
  * multi-task model. One table for each shared block, each private block (one
- * copy per task that uses it) and each task's own layers: layer as written,
- * output shape per sample, parameters, forward FLOPs per sample (a
- * multiply-add counts 2). Then totals, and the embedding tables (ids,
- * width, parameters, whose ids). It prints; it decides nothing. */
+ * copy per task that uses it; a stitch's matrix, shared by the copies, in
+ * its row), each experts block (one expert, a task's gate and gated sum,
+ * then what is shared and what each task has) and each task's own layers:
+ * layer as written, output shape per sample, parameters, forward FLOPs per
+ * sample (a multiply-add counts 2). Then totals, and the embedding tables
+ * (ids, width, parameters, whose ids). It prints; it decides nothing. */
 #include "check/model.h"
 
 #include <string.h>
@@ -82,8 +84,9 @@ static void widths(Model *m, Arena *a, Vec *layers, int indent) {
 }
 
 /* a layer with a body (residual) is a row of its totals, then its chain's
- * rows indented under it */
-static void layer_rows(FILE *out, Model *m, Arena *a, Vec *layers, const char *indent) {
+ * rows indented under it; a stitch's parameters are its matrix, T x T for
+ * the T users of block b */
+static void layer_rows(FILE *out, Model *m, Arena *a, Block *b, Vec *layers, const char *indent) {
   for (int i = 0; i < layers->len; i++) {
     Layer *l = layers->data[i];
     const char *text =
@@ -91,9 +94,11 @@ static void layer_rows(FILE *out, Model *m, Arena *a, Vec *layers, const char *i
             ? arena_printf(a, "%s%s {%s%s", indent, l->call->name, l->from ? " " : "",
                            l->from ? arena_printf(a, "%s ->", l->from->name) : "")
             : arena_printf(a, "%s%s", indent, layer_text_dup(a, m, l->call));
-    row(out, m, a, text, l->out, l->params, l->flops);
+    int64_t T = b ? b->users.len : 0;
+    bool stitch = layer_rules[l->kind].flags & LF_ACROSS_TASKS;
+    row(out, m, a, text, l->out, stitch ? T * T : l->params, l->flops);
     if (l->body.len || l->from)
-      layer_rows(out, m, a, &l->body, arena_printf(a, "%s  ", indent));
+      layer_rows(out, m, a, b, &l->body, arena_printf(a, "%s  ", indent));
   }
 }
 
@@ -136,6 +141,36 @@ static void embedding_tables(FILE *out, Model *m, Arena *a) {
   }
 }
 
+static const char *plural(Arena *a, int64_t n, const char *what) {
+  return arena_printf(a, "%lld %s%s", (long long)n, what, n == 1 ? "" : "s");
+}
+
+/* one expert's layers, a task's gate and gated sum, then the shared
+ * experts (once per distinct input) and what each task has of its own */
+static void experts_table(FILE *out, Model *m, Arena *a, Block *b) {
+  char n1[32], n2[32];
+  int64_t K = b->count + b->nprivate;
+  fprintf(out, "\nexperts %s: %s shared by ", b->name, plural(a, b->count, "expert"));
+  users(out, b);
+  if (b->nprivate)
+    fprintf(out, "; %s of each task's own", plural(a, b->nprivate, "expert"));
+  fprintf(out, "\n");
+  header(out);
+  layer_rows(out, m, a, NULL, &b->layers, "");
+  row(out, m, a, "one expert", (Shape){0}, b->params, b->flops);
+  row(out, m, a, arena_printf(a, "gate: dense(%lld) softmax", (long long)K),
+      (Shape){1, {K}}, b->gate_params, b->gate_flops);
+  row(out, m, a, arena_printf(a, "gated sum of %lld", (long long)K), b->out, 0, b->sum_flops);
+  fprintf(out, "  %-32s %-16s %12s %14s\n",
+          arena_printf(a, "shared: %s", plural(a, b->count, "expert")), "",
+          commas(n1, b->count * b->params), commas(n2, b->count * b->flops));
+  const char *own = b->nprivate ? arena_printf(a, "%s, gate, sum", plural(a, b->nprivate, "expert"))
+                                : "gate, sum";
+  fprintf(out, "  %-32s %-16s %12s %14s\n", arena_printf(a, "each task: %s", own), "",
+          commas(n1, b->nprivate * b->params + b->gate_params),
+          commas(n2, b->nprivate * b->flops + b->gate_flops + b->sum_flops));
+}
+
 void print_summary(FILE *out, Model *m) {
   Arena *a = arena_new();
   char n1[32], n2[32];
@@ -157,17 +192,25 @@ void print_summary(FILE *out, Model *m) {
     Input *in = m->inputs.data[i];
     fprintf(out, "  input %s: %s%s\n", in->name, dtype_name(in->dtype), shape_str(a, in->shape));
   }
-  for (int pass = 0; pass < 2; pass++)
+  for (int pass = 0; pass < 3; pass++)
     for (int i = 0; i < m->blocks.len; i++) {
       Block *b = m->blocks.data[i];
-      if (b->is_private != (pass == 1) || !b->users.len)
+      int kind = b->is_experts ? 2 : b->is_private;
+      if (kind != pass || !b->users.len)
         continue;
+      if (b->is_experts) {
+        experts_table(out, m, a, b);
+        continue;
+      }
       fprintf(out, b->is_private ? "\nprivate %s: one copy for each of " : "\nshared %s: used by ",
               b->name);
       users(out, b);
+      if (b->stitch_params)
+        fprintf(out, "; its stitches' matrices (%s parameters) are shared by the copies",
+                commas(n1, b->stitch_params));
       fputc('\n', out);
       header(out);
-      layer_rows(out, m, a, &b->layers, "");
+      layer_rows(out, m, a, b, &b->layers, "");
       fprintf(out, "  %-*s %-*s %12s %14s\n", name_w, b->is_private ? "one copy" : "block",
               shape_w, "", commas(n1, b->params), commas(n2, b->flops));
     }
@@ -187,7 +230,7 @@ void print_summary(FILE *out, Model *m) {
     fprintf(out, "  net: %s\n", net);
     if (own.len) {
       header(out);
-      layer_rows(out, m, a, &own, "");
+      layer_rows(out, m, a, NULL, &own, "");
     }
   }
   fprintf(out, "\n%-20s %14s %16s\n", "totals", "params", "forward FLOPs");
