@@ -28,7 +28,7 @@ SRCS = compiler/main.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
        compiler/back/abi.c compiler/back/emit_c.c compiler/back/cbuild.c compiler/back/modinfo.c \
        compiler/back/llvmload.c \
-       compiler/tools/codegen_check.c compiler/tools/bench.c
+       compiler/tools/codegen_check.c compiler/tools/bench.c compiler/tools/gendata.c
 # the LLVM back end: a shared object that mtlc loads when it needs it
 LLVM_SRCS = compiler/back/emit_llvm.c compiler/back/jit.c
 HDRS = $(wildcard compiler/*.h compiler/*/*.h compiler/*/*.def)

@@ -51,6 +51,9 @@ static const char usage_text[] =
     "                  on random data in memory, as JSON; used by make bench\n"
     "  eval SPEC --load CKPT [--backend jit|c] [--data SPLIT.NAME=PATH] [--limit N]\n"
     "                  per-task test metrics of a checkpoint\n"
+    "  gen-data multifashion -o DIR [--seed N] [--fashion DIR] [--limit N]\n"
+    "                  the balancing benchmark's data: MultiFashion (two\n"
+    "                  Fashion-MNIST items on a 36x36 canvas) as IDX files\n"
     "  help            this text\n"
     "\n"
     "options:\n"
@@ -316,6 +319,8 @@ int main(int argc, char **argv) {
     fputs(usage_text, stdout);
     return 0;
   }
+  if (!strcmp(cmd, "gen-data")) /* no spec: a data set */
+    return gen_data(argc - 2, argv + 2);
   if (!strcmp(cmd, "--version")) {
     printf("mtlc %s\n", MTLC_VERSION);
     return 0;
