@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# mtlc gen-data scales (seeded, its rows and scales, its spec trains) and
 # mtlc gen-data multifashion (tools/gendata.c), on a slice of Debian's
 # Fashion-MNIST: a seed gives the same files twice and another seed other
 # files; the images are [N, 36, 36] and every sample's two items are of
@@ -11,6 +12,39 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass() { echo "[PASS] gendata/$1"; }
 fail() { echo "[FAIL] gendata/$1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 10 | sed 's/^/    /'; }
+# mtlc gen-data scales: seeded; 8000 + 2000 rows; every class present; the
+# regression's variance (its MSE at a zero prediction) about 1,000 times
+# log 4 (the classification's cross-entropy at the start); the spec trains
+sc() { "$MTLC" gen-data scales "$@" >/dev/null 2>&1; }
+if sc -o "$tmp/sa" && sc -o "$tmp/sb" && sc -o "$tmp/sc" --seed 2; then
+  if cmp -s "$tmp/sa/train.csv" "$tmp/sb/train.csv" && ! cmp -s "$tmp/sa/train.csv" "$tmp/sc/train.csv"; then
+    pass "scales: a seed gives the same files, another seed others"
+  else
+    fail "scales: a seed gives the same files, another seed others"
+  fi
+  st=$(awk -F, 'NR > 1 { n++; c[$17]++; s += $18; q += $18 * $18 }
+    END { m = s / n; v = q / n - m * m; r = v / log(4); mc = n
+          for (k = 0; k < 4; k++) if (c[k] < mc) mc = c[k]
+          printf "%d %d %.0f", n, (mc > n / 10), r }' "$tmp/sa/train.csv")
+  read -r n every ratio <<<"$st"
+  if [ "$n" = 8000 ] && [ "$(($(wc -l <"$tmp/sa/test.csv") - 1))" = 2000 ] && [ "$every" = 1 ] &&
+     [ "$ratio" -ge 500 ] && [ "$ratio" -le 2000 ]; then
+    pass "scales: 8000 + 2000 rows, every class, the regression's loss ~1,000x ($ratio)"
+  else
+    fail "scales: 8000 + 2000 rows, every class, the regression's loss ~1,000x" "$st"
+  fi
+  if out=$("$MTLC" train bench/mtl/scales.mtl --epochs 1 --limit 500 \
+      --data train.x="$tmp/sa/train.csv" --data train.cls="$tmp/sa/train.csv" --data train.reg="$tmp/sa/train.csv" \
+      --data test.x="$tmp/sa/test.csv" --data test.cls="$tmp/sa/test.csv" --data test.reg="$tmp/sa/test.csv" 2>&1) &&
+     grep -q "^epoch 1/1" <<<"$out"; then
+    pass "scales: bench/mtl/scales.mtl trains on them"
+  else
+    fail "scales: bench/mtl/scales.mtl trains on them" "$out"
+  fi
+else
+  fail "scales: generates the data" "$("$MTLC" gen-data scales -o "$tmp/sa" 2>&1)"
+fi
+
 src=/usr/share/datasets/fashion-mnist
 if [ ! -f $src/t10k-images-idx3-ubyte.gz ]; then
   echo "SKIP gendata/multifashion: no Fashion-MNIST in $src (apt-get install dataset-fashion-mnist)"

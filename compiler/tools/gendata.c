@@ -8,6 +8,12 @@
  *                 pixels; tasks "left item" and "right item". Written as
  *                 gzip'ed IDX files (images [N, 36, 36] ubyte, labels [N]).
  *
+ *   scales        unbalanced scales: 16 features, a 4-class task and a
+ *                 regression task whose mean squared error is about 1,000
+ *                 times the classification's cross-entropy at the start
+ *                 (targets of variance near 1,400), where equal weights
+ *                 starve the classification. CSV: x0..x15, cls, reg.
+ *
  * It reads Fashion-MNIST through the runtime's loader and writes each file
  * to a temporary name, then renames it: no half-written data set. It knows
  * nothing of specs; bench/mtl/ holds the specs that read its files. */
@@ -25,12 +31,15 @@
 
 static const char gen_usage[] =
     "usage: mtlc gen-data multifashion -o DIR [--seed N] [--fashion DIR] [--limit N]\n"
+    "       mtlc gen-data scales -o DIR [--seed N]\n"
     "  multifashion: two Fashion-MNIST items of different classes on a 36x36\n"
     "    canvas (Lin et al. 2019): DIR/{train,t10k}-images-idx3-ubyte.gz and\n"
     "    DIR/{train,t10k}-{left,right}-labels-idx1-ubyte.gz. --fashion: the\n"
     "    folder of Fashion-MNIST's IDX files (default\n"
     "    /usr/share/datasets/fashion-mnist); --seed default 1; --limit N: the\n"
-    "    first N samples of each split\n";
+    "    first N samples of each split\n"
+    "  scales: DIR/train.csv (8000 rows) and DIR/test.csv (2000): 16 features,\n"
+    "    a 4-class label and a real target about 1,000 times larger in loss\n";
 
 static bool gen_fail(const char *msg) {
   fprintf(stderr, "mtlc: gen-data: %s\n", msg);
@@ -139,6 +148,75 @@ static bool multifashion_split(const char *fashion, const char *src, const char 
   return ok;
 }
 
+/* ---- unbalanced scales ------------------------------------------------------------------ */
+
+#define NF 16 /* features */
+
+/* One CSV: x ~ N(0, 1)^16; cls the argmax of four fixed random directions'
+ * projections plus noise; reg = 35 v.x + 10 sin(3 u.x) + N(0, 3^2), v and u
+ * fixed unit directions: a variance near 1,400 against a cross-entropy near
+ * log 4 at the start. */
+static bool scales_file(const char *path, int64_t n, MtlRng *r, const double *dirs) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    fprintf(stderr, "mtlc: gen-data: cannot create '%s': %s\n", tmp, strerror(errno));
+    return false;
+  }
+  for (int k = 0; k < NF; k++)
+    fprintf(f, "x%d,", k);
+  fprintf(f, "cls,reg\n");
+  for (int64_t i = 0; i < n; i++) {
+    double x[NF], p[6] = {0};
+    for (int k = 0; k < NF; k++)
+      x[k] = mtl_rng_normal(r);
+    for (int d = 0; d < 6; d++)
+      for (int k = 0; k < NF; k++)
+        p[d] += dirs[d * NF + k] * x[k];
+    int cls = 0;
+    double best = -INFINITY;
+    for (int d = 0; d < 4; d++) {
+      double s = p[d] + 0.3 * mtl_rng_normal(r);
+      if (s > best)
+        best = s, cls = d;
+    }
+    double reg = 35 * p[4] + 10 * sin(3 * p[5]) + 3 * mtl_rng_normal(r);
+    for (int k = 0; k < NF; k++)
+      fprintf(f, "%.6f,", x[k]);
+    fprintf(f, "%d,%.6f\n", cls, reg);
+  }
+  bool ok = !ferror(f);
+  ok &= fclose(f) == 0;
+  if (!ok || rename(tmp, path) != 0) {
+    fprintf(stderr, "mtlc: gen-data: cannot write '%s'\n", path);
+    remove(tmp);
+    return false;
+  }
+  return true;
+}
+
+static bool scales(const char *out, uint64_t seed) {
+  MtlRng r;
+  mtl_rng_seed(&r, seed);
+  double dirs[6 * NF];
+  for (int d = 0; d < 6; d++) { /* unit directions */
+    double s = 0;
+    for (int k = 0; k < NF; k++) {
+      dirs[d * NF + k] = mtl_rng_normal(&r);
+      s += dirs[d * NF + k] * dirs[d * NF + k];
+    }
+    for (int k = 0; k < NF; k++)
+      dirs[d * NF + k] /= sqrt(s);
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/train.csv", out);
+  if (!scales_file(path, 8000, &r, dirs))
+    return false;
+  snprintf(path, sizeof path, "%s/test.csv", out);
+  return scales_file(path, 2000, &r, dirs);
+}
+
 /* ---- the command ------------------------------------------------------------------------ */
 
 static bool count_arg(const char *opt, const char *v, int64_t *out) {
@@ -180,14 +258,21 @@ int gen_data(int argc, char **argv) {
     fprintf(stderr, "mtlc: gen-data needs a data set and -o DIR\n%s", gen_usage);
     return 2;
   }
-  if (strcmp(what, "multifashion")) {
-    fprintf(stderr, "mtlc: gen-data: unknown data set '%s' (data sets: multifashion)\n", what);
+  if (strcmp(what, "multifashion") && strcmp(what, "scales")) {
+    fprintf(stderr, "mtlc: gen-data: unknown data set '%s' (data sets: multifashion, scales)\n",
+            what);
     return 2;
   }
   struct stat st;
   if (stat(out, &st) != 0 && mkdir(out, 0777) != 0) {
     fprintf(stderr, "mtlc: gen-data: cannot create folder '%s': %s\n", out, strerror(errno));
     return 1;
+  }
+  if (!strcmp(what, "scales")) {
+    bool ok = scales(out, (uint64_t)seed);
+    if (ok)
+      printf("mtlc: unbalanced scales (seed %lld) in %s\n", (long long)seed, out);
+    return ok ? 0 : 1;
   }
   bool ok = multifashion_split(fashion, "train", out, (uint64_t)seed, limit) &&
             multifashion_split(fashion, "t10k", out, (uint64_t)seed, limit);
