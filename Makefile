@@ -19,12 +19,12 @@ SRCS = compiler/main.c \
        compiler/front/ast.c \
        compiler/check/sema.c compiler/check/args.c compiler/check/layers.c \
        compiler/check/nets.c compiler/check/tasks.c compiler/check/recipe.c \
-       compiler/check/data.c compiler/check/summary.c \
+       compiler/check/data.c compiler/check/summary.c compiler/check/balance.c \
        compiler/ops/tables.c compiler/ops/dense.c compiler/ops/conv.c compiler/ops/pool.c \
        compiler/ops/act.c compiler/ops/norm.c compiler/ops/loss.c compiler/ops/optim.c \
-       compiler/ops/tensor.c \
+       compiler/ops/tensor.c compiler/ops/balance.c \
        compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
-       compiler/graph/interp.c compiler/graph/gradcheck.c \
+       compiler/graph/interp.c compiler/graph/gradcheck.c compiler/graph/balance.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
        compiler/back/abi.c compiler/back/emit_c.c compiler/back/cbuild.c compiler/back/modinfo.c \
        compiler/back/llvmload.c \
@@ -39,9 +39,10 @@ OBJS = $(SRCS:compiler/%.c=$(B)/obj/%.o) $(GEN:.c=.o)
 CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_data.c runtime/mtl_json.c \
-          runtime/mtl_ckpt.c runtime/mtl_train.c
+          runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_solve.c runtime/mtl_balance.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
-RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h
+RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h \
+          runtime/mtl_balance.h runtime/mtl_balance.def
 ifeq ($(CBLAS),0)
 RT_CFLAGS = -DMTL_NO_BLAS
 BLAS_LIBS =
@@ -99,7 +100,7 @@ deps:
 example: $(B)/mtlc
 	$(B)/mtlc train specs/fashion_hard.mtl
 
-test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime
+test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_balance
 	tests/run.sh
 
 bench: $(B)/mtlc
@@ -119,6 +120,8 @@ LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(HDRS)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
 
-# the runtime's unit test links libmtlrt alone
+# the runtime's unit tests link libmtlrt alone
 $(B)/test_runtime: tests/unit/test_runtime.c $(RT_LIB) $(RT_HDRS)
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_runtime.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
+$(B)/test_balance: tests/unit/test_balance.c $(RT_LIB) $(RT_HDRS)
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_balance.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)

@@ -358,7 +358,10 @@ int main(int argc, char **argv) {
   } else if (o.cmd == CMD_IR) {
     Graph *g = lower(a, m, true);
     if (o.grad) {
-      autodiff(g);
+      if (m->balance.kind == MTL_BAL_STATIC)
+        autodiff(g);
+      else
+        balance_autodiff(g); /* the balancing pass instead */
       add_updates(g);
     }
     ir_print(stdout, g, o.grad);

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtl_balance.h"
 #include "mtl_kernel.h"
 #include "mtl_model.h"
 
@@ -81,11 +82,16 @@ void mtl_split_free(MtlSplit *s);
 
 /* Parameters and optimizer state as F32 tensors named after the spec; step,
  * epoch, the RNG state and the model name in __metadata__ ("format": "pt",
- * so PyTorch's loaders accept it). Written to PATH.tmp, fsync'ed, renamed
+ * so PyTorch's loaders accept it), and under a balance method other than
+ * static its name and the balancer's state ("balance", "balance_state":
+ * 64-bit words in hexadecimal). Written to PATH.tmp, fsync'ed, renamed
  * over PATH: a good checkpoint is never lost. */
 typedef struct {
   int64_t step, epoch;
   uint64_t rng[4];
+  char balance[32]; /* the balance method's name, "" for none (static) */
+  uint64_t balance_state[MTL_BALANCE_STATE_MAX]; /* the balancer's (mtl_balance.h) */
+  int n_balance_state;
 } MtlCkptMeta;
 
 bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,

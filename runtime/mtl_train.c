@@ -244,18 +244,37 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void log_epoch(FILE *f, const MtlModelInfo *m, int64_t epoch, double lr,
-                      const double *train, const Metric *test, bool have_test, double secs) {
-  fprintf(f, "{\"epoch\": %" PRId64 ", \"lr\": ", epoch);
-  json_num(f, lr);
-  fputs(", \"train_loss\": {", f);
+/* {"left": 0.51, "right": 0.49} */
+static void json_tasks(FILE *f, const MtlModelInfo *m, const double *x) {
+  fputs("{", f);
   for (int t = 0; t < m->n_tasks; t++) {
     fputs(t ? ", " : "", f);
     json_str(f, m->tasks[t].name);
     fputs(": ", f);
-    json_num(f, train[t]);
+    json_num(f, x[t]);
   }
   fputs("}", f);
+}
+
+/* a balanced step's line: {"step": 12, "epoch": 1, "weights": {...}} */
+static void log_step(FILE *f, const MtlModelInfo *m, int64_t step, int64_t epoch,
+                     const double *w) {
+  fprintf(f, "{\"step\": %" PRId64 ", \"epoch\": %" PRId64 ", \"weights\": ", step, epoch);
+  json_tasks(f, m, w);
+  fputs("}\n", f);
+}
+
+static void log_epoch(FILE *f, const MtlModelInfo *m, int64_t epoch, double lr,
+                      const double *train, const double *weights, const Metric *test,
+                      bool have_test, double secs) {
+  fprintf(f, "{\"epoch\": %" PRId64 ", \"lr\": ", epoch);
+  json_num(f, lr);
+  fputs(", \"train_loss\": ", f);
+  json_tasks(f, m, train);
+  if (m->balance != MTL_BAL_STATIC) { /* the epoch's mean weights */
+    fputs(", \"weights\": ", f);
+    json_tasks(f, m, weights);
+  }
   if (have_test) {
     fputs(", \"test\": {", f);
     for (int t = 0; t < m->n_tasks; t++) {
@@ -281,7 +300,8 @@ static void log_epoch(FILE *f, const MtlModelInfo *m, int64_t epoch, double lr,
 
 /* epoch 3/10  train loss item 0.3121 category 0.1402  test item acc ... (12.3 s) */
 static void print_epoch(const MtlModelInfo *m, int64_t epoch, int64_t epochs, double lr,
-                        const double *train, const Metric *test, bool have_test, double secs) {
+                        const double *train, const double *weights, const Metric *test,
+                        bool have_test, double secs) {
   int ew = snprintf(NULL, 0, "%" PRId64, epochs);
   printf("epoch %*" PRId64 "/%" PRId64, ew, epoch, epochs);
   if (m->schedule != MTL_SCHED_CONSTANT)
@@ -289,6 +309,11 @@ static void print_epoch(const MtlModelInfo *m, int64_t epoch, int64_t epochs, do
   printf("  train loss");
   for (int t = 0; t < m->n_tasks; t++)
     printf(" %s %.4f", m->tasks[t].name, train[t]);
+  if (m->balance != MTL_BAL_STATIC) {
+    printf("  weights");
+    for (int t = 0; t < m->n_tasks; t++)
+      printf(" %s %.4f", m->tasks[t].name, weights[t]);
+  }
   if (have_test) {
     printf("  test");
     for (int t = 0; t < m->n_tasks; t++) {
@@ -341,6 +366,13 @@ static bool check_model(const MtlModelInfo *m) {
                   m->n_tasks, m->batch_max);
     return false;
   }
+  bool phased = m->balance != MTL_BAL_STATIC;
+  if ((int)m->balance < 0 || m->balance >= MTL_BAL_COUNT ||
+      (phased ? !m->train_begin || !m->train_end : !m->train_step)) {
+    mtl_set_error("model %s: balance %d without its training entry points (a bug in mtlc)",
+                  m->name, (int)m->balance);
+    return false;
+  }
   return true;
 }
 
@@ -352,12 +384,16 @@ typedef struct {
   bool have_test;
   int64_t B, epochs, step;
   MtlRng rng;
+  MtlBalancer *bal;
+  double weights[64]; /* the epoch's mean weights */
   FILE *log;
   bool tty;
 } Trainer;
 
-/* One epoch over the train split; fills loss[t], the per-sample mean. */
-static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
+/* One epoch over the train split; fills loss[t], the per-sample mean, and
+ * the mean weights. False (mtl_error() set) when a step's loss is not
+ * finite. */
+static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
   const MtlModelInfo *m = tr->m;
   double b1 = m->beta1, b2 = m->beta2;
   if (b1 == 0 && b2 == 0)
@@ -366,7 +402,7 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
   double t0 = now(), drawn = 0;
   float losses[64];
   for (int t = 0; t < m->n_tasks; t++)
-    loss[t] = 0;
+    loss[t] = tr->weights[t] = 0;
   shuffle(tr->b.idx, n, &tr->rng);
   for (int64_t s = 0; s < steps; s++) {
     int64_t from = s * tr->B, B = n - from < tr->B ? n - from : tr->B;
@@ -376,13 +412,22 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
     hyper[MTL_HYPER_LR] = (float)lr;
     hyper[MTL_HYPER_C1] = (float)(1 - pow(b1, (double)t));
     hyper[MTL_HYPER_C2] = (float)(1 - pow(b2, (double)t));
-    for (int k = 0; k < m->n_tasks && MTL_HYPER_TASKS + k < m->n_hyper; k++)
-      hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
     memset(tr->b.grads, 0, (size_t)m->n_params * sizeof(float));
-    m->train_step(tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
-                  (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses);
-    for (int k = 0; k < m->n_tasks; k++)
+    MtlStep st = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
+                  (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses, t,
+                  epoch};
+    if (!mtl_balance_step(tr->bal, &st)) {
+      if (tr->tty)
+        fputs("\r\033[K", stderr);
+      return false;
+    }
+    const double *w = mtl_balance_weights(tr->bal);
+    for (int k = 0; k < m->n_tasks; k++) {
       loss[k] += (double)losses[k] * (double)B;
+      tr->weights[k] += w[k] / (double)steps;
+    }
+    if (tr->log && m->balance != MTL_BAL_STATIC)
+      log_step(tr->log, m, t, epoch + 1, w);
     double tn = now();
     if (tr->tty && (tn - drawn > 0.1 || s + 1 == steps)) {
       progress(m, epoch + 1, tr->epochs, s + 1, steps, from + B, n,
@@ -394,6 +439,8 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
     fputs("\r\033[K", stderr);
   for (int t = 0; t < m->n_tasks; t++)
     loss[t] /= (double)n;
+  mtl_balance_epoch_end(tr->bal, loss);
+  return true;
 }
 
 static bool run_epochs(Trainer *tr, int64_t first) {
@@ -402,20 +449,26 @@ static bool run_epochs(Trainer *tr, int64_t first) {
   Metric test[64] = {{0}};
   for (int64_t e = first; e < tr->epochs; e++) {
     double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs);
-    train_epoch(tr, e, lr, loss);
+    if (!train_epoch(tr, e, lr, loss))
+      return false;
     if (tr->have_test)
       evaluate(&tr->b, &tr->test, test);
     double secs = now() - t0;
     if (!tr->o->quiet)
-      print_epoch(m, e + 1, tr->epochs, lr, loss, test, tr->have_test, secs);
+      print_epoch(m, e + 1, tr->epochs, lr, loss, tr->weights, test, tr->have_test, secs);
     if (tr->o->save) {
-      MtlCkptMeta meta = {.step = tr->step, .epoch = e + 1};
+      static MtlCkptMeta meta; /* 4 KB: not on the stack */
+      meta = (MtlCkptMeta){.step = tr->step, .epoch = e + 1};
       memcpy(meta.rng, tr->rng.s, sizeof meta.rng);
+      if (m->balance != MTL_BAL_STATIC) {
+        snprintf(meta.balance, sizeof meta.balance, "%s", mtl_balance_name(m->balance));
+        meta.n_balance_state = mtl_balance_save(tr->bal, meta.balance_state);
+      }
       if (!mtl_ckpt_save(tr->o->save, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
         return false;
     }
     if (tr->log)
-      log_epoch(tr->log, m, e + 1, lr, loss, test, tr->have_test, secs);
+      log_epoch(tr->log, m, e + 1, lr, loss, tr->weights, test, tr->have_test, secs);
   }
   return true;
 }
@@ -435,15 +488,25 @@ static bool train(Trainer *tr) {
   if (!mtl_load_split(&tr->test, m, "test", o->overrides, o->n_overrides, o->limit_test,
                       &tr->have_test))
     return false;
-  if (!bufs_alloc(&tr->b, m, tr->train.n, true))
+  if (!bufs_alloc(&tr->b, m, tr->train.n, true) || !(tr->bal = mtl_balancer_new(m)))
     return false;
   int64_t first = 0;
   if (o->resume) {
-    MtlCkptMeta meta;
+    static MtlCkptMeta meta;
     if (!mtl_ckpt_load(o->resume, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
       return false;
     tr->step = meta.step, first = meta.epoch;
     memcpy(tr->rng.s, meta.rng, sizeof meta.rng);
+    if (m->balance != MTL_BAL_STATIC &&
+        strcmp(meta.balance, mtl_balance_name(m->balance)) != 0) {
+      mtl_set_error("%s: saved %s%s, and model %s balances with %s; it cannot resume "
+                    "training", o->resume, meta.balance[0] ? "under balance " : "without a "
+                    "balancer's state", meta.balance, m->name, mtl_balance_name(m->balance));
+      return false;
+    }
+    if (m->balance != MTL_BAL_STATIC &&
+        !mtl_balance_load(tr->bal, meta.balance_state, meta.n_balance_state, o->resume))
+      return false;
     if (first >= tr->epochs && !o->quiet)
       printf("%s: trained %" PRId64 " epochs already, of %" PRId64 "\n", o->resume, first,
              tr->epochs);
@@ -510,6 +573,7 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
     ok = false;
   }
   bufs_free(&tr.b);
+  mtl_balancer_free(tr.bal);
   mtl_split_free(&tr.train);
   mtl_split_free(&tr.test);
   return ok ? 0 : fail();

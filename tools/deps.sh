@@ -7,7 +7,7 @@
 set -eu
 want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
 if [ "${1:-}" = --tests ]; then
-  want="$want python3-torch python3-numpy"
+  want="$want python3-torch python3-numpy python3-scipy"
 fi
 missing=""
 for p in $want; do
