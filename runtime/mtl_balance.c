@@ -368,8 +368,9 @@ bool mtl_balance_step(MtlBalancer *b, const MtlStep *st) {
   for (int t = 0; t < T; t++)
     w[t] = b->kind == MTL_BAL_STATIC ? m->tasks[t].weight : 1, seed[t] = head[t] = 1;
   before(b, st, w, seed);
-  for (int t = 0; t < T; t++) {
-    h[MTL_HYPER_TASKS + t] = (float)w[t];
+  for (int t = 0; t < T; t++) { /* hyper[] has n_hyper floats, perhaps no task's */
+    if (MTL_HYPER_TASKS + t < m->n_hyper)
+      h[MTL_HYPER_TASKS + t] = (float)w[t];
     if (MTL_HYPER_TASKS + T + t < m->n_hyper)
       h[MTL_HYPER_TASKS + T + t] = (float)seed[t];
   }
@@ -402,7 +403,8 @@ bool mtl_balance_step(MtlBalancer *b, const MtlStep *st) {
                     st->epoch + 1, mtl_balance_name(b->kind), m->tasks[t].name);
       return false;
     }
-    h[MTL_HYPER_TASKS + t] = (float)w[t];
+    if (MTL_HYPER_TASKS + t < m->n_hyper)
+      h[MTL_HYPER_TASKS + t] = (float)w[t];
     if (MTL_HYPER_TASKS + 2 * T + t < m->n_hyper)
       h[MTL_HYPER_TASKS + 2 * T + t] = (float)head[t];
     b->w[t] = (double)(float)w[t] * (double)(float)seed[t];

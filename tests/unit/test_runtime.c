@@ -624,7 +624,7 @@ static void test_ckpt(void) {
   float params[NPAR], state[2 * NPAR], p2[NPAR], s2[2 * NPAR];
   fill(params, state);
   params[3] = -1.25e-7f;
-  MtlCkptMeta meta = {123, 4, {0x0123456789abcdefull, 2, 3, UINT64_MAX}}, m2;
+  MtlCkptMeta meta = {.step = 123, .epoch = 4, .rng = {0x0123456789abcdefull, 2, 3, UINT64_MAX}}, m2;
   const char *p = path_of("good.safetensors");
   CHECK("ckpt/save", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
   CHECK("ckpt/no-temporary-left", access(path_of("good.safetensors.tmp"), F_OK) != 0);
@@ -857,7 +857,7 @@ static void test_train_output(void) {
 /* mtl_eval on zero parameters: outputs 0, so metrics follow from the labels */
 static void test_eval(void) {
   float params[NPAR] = {0}, state[2 * NPAR] = {0};
-  MtlCkptMeta meta = {0, 0, {1, 1, 1, 1}};
+  MtlCkptMeta meta = {.rng = {1, 1, 1, 1}};
   mtl_ckpt_save(path_of("zero.st"), &model, params, state, NULL, &meta);
   int saved = quiet_begin(1, path_of("eval.txt"));
   int rc = mtl_eval(&model, path_of("zero.st"), NULL, 0, 0);
@@ -908,7 +908,7 @@ static void test_train_errors(void) {
 static int write_torch_ckpt(const char *path) {
   float params[NPAR], state[2 * NPAR];
   fill(params, state);
-  MtlCkptMeta meta = {7, 2, {1, 2, 3, 4}};
+  MtlCkptMeta meta = {.step = 7, .epoch = 2, .rng = {1, 2, 3, 4}};
   if (!mtl_ckpt_save(path, &model, params, state, NULL, &meta)) {
     fprintf(stderr, "%s\n", mtl_error());
     return 1;
