@@ -4,6 +4,7 @@
 #   make test     run every test; ends with "N passed, N failed"
 #   make example  train the main example (specs/fashion_hard.mtl)
 #   make bench    mtlc against PyTorch and onnxruntime; writes bench/RESULTS.md
+#   make bench-mtl  the balancing methods (bench/mtl.sh); writes bench/MTL.md
 #   make asan     the front end under ASan/UBSan on the robustness corpus
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -106,6 +107,9 @@ test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_balance
 bench: $(B)/mtlc
 	bench/run.sh
 
+bench-mtl: $(B)/mtlc
+	bench/mtl.sh
+
 # the front end under AddressSanitizer and UBSan, through the robustness corpus
 asan:
 	tests/asan-build.sh --run
@@ -113,7 +117,7 @@ asan:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench asan clean
+.PHONY: all deps example test bench bench-mtl asan clean
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
