@@ -104,7 +104,13 @@ stage_accuracy() {
 }
 
 stage_report() {
-  $PY bench/mtl_report.py "$out" "$EPOCHS" "$SCALES_EPOCHS" "$LIMIT" "$STEPS" "$REPS" "$BATCH" >bench/MTL.md
+  # the balancing part is rewritten; bench/arch.sh's architecture section
+  # (between its <!-- architectures --> markers) is kept after it
+  $PY bench/mtl_report.py "$out" "$EPOCHS" "$SCALES_EPOCHS" "$LIMIT" "$STEPS" "$REPS" "$BATCH" >bench/MTL.md.tmp
+  if [ -f bench/MTL.md ] && grep -q '^<!-- architectures (bench/arch.sh) -->' bench/MTL.md; then
+    { echo; sed -n '/^<!-- architectures (bench\/arch.sh) -->/,/^<!-- end of architectures -->/p' bench/MTL.md; } >>bench/MTL.md.tmp
+  fi
+  mv bench/MTL.md.tmp bench/MTL.md
   echo "bench-mtl: wrote bench/MTL.md"
 }
 

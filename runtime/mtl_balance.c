@@ -28,7 +28,7 @@ struct MtlBalancer {
   double *work;           /* MTL_SOLVE_WORK(T) */
   double G[MAXT * MAXT];
   double w[MAXT];         /* the last step's weights, as logged */
-  float later[MAXT];      /* FAMO: the losses after the update */
+  float later[MAXT + 64];  /* FAMO: the losses after the update (then the regularizers') */
   /* kept in checkpoints */
   int64_t epochs;         /* epochs ended */
   double hist[2][MAXT];   /* DWA: the last two epochs' mean losses, hist[1] the newer */

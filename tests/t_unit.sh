@@ -4,4 +4,5 @@ set -u
 cd "$(dirname "$0")/.."
 build/test_ir
 build/test_runtime
+build/test_text
 build/test_balance

@@ -249,19 +249,19 @@ int gen_data(int argc, char **argv) {
     else if (a[0] != '-' && !what) what = a;
     else {
       fprintf(stderr, "mtlc: gen-data: unexpected '%s'\n%s", a, gen_usage);
-      return 2;
+      return 1;
     }
     if (!ok)
-      return 2;
+      return 1;
   }
   if (!what || !out) {
     fprintf(stderr, "mtlc: gen-data needs a data set and -o DIR\n%s", gen_usage);
-    return 2;
+    return 1;
   }
   if (strcmp(what, "multifashion") && strcmp(what, "scales")) {
     fprintf(stderr, "mtlc: gen-data: unknown data set '%s' (data sets: multifashion, scales)\n",
             what);
-    return 2;
+    return 1;
   }
   struct stat st;
   if (stat(out, &st) != 0 && mkdir(out, 0777) != 0) {
