@@ -4,6 +4,7 @@
 #   make test     run every test; ends with "N passed, N failed"
 #   make example  train the main example (specs/fashion_hard.mtl)
 #   make bench    mtlc against PyTorch and onnxruntime; writes bench/RESULTS.md
+#   make bench-mtl  the balancing methods (bench/mtl.sh); writes bench/MTL.md
 #   make bench-arch  the sharing architectures against PyTorch (bench/arch.sh);
 #                 writes the architecture section of bench/MTL.md
 #   make asan     the front end under ASan/UBSan on the robustness corpus
@@ -23,19 +24,20 @@ SRCS = compiler/main.c \
        compiler/check/sema.c compiler/check/args.c compiler/check/layers.c \
        compiler/check/nets.c compiler/check/tasks.c compiler/check/recipe.c \
        compiler/check/data.c compiler/check/text.c compiler/check/summary.c compiler/check/sharing.c \
+       compiler/check/balance.c \
        compiler/ops/tables.c compiler/ops/dense.c compiler/ops/conv.c compiler/ops/pool.c \
        compiler/ops/act.c compiler/ops/norm.c compiler/ops/loss.c compiler/ops/optim.c \
        compiler/ops/tensor.c compiler/ops/embed.c compiler/ops/conv1d.c compiler/ops/predict.c \
-       compiler/ops/mix.c \
+       compiler/ops/mix.c compiler/ops/balance.c \
        compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
-       compiler/graph/interp.c compiler/graph/gradcheck.c \
+       compiler/graph/interp.c compiler/graph/gradcheck.c compiler/graph/balance.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
        compiler/kir/gemm.c compiler/kir/infer.c \
        compiler/back/abi.c compiler/back/emit_c.c compiler/back/emit_infer.c compiler/back/cbuild.c \
        compiler/back/modinfo.c compiler/back/llvmload.c compiler/back/paths.c \
        compiler/tools/codegen_check.c compiler/tools/bench.c compiler/tools/plot.c \
        compiler/tools/graph.c compiler/tools/deploy.c compiler/tools/infer_check.c \
-       compiler/tools/predict.c compiler/tools/image.c
+       compiler/tools/predict.c compiler/tools/image.c compiler/tools/gendata.c
 # the LLVM back end: a shared object that mtlc loads when it needs it
 LLVM_SRCS = compiler/back/emit_llvm.c compiler/back/jit.c
 HDRS = $(wildcard compiler/*.h compiler/*/*.h compiler/*/*.def)
@@ -47,10 +49,10 @@ CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_text.c runtime/mtl_data.c runtime/mtl_json.c \
           runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_norm.c runtime/mtl_monitor.c \
-          runtime/mtl_cli.c
+          runtime/mtl_cli.c runtime/mtl_solve.c runtime/mtl_balance.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
 RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h \
-          runtime/mtl_monitor.h
+          runtime/mtl_monitor.h runtime/mtl_balance.h runtime/mtl_balance.def
 ifeq ($(CBLAS),0)
 RT_CFLAGS = -DMTL_NO_BLAS
 BLAS_LIBS =
@@ -117,11 +119,14 @@ deps:
 example: $(B)/mtlc
 	$(B)/mtlc train specs/fashion_hard.mtl
 
-test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text
+test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text $(B)/test_balance
 	tests/run.sh
 
 bench: $(B)/mtlc
 	bench/run.sh
+
+bench-mtl: $(B)/mtlc
+	bench/mtl.sh
 
 bench-arch: $(B)/mtlc
 	bench/arch.sh
@@ -139,7 +144,8 @@ BINDIR  = $(PREFIX)/bin
 LIBDIR  = $(PREFIX)/lib
 INCDIR  = $(PREFIX)/include/mtlc
 MANDIR  = $(PREFIX)/share/man/man1
-PUB_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h
+PUB_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_balance.h \
+           runtime/mtl_balance.def
 
 $(B)/mtlc.1: $(B)/mtlc tools/man.sh
 	tools/man.sh $(B)/mtlc >$@.tmp && mv $@.tmp $@
@@ -171,16 +177,18 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench bench-arch asan install uninstall clean
+.PHONY: all deps example test bench bench-mtl bench-arch asan install uninstall clean
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(HDRS)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
 
-# the runtime's unit test links libmtlrt alone
+# the runtime's unit tests link libmtlrt alone
 $(B)/test_runtime: tests/unit/test_runtime.c $(RT_LIB) $(RT_HDRS)
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_runtime.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
+$(B)/test_balance: tests/unit/test_balance.c $(RT_LIB) $(RT_HDRS)
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_balance.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
 
 # the text loader's unit test links libmtlrt alone
 $(B)/test_text: tests/unit/test_text.c $(RT_LIB) $(RT_HDRS)

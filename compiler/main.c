@@ -96,6 +96,12 @@ static const struct {
      "           [--limit N]",
      "the inference-only C (gcc or $CC, -O3) against mtlc eval's\n"
      "outputs on the test split: same classes, logits within 1e-5"},
+    {"gen-data multifashion -o DIR [--seed N] [--fashion DIR] [--limit N]\n"
+     "       gen-data scales -o DIR [--seed N]",
+     "the balancing benchmark's data sets, no spec: MultiFashion\n"
+     "(two Fashion-MNIST items on a 36x36 canvas) as IDX files;\n"
+     "the unbalanced-scales CSVs: a regression whose loss is\n"
+     "about 1,000 times a classification's"},
 };
 
 static void print_command_help(FILE *f, int k) {
@@ -208,12 +214,12 @@ static bool parse_count(const char *opt, const char *arg, int64_t min, int64_t m
 typedef enum {
   CMD_CHECK, CMD_SUMMARY, CMD_IR, CMD_KIR, CMD_CHECK_GRAD, CMD_CHECK_CODEGEN, CMD_EMIT_C,
   CMD_EMIT_LLVM, CMD_TRAIN, CMD_EVAL, CMD_BENCH, CMD_PLOT, CMD_GRAPH, CMD_PREDICT,
-  CMD_CHECK_INFER, NUM_CMDS
+  CMD_CHECK_INFER, CMD_GEN_DATA, NUM_CMDS
 } Command;
 
 static const char *const cmd_names[NUM_CMDS] = {
     "check", "summary", "ir", "kir", "check-grad", "check-codegen", "emit-c", "emit-llvm",
-    "train", "eval", "bench", "plot", "graph", "predict", "check-infer"};
+    "train", "eval", "bench", "plot", "graph", "predict", "check-infer", "gen-data"};
 
 /* which options each command takes */
 #define C(x) (1u << CMD_##x)
@@ -429,6 +435,8 @@ int main(int argc, char **argv) {
     print_usage(stdout);
     return 0;
   }
+  if (!strcmp(cmd, "gen-data")) /* no spec: a data set */
+    return gen_data(argc - 2, argv + 2);
   if (!strcmp(cmd, "--version")) {
     printf("mtlc %s\n", MTLC_VERSION);
     return 0;
@@ -470,7 +478,10 @@ int main(int argc, char **argv) {
   } else if (o.cmd == CMD_IR) {
     Graph *g = lower(a, m, true);
     if (o.grad) {
-      autodiff(g);
+      if (m->balance.kind == MTL_BAL_STATIC)
+        autodiff(g);
+      else
+        balance_autodiff(g); /* the balancing pass instead */
       add_updates(g);
     }
     ir_print(stdout, g, o.grad);

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtl_balance.h"
 #include "mtl_kernel.h"
 #include "mtl_model.h"
 
@@ -124,11 +125,16 @@ void mtl_normalize_auto(MtlSplit *s, const MtlModelInfo *m, const float *stats);
 
 /* Parameters and optimizer state as F32 tensors named after the spec; step,
  * epoch, the RNG state, the optimizer and the model name in __metadata__
- * ("format": "pt", so PyTorch's loaders accept it). Written to PATH.tmp,
+ * ("format": "pt", so PyTorch's loaders accept it), and under a balance
+ * method other than static its name and the balancer's state ("balance",
+ * "balance_state": 64-bit words in hexadecimal). Written to PATH.tmp,
  * fsync'ed, renamed over PATH: a good checkpoint is never lost. */
 typedef struct {
   int64_t step, epoch;
   uint64_t rng[4];
+  char balance[32]; /* the balance method's name, "" for none (static) */
+  uint64_t balance_state[MTL_BALANCE_STATE_MAX]; /* the balancer's (mtl_balance.h) */
+  int n_balance_state;
   int64_t opt_start; /* the step the optimizer's state started at (Adam's t is step - opt_start) */
   /* the best epoch by the watched valid value, its value, and the epochs
    * since it last improved (early stopping); best_epoch 0: none yet */

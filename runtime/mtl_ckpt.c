@@ -149,6 +149,14 @@ static bool make_header(Buf *b, const MtlModelInfo *m, const MtlCkptMeta *meta) 
     puts_(b, ",\"mtlc_version\":");
     put_json_string(b, m->mtlc_version);
   }
+  if (meta->balance[0]) { /* the balancer's state, 64-bit words in hexadecimal */
+    puts_(b, ",\"balance\":");
+    put_json_string(b, meta->balance);
+    puts_(b, ",\"balance_state\":\"");
+    for (int i = 0; i < meta->n_balance_state; i++)
+      putf(b, "%s%016" PRIx64, i ? "," : "", meta->balance_state[i]);
+    puts_(b, "\"");
+  }
   putf(b, ",\"optimizer\":\"%s\",\"opt_start\":\"%" PRId64 "\"", mtl_optimizer_name(m->optimizer),
        meta->opt_start);
   putf(b, ",\"best_epoch\":\"%" PRId64 "\",\"since_best\":\"%" PRId64 "\",\"best\":\"%.17g\"",
@@ -383,6 +391,23 @@ static bool parse_u64(const char *s, int base, uint64_t *out, const char **rest)
   return rest || !*end;
 }
 
+/* "balance_state": comma-separated hexadecimal words */
+static bool read_words(const char *path, const char *s, MtlCkptMeta *meta) {
+  meta->n_balance_state = 0;
+  while (*s) {
+    uint64_t w;
+    if (meta->n_balance_state == MTL_BALANCE_STATE_MAX || !parse_u64(s, 16, &w, &s) ||
+        (*s && *s != ',')) {
+      mtl_set_error("%s: __metadata__: balance_state is not a list of at most %d hexadecimal "
+                    "words", path, MTL_BALANCE_STATE_MAX);
+      return false;
+    }
+    meta->balance_state[meta->n_balance_state++] = w;
+    s += *s == ',';
+  }
+  return true;
+}
+
 const char *mtl_optimizer_name(MtlOptKind k) {
   static const char *const names[] = {"sgd", "adam", "adamw", "rmsprop"};
   return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
@@ -413,7 +438,7 @@ static bool read_training_meta(const char *path, const JParser *p, const JNode *
 }
 
 static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCkptMeta *meta) {
-  const char *step = NULL, *epoch = NULL, *rng = NULL;
+  const char *step = NULL, *epoch = NULL, *rng = NULL, *bal = NULL, *state = "";
   for (int c = md->child; c >= 0; c = p->nodes[c].next) {
     const JNode *x = &p->nodes[c];
     if (x->type != J_STR) {
@@ -426,6 +451,10 @@ static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCk
       epoch = x->str;
     else if (!strcmp(x->key, "rng"))
       rng = x->str;
+    else if (!strcmp(x->key, "balance"))
+      bal = x->str;
+    else if (!strcmp(x->key, "balance_state"))
+      state = x->str;
   }
   if (!meta)
     return true;
@@ -455,6 +484,11 @@ static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCk
     return false;
   }
   meta->step = (int64_t)st, meta->epoch = (int64_t)ep;
+  meta->balance[0] = 0, meta->n_balance_state = 0;
+  if (bal) {
+    snprintf(meta->balance, sizeof meta->balance, "%s", bal);
+    return read_words(path, state, meta);
+  }
   return true;
 }
 

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define MTL_MODEL_ABI 3
+#define MTL_MODEL_ABI 4
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };
@@ -24,8 +24,26 @@ typedef enum { MTL_SCHED_CONSTANT, MTL_SCHED_STEP, MTL_SCHED_COSINE } MtlSchedKi
 typedef enum { MTL_INIT_UNIFORM, MTL_INIT_CONST, MTL_INIT_NORMAL, MTL_INIT_STITCH } MtlInit;
 
 /* The step's hyperparameters, hyper[]: the learning rate, Adam's bias
- * corrections 1 - beta1^t and 1 - beta2^t, then one weight per task. */
+ * corrections 1 - beta1^t and 1 - beta2^t, then per task t (T tasks):
+ *   MTL_HYPER_TASKS + t       its weight: under static the spec's; under a
+ *                             method that weighs losses the method's; under
+ *                             one that combines gradients, the coefficient
+ *                             of the task's gradient of the shared
+ *                             parameters (or of a shared block's output)
+ *   MTL_HYPER_TASKS + T + t   gradient methods: the seed of the task's own
+ *                             backward pass (1; IMTL: e^s)
+ *   MTL_HYPER_TASKS + 2T + t  gradient methods: the weight of the task's
+ *                             gradient of its own parameters (1; Nash-MTL:
+ *                             alpha) */
 enum { MTL_HYPER_LR, MTL_HYPER_C1, MTL_HYPER_C2, MTL_HYPER_TASKS };
+
+/* How the tasks are balanced: the methods of mtl_balance.def. */
+typedef enum {
+#define BALANCE(id, name, needs, param) MTL_BAL_##id,
+#include "mtl_balance.def"
+#undef BALANCE
+  MTL_BAL_COUNT
+} MtlBalanceKind;
 
 /* Element types of data: inputs are f32 values or i32 ids. */
 typedef enum { MTL_F32, MTL_I32 } MtlDtype;
@@ -140,6 +158,15 @@ typedef struct MtlModelInfo {
   int64_t warmup;    /* steps of linear warmup (0: none) */
   int64_t batch, epochs;
   uint64_t seed;
+  /* balancing (mtl_balance.h): the method, its arguments in its
+   * signature's order, the index in param_tensors of its own parameter
+   * balance.loss_scale (or -1), and the floats of bal[] that train_begin
+   * leaves the balancer (the T x T Gramian of a gradient method) */
+  MtlBalanceKind balance;
+  int n_balance_args;
+  const double *balance_args;
+  int balance_param;
+  int64_t n_bal;
   /* early_stop and the best checkpoint: the value watched on the valid
    * split (task monitor_task's metric, an MTL_METRIC_* bit, or 0 for its
    * loss; task -1: the weighted sum of the tasks' losses); patience 0: no
@@ -153,7 +180,10 @@ typedef struct MtlModelInfo {
    * n_hyper floats for this step (MTL_HYPER_*). grads has n_params floats,
    * stats n_stats (running statistics: updated by a training step, read by
    * evaluation). train_step's losses: n_tasks + n_regs floats, the tasks'
-   * mean losses, then the regularizers' values; eval_step's: n_tasks. */
+   * mean losses, then the regularizers' values; eval_step's: n_tasks. A
+   * model balanced by static trains with train_step; one balanced by any
+   * other method with train_begin and train_end instead (train_step NULL),
+   * the runtime's balancer between them. */
   void (*init)(float *params, float *stats, uint64_t seed);
   void (*train_step)(float *params, float *grads, float *state, float *stats, float *act,
                      const void *const *data, int64_t B, const float *hyper,
@@ -165,6 +195,18 @@ typedef struct MtlModelInfo {
   /* inputs only: the per-task outputs */
   void (*forward)(const float *params, const float *stats, float *act,
                   const void *const *inputs, int64_t B, float *const *outputs);
+  /* the training step's two phases: the forward pass (and, for a gradient
+   * method, each task's backward pass and their Gramian, into bal[]); then,
+   * with the balancer's weights in hyper[], the rest of the backward pass
+   * and the update. act[] carries the step from one to the other. Calling
+   * train_begin again after train_end gives the same batch's losses after
+   * the update (FAMO's second look), running statistics untouched. */
+  void (*train_begin)(float *params, float *grads, float *state, float *stats, float *act,
+                      const void *const *data, int64_t B, const float *hyper,
+                      uint64_t step_seed, float *losses, float *bal);
+  void (*train_end)(float *params, float *grads, float *state, float *stats, float *act,
+                    const void *const *data, int64_t B, const float *hyper,
+                    uint64_t step_seed, float *losses, float *bal);
 } MtlModelInfo;
 
 #endif

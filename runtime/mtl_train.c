@@ -260,6 +260,7 @@ typedef struct {
   int64_t epoch, epochs; /* 1-based */
   double lr, secs;
   const double *train, *reg;
+  const double *weights;      /* the epoch's mean balancing weights; NULL under static */
   const Metric *valid, *test; /* NULL when the split is not bound */
   const MtlMonitor *mon;      /* NULL without a valid split */
   bool improved;
@@ -298,10 +299,20 @@ static void log_values(FILE *f, const char *key, const MtlModelInfo *m, bool reg
   fputs("}", f);
 }
 
+/* a balanced step's line: {"step": 12, "epoch": 1, "weights": {...}} */
+static void log_step(FILE *f, const MtlModelInfo *m, int64_t step, int64_t epoch,
+                     const double *w) {
+  fprintf(f, "{\"step\": %" PRId64 ", \"epoch\": %" PRId64, step, epoch);
+  log_values(f, "weights", m, false, w);
+  fputs("}\n", f);
+}
+
 static void log_epoch(FILE *f, const MtlModelInfo *m, const Epoch *ep) {
   fprintf(f, "{\"epoch\": %" PRId64 ", \"lr\": ", ep->epoch);
   json_num(f, ep->lr);
   log_values(f, "train_loss", m, false, ep->train);
+  if (ep->weights) /* the epoch's mean weights */
+    log_values(f, "weights", m, false, ep->weights);
   if (m->n_regs)
     log_values(f, "reg", m, true, ep->reg);
   if (ep->valid)
@@ -338,6 +349,11 @@ static void print_epoch(const MtlModelInfo *m, const Epoch *ep) {
   printf("  train loss");
   for (int t = 0; t < m->n_tasks; t++)
     printf(" %s %.4f", m->tasks[t].name, ep->train[t]);
+  if (ep->weights) {
+    printf("  weights");
+    for (int t = 0; t < m->n_tasks; t++)
+      printf(" %s %.4f", m->tasks[t].name, ep->weights[t]);
+  }
   if (m->n_regs)
     printf("  reg");
   for (int r = 0; r < m->n_regs; r++)
@@ -392,6 +408,13 @@ static bool check_model(const MtlModelInfo *m) {
                   m->batch_max);
     return false;
   }
+  bool phased = m->balance != MTL_BAL_STATIC;
+  if ((int)m->balance < 0 || m->balance >= MTL_BAL_COUNT ||
+      (phased ? !m->train_begin || !m->train_end : !m->train_step)) {
+    mtl_set_error("model %s: balance %d without its training entry points (a bug in mtlc)",
+                  m->name, (int)m->balance);
+    return false;
+  }
   return true;
 }
 
@@ -404,6 +427,8 @@ typedef struct {
   int64_t B, epochs, step;
   int64_t opt_start;   /* the step the optimizer's state started at */
   MtlRng rng;
+  MtlBalancer *bal;
+  double weights[64]; /* the epoch's mean weights */
   FILE *log;
   bool tty;
   MtlMonitor mon;
@@ -420,9 +445,10 @@ static void on_sigint(int sig) {
   stop_requested = 1;
 }
 
-/* One epoch over the train split; fills loss[t] (per-sample means) and
- * reg[r] (the regularizers' values, averaged the same way), and *lr_last,
- * the last step's rate. False when interrupted. */
+/* One epoch over the train split; fills loss[t] (per-sample means),
+ * reg[r] (the regularizers' values, averaged the same way), the mean
+ * balancing weights, and *lr_last, the last step's rate. False when
+ * interrupted, or (mtl_error() set) when a step's loss is not finite. */
 static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, double *reg,
                         double *lr_last) {
   const MtlModelInfo *m = tr->m;
@@ -435,6 +461,8 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
   int T = m->n_tasks;
   for (int k = 0; k < T + m->n_regs; k++)
     *(k < T ? &loss[k] : &reg[k - T]) = 0;
+  for (int k = 0; k < T; k++)
+    tr->weights[k] = 0;
   shuffle(tr->b.idx, n, &tr->rng);
   *lr_last = lr;
   for (int64_t s = 0; s < steps; s++) {
@@ -454,13 +482,23 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     hyper[MTL_HYPER_LR] = (float)*lr_last;
     hyper[MTL_HYPER_C1] = (float)(1 - pow(b1, (double)t_opt));
     hyper[MTL_HYPER_C2] = (float)(1 - pow(b2, (double)t_opt));
-    for (int k = 0; k < m->n_tasks && MTL_HYPER_TASKS + k < m->n_hyper; k++)
-      hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
     memset(tr->b.grads, 0, (size_t)m->n_params * sizeof(float));
-    m->train_step(tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
-                  (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses);
+    /* the balancer sets the tasks' weights in hyper[] and runs the step */
+    MtlStep st = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
+                  (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses, t,
+                  epoch};
+    if (!mtl_balance_step(tr->bal, &st)) {
+      if (tr->tty)
+        fputs("\r\033[K", stderr);
+      return false;
+    }
+    const double *w = mtl_balance_weights(tr->bal);
     for (int k = 0; k < T + m->n_regs; k++)
       *(k < T ? &loss[k] : &reg[k - T]) += (double)losses[k] * (double)B;
+    for (int k = 0; k < T; k++)
+      tr->weights[k] += w[k] / (double)steps;
+    if (tr->log && m->balance != MTL_BAL_STATIC)
+      log_step(tr->log, m, t, epoch + 1, w);
     double tn = now();
     if (tr->tty && (tn - drawn > 0.1 || s + 1 == steps)) {
       progress(m, epoch + 1, tr->epochs, s + 1, steps, from + B, n,
@@ -472,6 +510,7 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     fputs("\r\033[K", stderr);
   for (int k = 0; k < T + m->n_regs; k++)
     *(k < T ? &loss[k] : &reg[k - T]) /= (double)n;
+  mtl_balance_epoch_end(tr->bal, loss);
   return true;
 }
 
@@ -496,10 +535,15 @@ static double watched(const MtlModelInfo *m, const MtlMonitor *w, const Metric *
 /* The epoch's checkpoint, and the best one when this epoch is the best. */
 static bool save(Trainer *tr, int64_t e, bool improved) {
   const MtlModelInfo *m = tr->m;
-  MtlCkptMeta meta = {.step = tr->step, .epoch = e, .opt_start = tr->opt_start,
-                      .best_epoch = tr->mon.best_epoch, .since_best = tr->mon.since,
-                      .best = tr->mon.best};
+  static MtlCkptMeta meta; /* 4 KB: not on the stack */
+  meta = (MtlCkptMeta){.step = tr->step, .epoch = e, .opt_start = tr->opt_start,
+                       .best_epoch = tr->mon.best_epoch, .since_best = tr->mon.since,
+                       .best = tr->mon.best};
   memcpy(meta.rng, tr->rng.s, sizeof meta.rng);
+  if (m->balance != MTL_BAL_STATIC) {
+    snprintf(meta.balance, sizeof meta.balance, "%s", mtl_balance_name(m->balance));
+    meta.n_balance_state = mtl_balance_save(tr->bal, meta.balance_state);
+  }
   if (!mtl_ckpt_save(tr->o->save, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
     return false;
   tr->saved_epoch = e;
@@ -521,14 +565,15 @@ static bool run_epochs(Trainer *tr, int64_t first) {
   for (int64_t e = first; e < tr->epochs && !mtl_monitor_stop(&tr->mon); e++) {
     double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs), lr_last;
     if (!train_epoch(tr, e, lr, loss, reg, &lr_last))
-      return false; /* interrupted */
+      return false; /* interrupted, or a loss not finite */
     if (tr->have_valid)
       evaluate(&tr->b, &tr->valid, valid);
     if (tr->have_test)
       evaluate(&tr->b, &tr->test, test);
     bool improved = tr->have_valid && mtl_monitor_update(&tr->mon, e + 1, watched(m, &tr->mon, valid));
     Epoch ep = {.epoch = e + 1, .epochs = tr->epochs, .lr = lr_last, .secs = now() - t0,
-                .train = loss, .reg = reg, .valid = tr->have_valid ? valid : NULL,
+                .train = loss, .reg = reg,
+                .weights = m->balance != MTL_BAL_STATIC ? tr->weights : NULL, .valid = tr->have_valid ? valid : NULL,
                 .test = tr->have_test ? test : NULL, .mon = tr->have_valid ? &tr->mon : NULL,
                 .improved = improved};
     if (!tr->o->quiet)
@@ -583,11 +628,20 @@ static bool load_splits(Trainer *tr) {
 static bool resume(Trainer *tr, int64_t *first) {
   const MtlModelInfo *m = tr->m;
   const char *path = tr->o->resume, *opt = mtl_optimizer_name(m->optimizer);
-  MtlCkptMeta meta;
+  static MtlCkptMeta meta; /* 4 KB: not on the stack */
   if (!mtl_ckpt_load(path, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
     return false;
   tr->step = meta.step, *first = meta.epoch, tr->opt_start = meta.opt_start;
   memcpy(tr->rng.s, meta.rng, sizeof meta.rng);
+  if (m->balance != MTL_BAL_STATIC && strcmp(meta.balance, mtl_balance_name(m->balance)) != 0) {
+    mtl_set_error("%s: saved %s%s, and model %s balances with %s; it cannot resume "
+                  "training", path, meta.balance[0] ? "under balance " : "without a "
+                  "balancer's state", meta.balance, m->name, mtl_balance_name(m->balance));
+    return false;
+  }
+  if (m->balance != MTL_BAL_STATIC &&
+      !mtl_balance_load(tr->bal, meta.balance_state, meta.n_balance_state, path))
+    return false;
   tr->mon.best_epoch = meta.best_epoch, tr->mon.since = meta.since_best, tr->mon.best = meta.best;
   bool other = meta.optimizer[0] && strcmp(meta.optimizer, opt);
   if (meta.state_fresh && m->n_state_tensors) {
@@ -621,7 +675,7 @@ static bool train(Trainer *tr) {
                   "data valid block or give --data valid.NAME=PATH", m->name, o->watch);
     return false;
   }
-  if (!bufs_alloc(&tr->b, m, tr->train.n, true))
+  if (!bufs_alloc(&tr->b, m, tr->train.n, true) || !(tr->bal = mtl_balancer_new(m)))
     return false;
   int64_t first = 0;
   if (o->resume) {
@@ -716,6 +770,7 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (tr.interrupted)
     report_interrupt(&tr);
   bufs_free(&tr.b);
+  mtl_balancer_free(tr.bal);
   mtl_split_free(&tr.train);
   mtl_split_free(&tr.test);
   mtl_split_free(&tr.valid);

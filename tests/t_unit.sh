@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 build/test_ir
 build/test_runtime
 build/test_text
+build/test_balance

@@ -11,7 +11,7 @@ set -eu
 want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
 cross="clang-14 valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 if [ "${1:-}" = --tests ]; then
-  want="$want python3-torch python3-numpy graphviz librsvg2-bin g++ man-db $cross"
+  want="$want python3-torch python3-numpy python3-scipy graphviz librsvg2-bin g++ man-db $cross"
 elif [ "${1:-}" = --cross ]; then
   want="$want $cross"
 fi

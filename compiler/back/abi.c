@@ -24,6 +24,11 @@ static const char *const opt_names[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_
                                         "MTL_OPT_RMSPROP"};
 static const char *const sched_names[] = {"MTL_SCHED_CONSTANT", "MTL_SCHED_STEP",
                                           "MTL_SCHED_COSINE"};
+static const char *const balance_names[] = {
+#define BALANCE(id, name, needs, param) "MTL_BAL_" #id,
+#include "mtl_balance.def"
+#undef BALANCE
+};
 
 static const AbiField tensor_fields[] = {
     FIELD(MtlTensor, name, AF_STR),    FIELD(MtlTensor, offset, AF_I64),
@@ -114,6 +119,11 @@ static const AbiField info_fields[] = {
     FIELD(MtlModelInfo, batch, AF_I64),
     FIELD(MtlModelInfo, epochs, AF_I64),
     FIELD(MtlModelInfo, seed, AF_U64),
+    ENUM(MtlModelInfo, balance, balance_names),
+    FIELD(MtlModelInfo, n_balance_args, AF_I32),
+    SCALARS(MtlModelInfo, balance_args, AF_F64, n_balance_args),
+    FIELD(MtlModelInfo, balance_param, AF_I32),
+    FIELD(MtlModelInfo, n_bal, AF_I64),
     FIELD(MtlModelInfo, patience, AF_I64),
     FIELD(MtlModelInfo, min_delta, AF_F64),
     FIELD(MtlModelInfo, monitor_task, AF_I32),
@@ -122,6 +132,8 @@ static const AbiField info_fields[] = {
     FN(MtlModelInfo, train_step),
     FN(MtlModelInfo, eval_step),
     FN(MtlModelInfo, forward),
+    FN(MtlModelInfo, train_begin),
+    FN(MtlModelInfo, train_end),
 };
 const AbiStruct abi_model_info = STRUCT(MtlModelInfo, info_fields);
 
@@ -162,5 +174,21 @@ int abi_count(const void *base, const AbiStruct *s, const AbiField *f) {
 }
 
 size_t abi_elem_size(const AbiField *f) {
-  return f->elem ? f->elem->size : f->elem_kind == AF_I64 ? 8 : 4;
+  return f->elem ? f->elem->size : f->elem_kind == AF_I64 || f->elem_kind == AF_F64 ? 8 : 4;
+}
+
+const char *abi_elem_ctype(const AbiField *f) {
+  return f->elem ? f->elem->name : f->elem_kind == AF_I64 ? "int64_t"
+                                 : f->elem_kind == AF_F64 ? "double"
+                                 : f->elem_kind == AF_F32 ? "float" : "int32_t";
+}
+
+/* a model balanced by static trains with train_step, any other with
+ * train_begin and train_end */
+bool abi_fn_defined(const void *info, const AbiField *f) {
+  const MtlModelInfo *m = info;
+  bool phases = !strcmp(f->fn, "train_begin") || !strcmp(f->fn, "train_end");
+  if (phases || !strcmp(f->fn, "train_step"))
+    return phases == (m->balance != MTL_BAL_STATIC);
+  return true;
 }

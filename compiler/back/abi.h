@@ -14,7 +14,8 @@ typedef enum {
   AF_F64,
   AF_STR,   /* const char *, never NULL */
   AF_DIMS,  /* int64_t[4] */
-  AF_TABLE, /* const T *: count elements, counted by another member */
+  AF_TABLE, /* const T *: count elements, counted by another member (structs, or
+             * AF_I32, AF_I64, AF_F64 scalars) */
   AF_FN,    /* an entry point: the model's NAME_<fn> */
 } AbiKind;
 
@@ -48,5 +49,8 @@ const void *abi_ptr(const void *base, const AbiField *f);
 /* the count of a table field, from its counting member */
 int abi_count(const void *base, const AbiStruct *s, const AbiField *f);
 size_t abi_elem_size(const AbiField *f);
+const char *abi_elem_ctype(const AbiField *f); /* an AF_TABLE's element, in C */
+/* whether a model defines the entry point f (AF_FN) */
+bool abi_fn_defined(const void *info, const AbiField *f);
 
 #endif

@@ -233,8 +233,9 @@ static void actual(FILE *out, Arena *a, const Program *p, const Buf *b, const KP
   (void)kp;
 }
 
-static void calls(FILE *out, Arena *a, const Program *p) {
-  for (int i = 0; i < p->calls.len; i++) {
+/* the program's calls [from, to) */
+static void calls(FILE *out, Arena *a, const Program *p, int from, int to) {
+  for (int i = from; i < to; i++) {
     const KCall *c = p->calls.data[i];
     fprintf(out, "  %s(", c->k->name);
     for (int j = 0; j < c->k->nparams; j++) {
@@ -306,10 +307,7 @@ static void tables(FILE *out, const char *model, const AbiStruct *s, const void 
       for (int k = 0; k < n; k++)
         tables(out, model, f->elem, elems + (size_t)k * f->elem->size,
                arena_printf(a, "%s_%d", name, k), a);
-    fprintf(out, "static const %s %s[%d] = {",
-            f->elem ? f->elem->name
-            : f->elem_kind == AF_I64 ? "int64_t" : f->elem_kind == AF_F32 ? "float" : "int32_t",
-            name, n);
+    fprintf(out, "static const %s %s[%d] = {", abi_elem_ctype(f), name, n);
     for (int k = 0; k < n; k++) {
       fputs(k ? ", " : "", out);
       if (f->elem) {
@@ -338,7 +336,10 @@ static void value(FILE *out, const char *model, const AbiStruct *s, const void *
       else
         fputs("0", out);
     } else if (f->kind == AF_FN) {
-      fprintf(out, "%s_%s", model, f->fn);
+      if (abi_fn_defined(v, f))
+        fprintf(out, "%s_%s", model, f->fn);
+      else
+        fputs("0", out);
     } else {
       scalar(out, f, v);
     }
@@ -382,6 +383,9 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
   fprintf(out, "#define %s_N_ACT %lld    /* floats: the activation arena, at batch %lld */\n", n,
           (long long)u->n_act, (long long)u->batch_max);
   fprintf(out, "#define %s_N_HYPER %d   /* floats: hyper[], MTL_HYPER_* */\n", n, u->n_hyper);
+  if (m->balance.kind != MTL_BAL_STATIC)
+    fprintf(out, "#define %s_N_BAL %lld    /* floats: bal[], what train_begin leaves the balancer */\n",
+            n, (long long)u->n_bal);
   fprintf(out, "#define %s_N_TASKS %d\n\n", n, m->tasks.len);
   fputs("/* data[], in this order (B samples each, B <= BATCH_MAX):\n", out);
   for (int i = 0; i < u->data.len; i++) {
@@ -397,10 +401,23 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
   fputs(" */\n\n", out);
   fprintf(out, "/* seeded initialization, PyTorch's defaults */\n"
                "void %s_init(float *params, float *stats, uint64_t seed);\n", n);
-  fprintf(out, "/* one step: forward, backward, update */\n"
-               "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
-               "                   float *act, const void *const *data, int64_t B,\n"
-               "                   const float *hyper, uint64_t seed, float *losses);\n", n);
+  if (m->balance.kind == MTL_BAL_STATIC)
+    fprintf(out, "/* one step: forward, backward, update */\n"
+                 "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
+                 "                   float *act, const void *const *data, int64_t B,\n"
+                 "                   const float *hyper, uint64_t seed, float *losses);\n", n);
+  else
+    fprintf(out, "/* one step in two phases around the runtime's balancer (balance %s):\n"
+                 " * the forward pass%s, then the rest;\n"
+                 " * bal[] holds %s_N_BAL floats (mtl_model.h) */\n"
+                 "void %s_train_begin(float *params, float *grads, float *state, float *stats,\n"
+                 "                    float *act, const void *const *data, int64_t B,\n"
+                 "                    const float *hyper, uint64_t seed, float *losses, float *bal);\n"
+                 "void %s_train_end(float *params, float *grads, float *state, float *stats,\n"
+                 "                  float *act, const void *const *data, int64_t B,\n"
+                 "                  const float *hyper, uint64_t seed, float *losses, float *bal);\n",
+            balance_text(u->a, &m->balance),
+            u->n_bal ? ", each task's gradients and their Gramian" : "", n, n, n);
   fprintf(out, "/* evaluation: per-task mean losses and outputs; no dropout, running statistics */\n"
                "void %s_eval_step(const float *params, const float *stats, float *act,\n"
                "                  const void *const *data, int64_t B, float *losses,\n"
@@ -487,23 +504,36 @@ static void emit_source(FILE *out, Unit *u, const char *cmdline) {
   fprintf(out, "  mtl_init_tensors(%s_info.param_tensors, %s_info.n_param_tensors, params, seed);\n", n, n);
   fprintf(out, "  mtl_init_tensors(%s_info.stat_tensors, %s_info.n_stat_tensors, stats, seed);\n", n, n);
   fputs("}\n\n", out);
-  fprintf(out, "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
-               "                   float *act, const void *const *data, int64_t B,\n"
-               "                   const float *hyper, uint64_t seed, float *losses) {\n"
-               "  (void)params, (void)grads, (void)state, (void)stats, (void)act, (void)data;\n"
-               "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n);
-  calls(out, u->a, u->train);
-  fputs("}\n\n", out);
+  Program *t = u->train;
+  if (u->m->balance.kind == MTL_BAL_STATIC) {
+    fprintf(out, "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
+                 "                   float *act, const void *const *data, int64_t B,\n"
+                 "                   const float *hyper, uint64_t seed, float *losses) {\n"
+                 "  (void)params, (void)grads, (void)state, (void)stats, (void)act, (void)data;\n"
+                 "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n);
+    calls(out, u->a, t, 0, t->calls.len);
+    fputs("}\n\n", out);
+  }
+  for (int phase = 0; phase < 2 && u->m->balance.kind != MTL_BAL_STATIC; phase++) {
+    fprintf(out, "void %s_train_%s(float *params, float *grads, float *state, float *stats,\n"
+                 "                   float *act, const void *const *data, int64_t B,\n"
+                 "                   const float *hyper, uint64_t seed, float *losses, float *bal) {\n"
+                 "  (void)params, (void)grads, (void)state, (void)stats, (void)act, (void)data;\n"
+                 "  (void)B, (void)hyper, (void)seed, (void)losses, (void)bal;\n", n,
+            phase ? "end" : "begin");
+    calls(out, u->a, t, phase ? t->split : 0, phase ? t->calls.len : t->split);
+    fputs("}\n\n", out);
+  }
   fprintf(out, "void %s_eval_step(const float *params, const float *stats, float *act,\n"
                "                  const void *const *data, int64_t B, float *losses,\n"
                "                  float *const *outputs) {\n"
                "  (void)params, (void)stats, (void)act, (void)data, (void)B, (void)losses, (void)outputs;\n", n);
-  calls(out, u->a, u->eval);
+  calls(out, u->a, u->eval, 0, u->eval->calls.len);
   fputs("}\n\n", out);
   fprintf(out, "void %s_forward(const float *params, const float *stats, float *act,\n"
                "                const void *const *data, int64_t B, float *const *outputs) {\n"
                "  (void)params, (void)stats, (void)act, (void)data, (void)B, (void)outputs;\n", n);
-  calls(out, u->a, u->forward);
+  calls(out, u->a, u->forward, 0, u->forward->calls.len);
   fputs("}\n", out);
 }
 

@@ -3,7 +3,9 @@
  * are noalias, nocapture parameters (64-byte aligned where every call
  * passes a block of a group), with real loops of constant trip count (or
  * B); entry points NAME_init, NAME_train_step, NAME_eval_step and
- * NAME_forward with the same C ABI as the C back end; and NAME_info, the
+ * NAME_forward (NAME_train_begin and NAME_train_end instead of
+ * NAME_train_step under a balance method other than static) with the same
+ * C ABI as the C back end; and NAME_info, the
  * model's MtlModelInfo, as constants built from back/abi.c's description,
  * every member's offset checked against the C compiler's. The module is verified, then
  * optimized with the new pass manager at O3 for the target machine (the
@@ -359,7 +361,7 @@ static LLVMValueRef kernel(LC *c, const Kernel *k) {
 }
 
 typedef struct {
-  LLVMValueRef params, grads, state, stats, act, data, outputs, losses, hyper, seed, B;
+  LLVMValueRef params, grads, state, stats, act, data, outputs, losses, hyper, seed, B, bal;
 } EntryArgs;
 
 static LLVMValueRef const_table(LC *c, const Buf *b) {
@@ -400,6 +402,7 @@ static LLVMValueRef entry_buf(LC *c, EntryArgs *e, const Program *p, const Buf *
   case BUF_LOSS: return gep(c, c->f32, e->losses, b->index);
   case BUF_HYPER: return gep(c, c->f32, e->hyper, b->index);
   case BUF_CONST: return const_table(c, b);
+  case BUF_BAL: return gep(c, c->f32, e->bal, b->offset);
   }
   unreachable();
   return NULL;
@@ -411,12 +414,13 @@ static LLVMValueRef entry(LC *c, const char *name, LLVMTypeRef *args, int n) {
   return f;
 }
 
-/* the entry point of a program: its calls, in order */
-static void program(LC *c, Program *p, LLVMValueRef f, void (*bind)(LC *, LLVMValueRef, EntryArgs *)) {
+/* the entry point of a program's calls [from, to), in order */
+static void program(LC *c, Program *p, int from, int to, LLVMValueRef f,
+                    void (*bind)(LC *, LLVMValueRef, EntryArgs *)) {
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, f, "entry"));
   EntryArgs e = {0};
   bind(c, f, &e);
-  for (int i = 0; i < p->calls.len; i++) {
+  for (int i = from; i < to; i++) {
     const KCall *kc = p->calls.data[i];
     const Kernel *k = kc->k;
     LLVMValueRef a[MAX_KERNEL_PARAMS + 2];
@@ -438,6 +442,8 @@ static void bind_train(LC *c, LLVMValueRef f, EntryArgs *e) {
   e->act = LLVMGetParam(f, 4), e->data = LLVMGetParam(f, 5);
   e->B = LLVMGetParam(f, 6), e->hyper = LLVMGetParam(f, 7);
   e->seed = LLVMGetParam(f, 8), e->losses = LLVMGetParam(f, 9);
+  if (LLVMCountParams(f) > 10) /* train_begin, train_end */
+    e->bal = LLVMGetParam(f, 10);
   (void)c;
 }
 
@@ -561,8 +567,10 @@ static LLVMValueRef struct_value(LC *c, const AbiStruct *s, const void *v, LLVMT
     if (f->kind == AF_TABLE)
       e[i] = table_value(c, s, f, v, td, host, model);
     else if (f->kind == AF_FN)
-      e[i] = LLVMConstBitCast(
-          LLVMGetNamedFunction(c->mod, arena_printf(c->u->a, "%s_%s", model, f->fn)), c->pi8);
+      e[i] = !abi_fn_defined(v, f) ? LLVMConstNull(c->pi8)
+             : LLVMConstBitCast(
+                   LLVMGetNamedFunction(c->mod, arena_printf(c->u->a, "%s_%s", model, f->fn)),
+                   c->pi8);
     else
       e[i] = scalar_value(c, f->kind, f, v);
   }
@@ -824,12 +832,24 @@ LLVMModuleRef emit_llvm(Unit *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bo
   }
   LLVMTypeRef in[3] = {c.pf32, c.pf32, c.i64};
   LLVMValueRef init = entry(&c, arena_printf(m->a, "%s_init", n), in, 3);
-  LLVMTypeRef tr[10] = {c.pf32, c.pf32, c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, c.i64, c.pf32};
-  program(&c, m->train, entry(&c, arena_printf(m->a, "%s_train_step", n), tr, 10), bind_train);
+  LLVMTypeRef tr[11] = {c.pf32, c.pf32, c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, c.i64, c.pf32,
+                        c.pf32};
+  Program *t = m->train;
+  if (m->m->balance.kind == MTL_BAL_STATIC) {
+    program(&c, t, 0, t->calls.len, entry(&c, arena_printf(m->a, "%s_train_step", n), tr, 10),
+            bind_train);
+  } else { /* two phases around the runtime's balancer */
+    program(&c, t, 0, t->split, entry(&c, arena_printf(m->a, "%s_train_begin", n), tr, 11),
+            bind_train);
+    program(&c, t, t->split, t->calls.len,
+            entry(&c, arena_printf(m->a, "%s_train_end", n), tr, 11), bind_train);
+  }
   LLVMTypeRef ev[7] = {c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, ppf32};
-  program(&c, m->eval, entry(&c, arena_printf(m->a, "%s_eval_step", n), ev, 7), bind_eval);
+  program(&c, m->eval, 0, m->eval->calls.len,
+          entry(&c, arena_printf(m->a, "%s_eval_step", n), ev, 7), bind_eval);
   LLVMTypeRef fw[6] = {c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, ppf32};
-  program(&c, m->forward, entry(&c, arena_printf(m->a, "%s_forward", n), fw, 6), bind_forward);
+  program(&c, m->forward, 0, m->forward->calls.len,
+          entry(&c, arena_printf(m->a, "%s_forward", n), fw, 6), bind_forward);
   LLVMValueRef info_g = info_global(&c, info, td, host);
   init_body(&c, init, info_g, info);
   module_end(&c, tm, td, host, optimize, false);

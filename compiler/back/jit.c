@@ -60,7 +60,12 @@ const MtlModelInfo *llvm_jit_load(Unit *u, double *codegen_s, double *jit_s) {
   MtlModelInfo *info = unit_info(u);
   MtlModelInfo proto; /* the entry points' types, from the struct */
   info->init = (__typeof__(proto.init))lookup(jit, arena_printf(u->a, "%s_init", n));
-  info->train_step = (__typeof__(proto.train_step))lookup(jit, arena_printf(u->a, "%s_train_step", n));
+  if (u->m->balance.kind == MTL_BAL_STATIC) {
+    info->train_step = (__typeof__(proto.train_step))lookup(jit, arena_printf(u->a, "%s_train_step", n));
+  } else {
+    info->train_begin = (__typeof__(proto.train_begin))lookup(jit, arena_printf(u->a, "%s_train_begin", n));
+    info->train_end = (__typeof__(proto.train_end))lookup(jit, arena_printf(u->a, "%s_train_end", n));
+  }
   info->eval_step = (__typeof__(proto.eval_step))lookup(jit, arena_printf(u->a, "%s_eval_step", n));
   info->forward = (__typeof__(proto.forward))lookup(jit, arena_printf(u->a, "%s_forward", n));
   double t2 = now();

@@ -163,5 +163,18 @@ MtlModelInfo *unit_info(Unit *u) {
   info->batch = tr->batch;
   info->epochs = tr->epochs;
   info->seed = (uint64_t)tr->seed;
+
+  Balance *bal = &m->balance;
+  info->balance = bal->kind;
+  info->n_balance_args = bal->narg;
+  double *args = NEWN(double, bal->narg);
+  for (int i = 0; i < bal->narg; i++)
+    args[i] = bal->arg[i];
+  info->balance_args = args;
+  info->balance_param = -1;
+  for (int i = 0; i < u->params.len; i++)
+    if (((Node *)u->params.data[i])->share == SHARE_BALANCE)
+      info->balance_param = i;
+  info->n_bal = u->n_bal;
   return info;
 }

@@ -173,7 +173,18 @@ typedef struct {
   double lambda;
 } Regularizer;
 
-typedef enum { BAL_STATIC } BalanceKind;
+/* balance: METHOD(args) (check/balance.c; the methods are
+ * runtime/mtl_balance.def) */
+typedef struct {
+  MtlBalanceKind kind;
+  Call *call;     /* as written; NULL: static by default */
+  double arg[4];  /* the method's arguments, in its signature's order */
+  int narg;
+  Block *on;      /* mgda(on=BLOCK) */
+  NetVal *on_val; /* that block's output */
+} Balance;
+/* "pcgrad", "mgda(on=trunk)": the method as the spec names it */
+const char *balance_text(Arena *a, const Balance *b);
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP } OptKind;
 typedef enum { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE } SchedKind;
 
@@ -238,7 +249,7 @@ typedef struct {
   Map input_at, block_at, task_at; /* the same, by name */
   Vec vals;    /* NetVal*, in topological order */
   Vec regs;    /* Regularizer* */
-  BalanceKind balance;
+  Balance balance;
   TrainOpts train;
   Vec splits;  /* DataSplit* */
   int64_t shared_params, total_params, total_flops;

@@ -1,7 +1,8 @@
-/* check/recipe.c: the spec's recipe: regularizers (l2_distance, l2), the
- * balance method and the train block's options (optimizer, batch, epochs,
- * seed, schedule and its warmup, clip, early_stop), each argument bound
- * and range-checked, each unknown name answered with mtl's name for it. */
+/* check/recipe.c: the spec's recipe: regularizers (l2_distance, l2) and
+ * the train block's options (optimizer, batch, epochs, seed, schedule and
+ * its warmup, clip, early_stop), each argument bound and range-checked,
+ * each unknown name answered with mtl's name for it. The balance method
+ * is check/balance.c's. */
 #include "check/sema.h"
 
 #include <math.h>
@@ -84,35 +85,6 @@ void check_regularizer(Sema *s, Call *c) {
   }
   r->lambda = r->kind == REG_L2_DISTANCE ? v[1]->num : v[0]->num;
   vec_push(s->a, &s->m->regs, r);
-}
-
-void check_balance(Sema *s) {
-  static const char *const known[] = {"static", "uncertainty", "dwa", "gradnorm",
-                                      "pcgrad", "mgda"};
-  for (int i = 0; i < s->spec->balance.len; i++) {
-    Call *c = s->spec->balance.data[i];
-    if (i > 0) {
-      ERR(c->span, "balance is given twice; keep one");
-      NOTE(((Call *)s->spec->balance.data[0])->span, "the first is here");
-      continue;
-    }
-    int k = -1;
-    for (int j = 0; j < 6; j++)
-      if (!strcmp(c->name, known[j]))
-        k = j;
-    if (k < 0) {
-      unknown_name(s, c->name_span, "balance method", c->name, known, 6, NULL,
-                   0, "methods: static");
-    } else if (k > 0) {
-      ERR(c->name_span, "balance method '%s' is planned but not in mtl v0 "
-          "yet; use 'static' (the tasks' weights)", c->name);
-    } else {
-      Sig sig = {"static", 0, NULL, 0, "static", NULL, NULL, NULL};
-      Value *v[1];
-      bind_args(s, c, &sig, v);
-    }
-  }
-  s->m->balance = BAL_STATIC;
 }
 
 static const Param p_sgd[] = {{"lr", T_NUM, REQ | MIN_EXCL | NO_MAX, 0, 0},

@@ -1,5 +1,5 @@
 /* check/sema.h: what the files of the semantic checker share (sema.c,
- * nets.c, tasks.c, recipe.c, data.c, args.c, layers.c) and the op
+ * nets.c, tasks.c, recipe.c, balance.c, data.c, args.c, layers.c) and the op
  * families' shape rules use: the checker's state, its error macros,
  * argument binding and name lookup. Not part of the compiler's interface:
  * check/model.h is. */
@@ -147,10 +147,12 @@ bool bool_arg(Value *v, bool dflt);
 void check_task(Sema *s, TaskDecl *d);
 void resolve_lookups(Sema *s);
 
-/* ---- recipe.c: regularizers, balance, train ---- */
+/* ---- recipe.c: regularizers, train ---- */
 void check_regularizer(Sema *s, Call *c);
-void check_balance(Sema *s);
 void check_train(Sema *s);
+
+/* ---- balance.c ---- */
+void check_balance(Sema *s);
 
 /* ---- data.c ---- */
 void check_data(Sema *s);

@@ -109,13 +109,56 @@ static void users(FILE *out, Block *b) {
             ((Task *)b->users.data[i])->name);
 }
 
-static const char *label_text(Arena *a, Task *t) {
+static const char *label_text(Arena *a, Model *m, Task *t) {
   static const char *const loss[] = {"cross_entropy", "bce", "mse"};
   const char *lbl = t->label == LBL_CLASS ? arena_printf(a, "class(%lld)", (long long)t->label_n)
                     : t->label == LBL_BINARY ? "binary"
                     : arena_printf(a, "real[%lld]", (long long)t->label_n);
   const char *from = t->derive_from ? arena_printf(a, " from %s by lookup", t->derive_from->name) : "";
+  if (m->balance.kind != MTL_BAL_STATIC)
+    return arena_printf(a, "%s%s, %s, weighed by balance %s", lbl, from, loss[t->loss],
+                        balance_text(a, &m->balance));
   return arena_printf(a, "%s%s, %s, weight %g", lbl, from, loss[t->loss], t->weight);
+}
+
+/* the balancing pass (graph/balance.c) a method other than static adds:
+ * what each step computes for it, and where its solver runs */
+static void balance_summary(FILE *out, Model *m, Arena *a) {
+  Balance *bal = &m->balance;
+  char n1[32], n2[32];
+  int T = m->tasks.len;
+  const char *name = bal->kind == MTL_BAL_MGDA_UB
+                         ? arena_printf(a, "%s, MGDA-UB", balance_text(a, bal))
+                         : balance_text(a, bal);
+  fprintf(out, "\nbalance %s", name);
+  for (int i = 0; i < bal->narg; i++)
+    fprintf(out, "%s%g", i ? ", " : " (arguments ", bal->arg[i]);
+  fprintf(out, "%s\n", bal->narg ? ")" : "");
+  switch (bal->kind) {
+  case MTL_BAL_UNCERTAINTY: case MTL_BAL_DWA: case MTL_BAL_RLW: case MTL_BAL_GLS:
+  case MTL_BAL_FAMO:
+    fprintf(out, "  each step: the forward pass; the runtime weighs the %d losses%s; one "
+                 "backward pass of the weighted sum\n", T,
+            bal->kind == MTL_BAL_FAMO ? "; after the update, the losses once more on the "
+                                        "same batch" : "");
+    break;
+  case MTL_BAL_MGDA_UB: {
+    Shape o = bal->on->out;
+    fprintf(out, "  each step: the forward pass; each task's backward pass to %s's output "
+                 "%s (its head only); the %d x %d Gramian of those gradients summed over the "
+                 "batch; the runtime's solver; one backward pass through %s from the combined "
+                 "gradient\n", bal->on->name, shape_str(a, o), T, T, bal->on->name);
+    break;
+  }
+  default:
+    fprintf(out, "  each step: the forward pass; each task's backward pass to the %s shared "
+                 "parameters (%s floats of per-task gradients); their %d x %d Gramian; the "
+                 "runtime's solver; one update with the combined gradient\n",
+            commas(n1, m->shared_params), commas(n2, m->shared_params * T), T, T);
+    break;
+  }
+  if (bal->kind == MTL_BAL_UNCERTAINTY || bal->kind == MTL_BAL_GRADNORM || bal->kind == MTL_BAL_IMTL)
+    fprintf(out, "  parameter balance.loss_scale [%d], trained by the optimizer\n", T);
 }
 
 /* Every embedding table: one per shared layer, one per task's copy; its
@@ -216,7 +259,7 @@ void print_summary(FILE *out, Model *m) {
     }
   for (int i = 0; i < m->tasks.len; i++) {
     Task *t = m->tasks.data[i];
-    fprintf(out, "\ntask %s: %s\n", t->name, label_text(a, t));
+    fprintf(out, "\ntask %s: %s\n", t->name, label_text(a, m, t));
     char *net = arena_strdup(a, t->input->name);
     Vec own = {0};
     for (int j = 0; j < t->steps.len; j++) {
@@ -233,6 +276,8 @@ void print_summary(FILE *out, Model *m) {
       layer_rows(out, m, a, NULL, &own, "");
     }
   }
+  if (m->balance.kind != MTL_BAL_STATIC)
+    balance_summary(out, m, a);
   fprintf(out, "\n%-20s %14s %16s\n", "totals", "params", "forward FLOPs");
   fprintf(out, "%-20s %14s\n", "  shared", commas(n1, m->shared_params));
   for (int i = 0; i < m->tasks.len; i++) {

@@ -52,7 +52,8 @@ GradSet *ad_backward(Graph *g, int nroots, Node **roots, Node **seeds, const boo
   int last = -1;
   for (int r = 0; r < nroots; r++) {
     Node *root = roots[r];
-    MTLC_ASSERT(root->shape.rank == 0 && !root->batched);
+    /* a scalar, or any node with a cotangent of its shape */
+    MTLC_ASSERT((root->shape.rank == 0 && !root->batched) || (seeds && seeds[r]));
     if (!root->needs_grad)
       continue;
     g->cur_span = (Span){0, 0};

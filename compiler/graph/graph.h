@@ -34,6 +34,7 @@ typedef enum {
   SHARE_SHARED,  /* a shared block's: every task that uses it trains it */
   SHARE_PRIVATE, /* one task's copy of a private block (task says whose) */
   SHARE_OWN,     /* a layer written in one task's net (task says whose) */
+  SHARE_BALANCE, /* the balancing method's own (balance.loss_scale) */
 } Share;
 
 /* A value of the graph. A batched node's full shape is [B] + shape; any
@@ -87,6 +88,8 @@ typedef struct {
   Node *value;      /* the term as it enters the total: w_t L_t, or the penalty */
 } Objective;
 
+typedef struct GradSet GradSet;
+
 typedef struct {
   Arena *a;
   Model *m;
@@ -108,6 +111,12 @@ typedef struct {
   int update_start; /* nodes[update_start ..) are optimizer states and updates */
   Span cur_span;    /* span given to new nodes */
   const char *cur_where; /* where given to new nodes */
+  Node **netval;    /* by NetVal id: the node of each value of the nets */
+  /* the balancing pass (graph/balance.c), for a method other than static */
+  int split;           /* nodes [split ..) run after the balancer, in train_end; 0: no split */
+  Node *gram;          /* [T, T]: the Gramian train_begin leaves the balancer, or NULL */
+  GradSet **task_grads; /* per task: its own backward pass (gradient methods), or NULL */
+  Node *rep;           /* mgda(on=): the block's output, where the tasks' passes stop */
 } Graph;
 
 int64_t node_numel(const Node *n, int64_t batch);
@@ -119,6 +128,7 @@ Node *ir_binary(Graph *g, Op op, Node *x, Node *y);
 Node *ir_scale(Graph *g, Node *x, double f);
 Node *ir_const(Graph *g, double f);
 Node *ir_hyper(Graph *g, int slot); /* the step's hyper[slot], one node per slot */
+Node *ir_hyper_vec(Graph *g, int slot, int n); /* hyper[slot .. slot + n), a [n] vector */
 /* "[B, 32, 28, 28]"; returns its length */
 int node_shape_text(char *buf, size_t cap, const Node *n);
 /* the op's name as printed: an activation's is its layer's ("relu") */
@@ -150,19 +160,23 @@ Node *experts_lower_sum(Lower *L, const NetVal *v);
 /* ---- autodiff.c: reverse mode, IR to IR; optimizer updates ------------------ */
 
 /* The gradients of one or more scalar roots, each seeded with a cotangent
- * (NULL: 1), by node id: grad[id] is the gradient of the node, or NULL where
+ * (NULL: 1; a root that is not a scalar needs one of its shape), by node id: grad[id] is the gradient of the node, or NULL where
  * no root depends on it or nothing differentiable does. Propagation stops at
  * the nodes marked in stop (their own gradient is kept): the gradient with
  * respect to an activation. */
-typedef struct {
+struct GradSet {
   Node **grad; /* by node id, for the nodes that existed at the call */
   int n;
-} GradSet;
+};
 GradSet *ad_backward(Graph *g, int nroots, Node **roots, Node **seeds, const bool *stop);
 Node *grad_of(const GradSet *gs, const Node *n);
 /* the total's gradient for every parameter: g->grads */
 void autodiff(Graph *g);
 void add_updates(Graph *g);
+
+/* ---- balance.c: the balancing pass, instead of autodiff for a method other
+ * than static: per-task gradients, the Gramian, the split, the combination */
+void balance_autodiff(Graph *g);
 
 /* the interfaces of the families' backward rules (bwd_NAME) */
 typedef struct Ad Ad;
@@ -180,7 +194,7 @@ typedef struct {
   uint64_t step_seed; /* dropout masks are a function of it and the node */
   int64_t step;       /* optimizer steps taken (Adam's t) */
   double lr;
-  double hyper[MTL_HYPER_TASKS + 64]; /* the step's hyper[], as generated code gets it */
+  double hyper[MTL_HYPER_TASKS + 3 * 64]; /* the step's hyper[], as generated code gets it */
 } Interp;
 
 Interp *interp_new(Graph *g, int64_t batch);
@@ -197,6 +211,13 @@ int check_grad(Model *m, uint64_t seed, int64_t batch, int samples, bool quiet);
 /* every parameter's gradient (grads[i] for params[i], NULL: zero) of the
  * scalar root against central differences of the root */
 int gradcheck_root(Interp *I, Node *root, Vec *grads, int samples, uint64_t seed, bool quiet);
+/* the same for the parameters in params (grads: the same order) */
+int gradcheck_params(Interp *I, Node *root, Vec *params, Vec *grads, int samples, uint64_t seed,
+                     bool quiet);
+/* an activation's gradient dx (x's shape) of the scalar root, against
+ * central differences of the root in x's elements */
+int gradcheck_value(Interp *I, Node *root, Node *x, Node *dx, int samples, uint64_t seed,
+                    bool quiet);
 int gradcheck_run(Interp *I, int samples, uint64_t seed, bool quiet);
 
 #endif

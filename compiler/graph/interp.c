@@ -21,8 +21,11 @@ Interp *interp_new(Graph *g, int64_t batch) {
   I->batch = batch;
   I->lr = g->m->train.opt.lr;
   I->hyper[MTL_HYPER_LR] = I->lr;
-  for (int t = 0; t < g->m->tasks.len && t < 64; t++)
+  int T = g->m->tasks.len;
+  for (int t = 0; t < T && t < 64; t++) {
     I->hyper[MTL_HYPER_TASKS + t] = ((Task *)g->m->tasks.data[t])->weight;
+    I->hyper[MTL_HYPER_TASKS + T + t] = I->hyper[MTL_HYPER_TASKS + 2 * T + t] = 1;
+  }
   I->val = xcalloc((size_t)g->nodes.len, sizeof(double *));
   for (int i = 0; i < g->nodes.len; i++) {
     Node *n = g->nodes.data[i];

@@ -111,12 +111,19 @@ Node *ir_hyper(Graph *g, int slot) {
   if (g->hypers.data[slot])
     return g->hypers.data[slot];
   static const char *const names[] = {"lr", "adam_c1", "adam_c2"};
+  static const char *const per_task[] = {"weight", "seed", "head"};
+  int T = g->m->tasks.len, k = (slot - MTL_HYPER_TASKS) / T, t = (slot - MTL_HYPER_TASKS) % T;
   const char *name = slot < MTL_HYPER_TASKS ? names[slot]
-                     : arena_printf(g->a, "weight_%s",
-                                    ((Task *)g->m->tasks.data[slot - MTL_HYPER_TASKS])->name);
+                     : arena_printf(g->a, "%s_%s", per_task[k], ((Task *)g->m->tasks.data[t])->name);
   Node *n = ir_leaf(g, OP_HYPER, false, (Shape){0}, name);
   n->a[0] = slot;
   return g->hypers.data[slot] = n;
+}
+
+Node *ir_hyper_vec(Graph *g, int slot, int n) {
+  Node *h = ir_leaf(g, OP_HYPER, false, (Shape){1, {n}}, "weights");
+  h->a[0] = slot;
+  return h;
 }
 
 const char *node_op_text(Arena *a, const Node *n) {
@@ -157,6 +164,9 @@ static int attrs_text(char *b, size_t cap, const Node *n) {
     k = n->a[1] ? snprintf(b, cap, " row=%lld of %lld", (long long)n->a[0], (long long)n->a[1]) : 0;
     return k + (n->op == OP_MIX_DX ? snprintf(b + k, cap - (size_t)k, " k=%lld", (long long)n->a[2]) : 0);
   case OP_CONST: case OP_SCALE: return snprintf(b, cap, " %g", n->f[0]);
+  case OP_HYPER:
+    return n->shape.rank ? snprintf(b, cap, " hyper[%lld..%lld]", (long long)n->a[0],
+                                    (long long)(n->a[0] + n->shape.d[0] - 1)) : 0;
   case OP_LOOKUP:
     k = snprintf(b, cap, " [");
     for (int i = 0; i < n->ntable && (size_t)k < cap; i++)
@@ -173,6 +183,25 @@ static int attrs_text(char *b, size_t cap, const Node *n) {
   }
 }
 
+/* what a node of the balancing pass is, or NULL */
+static const char *balance_note(Graph *g, const Node *n) {
+  if (n == g->gram)
+    return "the Gramian of the tasks' gradients, for the balancer";
+  if (n->op == OP_WSUM)
+    return "the tasks' gradients combined by the balancer's weights";
+  for (int t = 0; g->task_grads && t < g->m->tasks.len && !n->grad_of; t++) {
+    const char *task = ((Task *)g->m->tasks.data[t])->name;
+    if (g->rep && grad_of(g->task_grads[t], g->rep) == n)
+      return arena_printf(g->a, "task %s's gradient of %s's output", task, g->m->balance.on->name);
+    for (int i = 0; i < g->params.len; i++) {
+      Node *p = g->params.data[i];
+      if (p->share == SHARE_SHARED && grad_of(g->task_grads[t], p) == n)
+        return arena_printf(g->a, "task %s's gradient of %s", task, p->name);
+    }
+  }
+  return NULL;
+}
+
 /*   %5 = conv2d %0, %3 kernel=3 stride=1 pad=1     [B, 32, 28, 28]   # 23:5 */
 static void print_node(FILE *out, Graph *g, const Node *n) {
   char op[512], sh[96];
@@ -185,7 +214,8 @@ static void print_node(FILE *out, Graph *g, const Node *n) {
   if ((size_t)k < sizeof op)
     attrs_text(op + k, sizeof op - (size_t)k, n);
   node_shape_text(sh, sizeof sh, n);
-  bool hash = false, more = n->span.hi > n->span.lo || n->grad_of || n == g->total;
+  const char *note = g->split ? balance_note(g, n) : NULL;
+  bool hash = false, more = n->span.hi > n->span.lo || n->grad_of || n == g->total || note;
   for (int t = 0; t < g->outputs.len; t++)
     more |= g->outputs.data[t] == n || g->losses.data[t] == n;
   if (more)
@@ -210,7 +240,9 @@ static void print_node(FILE *out, Graph *g, const Node *n) {
   if (n == g->total)
     fprintf(out, "%stotal loss", sep), sep = ", ";
   if (n->grad_of)
-    fprintf(out, "%sgradient of %s", sep, n->grad_of->name);
+    fprintf(out, "%sgradient of %s", sep, n->grad_of->name), sep = ", ";
+  if (note)
+    fprintf(out, "%s%s", sep, note);
   fputc('\n', out);
 }
 
@@ -220,8 +252,13 @@ void ir_print(FILE *out, Graph *g, bool with_grad) {
   int end = with_grad ? g->nodes.len : g->nforward;
   for (int i = 0; i < end; i++) {
     Node *n = g->nodes.data[i];
-    if (i == g->nforward)
+    if (i == g->nforward && g->split > g->nforward)
+      fputs("backward, each task's own (train_begin):\n", out);
+    else if (i == g->nforward)
       fputs("backward:\n", out);
+    if (g->split && i == g->split)
+      fprintf(out, "after the balancer (train_end; balance %s):\n",
+              balance_text(g->a, &g->m->balance));
     if (i == g->update_start && g->updates.len)
       fputs("update:\n", out);
     print_node(out, g, n);

@@ -7,8 +7,9 @@
  * (trunk.conv2d1.weight, tower.item.dense1.bias, mix.expert2.dense1.weight,
  * mix.item.expert1.dense1.bias, mix.gate.item.weight, tower.stitch1.alpha)
  * and marked with whose they are. Then each task's loss and the objectives: each
- * task's weighted loss and each regularizer's penalty, and their sum.
- * Gradients are autodiff.c's business. */
+ * task's weighted loss (a constant weight under static, the step's
+ * hyper[] under any other balance method) and each regularizer's penalty,
+ * and their sum. Gradients are autodiff.c's and balance.c's business. */
 #include "graph/graph.h"
 
 #include <math.h>
@@ -277,7 +278,11 @@ Graph *lower(Arena *a, Model *m, bool training) {
     loss->task = i;
     loss->name = t->name;
     vec_push(a, &g->losses, loss);
-    Node *term = t->weight == 1 ? loss : ir_scale(g, loss, t->weight);
+    /* static: the spec's constant weight; any other method: hyper[], the
+     * balancer's (graph/balance.c) */
+    Node *term = m->balance.kind != MTL_BAL_STATIC
+                     ? ir_binary(g, OP_MUL, loss, ir_hyper(g, MTL_HYPER_TASKS + i))
+                 : t->weight == 1 ? loss : ir_scale(g, loss, t->weight);
     objective(g, OBJ_TASK, i, t->name, term)->loss = loss;
     total = add_term(g, total, term);
   }
@@ -293,6 +298,7 @@ Graph *lower(Arena *a, Model *m, bool training) {
     }
   }
   g->total = total;
+  g->netval = L->val;
   g->nforward = g->update_start = g->nodes.len;
   g->cur_span = (Span){0, 0};
   g->cur_where = NULL;

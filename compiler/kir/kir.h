@@ -29,6 +29,7 @@ typedef enum {
   BUF_LOSS,  /* losses + index: a task's mean loss */
   BUF_HYPER, /* hyper + index: one of the step's hyperparameters */
   BUF_CONST, /* a constant int32 table */
+  BUF_BAL,   /* bal + offset: what train_begin leaves the balancer (the Gramian) */
 } BufKind;
 
 typedef struct {
@@ -142,6 +143,8 @@ typedef struct {
   const char *name;  /* "train_step", "eval_step", "forward" */
   Graph *g;
   Vec calls;         /* Call*, in order */
+  int split;         /* train: calls [0, split) are train_begin's, the rest train_end's
+                      * (a balance method other than static); else calls.len */
   int64_t act_size;  /* floats, at batch_max */
   int64_t *offset;   /* by Buf id: where a BUF_ACT buffer lives in this program's arena */
 } Program;
@@ -159,6 +162,7 @@ typedef struct {
   Program *train, *eval, *forward;
   int64_t n_params, n_state, n_stats, n_act; /* floats in each group */
   int n_hyper;
+  int64_t n_bal;  /* floats of bal[]: the T x T Gramian of a gradient method, or 0 */
   Vec params, states, stats; /* Node* of the train graph, in group order */
   Vec param_bufs, grad_bufs, state_bufs, stat_bufs; /* Buf*, the same orders */
   Vec data;     /* Node*: inputs, then bound labels (train graph) */

@@ -216,6 +216,7 @@ const char *kir_buf_ref(Arena *a, const Program *p, const Buf *b) {
   case BUF_LOSS: return arena_printf(a, "losses + %d", b->index);
   case BUF_HYPER: return arena_printf(a, "hyper + %d", b->index);
   case BUF_CONST: return b->name;
+  case BUF_BAL: return arena_printf(a, "bal + %lld", (long long)b->offset);
   }
   unreachable();
   return NULL;
@@ -224,8 +225,11 @@ const char *kir_buf_ref(Arena *a, const Program *p, const Buf *b) {
 void kir_print(FILE *out, Unit *u) {
   Arena *a = u->a;
   fprintf(out, "unit %s  # batch at most %lld; floats: params %lld, state %lld, stats %lld, "
-          "act %lld; hyper %d\n", u->m->name, (long long)u->batch_max, (long long)u->n_params,
+          "act %lld; hyper %d", u->m->name, (long long)u->batch_max, (long long)u->n_params,
           (long long)u->n_state, (long long)u->n_stats, (long long)u->n_act, u->n_hyper);
+  if (u->m->balance.kind != MTL_BAL_STATIC)
+    fprintf(out, "; bal %lld; balance %s", (long long)u->n_bal, balance_text(a, &u->m->balance));
+  fputc('\n', out);
   for (int i = 0; i < u->bufs.len; i++) {
     Buf *b = u->bufs.data[i];
     if (b->kind != BUF_CONST)
@@ -248,6 +252,9 @@ void kir_print(FILE *out, Unit *u) {
             (long long)p->act_size);
     for (int c = 0; c < p->calls.len; c++) {
       KCall *call = p->calls.data[c];
+      if (p->g->split && p->kind == PROG_TRAIN && c == p->split)
+        fputs("  # train_begin ends: the balancer reads bal[] and writes the weights into "
+              "hyper[]; train_end:\n", out);
       fprintf(out, "  %s(", call->k->name);
       for (int j = 0; j < call->k->nparams; j++)
         fprintf(out, "%s%s", j ? ", " : "", kir_buf_ref(a, p, call->args[j]));

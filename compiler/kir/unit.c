@@ -9,6 +9,7 @@
  * losses; the forward pass: outputs alone, from eval's calls) and the
  * memory plan of each. Nothing here renders: back/ does. */
 #include "kir/kir.h"
+#include "mtl_balance.h"
 
 #include <string.h>
 #include <time.h>
@@ -114,7 +115,12 @@ void kir_layout(Unit *u, Graph *g) {
       vec_push(a, &u->data_buf, b);
     }
   }
-  u->n_hyper = MTL_HYPER_TASKS + u->m->tasks.len;
+  /* per task: its weight; with a gradient method also its pass's seed and
+   * its own parameters' weight (mtl_model.h) */
+  int T = u->m->tasks.len;
+  bool grads = u->m->balance.kind != MTL_BAL_STATIC && mtl_balance_needs(u->m->balance.kind) != 0;
+  u->n_hyper = MTL_HYPER_TASKS + (grads ? 3 : 1) * T;
+  u->n_bal = g->gram ? shape_numel(g->gram->shape) : 0;
 }
 
 /* ---- a program ------------------------------------------------------------------------ */
@@ -154,7 +160,8 @@ static Buf **node_bufs(Unit *u, Program *p) {
     case OP_PARAM: case OP_STATE: case OP_STAT: b = unit_group_buf(u, x); break;
     case OP_INPUT: case OP_LABEL: b = data_buf(u, x); break;
     case OP_HYPER:
-      b = kir_new_buf(u, BUF_HYPER, DT_F32, 1, arena_printf(a, "hyper_%s", x->name),
+      b = kir_new_buf(u, BUF_HYPER, DT_F32, shape_numel(x->shape),
+                      arena_printf(a, "hyper_%s", x->name),
                       arena_printf(a, "hyper[%lld], %s", (long long)x->a[0], x->name));
       b->index = (int)x->a[0];
       break;
@@ -162,7 +169,10 @@ static Buf **node_bufs(Unit *u, Program *p) {
     default:
       if (op_info[x->op].kind == OPK_U)
         break;
-      if (loss >= 0) {
+      if (x == g->gram && p->kind == PROG_TRAIN) {
+        b = kir_new_buf(u, BUF_BAL, DT_F32, shape_numel(x->shape), "gram",
+                        "the Gramian of the tasks' gradients, for the balancer");
+      } else if (loss >= 0) {
         b = kir_new_buf(u, BUF_LOSS, DT_F32, 1, arena_printf(a, "loss_%s", x->name),
                         "a task's mean loss");
         b->index = loss;
@@ -218,6 +228,17 @@ Program *kir_program(Unit *u, ProgKind kind, const char *name, Graph *g) {
   return p;
 }
 
+/* where train_end's calls begin: the first call of a node after the
+ * balancing pass's split */
+static void train_split(Program *p) {
+  p->split = p->calls.len;
+  if (!p->g->split)
+    return;
+  for (int i = p->calls.len - 1; i >= 0; i--)
+    if (((KCall *)p->calls.data[i])->node->id >= p->g->split)
+      p->split = i;
+}
+
 /* A kernel called for several spec entities is named after its op and its
  * first caller's shape instead: dense1_matmul_784x128, not one tower's. */
 static void name_shared_kernels(Unit *u) {
@@ -242,6 +263,8 @@ static void name_shared_kernels(Unit *u) {
     int n = snprintf(sh, sizeof sh, "%s", node_op_text(u->a, first));
     for (int d = 0; d < first->shape.rank && n < (int)sizeof sh - 24; d++)
       n += snprintf(sh + n, sizeof sh - (size_t)n, "%s%lld", d ? "x" : "_", (long long)first->shape.d[d]);
+    if (first->shape.rank == 0 && !first->batched) /* "const" alone is C's keyword */
+      snprintf(sh + n, sizeof sh - (size_t)n, "_scalar");
     k->name = arena_strdup(u->a, sh);
   }
 }
@@ -389,16 +412,21 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
 
   Graph *tg = lower(a, m, true);
   double t1 = now();
-  autodiff(tg);
+  if (m->balance.kind == MTL_BAL_STATIC)
+    autodiff(tg);
+  else
+    balance_autodiff(tg);
   add_updates(tg);
   double t2 = now();
   kir_layout(u, tg);
   u->train = kir_program(u, PROG_TRAIN, "train_step", tg);
   kir_dce(u->train, 1u << BUF_GRAD | 1u << BUF_PARAM | 1u << BUF_STATE | 1u << BUF_STAT |
-                        1u << BUF_LOSS);
+                        1u << BUF_LOSS | 1u << BUF_BAL);
+  train_split(u->train);
   kir_plan(u, u->train);
 
   u->eval = kir_program(u, PROG_EVAL, "eval_step", lower(a, m, false));
+  u->eval->split = u->eval->calls.len;
   u->forward = arena_alloc(a, sizeof(Program));
   *u->forward = *u->eval;
   u->forward->kind = PROG_FORWARD;

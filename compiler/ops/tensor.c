@@ -85,7 +85,7 @@ NO_SHAPE(LABEL)
 NO_SHAPE(PARAM)
 NO_SHAPE(STATE)
 NO_SHAPE(STAT)
-SCALAR_SHAPE(HYPER)
+NO_SHAPE(HYPER)
 NO_SHAPE(DROPMASK)
 SCALAR_SHAPE(CONST)
 NO_BWD(INPUT)
@@ -108,7 +108,11 @@ NO_KIR(STATE)
 NO_KIR(STAT)
 NO_KIR(HYPER) /* a buffer of the caller's hyper[] */
 
-INTERP(HYPER) { (void)x, out[0] = I->hyper[n->a[0]]; }
+INTERP(HYPER) {
+  (void)x;
+  for (int64_t i = 0, e = LEN(n); i < e; i++)
+    out[i] = I->hyper[n->a[0] + i];
+}
 
 /* a mask element is a function of the step's seed, the stream and the index */
 INTERP(DROPMASK) {

@@ -102,22 +102,37 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
 
   double *rate = alloc(sizeof(double) * (size_t)o->reps);
   hyper[MTL_HYPER_LR] = (float)info->lr, hyper[MTL_HYPER_C1] = 0.1f, hyper[MTL_HYPER_C2] = 0.001f;
-  for (int t = 0; t < info->n_tasks && MTL_HYPER_TASKS + t < info->n_hyper; t++)
-    hyper[MTL_HYPER_TASKS + t] = (float)info->tasks[t].weight;
+  /* a training step goes through the balancer, as mtlc train's do; two
+   * epochs' history first, so that every method takes its steady path */
+  MtlBalancer *bal = o->infer ? NULL : mtl_balancer_new(info);
+  double ones[64];
+  for (int t = 0; t < info->n_tasks; t++)
+    ones[t] = 1;
+  for (int e = 0; bal && e < 2; e++)
+    mtl_balance_epoch_end(bal, ones);
+  MtlStep st = {params, grads, state, stats, act, (const void *const *)data, B, hyper, 1, losses,
+                1, 2};
+  if (!o->infer && !bal) {
+    fprintf(stderr, "mtlc: %s\n", mtl_error());
+    return 1;
+  }
   for (int w = 0; w < 3; w++) { /* warm up */
     if (o->infer)
       info->forward(params, stats, act, (const void *const *)data, B, outs);
-    else
-      info->train_step(params, grads, state, stats, act, (const void *const *)data, B, hyper, 1, losses);
+    else if (!mtl_balance_step(bal, &st))
+      return fprintf(stderr, "mtlc: %s\n", mtl_error()), 1;
   }
   for (int rep = 0; rep < o->reps; rep++) {
     double t0 = now();
     for (int64_t s = 0; s < o->steps; s++) {
-      if (o->infer)
+      if (o->infer) {
         info->forward(params, stats, act, (const void *const *)data, B, outs);
-      else
-        info->train_step(params, grads, state, stats, act, (const void *const *)data, B, hyper,
-                         (uint64_t)s, losses);
+        continue;
+      }
+      st.seed = (uint64_t)s, st.step++;
+      memset(grads, 0, sizeof(float) * (size_t)info->n_params);
+      if (!mtl_balance_step(bal, &st))
+        return fprintf(stderr, "mtlc: %s\n", mtl_error()), 1;
     }
     double dt = now() - t0;
     /* training: samples per second; inference: microseconds per call */
@@ -131,9 +146,11 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   double flops = (double)m->total_flops * (o->infer ? 1 : 3); /* backward ~ 2x forward */
   double median = sorted[o->reps / 2];
   double gflops = o->infer ? flops * (double)B / (median * 1e-6) / 1e9 : median * flops / 1e9;
-  printf("{\"spec\": \"%s\", \"backend\": \"%s\", \"mode\": \"%s\", \"threads\": %d, "
-         "\"batch\": %lld, \"%s\": [", m->name, o->backend, o->infer ? "infer" : "train",
-         o->threads, (long long)B, o->infer ? "us_per_call" : "samples_per_s");
+  mtl_balancer_free(bal);
+  printf("{\"spec\": \"%s\", \"backend\": \"%s\", \"mode\": \"%s\", \"balance\": \"%s\", "
+         "\"threads\": %d, \"batch\": %lld, \"%s\": [", m->name, o->backend,
+         o->infer ? "infer" : "train", balance_text(o->arena, &m->balance), o->threads,
+         (long long)B, o->infer ? "us_per_call" : "samples_per_s");
   for (int i = 0; i < o->reps; i++)
     printf("%s%.6g", i ? ", " : "", rate[i]);
   printf("], \"median\": %.6g, \"min\": %.6g, \"max\": %.6g, \"gflops\": %.4g, "

@@ -3,6 +3,9 @@
  * same random batch and the same dropout masks: per-task outputs (eval and
  * forward), per-task losses, every parameter's gradient, and every
  * parameter, running statistic and optimizer state after one update. A
+ * model balanced by a method other than static runs its two phases with
+ * weights set as a balancer might (none of them 1), and the Gramian that
+ * the first leaves is compared too. A
  * tensor agrees when its largest difference is at most 1e-4 of its largest
  * magnitude. Two allowances, both for values that are 0 in exact arithmetic
  * (the gradient of a bias right before a batchnorm): a tensor whose
@@ -184,16 +187,40 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
   hyper[MTL_HYPER_LR] = (float)o->lr;
   hyper[MTL_HYPER_C1] = (float)(1 - (o->kind == OPT_SGD ? 0.9 : o->beta1));
   hyper[MTL_HYPER_C2] = (float)(1 - (o->kind == OPT_SGD ? 0.999 : o->beta2));
+  bool phased = m->balance.kind != MTL_BAL_STATIC;
   for (int t = 0; t < T && MTL_HYPER_TASKS + t < u->n_hyper; t++)
     hyper[MTL_HYPER_TASKS + t] = (float)((Task *)m->tasks.data[t])->weight;
+  /* under a balance method: weights, seeds and own weights as a balancer
+   * might give them, none of them 1 */
+  for (int h = MTL_HYPER_TASKS; phased && h < u->n_hyper; h++)
+    hyper[h] = (float)(0.6 + 0.15 * (h - MTL_HYPER_TASKS));
   I->step_seed = seed + 2;
   I->lr = hyper[MTL_HYPER_LR];
   I->step = 1;
   for (int h = 0; h < u->n_hyper; h++)
     I->hyper[h] = hyper[h];
-  interp_run(I, 0, g->nodes.len);
-  info->train_step(params, grads, state, stats, act, (const void *const *)data, B, hyper, seed + 2,
-                   losses);
+  const void *const *d = (const void *const *)data;
+  if (!phased) {
+    interp_run(I, 0, g->nodes.len);
+    info->train_step(params, grads, state, stats, act, d, B, hyper, seed + 2, losses);
+  } else {
+    float *bal = xcalloc((size_t)u->n_bal + 1, sizeof(float));
+    interp_run(I, 0, g->split);
+    info->train_begin(params, grads, state, stats, act, d, B, hyper, seed + 2, losses, bal);
+    if (g->gram)
+      compare(&r, "the Gramian of the tasks' gradients (bal)", bal, I->val[g->gram->id], u->n_bal);
+    for (int i = 0; i < g->params.len; i++) { /* gradients the balancer writes */
+      Node *dp = g->grads.data[i];
+      if (!dp || dp->op != OP_EXTGRAD)
+        continue;
+      Buf *b = unit_group_buf(u, g->params.data[i]);
+      for (int64_t k = 0; k < b->size; k++)
+        I->val[dp->id][k] = grads[b->offset + k] = (float)(0.1 * (double)(k + 1));
+    }
+    interp_run(I, g->split, g->nodes.len);
+    info->train_end(params, grads, state, stats, act, d, B, hyper, seed + 2, losses, bal);
+    free(bal);
+  }
 
   if (!quiet)
     printf("%-44s %10s %12s %12s\n", "tensor", "elements", "max |ref|", "rel diff");

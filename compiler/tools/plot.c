@@ -124,6 +124,15 @@ static void put_line(Plot *pl, const JParser *jp, int row) {
   }
 }
 
+/* {"step": N, "epoch": E, "weights": {...}}: a line a balancing method
+ * writes each step (runtime/mtl_train.c), not an epoch's */
+static bool step_line(const JParser *jp) {
+  for (int c = jp->nodes[0].child; c >= 0; c = jp->nodes[c].next)
+    if (!strcmp(jp->nodes[c].key, "step"))
+      return true;
+  return false;
+}
+
 /* The log's lines, each a JSON object; a line that is not is an error
  * naming it. */
 static bool read_log(const char *path, Plot *pl) {
@@ -142,7 +151,8 @@ static bool read_log(const char *path, Plot *pl) {
   pl->epoch = xcalloc((size_t)lines + 1, sizeof(double));
   pl->rows = lines;
   bool ok = true;
-  for (int row = 0, no = 1; ok && (len = getline(&line, &cap, f)) > 0; no++) {
+  int row = 0;
+  for (int no = 1; ok && (len = getline(&line, &cap, f)) > 0; no++) {
     if (len <= 1)
       continue;
     JParser jp;
@@ -150,14 +160,15 @@ static bool read_log(const char *path, Plot *pl) {
     if (!ok)
       fprintf(stderr, "mtlc: %s:%d: not a JSON object (%s); plot reads the log of "
                       "'mtlc train --log FILE'\n", path, no, jp.err ? jp.err : "another value");
-    else
+    else if (!step_line(&jp)) /* a balanced step's weights: the epoch's line has their mean */
       put_line(pl, &jp, row++);
     free(jp.nodes);
     free(jp.strs);
   }
   free(line);
   fclose(f);
-  if (ok && !lines) {
+  pl->rows = row;
+  if (ok && !row) {
     fprintf(stderr, "mtlc: %s: no epochs in the log\n", path);
     ok = false;
   }

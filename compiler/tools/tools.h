@@ -1,5 +1,5 @@
 /* tools/tools.h: developer tools over generated code: mtlc bench and
- * mtlc check-codegen. */
+ * mtlc check-codegen; and mtlc gen-data, the benchmark's data sets. */
 #ifndef MTLC_TOOLS_H
 #define MTLC_TOOLS_H
 #include "back/back.h"
@@ -17,6 +17,9 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o);
 
 /* ---- codegen_check.c: generated code against the interpreter --------------------- */
 int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet);
+
+/* ---- gendata.c: mtlc gen-data (argv after the command) ----------------------------- */
+int gen_data(int argc, char **argv);
 
 /* ---- plot.c: mtlc plot, a training log as SVG (or PNG) ------------------------------ */
 int plot_log(const char *log, const char *out);
