@@ -120,5 +120,5 @@ $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(HDRS)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
 
 # the runtime's unit test links libmtlrt alone
-$(B)/test_runtime: tests/unit/test_runtime.c $(RT_LIB) $(RT_HDRS)
+$(B)/test_runtime: tests/unit/test_runtime.c tests/unit/lin_model.h $(RT_LIB) $(RT_HDRS)
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_runtime.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)

@@ -32,6 +32,14 @@ const char *mtl_error(void);
 void mtl_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "[60000, 28, 28]", for messages */
 void mtl_shape_text(char *buf, size_t cap, const int64_t *d, int rank);
+/* s[0, n) fit for a message: printable ASCII and valid UTF-8 as they are;
+ * control characters (ESC too), C1 and bidirectional controls, invalid
+ * bytes and backslashes escaped (\x1b, \u202e, \\); cut with "..." to
+ * fit cap. Every name or text read from a file goes through it, so no
+ * file can drive the terminal that shows an error. */
+void mtl_printable(char *buf, size_t cap, const char *s, size_t n);
+/* "NaN", "+inf" or "-inf", for messages about a value that is not finite */
+const char *mtl_nonfinite_name(double x);
 
 /* ---- data ----------------------------------------------------------------- */
 

@@ -8,7 +8,9 @@
 #  - killing the process while it trains and saves leaves the last
 #    checkpoint loadable;
 #  - corrupt or missing data and checkpoints give an error naming the file,
-#    exit status 1.
+#    exit status 1;
+#  - what once passed silently fails, exit status 1 (issue 17): data that is
+#    a FIFO; a gzip file with more than its header claims; NaN in the data.
 set -u
 cd "$(dirname "$0")/.."
 MTLC=${MTLC:-build/mtlc}
@@ -113,3 +115,20 @@ if [ $rc = 1 ] && grep -qF "$tmp/no/such/dir/m.ckpt" <<<"$out" && ! grep -q "^ep
 else
   fail "save into a missing folder fails before training" "exit $rc: $out"
 fi
+
+# 5. issue 17: what once passed silently
+soft=specs/fashion_soft.mtl
+fast=(--limit 200 --batch 32 --epochs 1)
+mkfifo "$tmp/fifo"
+bad "data that is a FIFO" "$tmp/fifo: cannot read a FIFO" \
+  timeout 20 "$MTLC" train $soft "${fast[@]}" --data train.item="$tmp/fifo"
+# 10 labels claimed, 64 MiB more behind them: refused at the 11th byte
+{ printf '\x00\x00\x08\x01\x00\x00\x00\x0a'; head -c $((64 << 20)) /dev/zero; } | gzip -1 >"$tmp/bomb.gz"
+bad "gzip data beyond its header" "$tmp/bomb.gz: more bytes after the data of shape [10] of u8" \
+  "$MTLC" train $soft "${fast[@]}" --data train.item="$tmp/bomb.gz"
+# 200 images as .npy f32, pixel 5 of image 3 NaN
+{ printf '\x93NUMPY\x01\x00\x76\x00'; printf "%-117s\n" "{'descr': '<f4', 'fortran_order': False, 'shape': (200, 784), }";
+  head -c $((200 * 784 * 4)) /dev/zero; } >"$tmp/nan.npy"
+printf '\x00\x00\xc0\x7f' | dd of="$tmp/nan.npy" bs=1 seek=$((128 + (3 * 784 + 5) * 4)) conv=notrunc 2>/dev/null
+bad "NaN in the data" "$tmp/nan.npy: sample 3, value 5: NaN is not a finite number" \
+  "$MTLC" train $soft "${fast[@]}" --data train.image="$tmp/nan.npy"

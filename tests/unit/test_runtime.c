@@ -16,17 +16,24 @@
  * `test_runtime --write-ckpt PATH` writes the checkpoint that
  * tests/ckpt_torch_check.py reads with PyTorch. */
 #include "mtl.h"
+#include "lin_model.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 static int failures;
-static char dir[64];
+static char dir[200];
 
 #define CHECK(name, cond) check(name, cond, #cond, NULL, __LINE__)
 /* a call that must fail with an error that names sub1 and sub2 */
@@ -51,37 +58,17 @@ static void check(const char *name, bool ok, const char *what, const char *detai
 }
 
 static const char *path_of(const char *name) {
-  static char bufs[8][256];
+  static char bufs[8][512];
   static int k;
   char *p = bufs[k++ % 8];
-  snprintf(p, 256, "%s/%s", dir, name);
+  snprintf(p, 512, "%s/%s", dir, name);
   return p;
 }
 
 /* ---- the model ------------------------------------------------------------------ */
 
-enum { D = 4, NPAR = 40, NTASK = 4, N_TRAIN = 50, N_TEST = 30 };
+enum { N_TRAIN = 50, N_TEST = 30 };
 
-static const MtlTensor ptens[] = {
-    {"cls.weight", 0, 12, 2, {3, 4}, MTL_INIT_UNIFORM, 0.5},    {"cls.bias", 12, 3, 1, {3}, MTL_INIT_UNIFORM, 0.5},
-    {"coarse.weight", 15, 8, 2, {2, 4}, MTL_INIT_UNIFORM, 0.5}, {"coarse.bias", 23, 2, 1, {2}, MTL_INIT_UNIFORM, 0.5},
-    {"pos.weight", 25, 4, 2, {1, 4}, MTL_INIT_UNIFORM, 0.5},    {"pos.bias", 29, 1, 1, {1}, MTL_INIT_UNIFORM, 0.5},
-    {"reg.weight", 30, 8, 2, {2, 4}, MTL_INIT_UNIFORM, 0.5},    {"reg.bias", 38, 2, 1, {2}, MTL_INIT_UNIFORM, 0.5},
-};
-enum { NPT = sizeof ptens / sizeof *ptens };
-static MtlTensor stens[2 * NPT]; /* NAME.m, NAME.v in turn, offsets in order */
-static char stnames[2 * NPT][48];
-
-static const MtlInputInfo inputs[] = {{"x", MTL_F32, 2, {2, 2}, 4}};
-static const MtlLabelInfo labels[] = {
-    {"cls", MTL_LABEL_CLASS, 3}, {"pos", MTL_LABEL_BINARY, 1}, {"reg", MTL_LABEL_REAL, 2}};
-static const int32_t coarse_of[] = {0, 1, 1};
-static const MtlTaskInfo tasks[] = {
-    {"cls", MTL_LABEL_CLASS, 3, MTL_METRIC_ACCURACY, 1.0, 0, -1, NULL, 0},
-    {"coarse", MTL_LABEL_CLASS, 2, MTL_METRIC_ACCURACY, 0.5, -1, 0, coarse_of, 3},
-    {"pos", MTL_LABEL_BINARY, 1, MTL_METRIC_ACCURACY, 1.0, 1, -1, NULL, 0},
-    {"reg", MTL_LABEL_REAL, 2, MTL_METRIC_MSE | MTL_METRIC_MAE, 1.0, 2, -1, NULL, 0},
-};
 static const int head_rows[NTASK] = {3, 2, 1, 2}; /* param tensor 2t, 2t+1 */
 
 static void lin_init(float *params, float *stats, uint64_t seed) {
@@ -204,17 +191,6 @@ static MtlModelInfo model = {
     .init = lin_init, .train_step = lin_train_step, .eval_step = lin_eval_step,
 };
 
-static void model_setup(void) {
-  int64_t off = 0;
-  for (int k = 0; k < 2 * NPT; k++) {
-    const MtlTensor *p = &ptens[k / 2];
-    snprintf(stnames[k], sizeof stnames[k], "%s.%s", p->name, k % 2 ? "v" : "m");
-    stens[k] = *p;
-    stens[k].name = stnames[k];
-    stens[k].offset = off;
-    off += p->numel;
-  }
-}
 
 /* ---- writing test files ----------------------------------------------------------- */
 
@@ -250,11 +226,9 @@ static void write_idx(const char *path, bool gz, int type, int ndim, const int *
 }
 
 /* .npy version 1 (or 2), host order data (little-endian here) */
-static void write_npy(const char *path, int version, const char *descr, const char *shape,
-                      const void *vals, size_t bytes) {
-  char dict[256];
-  int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                   descr, shape);
+static void write_npy_dict(const char *path, int version, const char *dict, const void *vals,
+                           size_t bytes) {
+  int k = (int)strlen(dict);
   size_t pre = version == 1 ? 10 : 12, total = pre + (size_t)k + 1;
   size_t pad = (64 - total % 64) % 64, hlen = (size_t)k + pad + 1;
   uint8_t *b = malloc(pre + hlen + bytes);
@@ -265,9 +239,17 @@ static void write_npy(const char *path, int version, const char *descr, const ch
   memcpy(b + pre, dict, (size_t)k);
   memset(b + pre + k, ' ', pad);
   b[pre + hlen - 1] = '\n';
-  memcpy(b + pre + hlen, vals, bytes);
+  if (bytes)
+    memcpy(b + pre + hlen, vals, bytes);
   write_bytes(path, b, pre + hlen + bytes, false);
   free(b);
+}
+
+static void write_npy(const char *path, int version, const char *descr, const char *shape,
+                      const void *vals, size_t bytes) {
+  char dict[256];
+  snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+  write_npy_dict(path, version, dict, vals, bytes);
 }
 
 /* ---- the data set -------------------------------------------------------------------- */
@@ -603,6 +585,17 @@ static void write_ckpt(const char *path, const char *header, const uint8_t *data
   fclose(f);
 }
 
+/* the file of a test case "ckpt/error-x": ckpt-error-x.st, kept apart so
+ * that each stays a seed of the fuzz harness (test_runtime --keep) */
+static const char *case_path(const char *name) {
+  char file[128];
+  snprintf(file, sizeof file, "%s.st", name);
+  for (char *c = file; *c; c++)
+    if (*c == '/')
+      *c = '-';
+  return path_of(file);
+}
+
 /* header: a copy of the good file's with `a` replaced by `b` once */
 static char *replaced(const char *header, const char *a, const char *b) {
   const char *at = strstr(header, a);
@@ -611,6 +604,43 @@ static char *replaced(const char *header, const char *a, const char *b) {
   char *out = malloc(strlen(header) + strlen(b) + 1);
   sprintf(out, "%.*s%s%s", (int)(at - header), header, b, at + strlen(a));
   return out;
+}
+
+/* mtl_error() shows no raw control byte: names from files are escaped */
+static bool error_is_printable(void) {
+  for (const char *e = mtl_error(); *e; e++)
+    if ((unsigned char)*e < 0x20 || *e == 0x7f)
+      return false;
+  return true;
+}
+
+/* A broken header: the good one with a replaced by b, then the good data
+ * and `extra` zero bytes. Loading it must fail naming the file and want,
+ * with no raw control byte in the message. */
+typedef struct {
+  const char *name, *a, *b, *want;
+} HeaderCase;
+
+static void header_cases(const char *header, const uint8_t *data, size_t dn,
+                         const HeaderCase *cases, size_t n, size_t extra) {
+  float p2[NPAR], s2[2 * NPAR];
+  MtlCkptMeta m2;
+  for (size_t i = 0; i < n; i++) {
+    char *h = replaced(header, cases[i].a, cases[i].b);
+    if (!h) {
+      check(cases[i].name, false, "the good header holds the text to replace", cases[i].a, __LINE__);
+      continue;
+    }
+    uint8_t *d = calloc(dn + extra, 1);
+    memcpy(d, data, dn);
+    const char *c = case_path(cases[i].name);
+    write_ckpt(c, h, d, dn + extra);
+    CHECK_ERR(cases[i].name, mtl_ckpt_load(c, &model, p2, s2, NULL, &m2), c, cases[i].want);
+    if (!error_is_printable())
+      check(cases[i].name, false, "no raw control byte in the message", mtl_error(), __LINE__);
+    free(d);
+    free(h);
+  }
 }
 
 static void fill(float *params, float *state) {
@@ -625,7 +655,9 @@ static void test_ckpt(void) {
   fill(params, state);
   params[3] = -1.25e-7f;
   MtlCkptMeta meta = {123, 4, {0x0123456789abcdefull, 2, 3, UINT64_MAX}}, m2;
-  const char *p = path_of("good.safetensors");
+  char p[512], q[512]; /* path_of's buffers are reused */
+  snprintf(p, sizeof p, "%s", path_of("good.safetensors"));
+  snprintf(q, sizeof q, "%s", path_of("bad.safetensors"));
   CHECK("ckpt/save", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
   CHECK("ckpt/no-temporary-left", access(path_of("good.safetensors.tmp"), F_OK) != 0);
   bool ok = mtl_ckpt_load(p, &model, p2, s2, NULL, &m2);
@@ -654,7 +686,6 @@ static void test_ckpt(void) {
                                             "\"data_offsets\":[48,60]}") != NULL);
 
   /* corruptions: each must fail with an error naming the file and the fault */
-  const char *q = path_of("bad.safetensors");
   write_bytes(q, file, 5, false);
   CHECK_ERR("ckpt/error-tiny", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "truncated");
   uint8_t copy[8];
@@ -671,9 +702,7 @@ static void test_ckpt(void) {
   CHECK_ERR("ckpt/error-not-json", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "not JSON");
   write_ckpt(q, "[1, 2]", data, dn);
   CHECK_ERR("ckpt/error-not-object", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "not a JSON object");
-  struct {
-    const char *name, *a, *b, *want;
-  } cases[] = {
+  static const HeaderCase cases[] = {
       {"ckpt/error-wrong-shape", "\"shape\":[3,4]", "\"shape\":[4,3]", "shape [4, 3], the model's is [3, 4]"},
       {"ckpt/error-wrong-rank", "\"shape\":[3]", "\"shape\":[3,1]", "shape [3, 1], the model's is [3]"},
       {"ckpt/error-wrong-dtype", "\"dtype\":\"F32\"", "\"dtype\":\"F64\"", "dtype F64, want F32"},
@@ -688,16 +717,7 @@ static void test_ckpt(void) {
       {"ckpt/error-unknown-field", "\"dtype\":\"F32\"", "\"dtype\":\"F32\",\"x\":1", "unknown field 'x'"},
       {"ckpt/error-bad-escape", "\"cls.bias\"", "\"cls\\q\"", "not JSON"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    char *h = replaced(header, cases[i].a, cases[i].b);
-    if (!h) {
-      check(cases[i].name, false, "the good header holds the text to replace", cases[i].a, __LINE__);
-      continue;
-    }
-    write_ckpt(q, h, data, dn);
-    CHECK_ERR(cases[i].name, mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, cases[i].want);
-    free(h);
-  }
+  header_cases(header, data, dn, cases, sizeof cases / sizeof *cases, 0);
   /* a model with one tensor more: the file lacks it */
   MtlTensor more[NPT + 1];
   memcpy(more, ptens, sizeof ptens);
@@ -903,6 +923,192 @@ static void test_train_errors(void) {
   free(err);
 }
 
+/* ---- hostile and broken files (issue 17) ------------------------------------------- */
+
+static long peak_rss_kb(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+/* A gzip stream that claims 10 labels and holds 48 MiB more: refused after
+ * the 11th byte, not after inflating everything. */
+static void test_gzip_streams(void) {
+  MtlArray a;
+  const char *p = path_of("bomb.gz");
+  static uint8_t zeros[1 << 20];
+  uint8_t head[18] = {0, 0, 8, 1, 0, 0, 0, 10};
+  gzFile f = gzopen(p, "wb1");
+  gzwrite(f, head, sizeof head);
+  for (int i = 0; i < 48; i++)
+    gzwrite(f, zeros, sizeof zeros);
+  gzclose(f);
+  long before = peak_rss_kb();
+  CHECK_ERR("gzip/claims-fewer-than-it-holds", mtl_load(&a, p, MTL_I32, 1, -1, NULL, 0), p,
+            "more bytes after the data of shape [10] of u8");
+  long grew = peak_rss_kb() - before;
+  CHECK("gzip/refused-before-inflating", grew < 16 * 1024);
+  if (grew >= 16 * 1024)
+    printf("    the peak resident size grew by %ld KiB\n", grew);
+
+  /* a header claiming 2^31 samples in a 48-byte file: no memory for them */
+  int dims[2] = {INT32_MAX, 4};
+  write_idx(path_of("claims.idx"), false, 0x08, 2, dims, zeros, 1, 40);
+  before = peak_rss_kb();
+  CHECK_ERR("idx/claims-more-than-the-file", mtl_load(&a, path_of("claims.idx"), MTL_F32, 4, -1, NULL, 0),
+            "claims.idx", "truncated: shape [2147483647, 4] of u8 needs 8589934588 bytes");
+  write_idx(path_of("claims.gz"), true, 0x08, 2, dims, zeros, 1, 40);
+  CHECK_ERR("gzip/claims-more-than-it-holds", mtl_load(&a, path_of("claims.gz"), MTL_F32, 4, -1, NULL, 0),
+            "claims.gz", "the file has 40");
+  CHECK("idx/claims-cost-no-memory", peak_rss_kb() - before < 16 * 1024);
+
+  /* junk after the gzip member; a second member is more data */
+  uint8_t lab[4] = {1, 2, 0, 1};
+  int d1[1] = {4};
+  write_idx(path_of("one.gz"), true, 0x08, 1, d1, lab, 1, 4);
+  size_t n;
+  uint8_t *gz = slurp(path_of("one.gz"), &n), *two = malloc(2 * n + 8);
+  memcpy(two, gz, n);
+  memcpy(two + n, "JUNK", 4);
+  write_bytes(path_of("junk.gz"), two, n + 4, false);
+  CHECK_ERR("gzip/junk-after-the-member", mtl_load(&a, path_of("junk.gz"), MTL_I32, 1, -1, NULL, 0),
+            "junk.gz", "junk after the gzip data: 4 bytes");
+  memset(two + n, 0, 4);
+  write_bytes(path_of("zeros.gz"), two, n + 4, false);
+  CHECK_ERR("gzip/zeros-after-the-member", mtl_load(&a, path_of("zeros.gz"), MTL_I32, 1, -1, NULL, 0),
+            "zeros.gz", "junk after the gzip data");
+  uint8_t hdr[8] = {0, 0, 8, 1, 0, 0, 0, 4};
+  write_bytes(path_of("m1"), hdr, 8, true);
+  write_bytes(path_of("m2"), lab, 4, true);
+  size_t n1, n2;
+  uint8_t *g1 = slurp(path_of("m1"), &n1), *g2 = slurp(path_of("m2"), &n2);
+  memcpy(two, g1, n1);
+  memcpy(two + n1, g2, n2);
+  write_bytes(path_of("two.gz"), two, n1 + n2, false);
+  bool ok = mtl_load(&a, path_of("two.gz"), MTL_I32, 1, -1, NULL, 0);
+  CHECK("gzip/two-members", ok && a.n == 4 && ((int32_t *)a.data)[1] == 2);
+  if (ok)
+    mtl_array_free(&a);
+  free(g1), free(g2), free(gz), free(two);
+}
+
+/* Shapes whose sizes overflow, and .npy headers cut short or too long. */
+static void test_hostile_shapes(void) {
+  MtlArray a;
+  int dims[4] = {0, -1, -1, -1}; /* 0 x 4294967295^3 */
+  write_idx(path_of("zero-huge.idx"), false, 0x08, 4, dims, NULL, 1, 0);
+  CHECK_ERR("idx/zero-then-huge-dims", mtl_load(&a, path_of("zero-huge.idx"), MTL_F32, 4, -1, NULL, 0),
+            "zero-huge.idx", "too large");
+  write_npy(path_of("zero-huge.npy"), 1, "<f4", "(0, 999999999999999, 999999999999999)", NULL, 0);
+  CHECK_ERR("npy/zero-then-huge-dims", mtl_load(&a, path_of("zero-huge.npy"), MTL_F32, 4, -1, NULL, 0),
+            "zero-huge.npy", "too large");
+  write_bytes(path_of("v2.npy"), "\x93NUMPY\x02\x00\x10\x00", 10, false);
+  CHECK_ERR("npy/v2-10-bytes", mtl_load(&a, path_of("v2.npy"), MTL_F32, 1, -1, NULL, 0),
+            "v2.npy", "needs at least 12 bytes, the file has 10");
+  write_bytes(path_of("v3.npy"), "\x93NUMPY\x03\x00\x10\x00\x00", 11, false);
+  CHECK_ERR("npy/v3-11-bytes", mtl_load(&a, path_of("v3.npy"), MTL_F32, 1, -1, NULL, 0),
+            "v3.npy", "needs at least 12 bytes, the file has 11");
+  write_bytes(path_of("long.npy"), "\x93NUMPY\x02\x00\x20\x4e\x00\x00{", 13, false);
+  CHECK_ERR("npy/header-over-numpys-limit", mtl_load(&a, path_of("long.npy"), MTL_F32, 1, -1, NULL, 0),
+            "long.npy", "20000 bytes, more than numpy's limit of 10000");
+  float v[2] = {1, 2};
+  write_npy_dict(path_of("dup.npy"), 1, "{'descr': '<f4', 'descr': '<i4', 'fortran_order': False, "
+                 "'shape': (2,), }", v, sizeof v);
+  CHECK_ERR("npy/key-twice", mtl_load(&a, path_of("dup.npy"), MTL_F32, 1, -1, NULL, 0), "dup.npy",
+            "bad .npy header");
+  write_npy_dict(path_of("after.npy"), 1, "{'descr': '<f4', 'fortran_order': False, "
+                 "'shape': (2,), } x", v, sizeof v);
+  CHECK_ERR("npy/text-after-the-dict", mtl_load(&a, path_of("after.npy"), MTL_F32, 1, -1, NULL, 0),
+            "after.npy", "bad .npy header");
+  write_npy(path_of("esc.npy"), 1, "<f\x1b[2J", "(2,)", v, sizeof v);
+  CHECK_ERR("npy/escaped-dtype", mtl_load(&a, path_of("esc.npy"), MTL_F32, 1, -1, NULL, 0),
+            "esc.npy", "'<f\\x1b[2J'");
+  CHECK("npy/no-raw-escape", error_is_printable());
+}
+
+/* NaN and infinities in every format are errors naming where they are */
+static void test_nonfinite_inputs(void) {
+  MtlArray a;
+  float f32[4] = {1, NAN, 2, 3};
+  write_npy(path_of("nan.npy"), 1, "<f4", "(2, 2)", f32, sizeof f32);
+  CHECK_ERR("npy/nan", mtl_load(&a, path_of("nan.npy"), MTL_F32, 2, -1, NULL, 0), "nan.npy",
+            "sample 0, value 1: NaN is not a finite number");
+  double f64[2] = {1, 1e300};
+  write_npy(path_of("big.npy"), 1, "<f8", "(2,)", f64, sizeof f64);
+  CHECK_ERR("npy/beyond-f32", mtl_load(&a, path_of("big.npy"), MTL_F32, 1, -1, NULL, 0), "big.npy",
+            "sample 1, value 0: 1e+300 is not a finite f32");
+  float inf[2] = {INFINITY, 0};
+  int d1[1] = {2};
+  write_idx(path_of("inf.idx"), false, 0x0D, 1, d1, inf, 4, 2);
+  CHECK_ERR("idx/inf", mtl_load(&a, path_of("inf.idx"), MTL_F32, 1, -1, NULL, 0), "inf.idx",
+            "sample 0, value 0: +inf is not a finite number");
+  const char *bad[] = {"nan", "NaN", "inf", "-Infinity", "1e999", "\"nan\""};
+  const char *p = path_of("nf.csv");
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[64], name[64];
+    snprintf(text, sizeof text, "1,2\n3, %s\n", bad[i]);
+    write_text(p, text);
+    snprintf(name, sizeof name, "csv/non-finite-%zu", i);
+    CHECK_ERR(name, mtl_load(&a, p, MTL_F32, 1, 1, NULL, 0), "nf.csv:2:3: column 1",
+              "is not a finite number");
+  }
+  write_text(p, "nan,1\n2,3\n"); /* a first row of numbers is data, not a header */
+  CHECK_ERR("csv/nan-in-the-first-row", mtl_load(&a, p, MTL_F32, 1, 0, NULL, 0), "nf.csv:1:1: column 0",
+            "'nan'");
+}
+
+static void test_csv_text(void) {
+  MtlArray a;
+  const char *p = path_of("bom.csv");
+  write_text(p, "\xef\xbb\xbf" "1,2\n3,4\n");
+  bool ok = mtl_load(&a, p, MTL_I32, 1, 0, NULL, 0);
+  CHECK("csv/bom-no-header", ok && a.n == 2 && ((int32_t *)a.data)[0] == 1);
+  if (ok)
+    mtl_array_free(&a);
+  write_text(p, "\xef\xbb\xbf" "a,b\r\n1,2\r\n");
+  ok = mtl_load(&a, p, MTL_I32, 1, 1, NULL, 0);
+  CHECK("csv/bom-header", ok && a.n == 1 && ((int32_t *)a.data)[0] == 2);
+  if (ok)
+    mtl_array_free(&a);
+  write_text(p, "1,2\n3,\x1b[2J\xe2\x80\xae\n");
+  CHECK_ERR("csv/escaped-field", mtl_load(&a, p, MTL_F32, 1, 1, NULL, 0), "bom.csv:2:3",
+            "'\\x1b[2J\\u202e'");
+  CHECK("csv/no-raw-escape", error_is_printable());
+  write_bytes(p, "1,2\n3,4\n\0", 9, false);
+  CHECK_ERR("csv/zero-byte", mtl_load(&a, p, MTL_F32, 1, 1, NULL, 0), "bom.csv", "zero byte at offset 8");
+  /* rows across the reader's 1 MiB blocks, gzip'ed: every row, in order */
+  enum { ROWS = 150000 };
+  char *text = malloc(ROWS * 16 + 8), *q = text;
+  q += sprintf(q, "x,y\n");
+  for (int i = 0; i < ROWS; i++)
+    q += sprintf(q, "%d,%d\n", i, 2 * i);
+  write_bytes(path_of("rows.gz"), text, (size_t)(q - text), true);
+  ok = mtl_load(&a, path_of("rows.gz"), MTL_F32, 1, 1, NULL, 0);
+  CHECK("csv/blocks-gzip", ok && a.n == ROWS && ((float *)a.data)[ROWS - 1] == 2.0f * (ROWS - 1) &&
+                               ((float *)a.data)[77777] == 2.0f * 77777);
+  if (ok)
+    mtl_array_free(&a);
+  memset(text, '1', 1 << 21);
+  write_bytes(path_of("wide.csv"), text, 1 << 21, false);
+  CHECK_ERR("csv/line-too-long", mtl_load(&a, path_of("wide.csv"), MTL_F32, 1, 0, NULL, 0),
+            "wide.csv:1", "a line longer than 1048576 bytes");
+  free(text);
+}
+
+/* Devices, FIFOs and folders are refused without being read (a FIFO would
+ * block; /dev/zero never ends). The alarm fails the test if one blocks. */
+static void test_not_regular(void) {
+  MtlArray a;
+  const char *fifo = path_of("fifo");
+  mkfifo(fifo, 0600);
+  alarm(30);
+  CHECK_ERR("file/fifo", mtl_load(&a, fifo, MTL_F32, 1, -1, NULL, 0), fifo, "cannot read a FIFO");
+  CHECK_ERR("file/dev-zero", mtl_load(&a, "/dev/zero", MTL_F32, 1, -1, NULL, 0), "/dev/zero",
+            "a character device");
+  alarm(0);
+  CHECK_ERR("file/folder", mtl_load(&a, dir, MTL_F32, 1, -1, NULL, 0), dir, "a folder");
+}
+
 /* the checkpoint tests/ckpt_torch_check.py checks: the data area reads as
  * 0, 1, 2, ... in tensor order */
 static int write_torch_ckpt(const char *path) {
@@ -917,7 +1123,7 @@ static int write_torch_ckpt(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  model_setup();
+  lin_tables();
   if (argc == 3 && !strcmp(argv[1], "--write-ckpt"))
     return write_torch_ckpt(argv[2]);
   snprintf(dir, sizeof dir, "/tmp/mtlrt.XXXXXX");
@@ -939,7 +1145,12 @@ int main(int argc, char **argv) {
   test_train_output();
   test_eval();
   test_train_errors();
-  char cmd[128];
+  test_gzip_streams();
+  test_hostile_shapes();
+  test_nonfinite_inputs();
+  test_csv_text();
+  test_not_regular();
+  char cmd[sizeof dir + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (!failures && system(cmd) != 0)
     printf("could not remove %s\n", dir);
