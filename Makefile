@@ -39,9 +39,10 @@ OBJS = $(SRCS:compiler/%.c=$(B)/obj/%.o) $(GEN:.c=.o)
 CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_data.c runtime/mtl_json.c \
-          runtime/mtl_ckpt.c runtime/mtl_train.c
+          runtime/mtl_write.c runtime/mtl_ckpt.c runtime/mtl_train.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
-RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h
+RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h \
+          runtime/mtl_write.h
 ifeq ($(CBLAS),0)
 RT_CFLAGS = -DMTL_NO_BLAS
 BLAS_LIBS =

@@ -89,8 +89,9 @@ void mtl_split_free(MtlSplit *s);
 
 /* Parameters and optimizer state as F32 tensors named after the spec; step,
  * epoch, the RNG state and the model name in __metadata__ ("format": "pt",
- * so PyTorch's loaders accept it). Written to PATH.tmp, fsync'ed, renamed
- * over PATH: a good checkpoint is never lost. */
+ * so PyTorch's loaders accept it). Written to a temporary file beside PATH,
+ * created exclusively, fsync'ed and renamed over PATH: a good checkpoint is
+ * never lost; a killed save's temporary is removed by the next save. */
 typedef struct {
   int64_t step, epoch;
   uint64_t rng[4];
@@ -98,8 +99,11 @@ typedef struct {
 
 bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
                    const float *state, const float *stats, const MtlCkptMeta *meta);
-/* Validates every offset, size, dtype and name against the model; state may
- * be NULL (eval). */
+/* Validates the header (its length capped), every offset, size, dtype and
+ * name against the model, and that the tensors cover the data exactly,
+ * before it copies; every value must be finite. PATH must be a regular
+ * file. state may be NULL (eval); stats is needed when the model has
+ * running statistics. */
 bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params,
                    float *state, float *stats, MtlCkptMeta *meta);
 

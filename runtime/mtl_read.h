@@ -77,5 +77,8 @@ bool mtl_csv_read(MtlStream *s, const int64_t *cols, int ncols, double **vals, V
  * `what` describes the model's need for shape errors (or NULL). */
 bool mtl_read_array(MtlArray *out, MtlStream *s, MtlDtype want, int64_t width, int csv_column,
                     const int64_t *csv_columns, int n_csv_columns, const char *what);
+/* A checkpoint from a stream (mtl_ckpt.c): what mtl_ckpt_load does. */
+bool mtl_ckpt_read(MtlStream *s, const MtlModelInfo *m, float *params, float *state, float *stats,
+                   MtlCkptMeta *meta);
 
 #endif

@@ -9,8 +9,10 @@
 #    checkpoint loadable;
 #  - corrupt or missing data and checkpoints give an error naming the file,
 #    exit status 1;
-#  - what once passed silently fails, exit status 1 (issue 17): data that is
-#    a FIFO; a gzip file with more than its header claims; NaN in the data.
+#  - what once passed silently fails, exit status 1 (issue 17): a checkpoint
+#    or data that is a device or a FIFO; a gzip file with more than its
+#    header claims; NaN in the data; a symbolic link planted where the
+#    checkpoint's temporary file used to go.
 set -u
 cd "$(dirname "$0")/.."
 MTLC=${MTLC:-build/mtlc}
@@ -120,8 +122,12 @@ fi
 soft=specs/fashion_soft.mtl
 fast=(--limit 200 --batch 32 --epochs 1)
 mkfifo "$tmp/fifo"
+bad "checkpoint that is a FIFO" "$tmp/fifo: cannot read a FIFO; want a regular file" \
+  timeout 20 "$MTLC" eval $soft --load "$tmp/fifo"
 bad "data that is a FIFO" "$tmp/fifo: cannot read a FIFO" \
   timeout 20 "$MTLC" train $soft "${fast[@]}" --data train.item="$tmp/fifo"
+bad "checkpoint that is /dev/zero" "/dev/zero: cannot read a character device" \
+  timeout 20 "$MTLC" eval $soft --load /dev/zero
 # 10 labels claimed, 64 MiB more behind them: refused at the 11th byte
 { printf '\x00\x00\x08\x01\x00\x00\x00\x0a'; head -c $((64 << 20)) /dev/zero; } | gzip -1 >"$tmp/bomb.gz"
 bad "gzip data beyond its header" "$tmp/bomb.gz: more bytes after the data of shape [10] of u8" \
@@ -132,3 +138,13 @@ bad "gzip data beyond its header" "$tmp/bomb.gz: more bytes after the data of sh
 printf '\x00\x00\xc0\x7f' | dd of="$tmp/nan.npy" bs=1 seek=$((128 + (3 * 784 + 5) * 4)) conv=notrunc 2>/dev/null
 bad "NaN in the data" "$tmp/nan.npy: sample 3, value 5: NaN is not a finite number" \
   "$MTLC" train $soft "${fast[@]}" --data train.image="$tmp/nan.npy"
+# a link planted at CKPT.tmp, where saves once wrote, is not followed
+printf 'precious\n' >"$tmp/victim"
+ln -s "$tmp/victim" "$tmp/s.ckpt.tmp"
+if "$MTLC" train $soft "${fast[@]}" --save "$tmp/s.ckpt" >/dev/null 2>&1 &&
+   [ "$(cat "$tmp/victim")" = precious ] && [ -f "$tmp/s.ckpt" ] && [ ! -L "$tmp/s.ckpt" ] &&
+   "$MTLC" eval $soft --load "$tmp/s.ckpt" --limit 100 >/dev/null 2>&1; then
+  pass "a planted link is not followed by a save"
+else
+  fail "a planted link is not followed by a save" "victim: $(cat "$tmp/victim"); $(ls -l "$tmp" | grep s.ckpt)"
+fi

@@ -1109,6 +1109,183 @@ static void test_not_regular(void) {
   CHECK_ERR("file/folder", mtl_load(&a, dir, MTL_F32, 1, -1, NULL, 0), dir, "a folder");
 }
 
+static void test_ckpt_not_regular(void) {
+  float params[NPAR], state[2 * NPAR];
+  MtlCkptMeta meta;
+  const char *fifo = path_of("fifo");
+  alarm(30);
+  CHECK_ERR("ckpt/fifo", mtl_ckpt_load(fifo, &model, params, state, NULL, &meta), fifo, "a FIFO");
+  CHECK_ERR("ckpt/dev-zero", mtl_ckpt_load("/dev/zero", &model, params, state, NULL, &meta), "/dev/zero",
+            "a character device");
+  alarm(0);
+}
+
+/* The header of path (a checkpoint of `model`), its data area and size */
+static char *ckpt_header(const char *path, uint8_t **file, const uint8_t **data, size_t *dn) {
+  size_t n;
+  *file = slurp(path, &n);
+  uint64_t hlen = 0;
+  for (int i = 0; i < 8; i++)
+    hlen |= (uint64_t)(*file)[i] << (8 * i);
+  char *header = malloc(hlen + 1);
+  memcpy(header, *file + 8, hlen);
+  header[hlen] = 0;
+  *data = *file + 8 + hlen, *dn = n - 8 - hlen;
+  return header;
+}
+
+static void test_ckpt_hostile(void) {
+  float params[NPAR], state[2 * NPAR], p2[NPAR], s2[2 * NPAR];
+  fill(params, state);
+  MtlCkptMeta meta = {123, 4, {1, 2, 3, 4}}, m2;
+  char p[512], q[512];
+  snprintf(p, sizeof p, "%s", path_of("h.st"));
+  snprintf(q, sizeof q, "%s", path_of("hbad.st"));
+  CHECK("ckpt/hostile-save", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
+  uint8_t *file;
+  const uint8_t *data;
+  size_t dn;
+  char *header = ckpt_header(p, &file, &data, &dn);
+  /* the data area with 4 KiB more */
+  uint8_t *more = calloc(dn + 4096, 1);
+  memcpy(more, data, dn);
+  snprintf(q, sizeof q, "%s", case_path("ckpt/trailing-bytes")); /* each kept: a seed */
+  write_ckpt(q, header, more, dn + 4096);
+  CHECK_ERR("ckpt/trailing-bytes", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q,
+            "4096 bytes after the last tensor's data");
+  static const HeaderCase cases[] = {
+      {"ckpt/second-metadata", "{\"__metadata__\":",
+       "{\"__metadata__\":{\"step\":\"1\",\"epoch\":\"1\",\"rng\":\"1,1,1,1\"},\"__metadata__\":",
+       "a second __metadata__"},
+      {"ckpt/metadata-key-twice", "\"step\":\"123\"", "\"step\":\"1\",\"step\":\"123\"", "has 'step' twice"},
+      {"ckpt/step-tab", "\"step\":\"123\"", "\"step\":\"\\t5\"", "step '\\x095' or epoch '4' is not a count"},
+      {"ckpt/step-space", "\"step\":\"123\"", "\"step\":\" 5\"", "is not a count"},
+      {"ckpt/step-plus", "\"step\":\"123\"", "\"step\":\"+5\"", "is not a count"},
+      {"ckpt/step-past-int64", "\"step\":\"123\"", "\"step\":\"9223372036854775808\"", "is not a count"},
+      {"ckpt/rng-0x", "\"rng\":\"", "\"rng\":\"0x", "is not four hexadecimal words"},
+      {"ckpt/rng-space", "\"rng\":\"", "\"rng\":\" ", "is not four hexadecimal words"},
+      {"ckpt/field-twice", "\"dtype\":\"F32\"", "\"dtype\":\"F32\",\"dtype\":\"F32\"", "a second field 'dtype'"},
+      {"ckpt/escape-in-name", "\"cls.bias\"", "\"cls\\u001b]0;pwned\\u0007bias\"", "tensor cls\\x1b]0;pwned\\x07bias is not in model lin"},
+      {"ckpt/bidi-in-name", "\"cls.bias\"", "\"cls\\u202ebias\"", "tensor cls\\u202ebias is not in model"},
+      {"ckpt/not-utf8", "\"cls.bias\"", "\"cls\xff\"", "the header is not UTF-8"},
+  };
+  header_cases(header, data, dn, cases, sizeof cases / sizeof *cases, 0);
+  static const HeaderCase gap[] = { /* with 4 bytes more, the last tensor moved */
+      {"ckpt/gap", "\"data_offsets\":[472,480]", "\"data_offsets\":[476,484]",
+       "4 bytes of the data area before tensor reg.bias.v"},
+  };
+  header_cases(header, data, dn, gap, 1, 4);
+  /* a value that is not finite */
+  memcpy(more, data, dn);
+  float nan = NAN;
+  memcpy(more + 4 * 5, &nan, 4);
+  snprintf(q, sizeof q, "%s", case_path("ckpt/nan-value"));
+  write_ckpt(q, header, more, dn);
+  CHECK_ERR("ckpt/nan-value", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q,
+            "tensor cls.weight: value 5 is NaN, not a finite number");
+  /* a header length within safetensors' limit, far beyond this model's */
+  uint8_t len[9] = {0x80, 0xf0, 0xfa, 0x02, 0, 0, 0, 0, '{'}; /* 50,000,000 */
+  snprintf(q, sizeof q, "%s", case_path("ckpt/header-beyond-the-model"));
+  write_bytes(q, len, sizeof len, false);
+  CHECK_ERR("ckpt/header-beyond-the-model", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q,
+            "bad header length 50000000: more than any checkpoint of this model needs");
+  len[3] = 0x20; /* 537,522,304 */
+  snprintf(q, sizeof q, "%s", case_path("ckpt/header-beyond-safetensors"));
+  write_bytes(q, len, sizeof len, false);
+  CHECK_ERR("ckpt/header-beyond-safetensors", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q,
+            "more than the safetensors limit (100000000 bytes)");
+  free(more);
+  free(header);
+  free(file);
+}
+
+/* the names in dir that start with prefix */
+static int count_names(const char *prefix) {
+  DIR *d = opendir(dir);
+  int k = 0;
+  for (struct dirent *e; d && (e = readdir(d));)
+    k += !strncmp(e->d_name, prefix, strlen(prefix));
+  if (d)
+    closedir(d);
+  return k;
+}
+
+static bool exists(const char *name) {
+  struct stat st;
+  return lstat(path_of(name), &st) == 0;
+}
+
+/* a file whose writes fail past `bytes` (EFBIG) until restore_fsize */
+static struct rlimit fsize_saved;
+static void limit_fsize(rlim_t bytes) {
+  signal(SIGXFSZ, SIG_IGN);
+  getrlimit(RLIMIT_FSIZE, &fsize_saved);
+  struct rlimit r = fsize_saved;
+  r.rlim_cur = bytes;
+  setrlimit(RLIMIT_FSIZE, &r);
+}
+static void restore_fsize(void) { setrlimit(RLIMIT_FSIZE, &fsize_saved); }
+
+static void test_save_safety(void) {
+  float params[NPAR], state[2 * NPAR];
+  fill(params, state);
+  MtlCkptMeta meta = {5, 1, {1, 2, 3, 4}};
+  char p[512], victim[512]; /* path_of's buffers are reused */
+  snprintf(p, sizeof p, "%s", path_of("safe.st"));
+  snprintf(victim, sizeof victim, "%s", path_of("victim.txt"));
+  write_text(victim, "precious\n");
+  /* links planted where temporaries go: the old fixed name, and the new
+   * pattern with a dead PID (as if a killed save had left it) */
+  symlink(victim, path_of("safe.st.tmp"));
+  symlink(victim, path_of("safe.st.tmp.999999999.abcdef"));
+  pid_t child = fork();
+  if (child == 0)
+    _exit(0);
+  waitpid(child, NULL, 0);
+  char dead[64], live[64], mine[64];
+  snprintf(dead, sizeof dead, "safe.st.tmp.%ld.zzzzzz", (long)child);
+  snprintf(live, sizeof live, "safe.st.tmp.%ld.zzzzzz", (long)getppid());
+  snprintf(mine, sizeof mine, "safe.st.tmp.%ld.zzzzzz", (long)getpid());
+  write_text(path_of(dead), "stale");
+  write_text(path_of(live), "a live save");
+  write_text(path_of(mine), "stale, this process's");
+  write_text(path_of("safe.st.tmp.1.ZZZZZZ"), "not a name of ours");
+  CHECK("save/with-planted-links", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
+  size_t n;
+  char *v = (char *)slurp(victim, &n);
+  CHECK("save/links-not-followed", v && !strcmp(v, "precious\n"));
+  free(v);
+  struct stat st;
+  CHECK("save/checkpoint-is-a-file", lstat(p, &st) == 0 && S_ISREG(st.st_mode));
+  CHECK("save/stale-temporaries-removed", !exists(dead) && !exists(mine));
+  CHECK("save/others-left-alone", exists(live) && exists("safe.st.tmp.1.ZZZZZZ") &&
+                                      exists("safe.st.tmp") && exists("safe.st.tmp.999999999.abcdef"));
+  unlink(path_of(live));
+  unlink(path_of("safe.st.tmp.1.ZZZZZZ"));
+  unlink(path_of("safe.st.tmp"));
+  unlink(path_of("safe.st.tmp.999999999.abcdef"));
+  CHECK("save/no-temporary-left", count_names("safe.st.tmp") == 0);
+  /* the permissions of the file it replaces are kept */
+  chmod(p, 0600);
+  mtl_ckpt_save(p, &model, params, state, NULL, &meta);
+  CHECK("save/keeps-permissions", stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+
+  /* a write that fails (a full disk, here a file size limit): the old
+   * checkpoint stays whole, nothing is left, the error names the file */
+  uint8_t *before = slurp(p, &n);
+  params[0] = 99;
+  limit_fsize(1000);
+  CHECK_ERR("save/write-fails", mtl_ckpt_save(p, &model, params, state, NULL, &meta), p,
+            "cannot write: File too large");
+  restore_fsize();
+  size_t n2;
+  uint8_t *after = slurp(p, &n2);
+  CHECK("save/old-checkpoint-kept", after && n2 == n && !memcmp(before, after, n));
+  CHECK("save/failed-write-leaves-nothing", count_names("safe.st.tmp") == 0);
+  free(before);
+  free(after);
+}
+
 /* the checkpoint tests/ckpt_torch_check.py checks: the data area reads as
  * 0, 1, 2, ... in tensor order */
 static int write_torch_ckpt(const char *path) {
@@ -1150,6 +1327,9 @@ int main(int argc, char **argv) {
   test_nonfinite_inputs();
   test_csv_text();
   test_not_regular();
+  test_ckpt_not_regular();
+  test_ckpt_hostile();
+  test_save_safety();
   char cmd[sizeof dir + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (!failures && system(cmd) != 0)
