@@ -84,6 +84,9 @@ typedef struct {
 bool mtl_load_split(MtlSplit *out, const MtlModelInfo *m, const char *name,
                     const MtlOverride *ov, int n_ov, int64_t limit, bool *found);
 void mtl_split_free(MtlSplit *s);
+/* Every override names a split (train, test, valid) and an input or a
+ * label read from data; else an error listing what can be bound. */
+bool mtl_check_overrides(const MtlModelInfo *m, const MtlOverride *ov, int n_ov);
 
 /* ---- checkpoints: safetensors ----------------------------------------------- */
 

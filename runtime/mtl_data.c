@@ -237,6 +237,53 @@ static bool find_binding(const MtlModelInfo *m, const char *split, const char *n
   return found;
 }
 
+/* "image, item": what --data can bind */
+static void bindable_names(char *buf, size_t cap, const MtlModelInfo *m) {
+  size_t k = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < m->n_inputs + m->n_labels && k < cap; i++)
+    k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "",
+                          i < m->n_inputs ? m->inputs[i].name : m->labels[i - m->n_inputs].name);
+}
+
+bool mtl_check_overrides(const MtlModelInfo *m, const MtlOverride *ov, int n_ov) {
+  static const char *const splits[] = {"train", "test", "valid"};
+  for (int i = 0; i < n_ov; i++) {
+    const MtlOverride *o = &ov[i];
+    char split[80], name[80], names[1024];
+    mtl_printable(split, sizeof split, o->split, strlen(o->split));
+    mtl_printable(name, sizeof name, o->name, strlen(o->name));
+    bool known = false;
+    for (size_t k = 0; k < sizeof splits / sizeof *splits; k++)
+      known |= !strcmp(o->split, splits[k]);
+    if (!known) {
+      mtl_set_error("--data %s.%s=...: no split '%s'; the splits are train, test and valid",
+                    split, name, split);
+      return false;
+    }
+    for (int k = 0; k < m->n_inputs + m->n_labels; k++)
+      known &= !!strcmp(o->name, k < m->n_inputs ? m->inputs[k].name
+                                                   : m->labels[k - m->n_inputs].name);
+    if (known) { /* still true: the name is none of them */
+      bindable_names(names, sizeof names, m);
+      int derived = -1;
+      for (int t = 0; t < m->n_tasks; t++)
+        if (!strcmp(o->name, m->tasks[t].name) && m->tasks[t].label < 0)
+          derived = t;
+      if (derived >= 0 && m->tasks[derived].derive_from >= 0 &&
+          m->tasks[derived].derive_from < m->n_tasks)
+        mtl_set_error("--data %s.%s=...: task %s's label is derived from task %s by its lookup "
+                      "and reads no file; --data binds %s", split, name, name,
+                      m->tasks[m->tasks[derived].derive_from].name, names);
+      else
+        mtl_set_error("--data %s.%s=...: model %s has no input or label '%s'; --data binds %s",
+                      split, name, m->name, name, names);
+      return false;
+    }
+  }
+  return true;
+}
+
 static const char *kind_name(MtlLabelKind k) {
   return k == MTL_LABEL_CLASS ? "class" : k == MTL_LABEL_BINARY ? "binary" : "real";
 }

@@ -5,11 +5,15 @@
  * checkpoint per epoch; mtl_eval for a saved checkpoint. Everything the
  * loop's future depends on (parameters, optimizer state, the global step,
  * the epoch, the shuffle RNG) is in the checkpoint, so training 2 epochs
- * equals training 1, saving and resuming for 1, bit for bit. Reads and
- * writes files only through mtl_data.c and mtl_ckpt.c (and the log). */
-#include "mtl.h"
+ * equals training 1, saving and resuming for 1, bit for bit. A loss, a
+ * parameter or an optimizer state that turns non-finite stops the run
+ * (exit status 1) before it is saved. Reads and writes files only through
+ * mtl_data.c and mtl_ckpt.c, and the log's whole lines through
+ * mtl_write.c; a failed write of the log or of stdout fails the run. */
+#include "mtl_write.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -352,12 +356,61 @@ typedef struct {
   bool have_test;
   int64_t B, epochs, step;
   MtlRng rng;
-  FILE *log;
+  int log; /* the --log file, or -1 */
   bool tty;
 } Trainer;
 
-/* One epoch over the train split; fills loss[t], the per-sample mean. */
-static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
+/* "training stopped, CKPT not overwritten": how a run that goes
+ * non-finite ends */
+static void stopped(char *buf, size_t cap, const Trainer *tr) {
+  snprintf(buf, cap, "training stopped%s%s%s", tr->o->save ? ", " : "",
+           tr->o->save ? tr->o->save : "", tr->o->save ? " not overwritten" : "");
+}
+
+/* A non-finite loss spreads to every parameter it reaches (a shared
+ * trunk's, so every task's): the run stops at the step, before an epoch's
+ * checkpoint could overwrite the last good one. */
+static bool losses_finite(const Trainer *tr, const float *losses, int64_t epoch, int64_t s,
+                          int64_t steps) {
+  char end[4200];
+  for (int t = 0; t < tr->m->n_tasks; t++)
+    if (!isfinite(losses[t])) {
+      stopped(end, sizeof end, tr);
+      mtl_set_error("task %s: the training loss is %s at step %" PRId64 " (epoch %" PRId64
+                    ", batch %" PRId64 " of %" PRId64 "); %s (a smaller learning rate may "
+                    "help)", tr->m->tasks[t].name, mtl_nonfinite_name(losses[t]), tr->step,
+                    epoch + 1, s + 1, steps, end);
+      return false;
+    }
+  return true;
+}
+
+/* The update after the last loss can overflow too: parameters and
+ * optimizer state are checked before anything is saved or reported. */
+static bool state_finite(const Trainer *tr, int64_t epoch) {
+  const MtlModelInfo *m = tr->m;
+  char end[4200];
+  for (int g = 0; g < 2; g++) {
+    const MtlTensor *ts = g ? m->state_tensors : m->param_tensors;
+    const float *base = g ? tr->b.state : tr->b.params;
+    for (int i = 0; i < (g ? m->n_state_tensors : m->n_param_tensors); i++)
+      for (int64_t j = 0; j < ts[i].numel; j++) {
+        float x = base[ts[i].offset + j];
+        if (isfinite(x))
+          continue;
+        stopped(end, sizeof end, tr);
+        mtl_set_error("%s %s: value %" PRId64 " is %s after step %" PRId64 " (epoch %" PRId64
+                      "); %s", g ? "optimizer state" : "parameter", ts[i].name, j,
+                      mtl_nonfinite_name(x), tr->step, epoch + 1, end);
+        return false;
+      }
+  }
+  return true;
+}
+
+/* One epoch over the train split; fills loss[t], the per-sample mean.
+ * False when a loss is not finite. */
+static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
   const MtlModelInfo *m = tr->m;
   double b1 = m->beta1, b2 = m->beta2;
   if (b1 == 0 && b2 == 0)
@@ -383,6 +436,8 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
                   (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses);
     for (int k = 0; k < m->n_tasks; k++)
       loss[k] += (double)losses[k] * (double)B;
+    if (!losses_finite(tr, losses, epoch, s, steps))
+      return false;
     double tn = now();
     if (tr->tty && (tn - drawn > 0.1 || s + 1 == steps)) {
       progress(m, epoch + 1, tr->epochs, s + 1, steps, from + B, n,
@@ -394,6 +449,43 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
     fputs("\r\033[K", stderr);
   for (int t = 0; t < m->n_tasks; t++)
     loss[t] /= (double)n;
+  return true;
+}
+
+/* One epoch's log line, written whole with one write: on a failure (a
+ * full disk) the file is cut back to its last whole line and the run
+ * fails naming the log. */
+static bool log_line(Trainer *tr, int64_t e, double lr, const double *loss, const Metric *test,
+                     double secs) {
+  char *line = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&line, &n);
+  if (!f) {
+    mtl_set_error("%s: cannot write the log: out of memory", tr->o->log);
+    return false;
+  }
+  log_epoch(f, tr->m, e, lr, loss, test, tr->have_test, secs);
+  bool ok = fclose(f) == 0;
+  off_t at = lseek(tr->log, 0, SEEK_END);
+  if (!ok)
+    errno = ENOMEM;
+  ok = ok && mtl_write_all(tr->log, line, n);
+  if (!ok) {
+    int saved = errno;
+    if (at >= 0 && ftruncate(tr->log, at) != 0)
+      at = -1; /* not a file that can be cut (/dev/full): nothing to undo */
+    mtl_set_error("%s: cannot write the log: %s", tr->o->log, strerror(saved));
+  }
+  free(line);
+  return ok;
+}
+
+/* what was printed reached its file (a full disk, a closed pipe) */
+static bool stdout_ok(void) {
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return true;
+  mtl_set_error("cannot write the standard output: %s", strerror(errno));
+  return false;
 }
 
 static bool run_epochs(Trainer *tr, int64_t first) {
@@ -402,20 +494,25 @@ static bool run_epochs(Trainer *tr, int64_t first) {
   Metric test[64] = {{0}};
   for (int64_t e = first; e < tr->epochs; e++) {
     double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs);
-    train_epoch(tr, e, lr, loss);
+    if (!train_epoch(tr, e, lr, loss) || !state_finite(tr, e))
+      return false;
     if (tr->have_test)
       evaluate(&tr->b, &tr->test, test);
     double secs = now() - t0;
-    if (!tr->o->quiet)
+    if (!tr->o->quiet) {
       print_epoch(m, e + 1, tr->epochs, lr, loss, test, tr->have_test, secs);
+      if (!stdout_ok())
+        return false;
+    }
+    /* the log first: a save that fails leaves the epoch's line, not a gap */
+    if (tr->log >= 0 && !log_line(tr, e + 1, lr, loss, test, secs))
+      return false;
     if (tr->o->save) {
       MtlCkptMeta meta = {.step = tr->step, .epoch = e + 1};
       memcpy(meta.rng, tr->rng.s, sizeof meta.rng);
       if (!mtl_ckpt_save(tr->o->save, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
         return false;
     }
-    if (tr->log)
-      log_epoch(tr->log, m, e + 1, lr, loss, test, tr->have_test, secs);
   }
   return true;
 }
@@ -444,6 +541,12 @@ static bool train(Trainer *tr) {
       return false;
     tr->step = meta.step, first = meta.epoch;
     memcpy(tr->rng.s, meta.rng, sizeof meta.rng);
+    int64_t steps = (tr->train.n + tr->B - 1) / tr->B; /* per epoch */
+    if (first < tr->epochs && (tr->epochs - first) > (INT64_MAX - tr->step) / steps) {
+      mtl_set_error("%s: step %" PRId64 " and %" PRId64 " more epochs of %" PRId64 " steps pass "
+                    "the largest step count", o->resume, tr->step, tr->epochs - first, steps);
+      return false;
+    }
     if (first >= tr->epochs && !o->quiet)
       printf("%s: trained %" PRId64 " epochs already, of %" PRId64 "\n", o->resume, first,
              tr->epochs);
@@ -451,7 +554,8 @@ static bool train(Trainer *tr) {
     m->init(tr->b.params, tr->b.stats, m->seed);
     mtl_rng_seed(&tr->rng, m->seed ^ SHUFFLE_STREAM);
   }
-  if (o->log && !(tr->log = fopen(o->log, o->resume ? "a" : "w"))) {
+  if (o->log && (tr->log = open(o->log, O_WRONLY | O_CREAT | O_CLOEXEC |
+                                 (o->resume ? O_APPEND : O_TRUNC), 0666)) < 0) {
     mtl_set_error("%s: cannot open the log: %s", o->log, strerror(errno));
     return false;
   }
@@ -489,7 +593,9 @@ static bool save_dir_ok(const char *path) {
 int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (!check_model(m))
     return fail();
-  Trainer tr = {.m = m, .o = o};
+  if (!mtl_check_overrides(m, o->overrides, o->n_overrides))
+    return fail();
+  Trainer tr = {.m = m, .o = o, .log = -1};
   tr.B = o->batch > 0 ? o->batch : m->batch;
   tr.epochs = o->epochs > 0 ? o->epochs : m->epochs;
   if (tr.B < 1 || tr.B > m->batch_max) {
@@ -505,10 +611,11 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
     return fail();
   tr.tty = !o->quiet && isatty(fileno(stderr));
   bool ok = train(&tr);
-  if (tr.log && fclose(tr.log) != 0 && ok) {
+  if (tr.log >= 0 && close(tr.log) != 0 && ok) {
     mtl_set_error("%s: cannot write the log: %s", o->log, strerror(errno));
     ok = false;
   }
+  ok = ok && stdout_ok();
   bufs_free(&tr.b);
   mtl_split_free(&tr.train);
   mtl_split_free(&tr.test);
@@ -517,7 +624,7 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
 
 int mtl_eval(const MtlModelInfo *m, const char *ckpt, const MtlOverride *ov, int n_ov,
              int64_t limit) {
-  if (!check_model(m))
+  if (!check_model(m) || !mtl_check_overrides(m, ov, n_ov))
     return fail();
   MtlSplit test = {0};
   Bufs b = {0};
@@ -538,6 +645,7 @@ int mtl_eval(const MtlModelInfo *m, const char *ckpt, const MtlOverride *ov, int
       metric_text(buf, sizeof buf, &m->tasks[t], &mt[t]);
       printf("%-*s  %s\n", w, m->tasks[t].name, buf);
     }
+    ok = stdout_ok();
   }
   bufs_free(&b);
   mtl_split_free(&test);

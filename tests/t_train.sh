@@ -9,9 +9,11 @@
 #    checkpoint loadable;
 #  - corrupt or missing data and checkpoints give an error naming the file,
 #    exit status 1;
-#  - what once passed silently fails, exit status 1 (issue 17): a checkpoint
-#    or data that is a device or a FIFO; a gzip file with more than its
-#    header claims; NaN in the data; a symbolic link planted where the
+#  - what once passed silently fails, exit status 1 (issue 17): --data names
+#    that are no split, input or label; a log or stdout on a full disk; a
+#    checkpoint or data that is a device or a FIFO; a gzip file with more
+#    than its header claims; NaN in the data; a loss that turns non-finite
+#    (the last good checkpoint kept); a symbolic link planted where the
 #    checkpoint's temporary file used to go.
 set -u
 cd "$(dirname "$0")/.."
@@ -121,6 +123,23 @@ fi
 # 5. issue 17: what once passed silently
 soft=specs/fashion_soft.mtl
 fast=(--limit 200 --batch 32 --epochs 1)
+"$MTLC" train $soft "${fast[@]}" --save "$tmp/soft.ckpt" >/dev/null 2>&1
+bad "--data with an unknown split" "--data trian.image=...: no split 'trian'; the splits are train, test and valid" \
+  "$MTLC" train $soft "${fast[@]}" --data trian.image="$img"
+bad "--data with an unknown name" "model fashion_soft has no input or label 'imag'; --data binds image, item" \
+  "$MTLC" train $soft "${fast[@]}" --data train.imag="$img"
+bad "--data binding a derived label" "task category's label is derived from task item by its lookup and reads no file" \
+  "$MTLC" train $soft "${fast[@]}" --data train.category="$lbl"
+bad "eval --data with an unknown name" "has no input or label 'label'" \
+  "$MTLC" eval $soft --load "$tmp/soft.ckpt" --data test.label="$lbl"
+bad "--log on a full disk" "/dev/full: cannot write the log: No space left on device" \
+  "$MTLC" train $soft "${fast[@]}" --log /dev/full
+out=$("$MTLC" train $soft "${fast[@]}" 2>&1 >/dev/full); rc=$?
+if [ $rc = 1 ] && grep -qF "cannot write the standard output: No space left on device" <<<"$out"; then
+  pass "stdout on a full disk"
+else
+  fail "stdout on a full disk" "exit $rc: $out"
+fi
 mkfifo "$tmp/fifo"
 bad "checkpoint that is a FIFO" "$tmp/fifo: cannot read a FIFO; want a regular file" \
   timeout 20 "$MTLC" eval $soft --load "$tmp/fifo"
@@ -138,6 +157,13 @@ bad "gzip data beyond its header" "$tmp/bomb.gz: more bytes after the data of sh
 printf '\x00\x00\xc0\x7f' | dd of="$tmp/nan.npy" bs=1 seek=$((128 + (3 * 784 + 5) * 4)) conv=notrunc 2>/dev/null
 bad "NaN in the data" "$tmp/nan.npy: sample 3, value 5: NaN is not a finite number" \
   "$MTLC" train $soft "${fast[@]}" --data train.image="$tmp/nan.npy"
+# a learning rate that sends the loss to NaN: the run stops, the checkpoint stays
+sed 's/sgd(lr=0.01, momentum=0.5)/sgd(lr=1e30, momentum=0.5)/' $soft >"$tmp/hot.mtl"
+cp "$tmp/soft.ckpt" "$tmp/good.ckpt"
+bad "a loss that turns NaN stops the run" "task item: the training loss is NaN at step 9 (epoch 2, batch 2 of 7); training stopped, $tmp/soft.ckpt not overwritten" \
+  "$MTLC" train "$tmp/hot.mtl" --limit 200 --batch 32 --epochs 3 --resume "$tmp/soft.ckpt" --save "$tmp/soft.ckpt"
+if cmp -s "$tmp/soft.ckpt" "$tmp/good.ckpt"; then pass "the last good checkpoint is kept"
+else fail "the last good checkpoint is kept" "$(cmp "$tmp/soft.ckpt" "$tmp/good.ckpt" 2>&1)"; fi
 # a link planted at CKPT.tmp, where saves once wrote, is not followed
 printf 'precious\n' >"$tmp/victim"
 ln -s "$tmp/victim" "$tmp/s.ckpt.tmp"

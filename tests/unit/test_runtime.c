@@ -1286,6 +1286,141 @@ static void test_save_safety(void) {
   free(after);
 }
 
+/* a step of INT64_MAX loads, but cannot go on: resuming says so */
+static void test_resume_step_overflow(void) {
+  float params[NPAR], state[2 * NPAR], p2[NPAR], s2[2 * NPAR];
+  fill(params, state);
+  MtlCkptMeta most = {INT64_MAX, 1, {1, 2, 3, 4}}, m2;
+  char q[512];
+  snprintf(q, sizeof q, "%s", case_path("ckpt/int64-max-step"));
+  CHECK("ckpt/save-int64-max-step", mtl_ckpt_save(q, &model, params, state, &most));
+  bool ok = mtl_ckpt_load(q, &model, p2, s2, &m2);
+  CHECK("ckpt/int64-max-step-loads", ok && m2.step == INT64_MAX);
+  MtlTrainOpts o = {.epochs = 3, .quiet = true, .resume = q};
+  int saved = quiet_begin(2, path_of("err-step.txt"));
+  int rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  size_t n;
+  char *err = (char *)slurp(path_of("err-step.txt"), &n);
+  CHECK("train/resume-step-overflow", rc == 1 && err &&
+                                          strstr(err, "step 9223372036854775807 and 2 more epochs of 7 steps"));
+  free(err);
+}
+
+/* a train_step that poisons a parameter on its 7th call, the last of
+ * epoch 1, while every loss it reports stays finite */
+static int poison_calls;
+static void poison_train_step(float *params, float *grads, float *state, float *act,
+                              const void *const *data, int64_t B, const float *hyper,
+                              uint64_t step_seed, float *losses) {
+  lin_train_step(params, grads, state, act, data, B, hyper, step_seed, losses);
+  if (++poison_calls == 7)
+    params[0] = NAN;
+}
+
+static void test_nonfinite_training(void) {
+  const char *p = path_of("nf.st");
+  MtlTrainOpts o = {.epochs = 1, .quiet = true, .save = p};
+  CHECK("nonfinite/first-epoch", mtl_train(&model, &o) == 0);
+  size_t n, n2;
+  uint8_t *good = slurp(p, &n);
+  MtlModelInfo hot = model;
+  hot.lr = 1e30; /* the first update sends the real head's loss to infinity */
+  o.epochs = 3, o.resume = p;
+  int saved = quiet_begin(2, path_of("err-nf.txt"));
+  int rc = mtl_train(&hot, &o);
+  quiet_end(saved);
+  char *err = (char *)slurp(path_of("err-nf.txt"), &n2);
+  CHECK("nonfinite/loss-stops", rc == 1 && err && strstr(err, "mtlc: task reg: the training loss is +inf at step 9 (epoch 2, batch 2 of 7); training stopped, ") &&
+                                    strstr(err, "nf.st not overwritten"));
+  if (rc != 1 || !err || !strstr(err, "task reg"))
+    printf("    %s\n", err ? err : "");
+  free(err);
+  uint8_t *after = slurp(p, &n2);
+  CHECK("nonfinite/loss-keeps-checkpoint", after && n2 == n && !memcmp(good, after, n));
+  free(after);
+  MtlModelInfo poison = model;
+  poison.train_step = poison_train_step;
+  poison_calls = 0;
+  o = (MtlTrainOpts){.epochs = 2, .quiet = true, .save = p};
+  saved = quiet_begin(2, path_of("err-nf.txt"));
+  rc = mtl_train(&poison, &o);
+  quiet_end(saved);
+  err = (char *)slurp(path_of("err-nf.txt"), &n2);
+  CHECK("nonfinite/parameter-stops", rc == 1 && err &&
+        strstr(err, "parameter cls.weight: value 0 is NaN after step 7 (epoch 1); training stopped"));
+  free(err);
+  after = slurp(p, &n2);
+  CHECK("nonfinite/parameter-keeps-checkpoint", after && n2 == n && !memcmp(good, after, n));
+  free(after);
+  free(good);
+}
+
+static void test_overrides(void) {
+  MtlOverride split = {"valdi", "x", "f"}, name = {"train", "z", "f"}, derived = {"test", "coarse", "f"};
+  CHECK_ERR("override/unknown-split", mtl_check_overrides(&model, &split, 1),
+            "--data valdi.x=...: no split 'valdi'", "the splits are train, test and valid");
+  CHECK_ERR("override/unknown-name", mtl_check_overrides(&model, &name, 1),
+            "model lin has no input or label 'z'", "--data binds x, cls, pos, reg");
+  CHECK_ERR("override/derived-label", mtl_check_overrides(&model, &derived, 1),
+            "task coarse's label is derived from task cls by its lookup and reads no file",
+            "--data binds x, cls, pos, reg");
+  MtlOverride fine[2] = {{"train", "x", "f"}, {"valid", "reg", "g"}};
+  CHECK("override/known", mtl_check_overrides(&model, fine, 2));
+  MtlTrainOpts o = {.epochs = 1, .quiet = true, .overrides = &name, .n_overrides = 1};
+  int saved = quiet_begin(2, path_of("err-ov.txt"));
+  int rc1 = mtl_train(&model, &o);
+  int rc2 = mtl_eval(&model, path_of("nf.st"), &split, 1, 0);
+  quiet_end(saved);
+  size_t n;
+  char *err = (char *)slurp(path_of("err-ov.txt"), &n);
+  CHECK("override/train-refuses", rc1 == 1 && err && strstr(err, "has no input or label 'z'"));
+  CHECK("override/eval-refuses", rc2 == 1 && err && strstr(err, "no split 'valdi'"));
+  free(err);
+}
+
+/* the log: a write that fails fails the run, and leaves whole lines */
+static void test_log_writes(void) {
+  MtlTrainOpts o = {.epochs = 2, .quiet = true, .log = "/dev/full"};
+  int saved = quiet_begin(2, path_of("err-log.txt"));
+  int rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  size_t n;
+  char *err = (char *)slurp(path_of("err-log.txt"), &n);
+  CHECK("log/full-disk-fails", rc == 1 && err && strstr(err, "/dev/full: cannot write the log: No space left on device"));
+  free(err);
+  /* the first line fits, the second does not: the log keeps the first whole */
+  o = (MtlTrainOpts){.epochs = 1, .quiet = true, .log = path_of("l1.log")};
+  mtl_train(&model, &o);
+  char *l1 = (char *)slurp(path_of("l1.log"), &n);
+  size_t line = n;
+  o = (MtlTrainOpts){.epochs = 3, .quiet = true, .log = path_of("l2.log")};
+  limit_fsize(line + line / 2);
+  saved = quiet_begin(2, path_of("err-log.txt"));
+  rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  restore_fsize();
+  char *l2 = (char *)slurp(path_of("l2.log"), &n);
+  char *nl = l2 ? strchr(l2, '\n') : NULL;
+  CHECK("log/partial-line-cut", rc == 1 && nl && nl[1] == '\0' && !strncmp(l2, "{\"epoch\": 1,", 12));
+  free(l1);
+  free(l2);
+  /* a save that fails after the epoch: the log holds the epoch's line */
+  o = (MtlTrainOpts){.epochs = 1, .quiet = true, .log = path_of("l3.log"), .save = path_of("l3.st")};
+  limit_fsize(line + 200); /* room for the log line, not the checkpoint */
+  saved = quiet_begin(2, path_of("err-log.txt"));
+  rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  restore_fsize();
+  char *l3 = (char *)slurp(path_of("l3.log"), &n);
+  err = (char *)slurp(path_of("err-log.txt"), &n);
+  CHECK("log/failed-save-keeps-the-line", rc == 1 && l3 && !strncmp(l3, "{\"epoch\": 1,", 12) &&
+                                              err && strstr(err, "l3.st: cannot write: File too large"));
+  CHECK("log/failed-save-no-checkpoint", !exists("l3.st") && count_names("l3.st.tmp") == 0);
+  free(l3);
+  free(err);
+}
+
 /* the checkpoint tests/ckpt_torch_check.py checks: the data area reads as
  * 0, 1, 2, ... in tensor order */
 static int write_torch_ckpt(const char *path) {
@@ -1329,7 +1464,11 @@ int main(int argc, char **argv) {
   test_not_regular();
   test_ckpt_not_regular();
   test_ckpt_hostile();
+  test_resume_step_overflow();
   test_save_safety();
+  test_nonfinite_training();
+  test_overrides();
+  test_log_writes();
   char cmd[sizeof dir + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (!failures && system(cmd) != 0)
