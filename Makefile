@@ -5,6 +5,7 @@
 #   make example  train the main example (specs/fashion_hard.mtl)
 #   make bench    mtlc against PyTorch and onnxruntime; writes bench/RESULTS.md
 #   make asan     the front end under ASan/UBSan on the robustness corpus
+#   make fuzz     each of the runtime's readers under libFuzzer, FUZZ_TIME s each
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -113,7 +114,31 @@ asan:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench asan clean
+.PHONY: all deps example test bench asan fuzz fuzz-build clean
+
+# the runtime under AddressSanitizer and UBSan (clang-14), with libFuzzer's
+# coverage: a libFuzzer harness per reader (tests/fuzz_NAME.c) and the
+# runtime's unit test. tests/t_fuzz.sh runs them in `make test`; see
+# tests/fuzz.md.
+FUZZ_CC ?= clang-14
+FUZZ_TIME ?= 60
+FZ = $(B)/fuzz
+FUZZERS = idx npy csv ckpt json split
+SAN = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FZ_RT_OBJS = $(RT_SRCS:runtime/%.c=$(FZ)/rt/%.o)
+FZ_FLAGS = -D_POSIX_C_SOURCE=200809L -Iruntime -Itests -Itests/unit $(WARN) $(SAN)
+$(FZ)/rt/%.o: runtime/%.c $(RT_HDRS)
+	@mkdir -p $(FZ)/rt
+	$(FUZZ_CC) $(FZ_FLAGS) $(RT_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FZ)/fuzz_%: tests/fuzz_%.c tests/fuzz_data.h tests/unit/lin_model.h $(FZ_RT_OBJS)
+	$(FUZZ_CC) $(FZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FZ_RT_OBJS) $(BLAS_LIBS) $(LDLIBS)
+$(FZ)/test_runtime: tests/unit/test_runtime.c tests/unit/lin_model.h $(FZ_RT_OBJS)
+	$(FUZZ_CC) $(FZ_FLAGS) -fsanitize=fuzzer-no-link -o $@ $< $(FZ_RT_OBJS) $(BLAS_LIBS) $(LDLIBS)
+$(FZ)/libmtlrt.a: $(FZ_RT_OBJS)
+	rm -f $@ && ar rcs $@ $(FZ_RT_OBJS)
+fuzz-build: $(FUZZERS:%=$(FZ)/fuzz_%) $(FZ)/test_runtime $(FZ)/libmtlrt.a
+fuzz: fuzz-build $(B)/test_runtime
+	tests/fuzz-run.sh $(FUZZ_TIME) $(FUZZERS)
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))

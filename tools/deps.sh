@@ -5,7 +5,7 @@
 # against (PyTorch, under /usr/bin/python3): .ci/run uses it, so CI runs
 # those tests instead of skipping them.
 set -eu
-want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
+want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools clang-14 libclang-rt-14-dev dataset-fashion-mnist"
 if [ "${1:-}" = --tests ]; then
   want="$want python3-torch python3-numpy"
 fi

@@ -14,7 +14,9 @@
  * into a fresh temporary folder. Prints [PASS]/[FAIL] per check.
  *
  * `test_runtime --write-ckpt PATH` writes the checkpoint that
- * tests/ckpt_torch_check.py reads with PyTorch. */
+ * tests/ckpt_torch_check.py reads with PyTorch; `test_runtime --keep DIR`
+ * runs every test in the new folder DIR and keeps the files it wrote (the
+ * seeds of the runtime's fuzz harnesses, tests/t_fuzz.sh). */
 #include "mtl.h"
 #include "lin_model.h"
 
@@ -1199,6 +1201,27 @@ static void test_ckpt_hostile(void) {
   free(file);
 }
 
+/* a step of INT64_MAX loads, but cannot go on: resuming says so */
+static void test_resume_step_overflow(void) {
+  float params[NPAR], state[2 * NPAR], p2[NPAR], s2[2 * NPAR];
+  fill(params, state);
+  MtlCkptMeta most = {INT64_MAX, 1, {1, 2, 3, 4}}, m2;
+  char q[512];
+  snprintf(q, sizeof q, "%s", case_path("ckpt/int64-max-step"));
+  CHECK("ckpt/save-int64-max-step", mtl_ckpt_save(q, &model, params, state, &most));
+  bool ok = mtl_ckpt_load(q, &model, p2, s2, &m2);
+  CHECK("ckpt/int64-max-step-loads", ok && m2.step == INT64_MAX);
+  MtlTrainOpts o = {.epochs = 3, .quiet = true, .resume = q};
+  int saved = quiet_begin(2, path_of("err-step.txt"));
+  int rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  size_t n;
+  char *err = (char *)slurp(path_of("err-step.txt"), &n);
+  CHECK("train/resume-step-overflow", rc == 1 && err &&
+                                          strstr(err, "step 9223372036854775807 and 2 more epochs of 7 steps"));
+  free(err);
+}
+
 /* the names in dir that start with prefix */
 static int count_names(const char *prefix) {
   DIR *d = opendir(dir);
@@ -1284,27 +1307,6 @@ static void test_save_safety(void) {
   CHECK("save/failed-write-leaves-nothing", count_names("safe.st.tmp") == 0);
   free(before);
   free(after);
-}
-
-/* a step of INT64_MAX loads, but cannot go on: resuming says so */
-static void test_resume_step_overflow(void) {
-  float params[NPAR], state[2 * NPAR], p2[NPAR], s2[2 * NPAR];
-  fill(params, state);
-  MtlCkptMeta most = {INT64_MAX, 1, {1, 2, 3, 4}}, m2;
-  char q[512];
-  snprintf(q, sizeof q, "%s", case_path("ckpt/int64-max-step"));
-  CHECK("ckpt/save-int64-max-step", mtl_ckpt_save(q, &model, params, state, &most));
-  bool ok = mtl_ckpt_load(q, &model, p2, s2, &m2);
-  CHECK("ckpt/int64-max-step-loads", ok && m2.step == INT64_MAX);
-  MtlTrainOpts o = {.epochs = 3, .quiet = true, .resume = q};
-  int saved = quiet_begin(2, path_of("err-step.txt"));
-  int rc = mtl_train(&model, &o);
-  quiet_end(saved);
-  size_t n;
-  char *err = (char *)slurp(path_of("err-step.txt"), &n);
-  CHECK("train/resume-step-overflow", rc == 1 && err &&
-                                          strstr(err, "step 9223372036854775807 and 2 more epochs of 7 steps"));
-  free(err);
 }
 
 /* a train_step that poisons a parameter on its 7th call, the last of
@@ -1438,8 +1440,12 @@ int main(int argc, char **argv) {
   lin_tables();
   if (argc == 3 && !strcmp(argv[1], "--write-ckpt"))
     return write_torch_ckpt(argv[2]);
-  snprintf(dir, sizeof dir, "/tmp/mtlrt.XXXXXX");
-  if (!mkdtemp(dir)) {
+  bool keep = argc == 3 && !strcmp(argv[1], "--keep"); /* the files, for fuzz seeds */
+  if (keep && ((size_t)snprintf(dir, sizeof dir, "%s", argv[2]) >= sizeof dir || mkdir(dir, 0777))) {
+    perror(argv[2]);
+    return 1;
+  }
+  if (!keep && (snprintf(dir, sizeof dir, "/tmp/mtlrt.XXXXXX"), !mkdtemp(dir))) {
     perror("mkdtemp");
     return 1;
   }
@@ -1471,7 +1477,7 @@ int main(int argc, char **argv) {
   test_log_writes();
   char cmd[sizeof dir + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (!failures && system(cmd) != 0)
+  if (!failures && !keep && system(cmd) != 0)
     printf("could not remove %s\n", dir);
   return failures != 0;
 }
