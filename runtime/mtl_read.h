@@ -31,6 +31,7 @@ typedef struct {
 /* Opens a regular file: a folder, a device, a FIFO or a socket is an error
  * naming the file (and is never opened). */
 bool mtl_stream_open(MtlStream *s, const char *path, bool gunzip);
+/* n < 4 GiB bytes at p, named name in messages (the fuzz harnesses') */
 void mtl_stream_mem(MtlStream *s, const char *name, const void *p, size_t n, bool gunzip);
 /* Up to n bytes; *got < n only at the end. False with mtl_error() set. */
 bool mtl_stream_read(MtlStream *s, void *buf, size_t n, size_t *got);

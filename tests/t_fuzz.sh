@@ -45,7 +45,7 @@ for n in idx npy csv ckpt json split; do
     [ -d "$d" ] && dirs+=("$d")
   done
   count=$(find "${dirs[@]}" -type f | wc -l)
-  if out=$(build/fuzz/fuzz_$n -runs=0 -timeout=10 -rss_limit_mb=2048 "${dirs[@]}" 2>&1); then
+  if out=$(build/fuzz/fuzz_$n -runs=0 -timeout=60 -rss_limit_mb=2048 "${dirs[@]}" 2>&1); then
     pass "$n replays $count inputs clean"
   else
     fail "$n replays $count inputs clean" "$(grep -E -A12 'ERROR|SUMMARY' <<<"$out" | head -n 20)"
