@@ -17,10 +17,10 @@ files=$(mktemp -d)
 trap 'rm -rf "$files"' EXIT
 rm -rf "$out"
 mkdir -p "$out"/{idx,npy,csv,ckpt,json,split}
-build/test_runtime --keep "$files/t" >/dev/null 2>&1 || {
-  echo "fuzz-seeds: build/test_runtime --keep failed" >&2
+if ! build/test_runtime --keep "$files/t" >/dev/null 2>&1 || [ ! -d "$files/t" ]; then
+  echo "fuzz-seeds: build/test_runtime --keep failed (is it built from this tree?)" >&2
   exit 1
-}
+fi
 cd "$files/t"
 for f in *; do
   [ -f "$f" ] && [ ! -L "$f" ] || continue

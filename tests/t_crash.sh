@@ -3,9 +3,10 @@
 # issue's full run is `CRASH_KILLS=100 bash tests/t_crash.sh`, some 6
 # minutes) a training run that saves every epoch is started, resuming from
 # the checkpoint the last one left, and killed with SIGKILL at a random
-# moment 1.5 to 4 s in (CRASH_SEED, default 1): specs/fashion_soft.mtl on 64
-# samples in batches of 32, so an epoch is 2 steps and a 1.6 MB save, and
-# most kills land after loading and compiling, in the epochs' saves.
+# moment (CRASH_SEED, default 1) within 2.5 s after the time the first run
+# took to load, compile, train and save one epoch (so on a busy machine
+# too most kills land in the epochs and their saves): specs/fashion_soft.mtl
+# on 64 samples in batches of 32, so an epoch is 2 steps and a 1.6 MB save.
 #  - every run must still be running when it is killed: one that exits
 #    first could not resume from the checkpoint (each resume loads its
 #    parameters, optimizer state and metadata, all checked);
@@ -28,12 +29,14 @@ args=(--limit 64 --batch 32 --epochs 100000 --save "$ck")
 name="kill -9 during training: $kills kills, every checkpoint resumes, no temporary left"
 temps() { find "$tmp" -maxdepth 1 -name 'soft.ckpt.tmp*' | wc -l; }
 ok=1 why="" in_save=0 saves=0
+t0=$(date +%s.%N)
 "$MTLC" train $spec "${args[@]}" --epochs 1 >/dev/null 2>&1 || { ok=0; why="the first run failed"; }
+start=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
 for ((i = 1; ok && i <= kills; i++)); do
   before=$(stat -c %i "$ck")
   "$MTLC" train $spec "${args[@]}" --resume "$ck" >"$tmp/out" 2>&1 &
   pid=$!
-  sleep "$(awk -v s="$seed" -v i="$i" 'BEGIN { srand(s * 1000 + i); printf "%.3f", 1.5 + rand() * 2.5 }')"
+  sleep "$(awk -v s="$seed" -v i="$i" -v t="$start" 'BEGIN { srand(s * 1000 + i); printf "%.3f", t + rand() * 2.5 }')"
   if ! kill -9 $pid 2>/dev/null; then
     wait $pid
     ok=0 why="run $i exited before the kill (status $?): $(cat "$tmp/out")"
@@ -53,7 +56,7 @@ if [ $ok = 1 ] && ! out=$("$MTLC" train $spec "${args[@]}" --resume "$ck" --epoc
 fi
 if [ $ok = 1 ] && [ "$(temps)" != 0 ]; then ok=0 why="temporary files left: $(ls "$tmp")"; fi
 if [ $ok = 1 ]; then
-  echo "[PASS] crash/$name ($in_save kills left a save's temporary, $saves runs saved, epoch $((epoch + 1)))"
+  echo "[PASS] crash/$name ($in_save kills left a save's temporary, $saves runs saved, epoch $((epoch + 1)); start-up ${start} s)"
 else
   echo "[FAIL] crash/$name"
   printf '%s\n' "$why" | head -n 15 | sed 's/^/    /'
