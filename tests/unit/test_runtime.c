@@ -1208,8 +1208,8 @@ static void test_resume_step_overflow(void) {
   MtlCkptMeta most = {INT64_MAX, 1, {1, 2, 3, 4}}, m2;
   char q[512];
   snprintf(q, sizeof q, "%s", case_path("ckpt/int64-max-step"));
-  CHECK("ckpt/save-int64-max-step", mtl_ckpt_save(q, &model, params, state, &most));
-  bool ok = mtl_ckpt_load(q, &model, p2, s2, &m2);
+  CHECK("ckpt/save-int64-max-step", mtl_ckpt_save(q, &model, params, state, NULL, &most));
+  bool ok = mtl_ckpt_load(q, &model, p2, s2, NULL, &m2);
   CHECK("ckpt/int64-max-step-loads", ok && m2.step == INT64_MAX);
   MtlTrainOpts o = {.epochs = 3, .quiet = true, .resume = q};
   int saved = quiet_begin(2, path_of("err-step.txt"));
@@ -1312,10 +1312,10 @@ static void test_save_safety(void) {
 /* a train_step that poisons a parameter on its 7th call, the last of
  * epoch 1, while every loss it reports stays finite */
 static int poison_calls;
-static void poison_train_step(float *params, float *grads, float *state, float *act,
+static void poison_train_step(float *params, float *grads, float *state, float *stats, float *act,
                               const void *const *data, int64_t B, const float *hyper,
                               uint64_t step_seed, float *losses) {
-  lin_train_step(params, grads, state, act, data, B, hyper, step_seed, losses);
+  lin_train_step(params, grads, state, stats, act, data, B, hyper, step_seed, losses);
   if (++poison_calls == 7)
     params[0] = NAN;
 }
