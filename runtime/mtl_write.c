@@ -5,8 +5,10 @@
  * descriptor of the folder, so the folder cannot be swapped mid-way. A
  * writer killed before its rename leaves its temporary behind; the next
  * write to the same target removes it before it makes its own, when it is
- * a regular file of this user whose process is gone. What is written is
- * the caller's. */
+ * a regular file of this user whose process is gone. Several files can be
+ * replaced together: all their temporaries are written and synced before
+ * the first rename, so a failed write (a full disk) replaces none. What is
+ * written is the caller's. */
 #include "mtl_write.h"
 
 #include <dirent.h>
@@ -14,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -133,32 +136,73 @@ static bool fill(int fd, int dfd, const char *base, bool (*body)(int, void *), v
   return ok;
 }
 
-bool mtl_write_replace(const char *path, bool (*body)(int fd, void *ctx), void *ctx) {
+/* One file being replaced: its folder, its temporary. */
+typedef struct {
+  int dfd;       /* the folder, or -1 */
+  const char *base;
   char dir[4096], tmp[512];
-  const char *base, *step = "cannot create a temporary file in its folder";
-  bool made = false, ok = split_path(path, dir, sizeof dir, &base);
-  if (!ok)
+  bool made;     /* the temporary exists */
+} Pending;
+
+/* Writes the temporary of f into p: false with *step and errno set. */
+static bool prepare(Pending *p, const MtlOutFile *f, const char **step) {
+  *step = "cannot create a temporary file in its folder";
+  if (!split_path(f->path, p->dir, sizeof p->dir, &p->base)) {
     errno = ENAMETOOLONG;
-  int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-  if (dfd >= 0) /* first, so that at most one temporary is ever left: its own */
-    remove_stale(dfd, base);
-  int fd = dfd >= 0 ? create_temp(dfd, base, tmp, sizeof tmp) : -1;
-  ok = made = fd >= 0;
-  if (ok)
-    ok = fill(fd, dfd, base, body, ctx, &step);
-  if (ok)
-    step = "cannot rename the temporary file over it", ok = renameat(dfd, tmp, dfd, base) == 0;
-  if (ok)
-    made = false; /* it is the target now */
-  if (ok) /* some file systems cannot sync a folder: EINVAL */
-    step = "cannot sync its folder", ok = fsync(dfd) == 0 || errno == EINVAL;
+    return false;
+  }
+  p->dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (p->dfd < 0)
+    return false;
+  remove_stale(p->dfd, p->base); /* first, so that at most one temporary is ever left: its own */
+  int fd = create_temp(p->dfd, p->base, p->tmp, sizeof p->tmp);
+  p->made = fd >= 0;
+  return p->made && fill(fd, p->dfd, p->base, f->body, f->ctx, step);
+}
+
+bool mtl_write_replace_all(const MtlOutFile *f, int n) {
+  Pending *p = calloc((size_t)n + 1, sizeof *p);
+  if (!p) {
+    mtl_set_error("%s: out of memory", n ? f[0].path : "");
+    return false;
+  }
+  const char *step = "";
+  int i = 0, renamed = 0;
+  bool ok = true;
+  for (; i < n; i++)
+    p[i].dfd = -1;
+  for (i = 0; ok && i < n; i++)
+    ok = prepare(&p[i], &f[i], &step);
+  int at = i - 1; /* the file that failed */
+  for (i = 0; ok && i < n; i++, renamed++) {
+    step = "cannot rename the temporary file over it", at = i;
+    ok = renameat(p[i].dfd, p[i].tmp, p[i].dfd, p[i].base) == 0;
+    if (ok)
+      p[i].made = false; /* it is the target now */
+  }
+  for (i = 0; ok && i < n; i++) /* some file systems cannot sync a folder: EINVAL */
+    step = "cannot sync its folder", at = i, ok = fsync(p[i].dfd) == 0 || errno == EINVAL;
   if (!ok) {
     int saved = errno;
-    if (made)
-      unlinkat(dfd, tmp, 0);
-    mtl_set_error("%s: %s: %s", path, step, strerror(saved));
+    mtl_set_error("%s: %s: %s%s", f[at].path, step, strerror(saved),
+                  renamed && renamed < n ? " (the files before it were replaced)" : "");
   }
-  if (dfd >= 0)
-    close(dfd);
+  for (i = 0; i < n; i++) {
+    if (p[i].made)
+      unlinkat(p[i].dfd, p[i].tmp, 0);
+    if (p[i].dfd >= 0)
+      close(p[i].dfd);
+  }
+  free(p);
   return ok;
+}
+
+bool mtl_write_replace(const char *path, bool (*body)(int fd, void *ctx), void *ctx) {
+  MtlOutFile f = {path, body, ctx};
+  return mtl_write_replace_all(&f, 1);
+}
+
+bool mtl_write_bytes(int fd, void *ctx) {
+  const MtlBytes *b = ctx;
+  return mtl_write_all(fd, b->p, b->n);
 }

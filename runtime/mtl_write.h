@@ -1,4 +1,5 @@
-/* mtl_write.h: how libmtlrt writes files; internal, not installed. Every
+/* mtl_write.h: how libmtlrt writes files, and mtlc its outputs (emit-c,
+ * emit-llvm); not installed with the trainer's headers. Every
  * write is checked and a failure names the file; a file that replaces
  * another (a checkpoint) appears whole or not at all. */
 #ifndef MTL_WRITE_H
@@ -17,5 +18,22 @@ bool mtl_write_all(int fd, const void *p, size_t n);
  * most one. On failure nothing is left and mtl_error() names path, the
  * step and the cause. */
 bool mtl_write_replace(const char *path, bool (*body)(int fd, void *ctx), void *ctx);
+
+/* Several files together, as mtl_write_replace writes one: every
+ * temporary is written and synced before the first is renamed, so a write
+ * that fails (a full disk) leaves every target as it was. */
+typedef struct {
+  const char *path;
+  bool (*body)(int fd, void *ctx);
+  void *ctx;
+} MtlOutFile;
+bool mtl_write_replace_all(const MtlOutFile *f, int n);
+
+/* a body for mtl_write_replace: ctx is an MtlBytes */
+typedef struct {
+  const void *p;
+  size_t n;
+} MtlBytes;
+bool mtl_write_bytes(int fd, void *ctx);
 
 #endif

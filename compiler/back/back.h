@@ -11,12 +11,14 @@
 MtlModelInfo *unit_info(Unit *u);
 
 /* ---- emit_c.c --------------------------------------------------------------------- */
-/* Writes DIR/NAME.c and DIR/NAME.h; with_main adds DIR/main.c. Returns false
- * after printing an error. `cmdline` goes in the front matter. */
+/* Writes DIR/NAME.c and DIR/NAME.h; with_main adds DIR/main.c: all whole or
+ * none replaced (runtime/mtl_write.c). Returns false after printing an
+ * error. `cmdline` goes in the front matter. */
 bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline);
 
-/* only NAME.h, beside an object file from the LLVM back end */
-bool emit_c_header(Unit *u, const char *dir, const char *cmdline);
+/* PATH (p[0, n): the LLVM back end's object file or IR) and NAME.h beside
+ * it, written together: both whole, or neither. */
+bool emit_c_with_header(Unit *u, const char *path, const void *p, size_t n, const char *cmdline);
 
 /* ---- llvmload.c: the LLVM back end (jit.c, in libmtlc-llvm.so), loaded on use ----- */
 /* seconds spent building and optimizing the module, and in the JIT */

@@ -9,8 +9,10 @@
  * here decides what to compute: kir/ does. */
 #include "back/abi.h"
 #include "back/back.h"
+#include "mtl_write.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -489,37 +491,66 @@ static void emit_main(FILE *out, Unit *u, const char *cmdline) {
           "  return mtl_train(&%s_info, &o);\n}\n", n, n, n);
 }
 
-static FILE *open_out(const char *dir, const char *file, char **path_out, Arena *a) {
-  char *path = arena_printf(a, "%s/%s", dir, file);
-  *path_out = path;
-  FILE *f = fopen(path, "w");
-  if (!f)
-    fprintf(stderr, "mtlc: cannot write '%s': %s\n", path, strerror(errno));
-  return f;
-}
+/* ---- the files ------------------------------------------------------------------ */
 
-/* Each file is written whole to a temporary name, then renamed: no
- * half-written sources. */
-static bool write_file(Unit *u, const char *dir, const char *file, const char *cmdline,
-                       void (*body)(FILE *, Unit *, const char *)) {
-  char *tmp;
-  FILE *f = open_out(dir, arena_printf(u->a, ".%s.tmp", file), &tmp, u->a);
+/* One output file, rendered in memory first, so that nothing reaches the
+ * disk until every file is whole; then all are written together by the
+ * runtime's mtl_write_replace_all (runtime/mtl_write.c): exclusive
+ * temporaries beside them (a link planted there is never followed), every
+ * write checked, fsync, rename, fsync of the folder, stale temporaries of
+ * a killed mtlc removed. A failed write (a full disk) leaves the old
+ * files, or none. */
+typedef struct {
+  char *text;
+  size_t n;
+  MtlBytes bytes;
+} Rendered;
+
+static bool render(Rendered *r, Unit *u, const char *cmdline,
+                   void (*body)(FILE *, Unit *, const char *)) {
+  *r = (Rendered){0};
+  FILE *f = open_memstream(&r->text, &r->n);
   if (!f)
     return false;
   body(f, u, cmdline);
   bool ok = !ferror(f);
   ok &= fclose(f) == 0;
-  char *final = arena_printf(u->a, "%s/%s", dir, file);
-  if (!ok || rename(tmp, final) != 0) {
-    fprintf(stderr, "mtlc: cannot write '%s': %s\n", final, strerror(errno));
-    remove(tmp);
-    return false;
-  }
-  return true;
+  r->bytes = (MtlBytes){r->text, r->n};
+  return ok;
 }
 
-bool emit_c_header(Unit *u, const char *dir, const char *cmdline) {
-  return write_file(u, dir, arena_printf(u->a, "%s.h", u->m->name), cmdline, emit_header);
+/* Renders and writes n files as one: whole or not at all. */
+static bool write_files(Unit *u, const char *const *paths, int n, const char *cmdline,
+                        void (*const *bodies)(FILE *, Unit *, const char *), const MtlBytes *extra) {
+  Rendered r[4] = {{0}};
+  MtlOutFile f[4];
+  bool ok = true;
+  int k = 0;
+  for (; ok && k < n; k++) {
+    f[k] = (MtlOutFile){paths[k], mtl_write_bytes, &r[k].bytes};
+    if (bodies[k])
+      ok = render(&r[k], u, cmdline, bodies[k]);
+    else
+      r[k].bytes = *extra;
+    if (!ok)
+      fprintf(stderr, "mtlc: %s: out of memory\n", paths[k]);
+  }
+  if (ok && !mtl_write_replace_all(f, n)) {
+    fprintf(stderr, "mtlc: %s\n", mtl_error());
+    ok = false;
+  }
+  for (int i = 0; i < k; i++)
+    free(r[i].text);
+  return ok;
+}
+
+bool emit_c_with_header(Unit *u, const char *path, const void *p, size_t n, const char *cmdline) {
+  const char *slash = strrchr(path, '/');
+  const char *dir = !slash ? "." : slash == path ? "" : arena_strndup(u->a, path, (size_t)(slash - path));
+  const char *paths[2] = {path, arena_printf(u->a, "%s/%s.h", dir, u->m->name)};
+  void (*bodies[2])(FILE *, Unit *, const char *) = {NULL, emit_header};
+  MtlBytes extra = {p, n};
+  return write_files(u, paths, 2, cmdline, bodies, &extra);
 }
 
 bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline) {
@@ -539,7 +570,8 @@ bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline) {
             u->m->src->path);
     return false;
   }
-  return write_file(u, dir, arena_printf(u->a, "%s.h", n), cmdline, emit_header) &&
-         write_file(u, dir, arena_printf(u->a, "%s.c", n), cmdline, emit_source) &&
-         (!with_main || write_file(u, dir, "main.c", cmdline, emit_main));
+  const char *paths[3] = {arena_printf(u->a, "%s/%s.h", dir, n),
+                          arena_printf(u->a, "%s/%s.c", dir, n), arena_printf(u->a, "%s/main.c", dir)};
+  void (*bodies[3])(FILE *, Unit *, const char *) = {emit_header, emit_source, emit_main};
+  return write_files(u, paths, with_main ? 3 : 2, cmdline, bodies, NULL);
 }

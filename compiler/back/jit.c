@@ -8,6 +8,7 @@
  * on first use. */
 #include "back/back.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -76,23 +77,25 @@ bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMTargetMachineRef tm = llvm_target_machine(triple);
   LLVMModuleRef m = emit_llvm(u, ctx, tm, triple == NULL, true);
-  char *err = NULL;
-  char *tmp = arena_printf(u->a, "%s.tmp", path);
-  bool ok = obj ? !LLVMTargetMachineEmitToFile(tm, m, tmp, LLVMObjectFile, &err)
-                : !LLVMPrintModuleToFile(m, tmp, &err);
-  if (!ok || rename(tmp, path) != 0) {
-    fprintf(stderr, "mtlc: cannot write '%s': %s\n", path, err ? err : "rename failed");
-    remove(tmp);
-    ok = false;
-  }
+  /* in memory first, then PATH and its header (the same API as emit-c's)
+   * written together by emit_c_with_header: whole, or neither */
+  char *err = NULL, *text = NULL;
+  LLVMMemoryBufferRef buf = NULL;
+  bool ok = obj ? !LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &err, &buf)
+                : (text = LLVMPrintModuleToString(m)) != NULL;
+  if (!ok)
+    fprintf(stderr, "mtlc: %s: cannot generate the %s: %s\n", path, obj ? "object file" : "IR",
+            err ? err : "out of memory");
+  else if (obj)
+    ok = emit_c_with_header(u, path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), cmdline);
+  else
+    ok = emit_c_with_header(u, path, text, strlen(text), cmdline);
+  if (buf)
+    LLVMDisposeMemoryBuffer(buf);
+  LLVMDisposeMessage(text);
   LLVMDisposeMessage(err);
   LLVMDisposeModule(m);
   LLVMDisposeTargetMachine(tm);
   LLVMContextDispose(ctx);
-  if (!ok)
-    return false;
-  /* the header beside it: the same API as emit-c's */
-  const char *slash = strrchr(path, '/');
-  const char *dir = slash ? arena_strndup(u->a, path, (size_t)(slash - path)) : ".";
-  return emit_c_header(u, *dir ? dir : "/", cmdline);
+  return ok;
 }
