@@ -385,23 +385,31 @@ static bool losses_finite(const Trainer *tr, const float *losses, int64_t epoch,
   return true;
 }
 
-/* The update after the last loss can overflow too: parameters and
- * optimizer state are checked before anything is saved or reported. */
+/* The update after the last loss can overflow too: parameters, running
+ * statistics and optimizer state are checked before anything is saved or
+ * reported. */
 static bool state_finite(const Trainer *tr, int64_t epoch) {
   const MtlModelInfo *m = tr->m;
+  const struct {
+    const char *what;
+    const MtlTensor *t;
+    int n;
+    const float *base;
+  } groups[] = {{"parameter", m->param_tensors, m->n_param_tensors, tr->b.params},
+                {"running statistic", m->stat_tensors, m->n_stat_tensors, tr->b.stats},
+                {"optimizer state", m->state_tensors, m->n_state_tensors, tr->b.state}};
   char end[4200];
-  for (int g = 0; g < 2; g++) {
-    const MtlTensor *ts = g ? m->state_tensors : m->param_tensors;
-    const float *base = g ? tr->b.state : tr->b.params;
-    for (int i = 0; i < (g ? m->n_state_tensors : m->n_param_tensors); i++)
+  for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
+    const MtlTensor *ts = groups[g].t;
+    for (int i = 0; i < groups[g].n; i++)
       for (int64_t j = 0; j < ts[i].numel; j++) {
-        float x = base[ts[i].offset + j];
+        float x = groups[g].base[ts[i].offset + j];
         if (isfinite(x))
           continue;
         stopped(end, sizeof end, tr);
         mtl_set_error("%s %s: value %" PRId64 " is %s after step %" PRId64 " (epoch %" PRId64
-                      "); %s", g ? "optimizer state" : "parameter", ts[i].name, j,
-                      mtl_nonfinite_name(x), tr->step, epoch + 1, end);
+                      "); %s", groups[g].what, ts[i].name, j, mtl_nonfinite_name(x), tr->step,
+                      epoch + 1, end);
         return false;
       }
   }

@@ -1320,6 +1320,17 @@ static void poison_train_step(float *params, float *grads, float *state, float *
     params[0] = NAN;
 }
 
+/* a train_step that counts its batches in a running statistic, which
+ * turns infinite on its 7th call */
+static void stat_train_step(float *params, float *grads, float *state, float *stats, float *act,
+                            const void *const *data, int64_t B, const float *hyper,
+                            uint64_t step_seed, float *losses) {
+  lin_train_step(params, grads, state, stats, act, data, B, hyper, step_seed, losses);
+  stats[0] += 1;
+  if (++poison_calls == 7)
+    stats[1] = INFINITY;
+}
+
 static void test_nonfinite_training(void) {
   const char *p = path_of("nf.st");
   MtlTrainOpts o = {.epochs = 1, .quiet = true, .save = p};
@@ -1354,6 +1365,31 @@ static void test_nonfinite_training(void) {
   free(err);
   after = slurp(p, &n2);
   CHECK("nonfinite/parameter-keeps-checkpoint", after && n2 == n && !memcmp(good, after, n));
+  free(after);
+  free(good);
+  /* running statistics are checked too (and saved, and loaded back) */
+  static const MtlTensor st[] = {{"bn.running_var", 0, 2, 1, {2}, MTL_INIT_CONST, 1}};
+  MtlModelInfo bn = model;
+  bn.train_step = stat_train_step, bn.stat_tensors = st, bn.n_stat_tensors = 1, bn.n_stats = 2;
+  poison_calls = -100; /* not in the first run */
+  o = (MtlTrainOpts){.epochs = 1, .quiet = true, .save = p};
+  float pp[NPAR], ss[2 * NPAR], stats[2] = {0};
+  CHECK("nonfinite/stats-saved", mtl_train(&bn, &o) == 0 &&
+                                     mtl_ckpt_load(p, &bn, pp, ss, stats, NULL) && stats[0] == 7);
+  good = slurp(p, &n);
+  o.epochs = 2, o.resume = p;
+  poison_calls = 0;
+  saved = quiet_begin(2, path_of("err-nf.txt"));
+  rc = mtl_train(&bn, &o);
+  quiet_end(saved);
+  err = (char *)slurp(path_of("err-nf.txt"), &n2);
+  CHECK("nonfinite/running-statistic-stops", rc == 1 && err &&
+        strstr(err, "running statistic bn.running_var: value 1 is +inf after step 14 (epoch 2); training stopped"));
+  if (rc != 1 || !err || !strstr(err, "bn.running_var"))
+    printf("    %s\n", err ? err : "");
+  free(err);
+  after = slurp(p, &n2);
+  CHECK("nonfinite/running-statistic-keeps-checkpoint", after && n2 == n && !memcmp(good, after, n));
   free(after);
   free(good);
 }
