@@ -372,13 +372,16 @@ static void stopped(char *buf, size_t cap, const Trainer *tr) {
  * checkpoint could overwrite the last good one. */
 static bool losses_finite(const Trainer *tr, const float *losses, int64_t epoch, int64_t s,
                           int64_t steps) {
-  char end[4200];
+  char end[4200], where[4200] = "";
   for (int t = 0; t < tr->m->n_tasks; t++)
     if (!isfinite(losses[t])) {
+      const MtlTaskInfo *k = &tr->m->tasks[t];
       stopped(end, sizeof end, tr);
-      mtl_set_error("task %s: the training loss is %s at step %" PRId64 " (epoch %" PRId64
+      if (k->line > 0 && tr->m->spec) /* where the task is declared, as the compiler's messages */
+        snprintf(where, sizeof where, "%s:%d: ", tr->m->spec, k->line);
+      mtl_set_error("%stask %s: the training loss is %s at step %" PRId64 " (epoch %" PRId64
                     ", batch %" PRId64 " of %" PRId64 "); %s (a smaller learning rate may "
-                    "help)", tr->m->tasks[t].name, mtl_nonfinite_name(losses[t]), tr->step,
+                    "help)", where, k->name, mtl_nonfinite_name(losses[t]), tr->step,
                     epoch + 1, s + 1, steps, end);
       return false;
     }

@@ -146,7 +146,7 @@ bad "NaN in the data" "$tmp/nan.npy: sample 3, value 5: NaN is not a finite numb
 # a learning rate that sends the loss to NaN: the run stops, the checkpoint stays
 sed 's/sgd(lr=0.01, momentum=0.5)/sgd(lr=1e30, momentum=0.5)/' $soft >"$tmp/hot.mtl"
 cp "$tmp/soft.ckpt" "$tmp/good.ckpt"
-bad "a loss that turns NaN stops the run" "task item: the training loss is NaN at step 9 (epoch 2, batch 2 of 7); training stopped, $tmp/soft.ckpt not overwritten" \
+bad "a loss that turns NaN stops the run" "$tmp/hot.mtl:24: task item: the training loss is NaN at step 9 (epoch 2, batch 2 of 7); training stopped, $tmp/soft.ckpt not overwritten" \
   "$MTLC" train "$tmp/hot.mtl" --limit 200 --batch 32 --epochs 3 --resume "$tmp/soft.ckpt" --save "$tmp/soft.ckpt"
 if cmp -s "$tmp/soft.ckpt" "$tmp/good.ckpt"; then pass "the last good checkpoint is kept"
 else fail "the last good checkpoint is kept" "$(cmp "$tmp/soft.ckpt" "$tmp/good.ckpt" 2>&1)"; fi

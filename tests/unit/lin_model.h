@@ -29,10 +29,10 @@ static const MtlLabelInfo labels[] = {
     {"cls", MTL_LABEL_CLASS, 3}, {"pos", MTL_LABEL_BINARY, 1}, {"reg", MTL_LABEL_REAL, 2}};
 static const int32_t coarse_of[] = {0, 1, 1};
 static const MtlTaskInfo tasks[] = {
-    {"cls", MTL_LABEL_CLASS, 3, MTL_METRIC_ACCURACY, 1.0, 0, -1, NULL, 0},
-    {"coarse", MTL_LABEL_CLASS, 2, MTL_METRIC_ACCURACY, 0.5, -1, 0, coarse_of, 3},
-    {"pos", MTL_LABEL_BINARY, 1, MTL_METRIC_ACCURACY, 1.0, 1, -1, NULL, 0},
-    {"reg", MTL_LABEL_REAL, 2, MTL_METRIC_MSE | MTL_METRIC_MAE, 1.0, 2, -1, NULL, 0},
+    {"cls", MTL_LABEL_CLASS, 3, MTL_METRIC_ACCURACY, 1.0, 0, -1, NULL, 0, 0},
+    {"coarse", MTL_LABEL_CLASS, 2, MTL_METRIC_ACCURACY, 0.5, -1, 0, coarse_of, 3, 0},
+    {"pos", MTL_LABEL_BINARY, 1, MTL_METRIC_ACCURACY, 1.0, 1, -1, NULL, 0, 0},
+    {"reg", MTL_LABEL_REAL, 2, MTL_METRIC_MSE | MTL_METRIC_MAE, 1.0, 2, -1, NULL, 0, 0},
 };
 
 /* the state tensors' names and offsets, from the parameters' */

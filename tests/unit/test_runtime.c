@@ -1339,12 +1339,16 @@ static void test_nonfinite_training(void) {
   uint8_t *good = slurp(p, &n);
   MtlModelInfo hot = model;
   hot.lr = 1e30; /* the first update sends the real head's loss to infinity */
+  MtlTaskInfo lined[NTASK]; /* the message names the task's spec line */
+  memcpy(lined, tasks, sizeof lined);
+  lined[3].line = 17;
+  hot.tasks = lined;
   o.epochs = 3, o.resume = p;
   int saved = quiet_begin(2, path_of("err-nf.txt"));
   int rc = mtl_train(&hot, &o);
   quiet_end(saved);
   char *err = (char *)slurp(path_of("err-nf.txt"), &n2);
-  CHECK("nonfinite/loss-stops", rc == 1 && err && strstr(err, "mtlc: task reg: the training loss is +inf at step 9 (epoch 2, batch 2 of 7); training stopped, ") &&
+  CHECK("nonfinite/loss-stops", rc == 1 && err && strstr(err, "mtlc: lin.mtl:17: task reg: the training loss is +inf at step 9 (epoch 2, batch 2 of 7); training stopped, ") &&
                                     strstr(err, "nf.st not overwritten"));
   if (rc != 1 || !err || !strstr(err, "task reg"))
     printf("    %s\n", err ? err : "");
