@@ -4,8 +4,9 @@
 # minutes) a training run that saves every epoch is started, resuming from
 # the checkpoint the last one left, and killed with SIGKILL at a random
 # moment (CRASH_SEED, default 1) within 2.5 s after the time the first run
-# took to load, compile, train and save one epoch (so on a busy machine
-# too most kills land in the epochs and their saves): specs/fashion_soft.mtl
+# took to load, compile, train and save one epoch, or (every other run)
+# within 0.5 s after the run's own first save, so that on a busy machine
+# too the kills land in the epochs and their saves: specs/fashion_soft.mtl
 # on 64 samples in batches of 32, so an epoch is 2 steps and a 1.6 MB save.
 #  - every run must still be running when it is killed: one that exits
 #    first could not resume from the checkpoint (each resume loads its
@@ -36,7 +37,17 @@ for ((i = 1; ok && i <= kills; i++)); do
   before=$(stat -c %i "$ck")
   "$MTLC" train $spec "${args[@]}" --resume "$ck" >"$tmp/out" 2>&1 &
   pid=$!
-  sleep "$(awk -v s="$seed" -v i="$i" -v t="$start" 'BEGIN { srand(s * 1000 + i); printf "%.3f", t + rand() * 2.5 }')"
+  # odd runs: at a random moment within 2.5 s after the measured start-up;
+  # even runs: within 0.5 s after the run's own first save (the checkpoint
+  # replaced), so that on a machine too busy for the start-up's measure
+  # half the kills still land among the epochs and their saves
+  if ((i % 2 == 0)); then
+    deadline=$((SECONDS + 300))
+    while [ "$(stat -c %i "$ck")" = "$before" ] && kill -0 $pid 2>/dev/null && ((SECONDS < deadline)); do
+      sleep 0.01
+    done
+  fi
+  sleep "$(awk -v s="$seed" -v i="$i" -v t="$start" 'BEGIN { srand(s * 1000 + i); printf "%.3f", i % 2 ? t + rand() * 2.5 : rand() * 0.5 }')"
   if ! kill -9 $pid 2>/dev/null; then
     wait $pid
     ok=0 why="run $i exited before the kill (status $?): $(cat "$tmp/out")"
