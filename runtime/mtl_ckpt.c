@@ -18,7 +18,14 @@
  * library requires; every offset, size, dtype, shape and name is checked
  * against the model before a byte of data is read, and every value must be
  * finite. A fault is an error naming the file and the tensor, with names
- * from the file escaped. Holds no state between calls. */
+ * from the file escaped. Optimizer state is the one thing a file may lack
+ * or hold another optimizer's of (the spec changed its optimizer): it is
+ * skipped (its bytes still count in the data area), and the model's starts
+ * at zero; a network that differs is an error listing the tensors missing
+ * and extra. The optimizer, where its state started, the best epoch so far
+ * and the model's hash ride in __metadata__ too. Holds no state between
+ * calls. */
+#include "mtl.h"
 #include "mtl_json.h"
 #include "mtl_read.h"
 #include "mtl_write.h"
@@ -34,6 +41,28 @@
 
 static uint32_t bswap32(uint32_t x) {
   return x >> 24 | (x >> 8 & 0xff00) | (x << 8 & 0xff0000) | x << 24;
+}
+
+/* ---- the model's hash ------------------------------------------------------------ */
+
+/* FNV-1a, 64 bits */
+static uint64_t fnv(uint64_t h, const char *s) {
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+  return h;
+}
+
+uint64_t mtl_model_hash(const MtlModelInfo *m) {
+  uint64_t h = fnv(0xcbf29ce484222325ull, m->name ? m->name : "");
+  const MtlTensor *groups[2] = {m->param_tensors, m->stat_tensors};
+  int counts[2] = {m->n_param_tensors, m->n_stat_tensors};
+  for (int g = 0; g < 2; g++)
+    for (int i = 0; i < counts[g]; i++) {
+      char sh[160];
+      mtl_shape_text(sh, sizeof sh, groups[g][i].shape, groups[g][i].rank);
+      h = fnv(fnv(fnv(h, "\n"), groups[g][i].name), sh);
+    }
+  return h;
 }
 
 /* ---- writing ------------------------------------------------------------------ */
@@ -122,6 +151,11 @@ static bool make_header(Buf *b, const MtlModelInfo *m, const MtlCkptMeta *meta) 
     puts_(b, ",\"mtlc_version\":");
     put_json_string(b, m->mtlc_version);
   }
+  putf(b, ",\"optimizer\":\"%s\",\"opt_start\":\"%" PRId64 "\"", mtl_optimizer_name(m->optimizer),
+       meta->opt_start);
+  putf(b, ",\"best_epoch\":\"%" PRId64 "\",\"since_best\":\"%" PRId64 "\",\"best\":\"%.17g\"",
+       meta->best_epoch, meta->since_best, meta->best_epoch ? meta->best : 0.0);
+  putf(b, ",\"model_hash\":\"%016" PRIx64 "\"", mtl_model_hash(m));
   puts_(b, "}");
   uint64_t off = 0;
   Group g[NGROUPS];
@@ -203,7 +237,8 @@ bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
 /* ---- reading -------------------------------------------------------------------- */
 
 typedef struct {
-  const MtlTensor *t; /* the model's */
+  const MtlTensor *t; /* the model's; NULL: another optimizer's state, skipped */
+  const char *name;   /* t's, or the file's (then fit for a message) */
   float *dst;         /* NULL: checked, not copied */
   int group;          /* G_* */
   uint64_t begin, end;
@@ -212,6 +247,39 @@ typedef struct {
 
 /* a name or text from the file, fit for a message */
 #define SHOWN(buf, s) (mtl_printable(buf, sizeof buf, s, strlen(s)), buf)
+
+/* an entry's data_offsets: [BEGIN, END] inside the data area */
+static bool entry_offsets(const char *path, const JParser *p, const JNode *offs, Slot *s,
+                          uint64_t data_size) {
+  const char *name = s->name;
+  int a = offs->child, b = a >= 0 ? p->nodes[a].next : -1;
+  if (a < 0 || b < 0 || p->nodes[b].next >= 0 || !p->nodes[a].is_uint || !p->nodes[b].is_uint) {
+    mtl_set_error("%s: tensor %s: data_offsets is not [BEGIN, END]", path, name);
+    return false;
+  }
+  s->begin = p->nodes[a].u, s->end = p->nodes[b].u;
+  if (s->begin > s->end || s->end > data_size) {
+    mtl_set_error("%s: tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] are outside the data "
+                  "area of %" PRIu64 " bytes (truncated?)", path, name, s->begin, s->end, data_size);
+    return false;
+  }
+  return true;
+}
+
+/* Another optimizer's state tensor: an object whose data_offsets lie in
+ * the data area; the rest of it is not this model's to check. */
+static bool foreign_entry(const char *path, const JParser *p, const JNode *e, Slot *s,
+                          uint64_t data_size) {
+  const JNode *offs = NULL;
+  for (int c = e->type == J_OBJ ? e->child : -1; c >= 0; c = p->nodes[c].next)
+    if (!strcmp(p->nodes[c].key, "data_offsets"))
+      offs = &p->nodes[c];
+  if (!offs || offs->type != J_ARR) {
+    mtl_set_error("%s: tensor %s: no data_offsets array", path, s->name);
+    return false;
+  }
+  return entry_offsets(path, p, offs, s, data_size);
+}
 
 /* One tensor entry of the header against the model's tensor. */
 static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot *s,
@@ -266,17 +334,8 @@ static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot
     mtl_set_error("%s: tensor %s: shape %s, the model's is %s", path, name, got, want);
     return false;
   }
-  int a = offs->child, b = a >= 0 ? p->nodes[a].next : -1;
-  if (a < 0 || b < 0 || p->nodes[b].next >= 0 || !p->nodes[a].is_uint || !p->nodes[b].is_uint) {
-    mtl_set_error("%s: tensor %s: data_offsets is not [BEGIN, END]", path, name);
+  if (!entry_offsets(path, p, offs, s, data_size))
     return false;
-  }
-  s->begin = p->nodes[a].u, s->end = p->nodes[b].u;
-  if (s->begin > s->end || s->end > data_size) {
-    mtl_set_error("%s: tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] are outside the data "
-                  "area of %" PRIu64 " bytes (truncated?)", path, name, s->begin, s->end, data_size);
-    return false;
-  }
   if (s->end - s->begin != 4 * (uint64_t)s->t->numel) {
     mtl_set_error("%s: tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
                   " bytes, its %" PRId64 " F32 values need %" PRIu64, path, name, s->begin,
@@ -310,10 +369,10 @@ static Slot **layout(const char *path, Slot *slots, int n, uint64_t data_size, i
     if (s->begin != at) {
       if (s->begin < at)
         mtl_set_error("%s: tensors %s and %s overlap in the data area", path,
-                      order[i - 1]->t->name, s->t->name);
+                      order[i - 1]->name, s->name);
       else
         mtl_set_error("%s: %" PRIu64 " bytes of the data area before tensor %s belong to no "
-                      "tensor", path, s->begin - at, s->t->name);
+                      "tensor", path, s->begin - at, s->name);
       free(order);
       return NULL;
     }
@@ -338,6 +397,11 @@ static bool parse_count(const char *s, int64_t *out) {
   return n > 0 && !s[n] && v <= INT64_MAX;
 }
 
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 /* four words of 1 to 16 hexadecimal digits, comma-separated, not all zero */
 static bool parse_rng(const char *s, uint64_t rng[4]) {
   uint64_t any = 0;
@@ -345,8 +409,7 @@ static bool parse_rng(const char *s, uint64_t rng[4]) {
     int n = 0;
     rng[i] = 0;
     for (; n < 16; n++, s++) {
-      int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
-              : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
+      int d = hex_digit(*s);
       if (d < 0)
         break;
       rng[i] = rng[i] << 4 | (uint64_t)d;
@@ -356,6 +419,39 @@ static bool parse_rng(const char *s, uint64_t rng[4]) {
     any |= rng[i];
   }
   return any != 0;
+}
+
+const char *mtl_optimizer_name(MtlOptKind k) {
+  static const char *const names[] = {"sgd", "adam", "adamw", "rmsprop"};
+  return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+/* The metadata training added later, each optional: the optimizer and
+ * where its state started, the best epoch so far. */
+static bool read_training_meta(const char *path, const JParser *p, const JNode *md,
+                               MtlCkptMeta *meta) {
+  for (int c = md->child; c >= 0; c = p->nodes[c].next) {
+    const JNode *x = &p->nodes[c];
+    char shown[64];
+    int64_t *dst = !strcmp(x->key, "opt_start")    ? &meta->opt_start
+                   : !strcmp(x->key, "best_epoch") ? &meta->best_epoch
+                   : !strcmp(x->key, "since_best") ? &meta->since_best : NULL;
+    if (dst && !parse_count(x->str, dst)) {
+      mtl_set_error("%s: __metadata__: %s '%s' is not a count (decimal digits)", path, x->key,
+                    SHOWN(shown, x->str));
+      return false;
+    }
+    char *end;
+    if (!dst && !strcmp(x->key, "best") &&
+        (meta->best = strtod(x->str, &end), end == x->str || *end || !isfinite(meta->best))) {
+      mtl_set_error("%s: __metadata__: best '%s' is not a finite number", path,
+                    SHOWN(shown, x->str));
+      return false;
+    }
+    if (!dst && !strcmp(x->key, "optimizer"))
+      mtl_printable(meta->optimizer, sizeof meta->optimizer, x->str, strlen(x->str));
+  }
+  return true;
 }
 
 static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCkptMeta *meta) {
@@ -381,6 +477,8 @@ static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCk
   }
   if (!meta)
     return true;
+  if (!read_training_meta(path, p, md, meta))
+    return false;
   if (!step || !epoch || !rng) {
     mtl_set_error("%s: __metadata__ lacks %s; it cannot resume training", path,
                   !step ? "step" : !epoch ? "epoch" : "rng");
@@ -404,8 +502,12 @@ static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCk
  * header may be a few times longer (other writers, added metadata), never
  * more. Known before the header is read. */
 static uint64_t header_cap(const MtlModelInfo *m) {
+  if (!m)
+    return MAX_HEADER;
   Buf h = {0};
-  MtlCkptMeta most = {INT64_MAX, INT64_MAX, {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX}};
+  MtlCkptMeta most = {INT64_MAX, INT64_MAX, {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX},
+                      .opt_start = INT64_MAX, .best_epoch = INT64_MAX, .since_best = INT64_MAX,
+                      .best = -1.2345678901234567e-300};
   bool ok = make_header(&h, m, &most);
   free(h.p);
   uint64_t cap = ok ? 4 * (uint64_t)h.n + 65536 : MAX_HEADER;
@@ -478,11 +580,43 @@ static char *read_header(MtlStream *s, const MtlModelInfo *m, uint64_t *hlen) {
   return NULL;
 }
 
-/* the header's entries matched with the model's tensors, into slots */
-static bool match_entries(const char *path, const JParser *p, const MtlModelInfo *m, Slot *slots,
-                          int n, uint64_t data_size, MtlCkptMeta *meta) {
-  bool have_meta = false, ok = true;
+/* A tensor named PARAM.SUFFIX after a parameter of the model: optimizer
+ * state, this optimizer's or another's. */
+static bool foreign_state(const MtlModelInfo *m, const char *name) {
+  const char *dot = strrchr(name, '.');
+  for (int i = 0; dot && i < m->n_param_tensors; i++) {
+    const char *p = m->param_tensors[i].name;
+    if (strlen(p) == (size_t)(dot - name) && !strncmp(p, name, (size_t)(dot - name)))
+      return true;
+  }
+  return false;
+}
+
+/* what differs between the file's network and the model's, as a list */
+typedef struct {
+  char text[1024];
+  int n;
+} Diff;
+
+static void net_diff(Diff *d, const char *what, const char *name) {
+  size_t k = strlen(d->text);
   char shown[128];
+  if (d->n < 12)
+    snprintf(d->text + k, sizeof d->text - k, "%stensor %s is %s", d->n ? "; " : "",
+             SHOWN(shown, name), what);
+  else if (d->n == 12)
+    snprintf(d->text + k, sizeof d->text - k, "; and more");
+  d->n++;
+}
+
+/* the header's entries matched with the model's tensors, into slots[0, n);
+ * another optimizer's state into slots[n, *total), with its names escaped
+ * into names (NAME_CAP bytes each) */
+enum { NAME_CAP = 128 };
+static bool match_entries(const char *path, const JParser *p, const MtlModelInfo *m, Slot *slots,
+                          int n, int *total, char *names, uint64_t data_size, Diff *diff,
+                          MtlCkptMeta *meta) {
+  bool have_meta = false, ok = true;
   for (int c = p->nodes[0].child; ok && c >= 0; c = p->nodes[c].next) {
     const JNode *e = &p->nodes[c];
     if (!strcmp(e->key, "__metadata__")) {
@@ -499,13 +633,19 @@ static bool match_entries(const char *path, const JParser *p, const MtlModelInfo
     for (int i = 0; i < n && !s; i++)
       if (!strcmp(slots[i].t->name, e->key))
         s = &slots[i];
-    if (!s)
-      mtl_set_error("%s: tensor %s is not in model %s", path, SHOWN(shown, e->key), m->name),
-          ok = false;
-    else if (s->seen)
-      mtl_set_error("%s: tensor %s appears twice", path, s->t->name), ok = false;
-    else
+    if (s && s->seen) {
+      mtl_set_error("%s: tensor %s appears twice", path, s->name), ok = false;
+    } else if (s) {
       s->seen = true, ok = check_entry(path, p, e, s, data_size);
+    } else if (foreign_state(m, e->key)) {
+      char *shown = names + (size_t)(*total - n) * NAME_CAP;
+      mtl_printable(shown, NAME_CAP, e->key, strlen(e->key));
+      s = &slots[(*total)++];
+      *s = (Slot){.name = shown, .group = G_STATE, .seen = true};
+      ok = foreign_entry(path, p, e, s, data_size);
+    } else {
+      net_diff(diff, "not in the model", e->key);
+    }
   }
   return ok;
 }
@@ -516,14 +656,24 @@ static bool read_data(MtlStream *s, Slot **order, int k) {
   float scratch[1024];
   for (int i = 0; i < k; i++) {
     const Slot *t = order[i];
-    int64_t n = t->t->numel;
+    for (uint64_t left = t->t ? 0 : t->end - t->begin; left;) { /* another optimizer's state */
+      size_t got;
+      if (!mtl_stream_read(s, scratch, left < sizeof scratch ? (size_t)left : sizeof scratch, &got))
+        return false;
+      if (!got) {
+        mtl_set_error("%s: truncated in tensor %s's data", s->path, t->name);
+        return false;
+      }
+      left -= got;
+    }
+    int64_t n = t->t ? t->t->numel : 0;
     for (int64_t j = 0; j < n;) {
       size_t c = t->dst ? (size_t)(n - j) : (size_t)(n - j < 1024 ? n - j : 1024), got;
       float *dst = t->dst ? t->dst + j : scratch;
       if (!mtl_stream_read(s, dst, 4 * c, &got))
         return false;
       if (got < 4 * c) {
-        mtl_set_error("%s: truncated in tensor %s's data", s->path, t->t->name);
+        mtl_set_error("%s: truncated in tensor %s's data", s->path, t->name);
         return false;
       }
       for (size_t q = 0; q < c; q++) {
@@ -535,7 +685,7 @@ static bool read_data(MtlStream *s, Slot **order, int k) {
         }
         if (!isfinite(dst[q])) {
           mtl_set_error("%s: tensor %s: value %" PRId64 " is %s, not a finite number", s->path,
-                        t->t->name, j + (int64_t)q, mtl_nonfinite_name(dst[q]));
+                        t->name, j + (int64_t)q, mtl_nonfinite_name(dst[q]));
           return false;
         }
       }
@@ -564,29 +714,97 @@ bool mtl_ckpt_read(MtlStream *s, const MtlModelInfo *m, float *params, float *st
   Group g[NGROUPS];
   groups(m, g);
   float *base[NGROUPS] = {params, stats, state};
-  int n = g[G_PARAMS].n + g[G_STATS].n + g[G_STATE].n, k = 0;
-  Slot *slots = ok ? calloc((size_t)n + 1, sizeof *slots) : NULL, **order = NULL;
-  if (ok && !slots)
+  int n = g[G_PARAMS].n + g[G_STATS].n + g[G_STATE].n, k = 0, entries = 0, total = n;
+  for (int c = ok ? p.nodes[0].child : -1; c >= 0; c = p.nodes[c].next)
+    entries++;
+  Slot *slots = ok ? calloc((size_t)(n + entries) + 1, sizeof *slots) : NULL, **order = NULL;
+  char *names = ok ? malloc((size_t)entries * NAME_CAP + 1) : NULL;
+  if (ok && (!slots || !names))
     mtl_set_error("%s: out of memory", path), ok = false;
   for (int q = 0, i = 0; ok && q < NGROUPS; q++)
     for (int j = 0; j < g[q].n; j++, i++)
-      slots[i] = (Slot){.t = &g[q].t[j], .dst = base[q] ? base[q] + g[q].t[j].offset : NULL,
-                        .group = q};
+      slots[i] = (Slot){.t = &g[q].t[j], .name = g[q].t[j].name,
+                        .dst = base[q] ? base[q] + g[q].t[j].offset : NULL, .group = q};
   uint64_t data_size = mtl_stream_left(s);
-  ok = ok && match_entries(path, &p, m, slots, n, data_size, meta);
+  Diff diff = {.text = "", .n = 0};
+  ok = ok && match_entries(path, &p, m, slots, n, &total, names, data_size, &diff, meta);
+  bool fresh = false; /* optimizer state missing or another's: the model's starts at zero */
   for (int i = 0; ok && i < n; i++)
-    if (!slots[i].seen && slots[i].dst)
-      mtl_set_error("%s: tensor %s is missing%s", path, slots[i].t->name,
-                    slots[i].group == G_STATE ? " (optimizer state: the file cannot resume training)"
-                    : slots[i].group == G_STATS ? " (running statistics)" : ""),
-          ok = false;
-  ok = ok && (order = layout(path, slots, n, data_size, &k)) != NULL;
+    if (!slots[i].seen && slots[i].group == G_STATE)
+      fresh = true;
+    else if (!slots[i].seen)
+      net_diff(&diff, "missing", slots[i].name);
+  if (ok && diff.n) {
+    mtl_set_error("%s: the network differs from model %s's: %s", path, m->name, diff.text);
+    ok = false;
+  }
+  for (int i = 0; ok && fresh && i < n; i++)
+    if (slots[i].group == G_STATE)
+      slots[i].dst = NULL; /* its bytes are still checked, not copied */
+  if (ok && fresh && state)
+    memset(state, 0, (size_t)m->n_state * sizeof(float));
+  if (meta)
+    meta->state_fresh = fresh;
+  ok = ok && (order = layout(path, slots, total, data_size, &k)) != NULL;
   bool end = false;
   ok = ok && read_data(s, order, k) && mtl_stream_at_end(s, &end);
   if (ok && !end)
     mtl_set_error("%s: more bytes after the data area", path), ok = false;
   free(order);
   free(slots);
+  free(names);
+  free(p.nodes);
+  free(p.strs);
+  free(text);
+  return ok;
+}
+
+/* 16 hexadecimal digits, nothing else */
+static bool parse_hash(const char *s, uint64_t *out) {
+  uint64_t v = 0;
+  int n = 0;
+  for (; n < 16; n++, s++) {
+    int d = hex_digit(*s);
+    if (d < 0)
+      return false;
+    v = v << 4 | (uint64_t)d;
+  }
+  *out = v;
+  return !*s;
+}
+
+/* __metadata__'s model and model_hash, if there: read from the header
+ * alone (checked as mtl_ckpt_read checks it, its length capped by the
+ * safetensors limit), without a model to check it against */
+bool mtl_ckpt_identity(const char *path, char *model, size_t cap, uint64_t *hash, bool *found) {
+  *found = false;
+  if (cap)
+    *model = 0;
+  MtlStream s;
+  if (!mtl_stream_open(&s, path, false))
+    return false;
+  uint64_t hlen;
+  char *text = read_header(&s, NULL, &hlen);
+  mtl_stream_close(&s);
+  if (!text)
+    return false;
+  JParser p = {0};
+  bool ok = mtl_json_parse(&p, text, (size_t)hlen);
+  if (!ok)
+    mtl_set_error("%s: not a safetensors checkpoint: its header is not JSON", path);
+  for (int c = ok && p.nodes[0].type == J_OBJ ? p.nodes[0].child : -1; c >= 0;
+       c = p.nodes[c].next) {
+    const JNode *e = &p.nodes[c];
+    if (strcmp(e->key, "__metadata__") || e->type != J_OBJ)
+      continue;
+    for (int k = e->child; k >= 0; k = p.nodes[k].next) {
+      const JNode *x = &p.nodes[k];
+      if (x->type == J_STR && !strcmp(x->key, "model_hash"))
+        *found = parse_hash(x->str, hash);
+      if (x->type == J_STR && !strcmp(x->key, "model") && cap)
+        mtl_printable(model, cap, x->str, strlen(x->str));
+    }
+  }
   free(p.nodes);
   free(p.strs);
   free(text);

@@ -1,11 +1,13 @@
-/* mtl_csv.c: CSV files of numbers, comma-separated, one sample per row,
- * read line by line from the stream (gzip'ed or not). A UTF-8 byte-order
- * mark is skipped; a first row that is not all numbers is a header and is
- * skipped; blank lines are skipped; CRLF line ends are taken. Only the
- * chosen columns are kept, as f64, and each must be a finite number: NaN,
- * an infinity or a value past double's range is an error naming the file,
- * the line and the column. Quoting beyond "..." around a number is not
- * CSV this reads. */
+/* mtl_csv.c: CSV files of numbers, one sample per row, fields separated by
+ * a delimiter (',' unless the binding says ';', '\t', ...), read line by
+ * line from the stream (gzip'ed or not). A UTF-8 byte-order mark is
+ * skipped; a first row that is not all numbers is a header and is skipped;
+ * blank lines are skipped; CRLF line ends are taken. Only the chosen
+ * columns are kept, as f64, and each must be a finite number: NaN, an
+ * infinity or a value past double's range is an error naming the file, the
+ * line and the column. A row that does not parse with ',' but holds ';' or
+ * tabs gets a hint naming the delimiter option. Quoting beyond "..."
+ * around a number is not CSV this reads. */
 #include "mtl_read.h"
 
 #include <inttypes.h>
@@ -38,10 +40,11 @@ static bool csv_number(const char *s, const char *e, double *out) {
 }
 
 /* the fields of one line [s, e): starts and ends, at most cap */
-static int csv_fields(const char *s, const char *e, const char **fs, const char **fe, int cap) {
+static int csv_fields(const char *s, const char *e, int delim, const char **fs, const char **fe,
+                      int cap) {
   int n = 0;
   for (;;) {
-    const char *q = memchr(s, ',', (size_t)(e - s));
+    const char *q = memchr(s, delim, (size_t)(e - s));
     if (!q)
       q = e;
     if (n < cap)
@@ -60,13 +63,29 @@ static bool blank(const char *s, const char *e) {
   return true;
 }
 
+/* "; the file looks semicolon-separated: ..." when a comma-separated row
+ * [s, e) that failed to parse holds another common delimiter */
+static const char *delimiter_hint(const char *s, const char *e, int delim) {
+  if (delim != ',')
+    return "";
+  if (memchr(s, ';', (size_t)(e - s)))
+    return "; the file looks semicolon-separated: give csv(..., delimiter=\";\") in the spec, "
+           "or --data SPLIT.NAME=PATH:delimiter=';'";
+  if (memchr(s, '\t', (size_t)(e - s)))
+    return "; the file looks tab-separated: give csv(..., delimiter=\"\\t\") in the spec, "
+           "or --data SPLIT.NAME=PATH:delimiter=tab";
+  return "";
+}
+
 typedef struct {
   const char *path;
   const int64_t *cols;
   int64_t width, rows, cap;
   double *out; /* rows x width */
   const char **fs, **fe;
+  int delim;
   bool first;
+  const char *hint; /* the header's, for a file of no data rows */
 } Csv;
 
 /* one line [s, e), number `line` (1-based): a header, a blank, or a row */
@@ -75,15 +94,17 @@ static bool csv_line(Csv *c, const char *s, const char *e, int64_t line) {
     e--;
   if (blank(s, e))
     return true;
-  int n = csv_fields(s, e, c->fs, c->fe, MAXF);
+  int n = csv_fields(s, e, c->delim, c->fs, c->fe, MAXF);
   double x;
   if (c->first) {
     c->first = false;
     bool header = false;
     for (int i = 0; i < n && i < MAXF; i++)
       header |= !csv_number(c->fs[i], c->fe[i], &x);
-    if (header)
+    if (header) {
+      c->hint = delimiter_hint(s, e, c->delim);
       return true;
+    }
   }
   if (c->rows == c->cap) {
     int64_t cap = c->cap ? 2 * c->cap : 1024;
@@ -98,8 +119,8 @@ static bool csv_line(Csv *c, const char *s, const char *e, int64_t line) {
   for (int64_t j = 0; j < c->width; j++) {
     int64_t k = c->cols[j];
     if (k >= n) {
-      mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is missing: the row has %d field%s",
-                    c->path, line, k, n, n == 1 ? "" : "s");
+      mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is missing: the row has %d field%s%s",
+                    c->path, line, k, n, n == 1 ? "" : "s", delimiter_hint(s, e, c->delim));
       return false;
     }
     bool num = csv_number(c->fs[k], c->fe[k], &x);
@@ -107,8 +128,9 @@ static bool csv_line(Csv *c, const char *s, const char *e, int64_t line) {
       char shown[64];
       size_t len = (size_t)(c->fe[k] - c->fs[k]);
       mtl_printable(shown, sizeof shown, c->fs[k], len > 40 ? 40 : len);
-      mtl_set_error("%s:%" PRId64 ":%td: column %" PRId64 " is not %s: '%s'", c->path, line,
-                    c->fs[k] - s + 1, k, num ? "a finite number" : "a number", shown);
+      mtl_set_error("%s:%" PRId64 ":%td: column %" PRId64 " is not %s: '%s'%s", c->path, line,
+                    c->fs[k] - s + 1, k, num ? "a finite number" : "a number", shown,
+                    num ? "" : delimiter_hint(s, e, c->delim));
       return false;
     }
     c->out[c->rows * c->width + j] = x;
@@ -158,13 +180,15 @@ static bool csv_lines(Csv *c, MtlStream *s, char *buf) {
   }
 }
 
-bool mtl_csv_read(MtlStream *s, const int64_t *cols, int ncols, double **vals, View *v) {
+bool mtl_csv_read(MtlStream *s, const int64_t *cols, int ncols, int delim, double **vals,
+                  View *v) {
   for (int j = 0; j < ncols; j++)
     if (cols[j] < 0 || cols[j] >= MAXF) {
       mtl_set_error("%s: column %" PRId64 " is outside 0..%d", s->path, cols[j], MAXF - 1);
       return false;
     }
-  Csv c = {.path = s->path, .cols = cols, .width = ncols, .first = true};
+  Csv c = {.path = s->path, .cols = cols, .width = ncols, .delim = delim, .first = true,
+           .hint = ""};
   char *buf = malloc(MAX_LINE);
   c.fs = malloc(2 * MAXF * sizeof *c.fs);
   c.fe = c.fs ? c.fs + MAXF : NULL;
@@ -175,7 +199,7 @@ bool mtl_csv_read(MtlStream *s, const int64_t *cols, int ncols, double **vals, V
   free(buf);
   free(c.fs);
   if (ok && c.rows == 0) {
-    mtl_set_error("%s: no data rows", s->path);
+    mtl_set_error("%s: no data rows%s", s->path, c.hint);
     ok = false;
   }
   if (!ok) {

@@ -1,7 +1,9 @@
 /* mtl_data.c: data sets. Reads a file by its content, never by its name
- * (IDX, .npy or CSV: mtl_idx.c, mtl_npy.c, mtl_csv.c), checking its shape
- * against the model before its data, into an MtlArray of finite values;
- * normalizes inputs; checks labels; loads a model's split from its
+ * (IDX, .npy or CSV: mtl_idx.c, mtl_npy.c, mtl_csv.c; text as ids:
+ * mtl_text.c), checking its shape against the model before its data, into
+ * an MtlArray of finite values; normalizes inputs by the spec's values
+ * (normalize(auto) is mtl_norm.c's, after the statistics are known);
+ * checks labels; loads a model's split from its
  * bindings and the command line's overrides. Every fault in a file
  * (missing, wrong magic, truncated, wrong shape, out-of-range label) is an
  * error naming the file. Batching and shuffling are mtl_train.c's. */
@@ -20,7 +22,7 @@ enum { CHUNK_VALUES = 1 << 14 }; /* values converted per read */
 /* k values of chunk c into data[from, from + k): scaled, checked finite
  * (inputs and real labels) or integer (class labels) */
 static bool put_values(void *data, size_t from, const View *c, size_t k, MtlDtype want,
-                       int64_t width, const char *path) {
+                       int64_t width, const char *path, const char *what) {
   for (size_t j = 0; j < k; j++) {
     size_t i = from + j;
     double x = mtl_view_f64(c, (int64_t)j);
@@ -40,7 +42,8 @@ static bool put_values(void *data, size_t from, const View *c, size_t k, MtlDtyp
         ((int32_t *)data)[i] = (int32_t)x;
         continue;
       }
-      mtl_set_error("%s: sample %zu: label %g is not an integer", path, i / (size_t)width, x);
+      mtl_set_error("%s: sample %zu: %s %g is not an integer", path, i / (size_t)width,
+                    what && !strncmp(what, "input", 5) ? "id" : "label", x);
     }
     return false;
   }
@@ -120,7 +123,7 @@ static bool convert(MtlArray *out, MtlStream *s, const View *v, MtlDtype want, i
       else
         data = q, cap = grown;
     }
-    ok = ok && put_values(data, i, &c, k, want, width, path);
+    ok = ok && put_values(data, i, &c, k, want, width, path, what);
   }
   bool end = true;
   if (ok && !mem && (ok = mtl_stream_at_end(s, &end)) && !end) {
@@ -139,7 +142,7 @@ static bool convert(MtlArray *out, MtlStream *s, const View *v, MtlDtype want, i
 }
 
 bool mtl_read_array(MtlArray *out, MtlStream *s, MtlDtype want, int64_t width, int csv_column,
-                    const int64_t *csv_columns, int n_csv_columns, const char *what) {
+                    const int64_t *csv_columns, int n_csv_columns, int delim, const char *what) {
   const char *path = s->path;
   uint8_t b[6];
   size_t n;
@@ -158,9 +161,9 @@ bool mtl_read_array(MtlArray *out, MtlStream *s, MtlDtype want, int64_t width, i
   } else if (n >= 2 && b[0] == 0 && b[1] == 0) {
     ok = mtl_idx_header(s, &v);
   } else if (csv_column >= 0) {
-    ok = mtl_csv_read(s, &col, 1, &csv, &v);
+    ok = mtl_csv_read(s, &col, 1, delim, &csv, &v);
   } else if (csv_columns && n_csv_columns > 0) {
-    ok = mtl_csv_read(s, csv_columns, n_csv_columns, &csv, &v);
+    ok = mtl_csv_read(s, csv_columns, n_csv_columns, delim, &csv, &v);
   } else {
     mtl_set_error("%s: wrong magic number: bytes %02x %02x %02x %02x are neither IDX "
                   "(00 00 TYPE NDIM) nor .npy (93 'NUMPY'); a CSV file needs csv(column=N) "
@@ -175,19 +178,20 @@ bool mtl_read_array(MtlArray *out, MtlStream *s, MtlDtype want, int64_t width, i
 }
 
 static bool load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
-                 int csv_column, const int64_t *csv_columns, int n_csv_columns,
+                 int csv_column, const int64_t *csv_columns, int n_csv_columns, int delim,
                  const char *what) {
   MtlStream s;
   if (!mtl_stream_open(&s, path, true))
     return false;
-  bool ok = mtl_read_array(out, &s, want, width, csv_column, csv_columns, n_csv_columns, what);
+  bool ok = mtl_read_array(out, &s, want, width, csv_column, csv_columns, n_csv_columns, delim,
+                           what);
   mtl_stream_close(&s);
   return ok;
 }
 
 bool mtl_load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
               int csv_column, const int64_t *csv_columns, int n_csv_columns) {
-  return load(out, path, want, width, csv_column, csv_columns, n_csv_columns, NULL);
+  return load(out, path, want, width, csv_column, csv_columns, n_csv_columns, ',', NULL);
 }
 
 void mtl_array_free(MtlArray *a) {
@@ -201,6 +205,19 @@ void mtl_normalize(MtlArray *a, float mean, float std) {
   float *x = a->data;
   for (int64_t i = 0; i < a->n * a->width; i++)
     x[i] = (x[i] - mean) / std;
+}
+
+void mtl_normalize_channels(MtlArray *a, const float *mean, const float *std, int64_t n,
+                            int64_t channels, int64_t inner) {
+  if (n == 1) {
+    mtl_normalize(a, mean[0], std[0]);
+    return;
+  }
+  float *x = a->data;
+  for (int64_t i = 0; i < a->n * a->width; i++) {
+    int64_t c = (i % a->width) / inner % channels;
+    x[i] = (x[i] - mean[c]) / std[c];
+  }
 }
 
 bool mtl_check_labels(const MtlArray *a, int64_t classes, const char *path) {
@@ -223,7 +240,7 @@ bool mtl_check_labels(const MtlArray *a, int64_t classes, const char *path) {
 static bool find_binding(const MtlModelInfo *m, const char *split, const char *name,
                          const MtlOverride *ov, int n_ov, MtlBinding *out) {
   bool found = false;
-  *out = (MtlBinding){.csv_column = -1};
+  *out = (MtlBinding){.csv_column = -1, .delimiter = ','};
   for (int i = 0; i < m->n_bindings; i++) {
     const MtlBinding *b = &m->bindings[i];
     if (!strcmp(b->split, split) && !strcmp(b->name, name))
@@ -232,6 +249,12 @@ static bool find_binding(const MtlModelInfo *m, const char *split, const char *n
   for (int i = 0; i < n_ov; i++)
     if (!strcmp(ov[i].split, split) && !strcmp(ov[i].name, name)) {
       out->split = split, out->name = name, out->path = ov[i].path;
+      if (ov[i].csv) {
+        out->csv_column = ov[i].csv_column;
+        out->csv_columns = ov[i].csv_columns, out->n_csv_columns = ov[i].n_csv_columns;
+      }
+      if (ov[i].delimiter)
+        out->delimiter = ov[i].delimiter;
       found = true;
     }
   return found;
@@ -381,12 +404,19 @@ bool mtl_load_split(MtlSplit *out, const MtlModelInfo *m, const char *name,
     char what[256];
     describe(what, sizeof what, m, k);
     paths[k] = b->path;
-    ok = load(&out->arrays[k], b->path,
-              input ? m->inputs[k].dtype : l->kind == MTL_LABEL_REAL ? MTL_F32 : MTL_I32,
-              input ? m->inputs[k].numel : label_values(l), b->csv_column, b->csv_columns,
-              b->n_csv_columns, what);
-    if (ok && input && b->normalize && m->inputs[k].dtype == MTL_F32)
-      mtl_normalize(&out->arrays[k], b->mean, b->std);
+    if (b->text) /* mtl_text.c */
+      ok = mtl_text_load(&out->arrays[k], b->path, b->text, b->length, b->vocab, b->lowercase,
+                         m->inputs[k].vocab);
+    else
+      ok = load(&out->arrays[k], b->path,
+                input ? m->inputs[k].dtype : l->kind == MTL_LABEL_REAL ? MTL_F32 : MTL_I32,
+                input ? m->inputs[k].numel : label_values(l), b->csv_column, b->csv_columns,
+                b->n_csv_columns, b->delimiter ? b->delimiter : ',', what);
+    if (ok && input && m->inputs[k].dtype == MTL_I32)
+      ok = mtl_check_ids(&out->arrays[k], m->inputs[k].vocab, b->path, m->inputs[k].name);
+    if (ok && input && b->normalize == MTL_NORM_GIVEN && m->inputs[k].dtype == MTL_F32)
+      mtl_normalize_channels(&out->arrays[k], b->mean, b->std, b->n_norm, m->inputs[k].channels,
+                             m->inputs[k].inner);
     if (ok && !input && l->kind != MTL_LABEL_REAL)
       ok = mtl_check_labels(&out->arrays[k], l->kind == MTL_LABEL_BINARY ? 2 : l->width, b->path);
     if (ok && k > 0 && out->arrays[k].n != out->arrays[0].n) {

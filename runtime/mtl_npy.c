@@ -187,6 +187,7 @@ bool mtl_npy_header(MtlStream *s, View *v) {
   free(text);
   if (!ok || !npy_descr(path, descr, v))
     return false;
+  v->scale = v->elem == E_U8; /* uint8 images to [0, 1], as from IDX (and torchvision) */
   if (fortran && v->ndim > 1) {
     mtl_set_error("%s: a Fortran-ordered array; save it with numpy.ascontiguousarray", path);
     return false;

@@ -230,6 +230,38 @@ bool mtl_stream_at_end(MtlStream *s, bool *end) {
   return true;
 }
 
+/* ---- a whole file, for text read as lines (mtl_text.c) ---------------------- */
+
+bool mtl_read_file(const char *path, Bytes *out) {
+  MtlStream s;
+  if (!mtl_stream_open(&s, path, true))
+    return false;
+  size_t cap = 1 << 16, n = 0, got;
+  uint8_t *p = malloc(cap);
+  bool ok = p != NULL;
+  while (ok) {
+    if (n == cap) {
+      uint8_t *q = cap > SIZE_MAX / 2 ? NULL : realloc(p, cap * 2);
+      if (!(ok = q != NULL))
+        break;
+      p = q, cap *= 2;
+    }
+    if (!(ok = mtl_stream_read(&s, p + n, cap - n, &got)) || (n += got) < cap)
+      break;
+  }
+  if (!ok && !p)
+    mtl_set_error("%s: out of memory", path);
+  else if (!ok && n == cap)
+    mtl_set_error("%s: out of memory after %zu bytes", path, n);
+  mtl_stream_close(&s);
+  if (!ok) {
+    free(p);
+    return false;
+  }
+  out->p = p, out->n = n;
+  return true;
+}
+
 /* ---- a typed view of a file's values -------------------------------------- */
 
 const int mtl_elem_size[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};

@@ -1,10 +1,11 @@
 /* mtl_read.h: what the runtime's file readers share; internal to
- * libmtlrt, not installed. A file is never read whole: an MtlStream reads
+ * libmtlrt, not installed. A data file is never read whole: an MtlStream reads
  * it in order (gunzipped when it is gzip), a format's reader (mtl_idx.c,
  * mtl_npy.c, mtl_csv.c) reads its header and describes the values in a
  * View, and mtl_data.c checks that View against what the model wants before
  * it reads the data, in chunks, into an MtlArray. So a file that claims
- * more than it holds, or other than the model needs, costs no memory. */
+ * more than it holds, or other than the model needs, costs no memory.
+ * (Text files of ids, mtl_text.c, are read whole: mtl_read_file.) */
 #ifndef MTL_READ_H
 #define MTL_READ_H
 
@@ -52,7 +53,7 @@ extern const char *const mtl_elem_name[];
 typedef struct {
   const uint8_t *p;
   Elem elem;
-  bool swap, scale; /* scale: an IDX ubyte file, read to [0, 1] */
+  bool swap, scale; /* scale: unsigned bytes (IDX or .npy), read to [0, 1] as f32 */
   int ndim;
   int64_t dims[8];
 } View;
@@ -72,14 +73,23 @@ bool mtl_npy_header(MtlStream *s, View *v);
 /* CSV is text: the chosen columns of every row as f64, read whole into
  * *vals (rows x ncols, malloc'ed; finite, or an error naming the line and
  * column), described by *v */
-bool mtl_csv_read(MtlStream *s, const int64_t *cols, int ncols, double **vals, View *v);
+bool mtl_csv_read(MtlStream *s, const int64_t *cols, int ncols, int delim, double **vals,
+                  View *v);
 
 /* A file of any format (mtl_data.c), from a stream: what mtl_load does.
  * `what` describes the model's need for shape errors (or NULL). */
 bool mtl_read_array(MtlArray *out, MtlStream *s, MtlDtype want, int64_t width, int csv_column,
-                    const int64_t *csv_columns, int n_csv_columns, const char *what);
+                    const int64_t *csv_columns, int n_csv_columns, int delim, const char *what);
 /* A checkpoint from a stream (mtl_ckpt.c): what mtl_ckpt_load does. */
 bool mtl_ckpt_read(MtlStream *s, const MtlModelInfo *m, float *params, float *state, float *stats,
                    MtlCkptMeta *meta);
+
+/* Text read as lines (mtl_text.c) is the one reader that takes a file
+ * whole: a regular file, gunzipped when it is gzip, into malloc'ed bytes. */
+typedef struct {
+  uint8_t *p;
+  size_t n;
+} Bytes;
+bool mtl_read_file(const char *path, Bytes *out);
 
 #endif

@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MtlStream s;
   MtlArray a;
   mtl_stream_mem(&s, "fuzz.csv", data + 1, size - 1, true);
-  bool ok = label ? mtl_read_array(&a, &s, MTL_I32, 1, first, NULL, 0, NULL)
-                  : mtl_read_array(&a, &s, MTL_F32, ncols, -1, cols, ncols, NULL);
+  bool ok = label ? mtl_read_array(&a, &s, MTL_I32, 1, first, NULL, 0, ',', NULL)
+                  : mtl_read_array(&a, &s, MTL_F32, ncols, -1, cols, ncols, ',', NULL);
   if (ok)
     mtl_array_free(&a);
   mtl_stream_close(&s);

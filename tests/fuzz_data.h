@@ -17,7 +17,7 @@ static void fuzz_read_as(const uint8_t *data, size_t size, MtlDtype want, int64_
   MtlStream s;
   MtlArray a;
   mtl_stream_mem(&s, "fuzz", data, size, true);
-  if (mtl_read_array(&a, &s, want, width, -1, NULL, 0, NULL))
+  if (mtl_read_array(&a, &s, want, width, -1, NULL, 0, ',', NULL))
     mtl_array_free(&a);
   mtl_stream_close(&s);
 }

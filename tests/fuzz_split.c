@@ -19,10 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const int64_t x_cols[] = {0, 1, 2, 3};
 static const MtlBinding csv_options[] = { /* a CSV file needs its columns */
-    {"train", "x", "", 0, 0, 1, -1, x_cols, 4},
-    {"train", "cls", "", 0, 0, 1, 0, NULL, 0},
-    {"train", "pos", "", 0, 0, 1, 0, NULL, 0},
-    {"train", "reg", "", 0, 0, 1, -1, x_cols, 2},
+    {.split = "train", .name = "x", .path = "", .csv_column = -1, .csv_columns = x_cols,
+     .n_csv_columns = 4, .delimiter = ','},
+    {.split = "train", .name = "cls", .path = "", .csv_column = 0, .delimiter = ','},
+    {.split = "train", .name = "pos", .path = "", .csv_column = 0, .delimiter = ','},
+    {.split = "train", .name = "reg", .path = "", .csv_column = -1, .csv_columns = x_cols,
+     .n_csv_columns = 2, .delimiter = ','},
 };
 
 static MtlModelInfo model = {
@@ -72,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       return 0;
     fwrite(p, 1, (size_t)(q - p), f);
     fclose(f);
-    ov[k] = (MtlOverride){"train", model.inputs[0].name, paths[k]};
+    ov[k] = (MtlOverride){.split = "train", .name = model.inputs[0].name, .path = paths[k]};
     if (k > 0)
       ov[k].name = model.labels[k - 1].name;
     p = q + 4 <= end ? q + 4 : end;

@@ -4,3 +4,4 @@ set -u
 cd "$(dirname "$0")/.."
 build/test_ir
 build/test_runtime
+build/test_text

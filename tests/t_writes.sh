@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Outputs appear whole or not at all (issue 17): emit-c, emit-llvm, the
-# checkpoint and the log all write through runtime/mtl_write.c.
+# Outputs appear whole or not at all (issue 17): emit-c, emit-llvm (and
+# their --infer forms), the checkpoint and the log all write through
+# runtime/mtl_write.c.
 #  - emit-c and emit-llvm write exclusive temporaries beside their outputs:
 #    a symbolic link planted at the old temporary names (.NAME.h.tmp,
 #    PATH.tmp) or at the output itself is never followed; the stale
@@ -52,11 +53,35 @@ if [ $rc = 0 ] && [ "$(cat "$tmp/victim")" = precious ] && [ -f "$d/m.o" ] && [ 
 else
   fail "emit-llvm writes its object itself, following no planted link" "exit $rc: $out; victim: $(cat "$tmp/victim"); $(ls -la "$d")"
 fi
+# the inference-only form (emit-c --infer, emit-llvm --infer) goes through the same writer
+"$MTLC" train $soft "${fast[@]}" --epochs 1 --save "$tmp/w.ckpt" >/dev/null 2>&1
+di=$tmp/infer
+mkdir -p "$di"
+for f in fashion_soft.h .fashion_soft.c.tmp fashion_soft.bin; do ln -s "$tmp/victim" "$di/$f"; done
+out=$("$MTLC" emit-c $soft --infer --weights "$tmp/w.ckpt" --weights-blob -o "$di" 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$(cat "$tmp/victim")" = precious ] && [ ! -L "$di/fashion_soft.h" ] &&
+   grep -q fashion_soft_predict "$di/fashion_soft.h" && [ -s "$di/fashion_soft.bin" ] && [ ! -L "$di/fashion_soft.bin" ] &&
+   [ "$(find "$di" -name '*.tmp.*' | wc -l)" = 0 ]; then
+  pass "emit-c --infer follows no planted link and leaves no temporary"
+else
+  fail "emit-c --infer follows no planted link and leaves no temporary" "exit $rc: $out; victim: $(cat "$tmp/victim"); $(ls -la "$di")"
+fi
+rm -f "$di/fashion_soft.h"
+ln -s "$tmp/victim" "$di/fashion_soft.h"
+ln -s "$tmp/victim" "$di/i.o.tmp"
+out=$("$MTLC" emit-llvm $soft --infer --weights "$tmp/w.ckpt" --obj -o "$di/i.o" 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$(cat "$tmp/victim")" = precious ] && [ ! -L "$di/fashion_soft.h" ] &&
+   grep -q fashion_soft_predict "$di/fashion_soft.h" &&
+   [ "$(head -c 4 "$di/i.o" | od -An -c | tr -d ' ')" = 177ELF ] && [ "$(find "$di" -name '*.tmp.*' | wc -l)" = 0 ]; then
+  pass "emit-llvm --infer writes its object and header itself, following no planted link"
+else
+  fail "emit-llvm --infer writes its object and header itself, following no planted link" "exit $rc: $out; victim: $(cat "$tmp/victim"); $(ls -la "$di")"
+fi
 
 # 2. a full disk
 mkdir -p "$mnt"
 if ! mount -t tmpfs -o size=16k tmpfs "$mnt" 2>/dev/null; then
-  for n in emit-c emit-llvm checkpoint log; do
+  for n in emit-c emit-llvm "emit-c --infer" checkpoint log; do
     echo "SKIP writes/$n on a full disk: cannot mount a tmpfs here (needs root)"
   done
   exit 0
@@ -85,6 +110,14 @@ bad "emit-llvm on a full disk" "$mnt/m.o: cannot write: No space left on device"
     pass "emit-llvm on a full disk fails, naming the file, and changes nothing"
   else
     fail "emit-llvm on a full disk fails, naming the file, and changes nothing" "$(ls -la "$mnt")"
+  fi
+# the embedded weights (megabytes of C) cannot fit: the old header stays
+bad "emit-c --infer on a full disk" "$mnt/fashion_soft.c: cannot write: No space left on device" \
+  "$MTLC" emit-c $soft --infer --weights "$tmp/w.ckpt" -o "$mnt" &&
+  if [ "$(cat "$mnt/fashion_soft.h")" = old ] && [ ! -e "$mnt/fashion_soft.c" ] && [ "$(temps "$mnt" x)" = 0 ]; then
+    pass "emit-c --infer on a full disk fails, naming the file, and changes nothing"
+  else
+    fail "emit-c --infer on a full disk fails, naming the file, and changes nothing" "$(ls -la "$mnt")"
   fi
 umount "$mnt"
 # 2,400 KiB: one checkpoint (1.6 MB) and the log fit, a second beside it does not:

@@ -9,18 +9,12 @@ evaluates it; then this script does the same in PyTorch and compares:
   - evaluation mode: the loss with the running statistics after the step
     (the test loss of the log: the mean of every output's squared error).
 Prints what it compared; exits 1 beyond 1e-5 relative."""
-import json, struct, sys
+import json, sys
 
 import numpy as np
 import torch
 
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
-                             dtype=np.float32).reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__"}
+from torch_compare import load_safetensors, scalars, tensors
 
 def main():
     if sys.argv[1] == "--write":
@@ -52,18 +46,11 @@ def main():
         ("training loss (batch statistics)", log[0]["train_loss"]["t"], loss.item()),
         ("evaluation loss (running statistics)", log[0]["test"]["t"]["loss"], eval_loss.item()),
     ]
-    ok = True
-    for what, got, want in checks:
-        rel = abs(got - want) / max(abs(want), 1e-30)
-        ok &= rel <= 1e-5
-        print(f"{what}: mtlc {got:.9g}, torch {want:.9g}, rel {rel:.2e}")
-    for name, t in [("weight", bn.weight), ("bias", bn.bias), ("running_mean", bn.running_mean),
-                    ("running_var", bn.running_var)]:
-        got = torch.from_numpy(ck[f"t.batchnorm1.{name}"].copy())
-        want = t.detach()
-        rel = ((got - want).abs().max() / want.abs().max().clamp_min(1e-30)).item()
-        ok &= rel <= 1e-5
-        print(f"{name} after the step: max rel diff {rel:.2e}")
+    ok = scalars(checks)
+    ok &= tensors([(f"{name} after the step", ck[f"t.batchnorm1.{name}"], t)
+                   for name, t in [("weight", bn.weight), ("bias", bn.bias),
+                                   ("running_mean", bn.running_mean),
+                                   ("running_var", bn.running_var)]])
     print("ok" if ok else "FAILED")
     return 0 if ok else 1
 

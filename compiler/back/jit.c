@@ -72,28 +72,63 @@ const MtlModelInfo *llvm_jit_load(Unit *u, double *codegen_s, double *jit_s) {
   return info;
 }
 
+/* the module in memory: object code or text */
+typedef struct {
+  LLVMMemoryBufferRef buf;
+  char *text;
+  const void *p;
+  size_t n;
+} ModuleBytes;
+
+static bool module_bytes(LLVMTargetMachineRef tm, LLVMModuleRef m, const char *path, bool obj,
+                         ModuleBytes *b) {
+  char *err = NULL;
+  *b = (ModuleBytes){0};
+  bool ok = obj ? !LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &err, &b->buf)
+                : (b->text = LLVMPrintModuleToString(m)) != NULL;
+  if (!ok)
+    fprintf(stderr, "mtlc: %s: cannot generate the %s: %s\n", path, obj ? "object file" : "IR",
+            err ? err : "out of memory");
+  else if (obj)
+    b->p = LLVMGetBufferStart(b->buf), b->n = LLVMGetBufferSize(b->buf);
+  else
+    b->p = b->text, b->n = strlen(b->text);
+  LLVMDisposeMessage(err);
+  return ok;
+}
+
+static void module_bytes_free(ModuleBytes *b) {
+  if (b->buf)
+    LLVMDisposeMemoryBuffer(b->buf);
+  LLVMDisposeMessage(b->text);
+}
+
+/* In memory first, then PATH and its header written together by the one
+ * writer of mtlc's outputs (emit_c.c, runtime/mtl_write.c): whole, or
+ * neither. */
+bool llvm_emit_infer_file(Infer *inf, const float *weights, const char *path, bool obj,
+                          const char *triple, const char *cmdline) {
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMTargetMachineRef tm = llvm_target_machine(triple);
+  LLVMModuleRef m = emit_llvm_infer(inf, weights, ctx, tm, triple == NULL);
+  ModuleBytes b;
+  bool ok = module_bytes(tm, m, path, obj, &b) &&
+            emit_infer_with_header(inf, path, b.p, b.n, cmdline);
+  module_bytes_free(&b);
+  LLVMDisposeModule(m);
+  LLVMDisposeTargetMachine(tm);
+  LLVMContextDispose(ctx);
+  return ok;
+}
+
 bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMTargetMachineRef tm = llvm_target_machine(triple);
   LLVMModuleRef m = emit_llvm(u, ctx, tm, triple == NULL, true);
-  /* in memory first, then PATH and its header (the same API as emit-c's)
-   * written together by emit_c_with_header: whole, or neither */
-  char *err = NULL, *text = NULL;
-  LLVMMemoryBufferRef buf = NULL;
-  bool ok = obj ? !LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &err, &buf)
-                : (text = LLVMPrintModuleToString(m)) != NULL;
-  if (!ok)
-    fprintf(stderr, "mtlc: %s: cannot generate the %s: %s\n", path, obj ? "object file" : "IR",
-            err ? err : "out of memory");
-  else if (obj)
-    ok = emit_c_with_header(u, path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), cmdline);
-  else
-    ok = emit_c_with_header(u, path, text, strlen(text), cmdline);
-  if (buf)
-    LLVMDisposeMemoryBuffer(buf);
-  LLVMDisposeMessage(text);
-  LLVMDisposeMessage(err);
+  ModuleBytes b;
+  bool ok = module_bytes(tm, m, path, obj, &b) && emit_c_with_header(u, path, b.p, b.n, cmdline);
+  module_bytes_free(&b);
   LLVMDisposeModule(m);
   LLVMDisposeTargetMachine(tm);
   LLVMContextDispose(ctx);

@@ -48,9 +48,13 @@ int64_t sat_add(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a
 
 int64_t sat_mul(int64_t a, int64_t b) { return b && a > INT64_MAX / b ? INT64_MAX : a * b; }
 
-/* What to do when conv2d or a pooling gets a vector: declare the input as
- * an image, or move the layer before flatten and dense. */
+/* What to do when conv2d or a pooling gets a vector or a sequence: declare
+ * the input as an image, or move the layer before flatten and dense. */
 const char *image_hint(Sema *s, Shape in) {
+  if (s->at_input && in.rank == 2)
+    return arena_printf(s->a, "the input is a sequence [T, D]; an image needs its "
+                        "channels: declare it like f32[1, %lld, %lld]", (long long)in.d[0],
+                        (long long)in.d[1]);
   if (!s->at_input || in.rank != 1)
     return "conv2d and pooling work on [C, H, W] maps, so use them before "
            "flatten and dense";

@@ -59,12 +59,6 @@ const char **name_list(Sema *s, Vec *v, size_t name_off, int *n,
   return out;
 }
 
-/* From the first dimension of an input to its last. */
-static Span dims_span(InputDecl *d) {
-  return (Span){((Value *)d->dims.data[0])->span.lo,
-                ((Value *)d->dims.data[d->dims.len - 1])->span.hi};
-}
-
 static void check_inputs(Sema *s) {
   for (int i = 0; i < s->spec->inputs.len; i++) {
     InputDecl *d = s->spec->inputs.data[i];
@@ -84,8 +78,8 @@ static void check_inputs(Sema *s) {
       ok = false;
     } else if (d->dims.len > 3) {
       Value *v = d->dims.data[3];
-      ERR(v->span, "input '%s' has %d dimensions; mtlc takes a vector [D] or "
-          "an image [C, H, W]", d->name, d->dims.len);
+      ERR(v->span, "input '%s' has %d dimensions; mtlc takes a vector [D], a "
+          "sequence [T, D] or an image [C, H, W]", d->name, d->dims.len);
       ok = false;
     }
     for (int j = 0; j < d->dims.len && j < 3; j++) {
@@ -98,18 +92,13 @@ static void check_inputs(Sema *s) {
       in->shape.d[j] = ok ? (int64_t)v->num : 1;
     }
     in->shape.rank = d->dims.len > 3 ? 3 : d->dims.len;
-    if (ok && in->shape.rank == 2) {
-      ERR(dims_span(d), "input '%s' is [H, W]; write it with its channels, like "
-          "f32[1, %lld, %lld]", d->name, (long long)in->shape.d[0],
-          (long long)in->shape.d[1]);
-      ok = false;
-    }
     if (ok && shape_numel(in->shape) > MAX_ELEMS) {
       ERR(d->span, "input '%s' is too large", d->name);
       ok = false;
     }
     if (!ok)
       in->shape.rank = 0; /* unknown: tasks that start here are not shaped */
+    norm_layout(in);
     vec_push(s->a, &s->m->inputs, in);
     map_put(s->a, &s->m->input_at, in->name, in);
   }
@@ -176,23 +165,23 @@ static Span end_span(Source *src) {
   return (Span){last, last};
 }
 
-/* Totals: shared parameters once, private copies per task, inline layers;
- * the FLOPs of each value of the nets once, however many tasks read it. */
+/* Totals: shared parameters once (shared blocks, shared experts, the
+ * stitches' matrices), private copies, a task's own experts and gates per
+ * task, inline layers; the FLOPs of each value of the nets once, however
+ * many tasks read it. */
 static void totals(Sema *s) {
   Model *m = s->m;
   for (int i = 0; i < m->blocks.len; i++) {
     Block *b = m->blocks.data[i];
-    if (!b->is_private && b->users.len)
-      m->shared_params = sat_add(m->shared_params, b->params);
+    if (!b->users.len)
+      continue;
+    int64_t shared = b->is_experts ? sat_mul(b->count, b->params)
+                     : b->is_private ? b->stitch_params : b->params;
+    m->shared_params = sat_add(m->shared_params, shared);
   }
   m->total_params = m->shared_params;
-  for (int i = 0; i < m->vals.len; i++) {
-    NetVal *v = m->vals.data[i];
-    if (v->kind == NV_LAYER)
-      m->total_flops = sat_add(m->total_flops, v->layer->flops);
-    else if (v->kind == NV_ADD)
-      m->total_flops = sat_add(m->total_flops, shape_numel(v->shape));
-  }
+  for (int i = 0; i < m->vals.len; i++)
+    m->total_flops = sat_add(m->total_flops, ((NetVal *)m->vals.data[i])->flops);
   for (int i = 0; i < m->tasks.len; i++) {
     Task *t = m->tasks.data[i];
     for (int j = 0; j < t->steps.len; j++) {
@@ -201,6 +190,11 @@ static void totals(Sema *s) {
       if (st->layer) {
         t->own_params = sat_add(t->own_params, st->layer->params);
         t->flops = sat_add(t->flops, st->layer->flops);
+      } else if (b->is_experts) {
+        t->flops = sat_add(t->flops, sat_add(sat_mul(b->count + b->nprivate, b->flops),
+                                             sat_add(b->gate_flops, b->sum_flops)));
+        t->own_params = sat_add(t->own_params,
+                                sat_add(sat_mul(b->nprivate, b->params), b->gate_params));
       } else {
         t->flops = sat_add(t->flops, b->flops);
         if (b->is_private)
@@ -228,7 +222,12 @@ static void unused_warnings(Sema *s) {
   }
 }
 
+/* a stitch's matrix is every copy's; a gate is its task's own */
 Ownership netval_ownership(const NetVal *v) {
+  if (v->kind == NV_STITCH)
+    return OWN_SHARED;
+  if (v->kind == NV_GATE)
+    return OWN_TASK;
   return !v->copy ? OWN_SHARED : v->block ? OWN_PRIVATE : OWN_TASK;
 }
 
@@ -253,6 +252,8 @@ Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir) {
     }
     check_task(s, d);
   }
+  link_stitches(s);
+  check_sharing_names(s);
   if (spec->inputs.len == 0 && spec->tasks.len == 0)
     ERR(end_span(src), "the spec declares no input and no task; a spec needs "
         "at least one of each, like 'input image: f32[784]' and 'task digit "
@@ -265,6 +266,7 @@ Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir) {
     ERR(end_span(src), "the spec declares no input; add one, like "
         "'input image: f32[1, 28, 28]'");
   resolve_lookups(s);
+  input_vocabs(s);
   for (int i = 0; i < spec->regularize.len; i++)
     check_regularizer(s, spec->regularize.data[i]);
   check_balance(s);

@@ -52,7 +52,9 @@ static void init_group(Interp *I, Vec *nodes, uint64_t seed) {
   for (int i = 0; i < nodes->len; i++) {
     Node *p = nodes->data[i];
     t[i] = (MtlTensor){.name = p->name, .offset = total, .numel = shape_numel(p->shape),
-                       .init = (MtlInit)p->init, .init_arg = p->init_arg};
+                       .rank = p->shape.rank, .init = (MtlInit)p->init,
+                       .init_arg = p->init_arg};
+    memcpy(t[i].shape, p->shape.d, sizeof t[i].shape);
     total += t[i].numel;
   }
   float *f = xcalloc((size_t)total + 1, sizeof *f);
@@ -78,15 +80,16 @@ void interp_init_params(Interp *I, uint64_t seed) {
   I->step = 0;
 }
 
-/* Inputs N(0, 1); labels valid for their task: classes uniform, binary 0
- * or 1, reals N(0, 1). */
+/* Inputs N(0, 1), ids uniform in [0, vocab); labels valid for their task:
+ * classes uniform, binary 0 or 1, reals N(0, 1). */
 void interp_random_batch(Interp *I, uint64_t seed) {
   Rng r;
   rng_seed(&r, seed);
   for (int i = 0; i < I->g->inputs.len; i++) {
     Node *n = I->g->inputs.data[i];
+    uint64_t vocab = n->a[0] > 0 ? (uint64_t)n->a[0] : 1;
     for (int64_t k = 0, e = node_numel(n, I->batch); k < e; k++)
-      I->val[n->id][k] = rng_normal(&r);
+      I->val[n->id][k] = n->dtype == DT_I32 ? (double)(rng_next(&r) % vocab) : rng_normal(&r);
   }
   for (int i = 0; i < I->g->labels.len; i++) {
     Node *n = I->g->labels.data[i];

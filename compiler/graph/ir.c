@@ -140,7 +140,8 @@ int node_shape_text(char *buf, size_t cap, const Node *n) {
 static int attrs_text(char *b, size_t cap, const Node *n) {
   int k = 0;
   switch (n->op) {
-  case OP_CONV2D: case OP_CONV2D_DX: case OP_CONV2D_DW:
+  case OP_CONV2D: case OP_CONV2D_DX: case OP_CONV2D_DW: case OP_CONV1D: case OP_CONV1D_DX:
+  case OP_CONV1D_DW: case OP_CONV1D_DB:
     return snprintf(b, cap, " kernel=%lld stride=%lld pad=%lld", (long long)n->a[2],
                     (long long)n->a[0], (long long)n->a[1]);
   case OP_MAXPOOL: case OP_AVGPOOL: case OP_MAXPOOL_BWD: case OP_AVGPOOL_BWD:
@@ -152,6 +153,9 @@ static int attrs_text(char *b, size_t cap, const Node *n) {
     return snprintf(b, cap, " eps=%g", n->f[0]);
   case OP_BN_RUNNING: return snprintf(b, cap, " momentum=%g", n->f[0]);
   case OP_DROPMASK: return snprintf(b, cap, " p=%g", n->f[0]);
+  case OP_MIX: case OP_MIX_DX: case OP_MIX_DW:
+    k = n->a[1] ? snprintf(b, cap, " row=%lld of %lld", (long long)n->a[0], (long long)n->a[1]) : 0;
+    return k + (n->op == OP_MIX_DX ? snprintf(b + k, cap - (size_t)k, " k=%lld", (long long)n->a[2]) : 0);
   case OP_CONST: case OP_SCALE: return snprintf(b, cap, " %g", n->f[0]);
   case OP_LOOKUP:
     k = snprintf(b, cap, " [");

@@ -13,12 +13,12 @@ enum { FILTERS, KERNEL, STRIDE, PAD }; /* i[] */
 
 /* ---- the layer ------------------------------------------------------------- */
 
-static const Param p_conv[] = {{"filters", T_INT, REQ, 1, BIG},
+const Param conv_params[5] = {{"filters", T_INT, REQ, 1, BIG},
                                {"kernel", T_INT, REQ, 1, 4096},
                                {"stride", T_INT, 0, 1, 4096},
                                {"pad", T_INT, 0, 0, 4096},
                                {"bias", T_BOOL, 0, 0, 0}};
-const Sig sig_CONV2D = {NULL, 2, p_conv, 5, "conv2d(32, kernel=3, pad=1)", "Conv2d",
+const Sig sig_CONV2D = {NULL, 2, conv_params, 5, "conv2d(32, kernel=3, pad=1)", "Conv2d",
                         "filters and kernel", "channels"};
 
 bool conv_args(Sema *s, Layer *l, Value **v) {

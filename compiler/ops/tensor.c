@@ -1,11 +1,14 @@
 /* ops/tensor.c: leaves, elementwise arithmetic, reductions and the layers
- * that only move or mask values: flatten, dropout and residual (whose
- * chain and join are the nets' structure, check/nets.c and graph/lower.c).
+ * that only move or mask values: flatten, dropout, residual and concat
+ * (whose chains and joins are the nets' structure, check/nets.c and
+ * graph/lower.c).
  *   leaves   input, label, param, state, stat, hyper, dropmask, const
  *   add, sub, mul   same shapes, or the second a scalar (broadcast, and its
  *            gradient a sum)
  *   scale (f0 x), sumsq and sum (to a scalar), lookup (a label table),
- *   reshape (a view: the same buffer) */
+ *   reshape (a view: the same buffer)
+ *   concat [..., Dx] and [..., Dy] to [..., Dx + Dy] (row by row along the
+ *            last dimension), and concat_part, its gradient's slices */
 #include "ops/ops.h"
 
 enum { P }; /* f[]: dropout's probability */
@@ -16,6 +19,8 @@ const Sig sig_FLATTEN = {NULL, 0, NULL, 0, "flatten", NULL, NULL, NULL};
 static const Param p_dropout[] = {{"p", T_NUM, REQ | MAX_EXCL, 0, 1}};
 const Sig sig_DROPOUT = {NULL, 1, p_dropout, 1, "dropout(0.5)", NULL, NULL, NULL};
 const Sig sig_RESIDUAL = {NULL, 0, NULL, 0, "residual { dense(128) relu }", NULL, NULL, NULL};
+const Sig sig_CONCAT = {NULL, 0, NULL, 0, "concat { cat -> embedding(10, 4) flatten }", NULL, NULL,
+                        NULL};
 
 bool tensor_args(Sema *s, Layer *l, Value **v) {
   (void)s;
@@ -285,4 +290,63 @@ KIR(SUM) {
   SET(s, ADD(s, LD(IN(0), i)));
   END;
   STORE(OUT, IC(0), s);
+}
+
+/* ---- concat along the last dimension, and its parts' gradients ------------------------ */
+
+static int64_t last(const Node *n) { return n->shape.d[n->shape.rank - 1]; }
+
+SHAPE(CONCAT) {
+  Node *x = n->in[0], *y = n->in[1];
+  MTLC_ASSERT(x->batched && y->batched && x->shape.rank == y->shape.rank);
+  n->shape = x->shape;
+  n->shape.d[n->shape.rank - 1] += last(y);
+  n->batched = true;
+}
+NO_SHAPE(CONCAT_PART) /* the part's shape; a0 its first column */
+
+BWD(CONCAT) {
+  for (int k = 0; k < 2; k++) {
+    Node *p = n->in[k];
+    if (!p->needs_grad)
+      continue;
+    int64_t at[4] = {k ? last(n->in[0]) : 0, 0, 0, 0};
+    Node *d = ir_node(ad_graph(ad), OP_CONCAT_PART, 1, &dy, at, &p->shape);
+    ad_accum(ad, p, d);
+  }
+}
+NO_BWD(CONCAT_PART)
+
+INTERP(CONCAT) {
+  int64_t Dx = last(n->in[0]), Dy = last(n->in[1]), D = Dx + Dy;
+  for (int64_t r = 0, rows = LEN(n) / D; r < rows; r++) {
+    memcpy(out + r * D, x[0] + r * Dx, sizeof(double) * (size_t)Dx);
+    memcpy(out + r * D + Dx, x[1] + r * Dy, sizeof(double) * (size_t)Dy);
+  }
+}
+
+INTERP(CONCAT_PART) { /* dy */
+  int64_t Dp = last(n), D = last(n->in[0]);
+  for (int64_t r = 0, rows = LEN(n) / Dp; r < rows; r++)
+    memcpy(out + r * Dp, x[0] + r * D + n->a[0], sizeof(double) * (size_t)Dp);
+}
+
+/* out[r, at + j] = part[r, j], each part in turn */
+KIR(CONCAT) {
+  int64_t D = last(n), rows = shape_numel(n->shape) / D;
+  for (int k = 0, at = 0; k < 2; at += (int)last(n->in[k]), k++) {
+    int64_t Dp = last(n->in[k]);
+    Expr *r = LOOP(MUL(BATCH, IC(rows)));
+    Expr *j = LOOP(IC(Dp));
+    STORE(OUT, ADD(MUL(r, IC(D)), ADD(j, IC(at))), LD(IN(k), ADD(MUL(r, IC(Dp)), j)));
+    END, END;
+  }
+}
+
+KIR(CONCAT_PART) { /* dy */
+  int64_t Dp = last(n), D = last(n->in[0]), rows = shape_numel(n->shape) / Dp;
+  Expr *r = LOOP(MUL(BATCH, IC(rows)));
+  Expr *j = LOOP(IC(Dp));
+  STORE(OUT, ADD(MUL(r, IC(Dp)), j), LD(IN(0), ADD(MUL(r, IC(D)), ADD(j, IC(n->a[0])))));
+  END, END;
 }

@@ -50,13 +50,18 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   float *stats = alloc(sizeof(float) * (size_t)info->n_stats);
   float *hyper = alloc(sizeof(float) * (size_t)info->n_hyper);
   float *act = alloc(sizeof(float) * (size_t)info->n_act);
-  float *losses = alloc(sizeof(float) * (size_t)info->n_tasks);
+  float *losses = alloc(sizeof(float) * (size_t)(info->n_tasks + info->n_regs));
   void **data = alloc(sizeof(void *) * (size_t)(info->n_inputs + info->n_labels));
   float **outs = alloc(sizeof(float *) * (size_t)info->n_tasks);
   for (int i = 0; i < info->n_inputs; i++) {
-    float *x = alloc(sizeof(float) * (size_t)(B * info->inputs[i].numel));
-    for (int64_t k = 0; k < B * info->inputs[i].numel; k++)
-      x[k] = (float)mtl_rng_normal(&r);
+    const MtlInputInfo *in = &info->inputs[i];
+    float *x = alloc(sizeof(float) * (size_t)(B * in->numel));
+    int32_t *ids = (int32_t *)x; /* i32: ids uniform in [0, vocab) */
+    for (int64_t k = 0; k < B * in->numel; k++)
+      if (in->dtype == MTL_I32)
+        ids[k] = (int32_t)mtl_rng_below(&r, (uint64_t)(in->vocab > 0 ? in->vocab : 1));
+      else
+        x[k] = (float)mtl_rng_normal(&r);
     data[i] = x;
   }
   for (int i = 0; i < info->n_labels; i++) {

@@ -160,7 +160,8 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
   float *stats0 = xcalloc((size_t)u->n_stats + 1, sizeof(float));
   float *act = xcalloc((size_t)u->n_act + 1, sizeof(float));
   float *hyper = xcalloc((size_t)u->n_hyper + 1, sizeof(float));
-  float *losses = xcalloc((size_t)T, sizeof(float));
+  int R = info->n_regs;
+  float *losses = xcalloc((size_t)(T + R), sizeof(float));
   float **outs = xcalloc((size_t)T, sizeof(float *)), **outs2 = xcalloc((size_t)T, sizeof(float *));
   for (int t = 0; t < T; t++) {
     Task *task = m->tasks.data[t];
@@ -200,6 +201,12 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
     Node *l = g->losses.data[t];
     compare(&r, arena_printf(u->a, "train loss of %s", ((Task *)m->tasks.data[t])->name),
             &losses[t], I->val[l->id], 1);
+  }
+  for (int i = 0, j = 0; i < g->objectives.len; i++) {
+    Objective *ob = g->objectives.data[i];
+    if (ob->kind == OBJ_REG && j < R)
+      compare(&r, arena_printf(u->a, "value of %s", ob->name), &losses[T + j++],
+              I->val[ob->value->id], 1);
   }
   double gscale = group_scale(&g->grads, I);
   for (int i = 0; i < g->params.len; i++) {

@@ -24,7 +24,7 @@ enum { NPT = sizeof ptens / sizeof *ptens };
 static MtlTensor stens[2 * NPT]; /* NAME.m, NAME.v in turn, offsets in order */
 static char stnames[2 * NPT][48];
 
-static const MtlInputInfo inputs[] = {{"x", MTL_F32, 2, {2, 2}, 4}};
+static const MtlInputInfo inputs[] = {{"x", MTL_F32, 2, {2, 2}, 4, 2, 1, -1, 0}};
 static const MtlLabelInfo labels[] = {
     {"cls", MTL_LABEL_CLASS, 3}, {"pos", MTL_LABEL_BINARY, 1}, {"reg", MTL_LABEL_REAL, 2}};
 static const int32_t coarse_of[] = {0, 1, 1};
