@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define MTL_MODEL_ABI 3
+#define MTL_MODEL_ABI 4
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };
@@ -77,6 +77,7 @@ typedef struct {
   int derive_from; /* task index when derived by lookup, else -1 */
   const int32_t *lookup;
   int n_lookup;
+  int line;       /* the task's line in the spec, or 0 */
 } MtlTaskInfo;
 
 /* How a text file becomes ids (runtime/mtl_text.c): one sample per line,
