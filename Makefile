@@ -8,6 +8,7 @@
 #   make bench-arch  the sharing architectures against PyTorch (bench/arch.sh);
 #                 writes the architecture section of bench/MTL.md
 #   make asan     the front end under ASan/UBSan on the robustness corpus
+#   make fuzz     each of the runtime's readers under libFuzzer, FUZZ_TIME s each
 #   make install  PREFIX=/usr/local DESTDIR=: mtlc, libmtlrt.a and .so, the
 #                 headers, mtlrt.pc (pkg-config) and the man page mtlc(1)
 CC      ?= cc
@@ -48,11 +49,11 @@ OBJS = $(SRCS:compiler/%.c=$(B)/obj/%.o) $(GEN:.c=.o)
 CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_text.c runtime/mtl_data.c runtime/mtl_json.c \
-          runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_norm.c runtime/mtl_monitor.c \
-          runtime/mtl_cli.c runtime/mtl_solve.c runtime/mtl_balance.c
+          runtime/mtl_write.c runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_norm.c \
+          runtime/mtl_monitor.c runtime/mtl_cli.c runtime/mtl_solve.c runtime/mtl_balance.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
 RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h \
-          runtime/mtl_monitor.h runtime/mtl_balance.h runtime/mtl_balance.def
+          runtime/mtl_write.h runtime/mtl_monitor.h runtime/mtl_balance.h runtime/mtl_balance.def
 ifeq ($(CBLAS),0)
 RT_CFLAGS = -DMTL_NO_BLAS
 BLAS_LIBS =
@@ -177,7 +178,31 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench bench-mtl bench-arch asan install uninstall clean
+.PHONY: all deps example test bench bench-mtl bench-arch asan install uninstall fuzz fuzz-build clean
+
+# the runtime under AddressSanitizer and UBSan (clang-14), with libFuzzer's
+# coverage: a libFuzzer harness per reader (tests/fuzz_NAME.c) and the
+# runtime's unit test. tests/t_fuzz.sh runs them in `make test`; see
+# tests/fuzz.md.
+FUZZ_CC ?= clang-14
+FUZZ_TIME ?= 60
+FZ = $(B)/fuzz
+FUZZERS = idx npy csv ckpt json split
+SAN = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FZ_RT_OBJS = $(RT_SRCS:runtime/%.c=$(FZ)/rt/%.o)
+FZ_FLAGS = -D_POSIX_C_SOURCE=200809L -Iruntime -Itests -Itests/unit $(WARN) $(SAN)
+$(FZ)/rt/%.o: runtime/%.c $(RT_HDRS)
+	@mkdir -p $(FZ)/rt
+	$(FUZZ_CC) $(FZ_FLAGS) $(RT_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FZ)/fuzz_%: tests/fuzz_%.c tests/fuzz_data.h tests/unit/lin_model.h $(FZ_RT_OBJS)
+	$(FUZZ_CC) $(FZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FZ_RT_OBJS) $(BLAS_LIBS) $(LDLIBS)
+$(FZ)/test_runtime: tests/unit/test_runtime.c tests/unit/lin_model.h $(FZ_RT_OBJS)
+	$(FUZZ_CC) $(FZ_FLAGS) -fsanitize=fuzzer-no-link -o $@ $< $(FZ_RT_OBJS) $(BLAS_LIBS) $(LDLIBS)
+$(FZ)/libmtlrt.a: $(FZ_RT_OBJS)
+	rm -f $@ && ar rcs $@ $(FZ_RT_OBJS)
+fuzz-build: $(FUZZERS:%=$(FZ)/fuzz_%) $(FZ)/test_runtime $(FZ)/libmtlrt.a
+fuzz: fuzz-build $(B)/test_runtime
+	tests/fuzz-run.sh $(FUZZ_TIME) $(FUZZERS)
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
@@ -185,7 +210,7 @@ $(B)/test_ir: tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(HDRS)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/unit/test_ir.c $(LIBOBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
 
 # the runtime's unit tests link libmtlrt alone
-$(B)/test_runtime: tests/unit/test_runtime.c $(RT_LIB) $(RT_HDRS)
+$(B)/test_runtime: tests/unit/test_runtime.c tests/unit/lin_model.h $(RT_LIB) $(RT_HDRS)
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_runtime.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)
 $(B)/test_balance: tests/unit/test_balance.c $(RT_LIB) $(RT_HDRS)
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -o $@ tests/unit/test_balance.c $(RT_LIB) $(BLAS_LIBS) $(LDLIBS)

@@ -37,6 +37,14 @@ const char *mtl_error(void);
 void mtl_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "[60000, 28, 28]", for messages */
 void mtl_shape_text(char *buf, size_t cap, const int64_t *d, int rank);
+/* s[0, n) fit for a message: printable ASCII and valid UTF-8 as they are;
+ * control characters (ESC too), C1 and bidirectional controls, invalid
+ * bytes and backslashes escaped (\x1b, \u202e, \\); cut with "..." to
+ * fit cap. Every name or text read from a file goes through it, so no
+ * file can drive the terminal that shows an error. */
+void mtl_printable(char *buf, size_t cap, const char *s, size_t n);
+/* "NaN", "+inf" or "-inf", for messages about a value that is not finite */
+const char *mtl_nonfinite_name(double x);
 
 /* ---- data ----------------------------------------------------------------- */
 
@@ -127,8 +135,10 @@ void mtl_normalize_auto(MtlSplit *s, const MtlModelInfo *m, const float *stats);
  * epoch, the RNG state, the optimizer and the model name in __metadata__
  * ("format": "pt", so PyTorch's loaders accept it), and under a balance
  * method other than static its name and the balancer's state ("balance",
- * "balance_state": 64-bit words in hexadecimal). Written to PATH.tmp,
- * fsync'ed, renamed over PATH: a good checkpoint is never lost. */
+ * "balance_state": 64-bit words in hexadecimal). Written to a temporary
+ * file beside PATH, created exclusively, fsync'ed and renamed over PATH: a
+ * good checkpoint is never lost; a killed save's temporary is removed by
+ * the next save. */
 typedef struct {
   int64_t step, epoch;
   uint64_t rng[4];
@@ -157,8 +167,11 @@ uint64_t mtl_model_hash(const MtlModelInfo *m);
  * checkpoint, from its header alone; found: whether it has a hash. False
  * (mtl_error set) when the file cannot be read or its header is not JSON. */
 bool mtl_ckpt_identity(const char *path, char *model, size_t cap, uint64_t *hash, bool *found);
-/* Validates every offset, size, dtype and name against the model; state may
- * be NULL (eval). Another optimizer's state in the file (tensors named
+/* Validates the header (its length capped), every offset, size, dtype and
+ * name against the model, and that the tensors cover the data exactly,
+ * before it copies; every value must be finite. PATH must be a regular
+ * file. state may be NULL (eval); stats is needed when the model has
+ * running statistics. Another optimizer's state in the file (tensors named
  * PARAM.SUFFIX after a parameter of the model) is skipped, and state that
  * does not match leaves meta->state_fresh set; parameters or statistics
  * that are missing, or tensors the network does not have, are an error

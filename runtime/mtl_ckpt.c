@@ -6,36 +6,38 @@
  * shuffle RNG's state in __metadata__ with "format": "pt", so PyTorch's
  * loaders accept the file.
  *
- * Saving writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the
- * folder: a crash leaves the old checkpoint or the new one, never half of
- * one. Loading trusts nothing: every length, offset, dtype, shape and name
- * is checked against the model before a byte is copied, and a fault is an
- * error naming the file and the tensor. Optimizer state is the one thing a
- * file may lack or hold another optimizer's of (the spec changed its
- * optimizer): it is skipped, and the model's starts at zero; a network that
- * differs is an error listing the tensors missing and extra. The optimizer,
- * where its state started and the best epoch so far ride in __metadata__
- * too. Holds no state between calls. */
+ * Saving goes through mtl_write_replace (mtl_write.c): an exclusive
+ * temporary file beside PATH, every write checked, fsync, rename, fsync of
+ * the folder; a crash leaves the old checkpoint or the new one, never half
+ * of one, and the next save removes what a killed one left.
+ *
+ * Loading trusts nothing: the file must be a regular one; the header's
+ * length is capped (the safetensors limit, and what the model can need);
+ * the header must be UTF-8 JSON with one __metadata__ at most and each key
+ * once; its entries must cover the data area exactly, as the safetensors
+ * library requires; every offset, size, dtype, shape and name is checked
+ * against the model before a byte of data is read, and every value must be
+ * finite. A fault is an error naming the file and the tensor, with names
+ * from the file escaped. Optimizer state is the one thing a file may lack
+ * or hold another optimizer's of (the spec changed its optimizer): it is
+ * skipped (its bytes still count in the data area), and the model's starts
+ * at zero; a network that differs is an error listing the tensors missing
+ * and extra. The optimizer, where its state started, the best epoch so far
+ * and the model's hash ride in __metadata__ too. Holds no state between
+ * calls. */
 #include "mtl.h"
 #include "mtl_json.h"
+#include "mtl_read.h"
+#include "mtl_write.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define MAX_HEADER (100u << 20) /* the safetensors library's limit */
-
-static bool host_le(void) {
-  uint16_t x = 1;
-  uint8_t b;
-  memcpy(&b, &x, 1);
-  return b == 1;
-}
+#define MAX_HEADER 100000000u /* the safetensors library's limit (MAX_HEADER_SIZE) */
 
 static uint32_t bswap32(uint32_t x) {
   return x >> 24 | (x >> 8 & 0xff00) | (x << 8 & 0xff0000) | x << 24;
@@ -176,44 +178,46 @@ static bool make_header(Buf *b, const MtlModelInfo *m, const MtlCkptMeta *meta) 
 }
 
 /* n floats, little-endian */
-static bool write_f32(FILE *f, const float *x, int64_t n) {
-  if (host_le())
-    return fwrite(x, 4, (size_t)n, f) == (size_t)n;
+static bool write_f32(int fd, const float *x, int64_t n) {
+  if (mtl_little_endian())
+    return mtl_write_all(fd, x, 4 * (size_t)n);
   uint32_t chunk[1024];
   for (int64_t i = 0; i < n; i += 1024) {
     size_t k = (size_t)(n - i < 1024 ? n - i : 1024);
     memcpy(chunk, x + i, 4 * k);
     for (size_t j = 0; j < k; j++)
       chunk[j] = bswap32(chunk[j]);
-    if (fwrite(chunk, 4, k, f) != k)
+    if (!mtl_write_all(fd, chunk, 4 * k))
       return false;
   }
   return true;
 }
 
-static bool write_tensors(FILE *f, const MtlTensor *t, int n, const float *base) {
+static bool write_tensors(int fd, const MtlTensor *t, int n, const float *base) {
   for (int i = 0; i < n; i++)
-    if (!write_f32(f, base + t[i].offset, t[i].numel))
+    if (!write_f32(fd, base + t[i].offset, t[i].numel))
       return false;
   return true;
 }
 
-/* fsync the folder that holds path, so a rename in it is durable */
-static bool sync_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char dir[4096];
-  if (!slash)
-    snprintf(dir, sizeof dir, ".");
-  else if (slash == path)
-    snprintf(dir, sizeof dir, "/");
-  else
-    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd < 0)
-    return false;
-  bool ok = fsync(fd) == 0 || errno == EINVAL; /* some file systems cannot */
-  close(fd);
-  return ok;
+/* ---- saving ------------------------------------------------------------------- */
+
+typedef struct {
+  const Buf *h;
+  const MtlModelInfo *m;
+  const float *params, *stats, *state;
+} Body;
+
+/* the header's length, the header, the tensors */
+static bool write_body(int fd, void *ctx) {
+  const Body *b = ctx;
+  uint8_t n8[8];
+  for (int i = 0; i < 8; i++)
+    n8[i] = (uint8_t)((uint64_t)b->h->n >> (8 * i));
+  return mtl_write_all(fd, n8, 8) && mtl_write_all(fd, b->h->p, b->h->n) &&
+         write_tensors(fd, b->m->param_tensors, b->m->n_param_tensors, b->params) &&
+         write_tensors(fd, b->m->stat_tensors, b->m->n_stat_tensors, b->stats) &&
+         write_tensors(fd, b->m->state_tensors, b->m->n_state_tensors, b->state);
 }
 
 bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
@@ -222,46 +226,18 @@ bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
     mtl_set_error("%s: no optimizer state to save", path);
     return false;
   }
+  if (!stats && m->n_stat_tensors) {
+    mtl_set_error("%s: no running statistics to save", path);
+    return false;
+  }
   Buf h = {0};
   if (!make_header(&h, m, meta)) {
     free(h.p);
     mtl_set_error("%s: out of memory for the checkpoint's header", path);
     return false;
   }
-  size_t len = strlen(path) + 5;
-  char *tmp = malloc(len);
-  if (!tmp) {
-    free(h.p);
-    mtl_set_error("%s: out of memory", path);
-    return false;
-  }
-  snprintf(tmp, len, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  bool ok = f != NULL;
-  const char *step = "cannot create";
-  if (ok) {
-    uint8_t n8[8];
-    for (int i = 0; i < 8; i++)
-      n8[i] = (uint8_t)((uint64_t)h.n >> (8 * i));
-    step = "cannot write";
-    ok = fwrite(n8, 1, 8, f) == 8 && fwrite(h.p, 1, h.n, f) == h.n &&
-         write_tensors(f, m->param_tensors, m->n_param_tensors, params) &&
-         write_tensors(f, m->stat_tensors, m->n_stat_tensors, stats) &&
-         write_tensors(f, m->state_tensors, m->n_state_tensors, state) && fflush(f) == 0;
-    if (ok)
-      step = "cannot sync", ok = fsync(fileno(f)) == 0;
-    if (fclose(f) != 0 && ok)
-      step = "cannot close", ok = false;
-    if (ok)
-      step = "cannot rename the temporary file over it", ok = rename(tmp, path) == 0;
-    if (ok)
-      step = "cannot sync its folder", ok = sync_dir(path);
-  }
-  if (!ok) {
-    mtl_set_error("%s: %s: %s", f ? path : tmp, step, strerror(errno));
-    remove(tmp);
-  }
-  free(tmp);
+  Body b = {&h, m, params, stats, state};
+  bool ok = mtl_write_replace(path, write_body, &b);
   free(h.p);
   return ok;
 }
@@ -269,17 +245,55 @@ bool mtl_ckpt_save(const char *path, const MtlModelInfo *m, const float *params,
 /* ---- reading -------------------------------------------------------------------- */
 
 typedef struct {
-  const MtlTensor *t; /* the model's */
+  const MtlTensor *t; /* the model's; NULL: another optimizer's state, skipped */
+  const char *name;   /* t's, or the file's (then fit for a message) */
   float *dst;         /* NULL: checked, not copied */
+  int group;          /* G_* */
   uint64_t begin, end;
   bool seen;
 } Slot;
 
+/* a name or text from the file, fit for a message */
+#define SHOWN(buf, s) (mtl_printable(buf, sizeof buf, s, strlen(s)), buf)
+
+/* an entry's data_offsets: [BEGIN, END] inside the data area */
+static bool entry_offsets(const char *path, const JParser *p, const JNode *offs, Slot *s,
+                          uint64_t data_size) {
+  const char *name = s->name;
+  int a = offs->child, b = a >= 0 ? p->nodes[a].next : -1;
+  if (a < 0 || b < 0 || p->nodes[b].next >= 0 || !p->nodes[a].is_uint || !p->nodes[b].is_uint) {
+    mtl_set_error("%s: tensor %s: data_offsets is not [BEGIN, END]", path, name);
+    return false;
+  }
+  s->begin = p->nodes[a].u, s->end = p->nodes[b].u;
+  if (s->begin > s->end || s->end > data_size) {
+    mtl_set_error("%s: tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] are outside the data "
+                  "area of %" PRIu64 " bytes (truncated?)", path, name, s->begin, s->end, data_size);
+    return false;
+  }
+  return true;
+}
+
+/* Another optimizer's state tensor: an object whose data_offsets lie in
+ * the data area; the rest of it is not this model's to check. */
+static bool foreign_entry(const char *path, const JParser *p, const JNode *e, Slot *s,
+                          uint64_t data_size) {
+  const JNode *offs = NULL;
+  for (int c = e->type == J_OBJ ? e->child : -1; c >= 0; c = p->nodes[c].next)
+    if (!strcmp(p->nodes[c].key, "data_offsets"))
+      offs = &p->nodes[c];
+  if (!offs || offs->type != J_ARR) {
+    mtl_set_error("%s: tensor %s: no data_offsets array", path, s->name);
+    return false;
+  }
+  return entry_offsets(path, p, offs, s, data_size);
+}
 
 /* One tensor entry of the header against the model's tensor. */
 static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot *s,
                         uint64_t data_size) {
   const char *name = s->t->name;
+  char shown[128];
   if (e->type != J_OBJ) {
     mtl_set_error("%s: tensor %s: its entry is not a JSON object", path, name);
     return false;
@@ -287,16 +301,14 @@ static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot
   const JNode *dtype = NULL, *shape = NULL, *offs = NULL;
   for (int c = e->child; c >= 0; c = p->nodes[c].next) {
     const JNode *x = &p->nodes[c];
-    if (!strcmp(x->key, "dtype"))
-      dtype = x;
-    else if (!strcmp(x->key, "shape"))
-      shape = x;
-    else if (!strcmp(x->key, "data_offsets"))
-      offs = x;
-    else {
-      mtl_set_error("%s: tensor %s: unknown field '%s'", path, name, x->key);
+    const JNode **field = !strcmp(x->key, "dtype") ? &dtype : !strcmp(x->key, "shape") ? &shape
+                          : !strcmp(x->key, "data_offsets") ? &offs : NULL;
+    if (!field || *field) {
+      mtl_set_error("%s: tensor %s: %s field '%s'", path, name, field ? "a second" : "unknown",
+                    SHOWN(shown, x->key));
       return false;
     }
+    *field = x;
   }
   if (!dtype || !shape || !offs || dtype->type != J_STR || shape->type != J_ARR ||
       offs->type != J_ARR) {
@@ -305,7 +317,7 @@ static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot
     return false;
   }
   if (strcmp(dtype->str, "F32")) {
-    mtl_set_error("%s: tensor %s: dtype %s, want F32", path, name, dtype->str);
+    mtl_set_error("%s: tensor %s: dtype %s, want F32", path, name, SHOWN(shown, dtype->str));
     return false;
   }
   int64_t dims[8];
@@ -330,17 +342,8 @@ static bool check_entry(const char *path, const JParser *p, const JNode *e, Slot
     mtl_set_error("%s: tensor %s: shape %s, the model's is %s", path, name, got, want);
     return false;
   }
-  int a = offs->child, b = a >= 0 ? p->nodes[a].next : -1;
-  if (a < 0 || b < 0 || p->nodes[b].next >= 0 || !p->nodes[a].is_uint || !p->nodes[b].is_uint) {
-    mtl_set_error("%s: tensor %s: data_offsets is not [BEGIN, END]", path, name);
+  if (!entry_offsets(path, p, offs, s, data_size))
     return false;
-  }
-  s->begin = p->nodes[a].u, s->end = p->nodes[b].u;
-  if (s->begin > s->end || s->end > data_size) {
-    mtl_set_error("%s: tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] are outside the data "
-                  "area of %" PRIu64 " bytes (truncated?)", path, name, s->begin, s->end, data_size);
-    return false;
-  }
   if (s->end - s->begin != 4 * (uint64_t)s->t->numel) {
     mtl_set_error("%s: tensor %s: data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
                   " bytes, its %" PRId64 " F32 values need %" PRIu64, path, name, s->begin,
@@ -355,49 +358,87 @@ static int by_begin(const void *a, const void *b) {
   return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
-/* no two tensors share a byte */
-static bool check_overlap(const char *path, Slot *slots, int n) {
+/* The tensors, in the order of their data, cover the data area exactly, as
+ * the safetensors library requires: no overlap, no gap, nothing after. */
+static Slot **layout(const char *path, Slot *slots, int n, uint64_t data_size, int *k) {
   Slot **order = malloc((size_t)(n ? n : 1) * sizeof *order);
   if (!order) {
     mtl_set_error("%s: out of memory", path);
-    return false;
+    return NULL;
   }
-  int k = 0;
+  *k = 0;
   for (int i = 0; i < n; i++)
-    if (slots[i].seen && slots[i].end > slots[i].begin)
-      order[k++] = &slots[i];
-  qsort(order, (size_t)k, sizeof *order, by_begin);
-  for (int i = 1; i < k; i++)
-    if (order[i]->begin < order[i - 1]->end) {
-      mtl_set_error("%s: tensors %s and %s overlap in the data area", path,
-                    order[i - 1]->t->name, order[i]->t->name);
+    if (slots[i].seen)
+      order[(*k)++] = &slots[i];
+  qsort(order, (size_t)*k, sizeof *order, by_begin);
+  uint64_t at = 0;
+  for (int i = 0; i < *k; i++) {
+    const Slot *s = order[i];
+    if (s->begin != at) {
+      if (s->begin < at)
+        mtl_set_error("%s: tensors %s and %s overlap in the data area", path,
+                      order[i - 1]->name, s->name);
+      else
+        mtl_set_error("%s: %" PRIu64 " bytes of the data area before tensor %s belong to no "
+                      "tensor", path, s->begin - at, s->name);
       free(order);
-      return false;
+      return NULL;
     }
-  free(order);
-  return true;
+    at = s->end;
+  }
+  if (at != data_size) {
+    mtl_set_error("%s: %" PRIu64 " bytes after the last tensor's data (the data area has %"
+                  PRIu64 ")", path, data_size - at, data_size);
+    free(order);
+    return NULL;
+  }
+  return order;
 }
 
-static bool parse_u64(const char *s, int base, uint64_t *out, const char **rest) {
-  char *end;
-  if (!*s || *s == '-' || *s == '+' || *s == ' ')
-    return false;
-  errno = 0;
-  *out = strtoull(s, &end, base);
-  if (errno || end == s)
-    return false;
-  if (rest)
-    *rest = end;
-  return rest || !*end;
+/* 1 to 19 decimal digits, nothing else, at most INT64_MAX */
+static bool parse_count(const char *s, int64_t *out) {
+  uint64_t v = 0;
+  size_t n = 0;
+  for (; s[n] >= '0' && s[n] <= '9' && n < 19; n++)
+    v = v * 10 + (uint64_t)(s[n] - '0');
+  *out = (int64_t)v;
+  return n > 0 && !s[n] && v <= INT64_MAX;
 }
 
-/* "balance_state": comma-separated hexadecimal words */
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* four words of 1 to 16 hexadecimal digits, comma-separated, not all zero */
+static bool parse_rng(const char *s, uint64_t rng[4]) {
+  uint64_t any = 0;
+  for (int i = 0; i < 4; i++) {
+    int n = 0;
+    rng[i] = 0;
+    for (; n < 16; n++, s++) {
+      int d = hex_digit(*s);
+      if (d < 0)
+        break;
+      rng[i] = rng[i] << 4 | (uint64_t)d;
+    }
+    if (!n || *s++ != (i < 3 ? ',' : '\0'))
+      return false;
+    any |= rng[i];
+  }
+  return any != 0;
+}
+
+/* "balance_state": comma-separated words of 1 to 16 hexadecimal digits */
 static bool read_words(const char *path, const char *s, MtlCkptMeta *meta) {
   meta->n_balance_state = 0;
   while (*s) {
-    uint64_t w;
-    if (meta->n_balance_state == MTL_BALANCE_STATE_MAX || !parse_u64(s, 16, &w, &s) ||
-        (*s && *s != ',')) {
+    uint64_t w = 0;
+    int n = 0;
+    for (; n < 16 && hex_digit(*s) >= 0; n++, s++)
+      w = w << 4 | (uint64_t)hex_digit(*s);
+    if (meta->n_balance_state == MTL_BALANCE_STATE_MAX || !n || (*s && *s != ',') ||
+        (*s == ',' && !s[1])) {
       mtl_set_error("%s: __metadata__: balance_state is not a list of at most %d hexadecimal "
                     "words", path, MTL_BALANCE_STATE_MAX);
       return false;
@@ -419,32 +460,42 @@ static bool read_training_meta(const char *path, const JParser *p, const JNode *
                                MtlCkptMeta *meta) {
   for (int c = md->child; c >= 0; c = p->nodes[c].next) {
     const JNode *x = &p->nodes[c];
-    uint64_t v = 0;
+    char shown[64];
     int64_t *dst = !strcmp(x->key, "opt_start")    ? &meta->opt_start
                    : !strcmp(x->key, "best_epoch") ? &meta->best_epoch
                    : !strcmp(x->key, "since_best") ? &meta->since_best : NULL;
-    if (dst && (!parse_u64(x->str, 10, &v, NULL) || v > INT64_MAX)) {
-      mtl_set_error("%s: __metadata__: %s '%s' is not a count", path, x->key, x->str);
+    if (dst && !parse_count(x->str, dst)) {
+      mtl_set_error("%s: __metadata__: %s '%s' is not a count (decimal digits)", path, x->key,
+                    SHOWN(shown, x->str));
       return false;
     }
-    if (dst)
-      *dst = (int64_t)v;
-    else if (!strcmp(x->key, "best"))
-      meta->best = strtod(x->str, NULL);
-    else if (!strcmp(x->key, "optimizer"))
-      snprintf(meta->optimizer, sizeof meta->optimizer, "%s", x->str);
+    char *end;
+    if (!dst && !strcmp(x->key, "best") &&
+        (meta->best = strtod(x->str, &end), end == x->str || *end || !isfinite(meta->best))) {
+      mtl_set_error("%s: __metadata__: best '%s' is not a finite number", path,
+                    SHOWN(shown, x->str));
+      return false;
+    }
+    if (!dst && !strcmp(x->key, "optimizer"))
+      mtl_printable(meta->optimizer, sizeof meta->optimizer, x->str, strlen(x->str));
   }
   return true;
 }
 
 static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCkptMeta *meta) {
   const char *step = NULL, *epoch = NULL, *rng = NULL, *bal = NULL, *state = "";
+  char shown[128];
   for (int c = md->child; c >= 0; c = p->nodes[c].next) {
     const JNode *x = &p->nodes[c];
     if (x->type != J_STR) {
-      mtl_set_error("%s: __metadata__ value '%s' is not a string", path, x->key);
+      mtl_set_error("%s: __metadata__ value '%s' is not a string", path, SHOWN(shown, x->key));
       return false;
     }
+    for (int d = md->child; d != c; d = p->nodes[d].next)
+      if (!strcmp(p->nodes[d].key, x->key)) {
+        mtl_set_error("%s: __metadata__ has '%s' twice", path, SHOWN(shown, x->key));
+        return false;
+      }
     if (!strcmp(x->key, "step"))
       step = x->str;
     else if (!strcmp(x->key, "epoch"))
@@ -460,64 +511,110 @@ static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCk
     return true;
   if (!read_training_meta(path, p, md, meta))
     return false;
-  uint64_t st, ep;
   if (!step || !epoch || !rng) {
     mtl_set_error("%s: __metadata__ lacks %s; it cannot resume training", path,
                   !step ? "step" : !epoch ? "epoch" : "rng");
     return false;
   }
-  if (!parse_u64(step, 10, &st, NULL) || !parse_u64(epoch, 10, &ep, NULL) ||
-      st > INT64_MAX || ep > INT64_MAX) {
-    mtl_set_error("%s: __metadata__: step '%s' or epoch '%s' is not a count", path, step, epoch);
+  if (!parse_count(step, &meta->step) || !parse_count(epoch, &meta->epoch)) {
+    char e2[64];
+    mtl_set_error("%s: __metadata__: step '%s' or epoch '%s' is not a count (decimal digits)",
+                  path, SHOWN(shown, step), SHOWN(e2, epoch));
     return false;
   }
-  const char *s = rng;
-  bool ok = true, zero = true;
-  for (int i = 0; ok && i < 4; i++) {
-    ok = parse_u64(s, 16, &meta->rng[i], &s) && (*s == (i < 3 ? ',' : 0));
-    s += i < 3;
-    zero &= meta->rng[i] == 0;
-  }
-  if (!ok || zero) {
+  if (!parse_rng(rng, meta->rng)) {
     mtl_set_error("%s: __metadata__: rng '%s' is not four hexadecimal words, not all zero",
-                  path, rng);
+                  path, SHOWN(shown, rng));
     return false;
   }
-  meta->step = (int64_t)st, meta->epoch = (int64_t)ep;
   meta->balance[0] = 0, meta->n_balance_state = 0;
   if (bal) {
-    snprintf(meta->balance, sizeof meta->balance, "%s", bal);
+    mtl_printable(meta->balance, sizeof meta->balance, bal, strlen(bal));
     return read_words(path, state, meta);
   }
   return true;
 }
 
-static bool read_whole(const char *path, uint8_t **out, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    mtl_set_error("%s: cannot open: %s", path, strerror(errno));
-    return false;
+/* The header this runtime writes for m, as long as it can be: a file's
+ * header may be a few times longer (other writers, added metadata), never
+ * more. Known before the header is read. */
+static uint64_t header_cap(const MtlModelInfo *m) {
+  if (!m)
+    return MAX_HEADER;
+  Buf h = {0};
+  MtlCkptMeta most = {INT64_MAX, INT64_MAX, {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX},
+                      .opt_start = INT64_MAX, .best_epoch = INT64_MAX, .since_best = INT64_MAX,
+                      .best = -1.2345678901234567e-300};
+  bool ok = make_header(&h, m, &most);
+  free(h.p);
+  uint64_t cap = ok ? 4 * (uint64_t)h.n + 65536 : MAX_HEADER;
+  return cap < MAX_HEADER ? cap : MAX_HEADER;
+}
+
+/* valid UTF-8, as the safetensors library requires of the header; the
+ * offset of the first bad byte, or n */
+static size_t utf8_prefix(const uint8_t *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    int len = s[i] < 0x80 ? 1 : s[i] >= 0xc2 && s[i] <= 0xdf ? 2 : s[i] >= 0xe0 && s[i] <= 0xef ? 3
+              : s[i] >= 0xf0 && s[i] <= 0xf4 ? 4 : 0;
+    if (!len || (size_t)len > n - i)
+      return i;
+    uint8_t lo = s[i] == 0xe0 ? 0xa0 : s[i] == 0xf0 ? 0x90 : 0x80;
+    uint8_t hi = s[i] == 0xed ? 0x9f : s[i] == 0xf4 ? 0x8f : 0xbf;
+    if (len > 1 && (s[i + 1] < lo || s[i + 1] > hi))
+      return i;
+    for (int k = 2; k < len; k++)
+      if ((s[i + k] & 0xc0) != 0x80)
+        return i;
+    i += (size_t)len;
   }
-  size_t cap = 1 << 16, len = 0, k;
-  uint8_t *p = malloc(cap);
-  while (p && (k = fread(p + len, 1, cap - len, f)) > 0) {
-    len += k;
-    if (len == cap) {
-      uint8_t *q = realloc(p, cap * 2);
-      if (!q)
-        free(p);
-      p = q, cap *= 2;
-    }
+  return n;
+}
+
+/* the 8-byte length and the header text, checked and NUL-terminated */
+static char *read_header(MtlStream *s, const MtlModelInfo *m, uint64_t *hlen) {
+  const char *path = s->path;
+  uint8_t n8[8];
+  size_t got;
+  if (!mtl_stream_read(s, n8, 8, &got))
+    return NULL;
+  if (got < 8) {
+    mtl_set_error("%s: truncated: %zu bytes, less than the 8-byte header length", path, got);
+    return NULL;
   }
-  bool err = ferror(f);
-  fclose(f);
-  if (!p || err) {
-    mtl_set_error("%s: cannot read: %s", path, p ? strerror(errno) : "out of memory");
-    free(p);
-    return false;
+  uint64_t n = 0, left = mtl_stream_left(s), cap = header_cap(m);
+  for (int i = 0; i < 8; i++)
+    n |= (uint64_t)n8[i] << (8 * i);
+  *hlen = n;
+  if (n > MAX_HEADER || n > cap) {
+    mtl_set_error("%s: bad header length %" PRIu64 ": more than %s (%" PRIu64 " bytes)", path, n,
+                  n > MAX_HEADER ? "the safetensors limit" : "any checkpoint of this model needs",
+                  n > MAX_HEADER ? (uint64_t)MAX_HEADER : cap);
+    return NULL;
   }
-  *out = p, *n = len;
-  return true;
+  if (n > left) {
+    mtl_set_error("%s: bad header length %" PRIu64 ": the file has %" PRIu64 " bytes after it "
+                  "(truncated?)", path, n, left);
+    return NULL;
+  }
+  char *text = malloc((size_t)n + 1);
+  if (!text) {
+    mtl_set_error("%s: out of memory for a header of %" PRIu64 " bytes", path, n);
+    return NULL;
+  }
+  size_t bad = 0;
+  if (!mtl_stream_read(s, text, (size_t)n, &got)) {
+  } else if (got < n) {
+    mtl_set_error("%s: bad header length %" PRIu64 ": the file has %zu bytes after it "
+                  "(truncated?)", path, n, got);
+  } else if ((bad = utf8_prefix((const uint8_t *)text, (size_t)n)) < n) {
+    mtl_set_error("%s: the header is not UTF-8 at byte %zu", path, bad + 8);
+  } else {
+    text[n] = '\0';
+    return text;
+  }
+  free(text);
+  return NULL;
 }
 
 /* A tensor named PARAM.SUFFIX after a parameter of the model: optimizer
@@ -540,152 +637,215 @@ typedef struct {
 
 static void net_diff(Diff *d, const char *what, const char *name) {
   size_t k = strlen(d->text);
+  char shown[128];
   if (d->n < 12)
-    snprintf(d->text + k, sizeof d->text - k, "%stensor %s is %s", d->n ? "; " : "", name, what);
+    snprintf(d->text + k, sizeof d->text - k, "%stensor %s is %s", d->n ? "; " : "",
+             SHOWN(shown, name), what);
   else if (d->n == 12)
     snprintf(d->text + k, sizeof d->text - k, "; and more");
   d->n++;
 }
 
-/* Matches the header's entries with the model's tensors, then copies. */
-static bool load_from(const char *path, const uint8_t *file, size_t size, const MtlModelInfo *m,
-                      float *params, float *state, float *stats, MtlCkptMeta *meta) {
-  if (size < 8) {
-    mtl_set_error("%s: truncated: %zu bytes, less than the 8-byte header length", path, size);
-    return false;
+/* the header's entries matched with the model's tensors, into slots[0, n);
+ * another optimizer's state into slots[n, *total), with its names escaped
+ * into names (NAME_CAP bytes each) */
+enum { NAME_CAP = 128 };
+static bool match_entries(const char *path, const JParser *p, const MtlModelInfo *m, Slot *slots,
+                          int n, int *total, char *names, uint64_t data_size, Diff *diff,
+                          MtlCkptMeta *meta) {
+  bool have_meta = false, ok = true;
+  for (int c = p->nodes[0].child; ok && c >= 0; c = p->nodes[c].next) {
+    const JNode *e = &p->nodes[c];
+    if (!strcmp(e->key, "__metadata__")) {
+      if (have_meta)
+        mtl_set_error("%s: a second __metadata__", path), ok = false;
+      else if (e->type != J_OBJ)
+        mtl_set_error("%s: __metadata__ is not an object", path), ok = false;
+      else
+        ok = read_meta(path, p, e, meta);
+      have_meta = true;
+      continue;
+    }
+    Slot *s = NULL;
+    for (int i = 0; i < n && !s; i++)
+      if (!strcmp(slots[i].t->name, e->key))
+        s = &slots[i];
+    if (s && s->seen) {
+      mtl_set_error("%s: tensor %s appears twice", path, s->name), ok = false;
+    } else if (s) {
+      s->seen = true, ok = check_entry(path, p, e, s, data_size);
+    } else if (foreign_state(m, e->key)) {
+      char *shown = names + (size_t)(*total - n) * NAME_CAP;
+      mtl_printable(shown, NAME_CAP, e->key, strlen(e->key));
+      s = &slots[(*total)++];
+      *s = (Slot){.name = shown, .group = G_STATE, .seen = true};
+      ok = foreign_entry(path, p, e, s, data_size);
+    } else {
+      net_diff(diff, "not in the model", e->key);
+    }
   }
-  uint64_t hlen = 0;
-  for (int i = 0; i < 8; i++)
-    hlen |= (uint64_t)file[i] << (8 * i);
-  if (hlen > MAX_HEADER || hlen > size - 8) {
-    mtl_set_error("%s: bad header length %" PRIu64 ": the file has %zu bytes after it%s", path,
-                  hlen, size - 8, hlen > MAX_HEADER ? "" : " (truncated?)");
-    return false;
+  return ok;
+}
+
+/* the tensors' data, in file order, into their slots (or skipped), each
+ * value finite */
+static bool read_data(MtlStream *s, Slot **order, int k) {
+  float scratch[1024];
+  for (int i = 0; i < k; i++) {
+    const Slot *t = order[i];
+    for (uint64_t left = t->t ? 0 : t->end - t->begin; left;) { /* another optimizer's state */
+      size_t got;
+      if (!mtl_stream_read(s, scratch, left < sizeof scratch ? (size_t)left : sizeof scratch, &got))
+        return false;
+      if (!got) {
+        mtl_set_error("%s: truncated in tensor %s's data", s->path, t->name);
+        return false;
+      }
+      left -= got;
+    }
+    int64_t n = t->t ? t->t->numel : 0;
+    for (int64_t j = 0; j < n;) {
+      size_t c = t->dst ? (size_t)(n - j) : (size_t)(n - j < 1024 ? n - j : 1024), got;
+      float *dst = t->dst ? t->dst + j : scratch;
+      if (!mtl_stream_read(s, dst, 4 * c, &got))
+        return false;
+      if (got < 4 * c) {
+        mtl_set_error("%s: truncated in tensor %s's data", s->path, t->name);
+        return false;
+      }
+      for (size_t q = 0; q < c; q++) {
+        if (!mtl_little_endian()) {
+          uint32_t x;
+          memcpy(&x, dst + q, 4);
+          x = bswap32(x);
+          memcpy(dst + q, &x, 4);
+        }
+        if (!isfinite(dst[q])) {
+          mtl_set_error("%s: tensor %s: value %" PRId64 " is %s, not a finite number", s->path,
+                        t->name, j + (int64_t)q, mtl_nonfinite_name(dst[q]));
+          return false;
+        }
+      }
+      j += (int64_t)c;
+    }
   }
+  return true;
+}
+
+bool mtl_ckpt_read(MtlStream *s, const MtlModelInfo *m, float *params, float *state,
+                   float *stats, MtlCkptMeta *meta) {
+  const char *path = s->path;
+  uint64_t hlen;
+  char *text = read_header(s, m, &hlen);
+  if (!text)
+    return false;
   JParser p;
-  bool ok = mtl_json_parse(&p, (const char *)file + 8, (size_t)hlen);
+  bool ok = mtl_json_parse(&p, text, (size_t)hlen);
   if (!ok)
     mtl_set_error("%s: the header is not JSON: %s at byte %zu", path, p.err,
                   (size_t)(p.s - p.start) + 8);
   else if (p.nodes[0].type != J_OBJ)
     mtl_set_error("%s: the header is not a JSON object", path), ok = false;
-  /* slots: every tensor of the model; optimizer state is copied (and
-   * required) only when state is given */
+  /* slots: every tensor of the model; a group is copied (and required)
+   * only when its buffer is given (optimizer state is not, to evaluate) */
   Group g[NGROUPS];
   groups(m, g);
   float *base[NGROUPS] = {params, stats, state};
-  int nt = g[G_PARAMS].n + g[G_STATS].n + g[G_STATE].n;
-  Slot *slots = ok ? calloc((size_t)nt + 1, sizeof *slots) : NULL;
-  if (ok && !slots)
+  int n = g[G_PARAMS].n + g[G_STATS].n + g[G_STATE].n, k = 0, entries = 0, total = n;
+  for (int c = ok ? p.nodes[0].child : -1; c >= 0; c = p.nodes[c].next)
+    entries++;
+  Slot *slots = ok ? calloc((size_t)(n + entries) + 1, sizeof *slots) : NULL, **order = NULL;
+  char *names = ok ? malloc((size_t)entries * NAME_CAP + 1) : NULL;
+  if (ok && (!slots || !names))
     mtl_set_error("%s: out of memory", path), ok = false;
-  int *group_of = ok ? calloc((size_t)nt + 1, sizeof *group_of) : NULL;
-  for (int k = 0, i = 0; ok && k < NGROUPS; k++)
-    for (int j = 0; j < g[k].n; j++, i++) {
-      slots[i].t = &g[k].t[j];
-      slots[i].dst = base[k] ? base[k] + g[k].t[j].offset : NULL;
-      group_of[i] = k;
-    }
-  uint64_t data_size = size - 8 - hlen;
-  const uint8_t *data = file + 8 + hlen;
+  for (int q = 0, i = 0; ok && q < NGROUPS; q++)
+    for (int j = 0; j < g[q].n; j++, i++)
+      slots[i] = (Slot){.t = &g[q].t[j], .name = g[q].t[j].name,
+                        .dst = base[q] ? base[q] + g[q].t[j].offset : NULL, .group = q};
+  uint64_t data_size = mtl_stream_left(s);
   Diff diff = {.text = "", .n = 0};
-  for (int c = ok ? p.nodes[0].child : -1; ok && c >= 0; c = p.nodes[c].next) {
-    const JNode *e = &p.nodes[c];
-    if (!strcmp(e->key, "__metadata__")) {
-      ok = e->type == J_OBJ ? read_meta(path, &p, e, meta)
-                            : (mtl_set_error("%s: __metadata__ is not an object", path), false);
-      continue;
-    }
-    Slot *s = NULL;
-    for (int i = 0; i < nt && !s; i++)
-      if (!strcmp(slots[i].t->name, e->key))
-        s = &slots[i];
-    if (!s && !foreign_state(m, e->key))
-      net_diff(&diff, "not in the model", e->key);
-    else if (s && s->seen)
-      mtl_set_error("%s: tensor %s appears twice", path, e->key), ok = false;
-    else if (s)
-      s->seen = true, ok = check_entry(path, &p, e, s, data_size);
-  }
-  bool fresh = false;
-  for (int i = 0; ok && i < nt; i++)
-    if (!slots[i].seen && group_of[i] == G_STATE)
+  ok = ok && match_entries(path, &p, m, slots, n, &total, names, data_size, &diff, meta);
+  bool fresh = false; /* optimizer state missing or another's: the model's starts at zero */
+  for (int i = 0; ok && i < n; i++)
+    if (!slots[i].seen && slots[i].group == G_STATE)
       fresh = true;
     else if (!slots[i].seen)
-      net_diff(&diff, "missing", slots[i].t->name);
+      net_diff(&diff, "missing", slots[i].name);
   if (ok && diff.n) {
     mtl_set_error("%s: the network differs from model %s's: %s", path, m->name, diff.text);
     ok = false;
   }
-  for (int i = 0; ok && fresh && i < nt; i++)
-    if (group_of[i] == G_STATE)
-      slots[i].seen = false; /* another optimizer's state or none: start at zero */
+  for (int i = 0; ok && fresh && i < n; i++)
+    if (slots[i].group == G_STATE)
+      slots[i].dst = NULL; /* its bytes are still checked, not copied */
   if (ok && fresh && state)
     memset(state, 0, (size_t)m->n_state * sizeof(float));
   if (meta)
     meta->state_fresh = fresh;
-  ok = ok && check_overlap(path, slots, nt);
-  for (int i = 0; ok && i < nt; i++) {
-    float *dst = slots[i].dst;
-    if (!dst || !slots[i].seen)
-      continue;
-    memcpy(dst, data + slots[i].begin, (size_t)(slots[i].end - slots[i].begin));
-    if (!host_le())
-      for (int64_t j = 0; j < slots[i].t->numel; j++) {
-        uint32_t x;
-        memcpy(&x, dst + j, 4);
-        x = bswap32(x);
-        memcpy(dst + j, &x, 4);
-      }
-  }
+  ok = ok && (order = layout(path, slots, total, data_size, &k)) != NULL;
+  bool end = false;
+  ok = ok && read_data(s, order, k) && mtl_stream_at_end(s, &end);
+  if (ok && !end)
+    mtl_set_error("%s: more bytes after the data area", path), ok = false;
+  free(order);
   free(slots);
-  free(group_of);
+  free(names);
   free(p.nodes);
   free(p.strs);
+  free(text);
   return ok;
 }
 
+/* 16 hexadecimal digits, nothing else */
+static bool parse_hash(const char *s, uint64_t *out) {
+  uint64_t v = 0;
+  int n = 0;
+  for (; n < 16; n++, s++) {
+    int d = hex_digit(*s);
+    if (d < 0)
+      return false;
+    v = v << 4 | (uint64_t)d;
+  }
+  *out = v;
+  return !*s;
+}
+
 /* __metadata__'s model and model_hash, if there: read from the header
- * alone, without a model to check it against */
+ * alone (checked as mtl_ckpt_read checks it, its length capped by the
+ * safetensors limit), without a model to check it against */
 bool mtl_ckpt_identity(const char *path, char *model, size_t cap, uint64_t *hash, bool *found) {
   *found = false;
   if (cap)
     *model = 0;
-  uint8_t *file;
-  size_t size;
-  if (!read_whole(path, &file, &size))
+  MtlStream s;
+  if (!mtl_stream_open(&s, path, false))
     return false;
-  uint64_t hlen = 0;
-  for (int i = 0; i < 8 && size >= 8; i++)
-    hlen |= (uint64_t)file[i] << (8 * i);
+  uint64_t hlen;
+  char *text = read_header(&s, NULL, &hlen);
+  mtl_stream_close(&s);
+  if (!text)
+    return false;
   JParser p = {0};
-  bool ok = size >= 8 && hlen <= MAX_HEADER && hlen <= size - 8 &&
-            mtl_json_parse(&p, (const char *)file + 8, (size_t)hlen);
-  if (!ok) {
-    mtl_set_error("%s: not a safetensors checkpoint: %s", path,
-                  size < 8 ? "shorter than its 8-byte header length"
-                  : hlen > size - 8 ? "its header length is past the end (truncated?)"
-                                    : "its header is not JSON");
-    free(p.nodes);
-    free(p.strs);
-    free(file);
-    return false;
-  }
-  for (int c = p.nodes[0].type == J_OBJ ? p.nodes[0].child : -1; c >= 0; c = p.nodes[c].next) {
+  bool ok = mtl_json_parse(&p, text, (size_t)hlen);
+  if (!ok)
+    mtl_set_error("%s: not a safetensors checkpoint: its header is not JSON", path);
+  for (int c = ok && p.nodes[0].type == J_OBJ ? p.nodes[0].child : -1; c >= 0;
+       c = p.nodes[c].next) {
     const JNode *e = &p.nodes[c];
     if (strcmp(e->key, "__metadata__") || e->type != J_OBJ)
       continue;
     for (int k = e->child; k >= 0; k = p.nodes[k].next) {
       const JNode *x = &p.nodes[k];
       if (x->type == J_STR && !strcmp(x->key, "model_hash"))
-        *found = parse_u64(x->str, 16, hash, NULL);
+        *found = parse_hash(x->str, hash);
       if (x->type == J_STR && !strcmp(x->key, "model") && cap)
-        snprintf(model, cap, "%s", x->str);
+        mtl_printable(model, cap, x->str, strlen(x->str));
     }
   }
   free(p.nodes);
   free(p.strs);
-  free(file);
-  return true;
+  free(text);
+  return ok;
 }
 
 bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params, float *state,
@@ -705,13 +865,12 @@ bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params, float
     mtl_set_error("model %s: no buffer for its running statistics", m->name);
     return false;
   }
-  uint8_t *file;
-  size_t size;
-  if (!read_whole(path, &file, &size))
+  MtlStream s;
+  if (!mtl_stream_open(&s, path, false))
     return false;
   MtlCkptMeta got = {0};
-  bool ok = load_from(path, file, size, m, params, state, stats, meta ? &got : NULL);
-  free(file);
+  bool ok = mtl_ckpt_read(&s, m, params, state, stats, meta ? &got : NULL);
+  mtl_stream_close(&s);
   if (ok && meta) {
     if (got.rng[0] | got.rng[1] | got.rng[2] | got.rng[3])
       *meta = got;

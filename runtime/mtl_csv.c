@@ -1,19 +1,27 @@
 /* mtl_csv.c: CSV files of numbers, one sample per row, fields separated by
- * a delimiter (',' unless the binding says ';', '\t', ...); a first row that
- * is not all numbers is a header and is skipped; blank lines are skipped;
- * CRLF line ends are taken. Only the chosen columns are read, as f64. A row
- * that does not parse with ',' but holds ';' or tabs gets a hint naming
- * the delimiter option. */
+ * a delimiter (',' unless the binding says ';', '\t', ...), read line by
+ * line from the stream (gzip'ed or not). A UTF-8 byte-order mark is
+ * skipped; a first row that is not all numbers is a header and is skipped;
+ * blank lines are skipped; CRLF line ends are taken. Only the chosen
+ * columns are kept, as f64, and each must be a finite number: NaN, an
+ * infinity or a value past double's range is an error naming the file, the
+ * line and the column. A row that does not parse with ',' but holds ';' or
+ * tabs gets a hint naming the delimiter option. Quoting beyond "..."
+ * around a number is not CSV this reads. */
 #include "mtl_read.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- CSV: rows of comma-separated numbers, maybe a header row ----------- */
+enum {
+  MAXF = 4096,        /* fields per line */
+  MAX_LINE = 1 << 20, /* bytes per line */
+};
 
-/* a field as a number; false if it is not one */
+/* a field as a number (NaN and infinities included); false if it is not one */
 static bool csv_number(const char *s, const char *e, double *out) {
   while (s < e && (*s == ' ' || *s == '\t'))
     s++;
@@ -69,87 +77,136 @@ static const char *delimiter_hint(const char *s, const char *e, int delim) {
   return "";
 }
 
-/* Reads the chosen columns as f64 into *vals: rows x ncols. */
-bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int ncols, int delim,
-                   double **vals, View *v) {
-  const char *text = (const char *)b->p, *end = text + b->n;
-  const char *nul = memchr(text, 0, b->n);
-  if (nul) {
-    mtl_set_error("%s: not a CSV text file: a zero byte at offset %zu", path, (size_t)(nul - text));
-    return false;
+typedef struct {
+  const char *path;
+  const int64_t *cols;
+  int64_t width, rows, cap;
+  double *out; /* rows x width */
+  const char **fs, **fe;
+  int delim;
+  bool first;
+  const char *hint; /* the header's, for a file of no data rows */
+} Csv;
+
+/* one line [s, e), number `line` (1-based): a header, a blank, or a row */
+static bool csv_line(Csv *c, const char *s, const char *e, int64_t line) {
+  if (e > s && e[-1] == '\r')
+    e--;
+  if (blank(s, e))
+    return true;
+  int n = csv_fields(s, e, c->delim, c->fs, c->fe, MAXF);
+  double x;
+  if (c->first) {
+    c->first = false;
+    bool header = false;
+    for (int i = 0; i < n && i < MAXF; i++)
+      header |= !csv_number(c->fs[i], c->fe[i], &x);
+    if (header) {
+      c->hint = delimiter_hint(s, e, c->delim);
+      return true;
+    }
   }
-  enum { MAXF = 4096 };
-  const char **fs = malloc(2 * MAXF * sizeof *fs), **fe = fs + MAXF;
-  int64_t rows = 0, width = ncols, line = 0, cap = 0;
-  double *out = NULL;
-  bool ok = fs != NULL, first = true;
-  const char *hint = ""; /* the header's, for a file of no data rows */
+  if (c->rows == c->cap) {
+    int64_t cap = c->cap ? 2 * c->cap : 1024;
+    double *q = (uint64_t)cap > SIZE_MAX / 8 / (uint64_t)c->width
+                    ? NULL : realloc(c->out, (size_t)(cap * c->width) * sizeof *q);
+    if (!q) {
+      mtl_set_error("%s: out of memory at line %" PRId64, c->path, line);
+      return false;
+    }
+    c->out = q, c->cap = cap;
+  }
+  for (int64_t j = 0; j < c->width; j++) {
+    int64_t k = c->cols[j];
+    if (k >= n) {
+      mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is missing: the row has %d field%s%s",
+                    c->path, line, k, n, n == 1 ? "" : "s", delimiter_hint(s, e, c->delim));
+      return false;
+    }
+    bool num = csv_number(c->fs[k], c->fe[k], &x);
+    if (!num || !isfinite(x)) {
+      char shown[64];
+      size_t len = (size_t)(c->fe[k] - c->fs[k]);
+      mtl_printable(shown, sizeof shown, c->fs[k], len > 40 ? 40 : len);
+      mtl_set_error("%s:%" PRId64 ":%td: column %" PRId64 " is not %s: '%s'%s", c->path, line,
+                    c->fs[k] - s + 1, k, num ? "a finite number" : "a number", shown,
+                    num ? "" : delimiter_hint(s, e, c->delim));
+      return false;
+    }
+    c->out[c->rows * c->width + j] = x;
+  }
+  c->rows++;
+  return true;
+}
+
+/* Reads the file in blocks of whole lines; a line may be up to MAX_LINE. */
+static bool csv_lines(Csv *c, MtlStream *s, char *buf) {
+  size_t have = 0;
+  uint64_t offset = 0; /* of buf[0] in the text */
+  int64_t line = 0;
+  bool end, start = true;
+  for (;;) {
+    size_t got;
+    if (!mtl_stream_read(s, buf + have, MAX_LINE - have, &got))
+      return false;
+    end = got < MAX_LINE - have;
+    const char *nul = memchr(buf + have, 0, got);
+    if (nul) {
+      mtl_set_error("%s: not a CSV text file: a zero byte at offset %" PRIu64, c->path,
+                    offset + (uint64_t)(nul - buf));
+      return false;
+    }
+    have += got;
+    if (start && have >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
+      memmove(buf, buf + 3, have -= 3); /* the byte-order mark: not part of a field */
+      offset += 3;
+    }
+    start = false;
+    const char *p = buf, *lim = buf + have, *nl;
+    while ((nl = memchr(p, '\n', (size_t)(lim - p)))) {
+      if (!csv_line(c, p, nl, ++line))
+        return false;
+      p = nl + 1;
+    }
+    if (end)
+      return p == lim || csv_line(c, p, lim, ++line);
+    if (p == buf && have == MAX_LINE) {
+      mtl_set_error("%s:%" PRId64 ": a line longer than %d bytes", c->path, line + 1, MAX_LINE);
+      return false;
+    }
+    offset += (uint64_t)(p - buf);
+    have = (size_t)(lim - p);
+    memmove(buf, p, have);
+  }
+}
+
+bool mtl_csv_read(MtlStream *s, const int64_t *cols, int ncols, int delim, double **vals,
+                  View *v) {
+  for (int j = 0; j < ncols; j++)
+    if (cols[j] < 0 || cols[j] >= MAXF) {
+      mtl_set_error("%s: column %" PRId64 " is outside 0..%d", s->path, cols[j], MAXF - 1);
+      return false;
+    }
+  Csv c = {.path = s->path, .cols = cols, .width = ncols, .delim = delim, .first = true,
+           .hint = ""};
+  char *buf = malloc(MAX_LINE);
+  c.fs = malloc(2 * MAXF * sizeof *c.fs);
+  c.fe = c.fs ? c.fs + MAXF : NULL;
+  bool ok = buf && c.fs;
   if (!ok)
-    mtl_set_error("%s: out of memory", path);
-  for (const char *s = text; ok && s < end; line++) {
-    const char *e = memchr(s, '\n', (size_t)(end - s)), *next;
-    next = e ? e + 1 : end;
-    e = e ? e : end;
-    if (e > s && e[-1] == '\r')
-      e--;
-    if (blank(s, e)) {
-      s = next;
-      continue;
-    }
-    int n = csv_fields(s, e, delim, fs, fe, MAXF);
-    double x;
-    if (first) {
-      first = false;
-      bool header = false;
-      for (int i = 0; i < n && i < MAXF; i++)
-        header |= !csv_number(fs[i], fe[i], &x);
-      if (header) {
-        hint = delimiter_hint(s, e, delim);
-        s = next;
-        continue;
-      }
-    }
-    if (rows == cap) {
-      cap = cap ? 2 * cap : 1024;
-      double *q = realloc(out, (size_t)(cap * width) * sizeof *out);
-      if (!q) {
-        mtl_set_error("%s: out of memory", path);
-        ok = false;
-        break;
-      }
-      out = q;
-    }
-    for (int64_t j = 0; ok && j < width; j++) {
-      int64_t c = cols[j];
-      if (c < 0 || c >= MAXF) {
-        mtl_set_error("%s: column %" PRId64 " is outside 0..%d", path, c, MAXF - 1);
-        ok = false;
-      } else if (c >= n) {
-        mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is missing: the row has %d field%s%s",
-                      path, line + 1, c, n, n == 1 ? "" : "s", delimiter_hint(s, e, delim));
-        ok = false;
-      } else if (!csv_number(fs[c], fe[c], &x)) {
-        int len = (int)(fe[c] - fs[c]);
-        mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is not a number: '%.*s'%s", path,
-                      line + 1, c, len > 40 ? 40 : len, fs[c], delimiter_hint(s, e, delim));
-        ok = false;
-      } else {
-        out[rows * width + j] = x;
-      }
-    }
-    rows++;
-    s = next;
-  }
-  free(fs);
-  if (ok && rows == 0) {
-    mtl_set_error("%s: no data rows%s", path, hint);
+    mtl_set_error("%s: out of memory", s->path);
+  ok = ok && csv_lines(&c, s, buf);
+  free(buf);
+  free(c.fs);
+  if (ok && c.rows == 0) {
+    mtl_set_error("%s: no data rows%s", s->path, c.hint);
     ok = false;
   }
   if (!ok) {
-    free(out);
+    free(c.out);
     return false;
   }
-  *vals = out;
-  *v = (View){.p = (const uint8_t *)out, .elem = E_F64, .ndim = 2, .dims = {rows, width}};
+  *vals = c.out;
+  *v = (View){.p = (const uint8_t *)c.out, .elem = E_F64, .ndim = 2, .dims = {c.rows, c.width}};
   return true;
 }

@@ -1,7 +1,9 @@
 /* mtl_data.c: data sets. Reads a file by its content, never by its name
- * (IDX, .npy or CSV: mtl_idx.c, mtl_npy.c, mtl_csv.c) into an MtlArray;
- * normalizes inputs by the spec's values (normalize(auto) is
- * mtl_norm.c's, after the statistics are known); checks labels; loads a model's split from its
+ * (IDX, .npy or CSV: mtl_idx.c, mtl_npy.c, mtl_csv.c; text as ids:
+ * mtl_text.c), checking its shape against the model before its data, into
+ * an MtlArray of finite values; normalizes inputs by the spec's values
+ * (normalize(auto) is mtl_norm.c's, after the statistics are known);
+ * checks labels; loads a model's split from its
  * bindings and the command line's overrides. Every fault in a file
  * (missing, wrong magic, truncated, wrong shape, out-of-range label) is an
  * error naming the file. Batching and shuffling are mtl_train.c's. */
@@ -15,9 +17,65 @@
 
 /* ---- conversion to an MtlArray -------------------------------------------- */
 
-static bool convert(MtlArray *out, const char *path, const View *v, MtlDtype want,
-                    int64_t width, const char *what) {
-  int64_t n = v->dims[0], per = mtl_view_numel(v, 1);
+enum { CHUNK_VALUES = 1 << 14 }; /* values converted per read */
+
+/* k values of chunk c into data[from, from + k): scaled, checked finite
+ * (inputs and real labels) or integer (class labels) */
+static bool put_values(void *data, size_t from, const View *c, size_t k, MtlDtype want,
+                       int64_t width, const char *path, const char *what) {
+  for (size_t j = 0; j < k; j++) {
+    size_t i = from + j;
+    double x = mtl_view_f64(c, (int64_t)j);
+    if (want == MTL_F32) {
+      float f = c->scale ? (float)c->p[j] / 255.0f : (float)x;
+      ((float *)data)[i] = f;
+      if (isfinite(f))
+        continue;
+      if (isfinite(x))
+        mtl_set_error("%s: sample %zu, value %zu: %g is not a finite f32 (outside its range)",
+                      path, i / (size_t)width, i % (size_t)width, x);
+      else
+        mtl_set_error("%s: sample %zu, value %zu: %s is not a finite number", path,
+                      i / (size_t)width, i % (size_t)width, mtl_nonfinite_name(x));
+    } else {
+      if (x == floor(x) && x >= INT32_MIN && x <= INT32_MAX) {
+        ((int32_t *)data)[i] = (int32_t)x;
+        continue;
+      }
+      mtl_set_error("%s: sample %zu: %s %g is not an integer", path, i / (size_t)width,
+                    what && !strncmp(what, "input", 5) ? "id" : "label", x);
+    }
+    return false;
+  }
+  return true;
+}
+
+/* the data's size against what is left of a file that is not gzip: both
+ * are known before a byte is read */
+static bool check_left(MtlStream *s, const View *v, uint64_t bytes) {
+  uint64_t left = mtl_stream_left(s);
+  if (left == UINT64_MAX || left == bytes)
+    return true;
+  char sh[200];
+  mtl_view_text(sh, sizeof sh, v);
+  if (bytes > left)
+    mtl_set_error("%s: truncated: shape %s needs %" PRIu64 " bytes of data, the file has %" PRIu64,
+                  s->path, sh, bytes, left);
+  else
+    mtl_set_error("%s: %" PRIu64 " bytes after the data of shape %s", s->path, left - bytes, sh);
+  return false;
+}
+
+/* Checks the view's shape against the model's width, then reads the
+ * values: from v->p when they are in memory (CSV), else from the stream in
+ * chunks, the array growing only as data arrives. */
+static bool convert(MtlArray *out, MtlStream *s, const View *v, MtlDtype want, int64_t width,
+                    const char *what) {
+  const char *path = s->path;
+  int64_t n, per;
+  uint64_t bytes;
+  if (!mtl_view_sizes(path, v, &n, &per, &bytes))
+    return false;
   if (per != width) {
     char sh[160];
     mtl_shape_text(sh, sizeof sh, v->dims + 1, v->ndim - 1);
@@ -32,71 +90,102 @@ static bool convert(MtlArray *out, const char *path, const View *v, MtlDtype wan
     mtl_set_error("%s: no samples", path);
     return false;
   }
-  size_t total = (size_t)(n * width);
-  void *data = malloc(total * 4);
-  if (!data) {
-    mtl_set_error("%s: out of memory for %" PRId64 " samples", path, n);
+  bool mem = v->p != NULL;
+  if (!mem && !check_left(s, v, bytes))
     return false;
-  }
-  if (want == MTL_F32) {
-    float *f = data;
-    if (v->scale)
-      for (size_t i = 0; i < total; i++)
-        f[i] = (float)v->p[i] / 255.0f;
-    else
-      for (size_t i = 0; i < total; i++)
-        f[i] = (float)mtl_view_f64(v, (int64_t)i);
-  } else {
-    int32_t *d = data;
-    for (size_t i = 0; i < total; i++) {
-      double x = mtl_view_f64(v, (int64_t)i);
-      if (x != floor(x) || x < INT32_MIN || x > INT32_MAX) {
-        mtl_set_error("%s: sample %zu: %s %g is not an integer", path, i / (size_t)width,
-                      what && !strncmp(what, "input", 5) ? "id" : "label", x);
-        free(data);
-        return false;
+  size_t total = (size_t)(n * width), esize = (size_t)mtl_elem_size[v->elem];
+  size_t cap = mem || !s->gz || total < 4 * CHUNK_VALUES ? total : 4 * CHUNK_VALUES;
+  void *data = malloc(cap * 4);
+  uint8_t *chunk = mem ? NULL : malloc(CHUNK_VALUES * esize);
+  bool ok = data && (mem || chunk);
+  if (!ok)
+    mtl_set_error("%s: out of memory for %" PRId64 " samples", path, n);
+  for (size_t i = 0, k; ok && i < total; i += k) {
+    View c = *v;
+    k = mem ? total : total - i < CHUNK_VALUES ? total - i : CHUNK_VALUES;
+    if (!mem) {
+      size_t got;
+      ok = mtl_stream_read(s, chunk, k * esize, &got);
+      if (ok && got < k * esize) {
+        char sh[200];
+        mtl_view_text(sh, sizeof sh, v);
+        mtl_set_error("%s: truncated: shape %s needs %" PRIu64 " bytes of data, the file has %zu",
+                      path, sh, bytes, i * esize + got);
+        ok = false;
       }
-      d[i] = (int32_t)x;
+      c.p = chunk;
     }
+    if (ok && i + k > cap) {
+      size_t grown = 2 * cap > total ? total : 2 * cap;
+      void *q = realloc(data, grown * 4);
+      if (!(ok = q != NULL))
+        mtl_set_error("%s: out of memory after %zu samples", path, i / (size_t)width);
+      else
+        data = q, cap = grown;
+    }
+    ok = ok && put_values(data, i, &c, k, want, width, path, what);
+  }
+  bool end = true;
+  if (ok && !mem && (ok = mtl_stream_at_end(s, &end)) && !end) {
+    char sh[200];
+    mtl_view_text(sh, sizeof sh, v);
+    mtl_set_error("%s: more bytes after the data of shape %s", path, sh);
+    ok = false;
+  }
+  free(chunk);
+  if (!ok) {
+    free(data);
+    return false;
   }
   *out = (MtlArray){want, n, width, data};
   return true;
 }
 
-static bool load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
-                 int csv_column, const int64_t *csv_columns, int n_csv_columns, int delim,
-                 const char *what) {
-  Bytes b;
-  if (!mtl_read_file(path, &b))
+bool mtl_read_array(MtlArray *out, MtlStream *s, MtlDtype want, int64_t width, int csv_column,
+                    const int64_t *csv_columns, int n_csv_columns, int delim, const char *what) {
+  const char *path = s->path;
+  uint8_t b[6];
+  size_t n;
+  if (!mtl_stream_read(s, b, sizeof b, &n))
     return false;
+  mtl_stream_unread(s, b, n);
   View v;
   double *csv = NULL;
   bool ok;
   int64_t col = csv_column;
-  if (b.n == 0) {
+  if (n == 0) {
     mtl_set_error("%s: empty file", path);
     ok = false;
-  } else if (b.n >= 6 && !memcmp(b.p, "\x93NUMPY", 6)) {
-    ok = mtl_npy_parse(path, &b, &v);
-  } else if (b.n >= 2 && b.p[0] == 0 && b.p[1] == 0) {
-    ok = b.n >= 4 ? mtl_idx_parse(path, &b, &v)
-                  : (mtl_set_error("%s: truncated: %zu bytes, less than an IDX magic number",
-                                   path, b.n), false);
+  } else if (n == 6 && !memcmp(b, "\x93NUMPY", 6)) {
+    ok = mtl_npy_header(s, &v);
+  } else if (n >= 2 && b[0] == 0 && b[1] == 0) {
+    ok = mtl_idx_header(s, &v);
   } else if (csv_column >= 0) {
-    ok = mtl_csv_parse(path, &b, &col, 1, delim, &csv, &v);
+    ok = mtl_csv_read(s, &col, 1, delim, &csv, &v);
   } else if (csv_columns && n_csv_columns > 0) {
-    ok = mtl_csv_parse(path, &b, csv_columns, n_csv_columns, delim, &csv, &v);
+    ok = mtl_csv_read(s, csv_columns, n_csv_columns, delim, &csv, &v);
   } else {
     mtl_set_error("%s: wrong magic number: bytes %02x %02x %02x %02x are neither IDX "
                   "(00 00 TYPE NDIM) nor .npy (93 'NUMPY'); a CSV file needs csv(column=N) "
                   "or csv(columns=[...])", path,
-                  b.p[0], b.n > 1 ? b.p[1] : 0, b.n > 2 ? b.p[2] : 0, b.n > 3 ? b.p[3] : 0);
+                  b[0], n > 1 ? b[1] : 0, n > 2 ? b[2] : 0, n > 3 ? b[3] : 0);
     ok = false;
   }
   if (ok)
-    ok = convert(out, path, &v, want, width, what);
+    ok = convert(out, s, &v, want, width, what);
   free(csv);
-  free(b.p);
+  return ok;
+}
+
+static bool load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
+                 int csv_column, const int64_t *csv_columns, int n_csv_columns, int delim,
+                 const char *what) {
+  MtlStream s;
+  if (!mtl_stream_open(&s, path, true))
+    return false;
+  bool ok = mtl_read_array(out, &s, want, width, csv_column, csv_columns, n_csv_columns, delim,
+                           what);
+  mtl_stream_close(&s);
   return ok;
 }
 
@@ -180,13 +269,13 @@ static void bindable_names(char *buf, size_t cap, const MtlModelInfo *m) {
                           i < m->n_inputs ? m->inputs[i].name : m->labels[i - m->n_inputs].name);
 }
 
-/* (as issue 17's branch has it, less its escaping of the names) */
 bool mtl_check_overrides(const MtlModelInfo *m, const MtlOverride *ov, int n_ov) {
   static const char *const splits[] = {"train", "test", "valid"};
   for (int i = 0; i < n_ov; i++) {
     const MtlOverride *o = &ov[i];
-    const char *split = o->split, *name = o->name;
-    char names[1024];
+    char split[80], name[80], names[1024];
+    mtl_printable(split, sizeof split, o->split, strlen(o->split));
+    mtl_printable(name, sizeof name, o->name, strlen(o->name));
     bool known = false;
     for (size_t k = 0; k < sizeof splits / sizeof *splits; k++)
       known |= !strcmp(o->split, splits[k]);

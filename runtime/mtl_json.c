@@ -3,6 +3,7 @@
  * integers when they are ones. Nothing else of JSON's uses is served. */
 #include "mtl_json.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,19 @@ static void jspace(JParser *p) {
 
 static int jvalue(JParser *p);
 
+/* nodes grow as values arrive: memory follows what the text holds, never
+ * what its length could */
 static int jnew(JParser *p, JType t) {
   if (p->n == p->cap) {
-    p->err = "too many values";
-    return -1;
+    int cap = p->cap ? 2 * p->cap : 64;
+    if (cap > p->max)
+      cap = p->max;
+    JNode *q = p->n < cap ? realloc(p->nodes, (size_t)cap * sizeof *q) : NULL;
+    if (!q) {
+      p->err = p->n < cap ? "out of memory" : "too many values";
+      return -1;
+    }
+    p->nodes = q, p->cap = cap;
   }
   p->nodes[p->n] = (JNode){.type = t, .child = -1, .next = -1};
   return p->n++;
@@ -241,10 +251,11 @@ static int jvalue(JParser *p) {
 }
 
 bool mtl_json_parse(JParser *p, const char *text, size_t n) {
-  *p = (JParser){.s = text, .start = text, .end = text + n, .cap = (int)(n / 2 + 2)};
-  p->nodes = malloc((size_t)p->cap * sizeof *p->nodes);
+  /* a value takes at least a byte and its separator */
+  *p = (JParser){.s = text, .start = text, .end = text + n,
+                 .max = n / 2 + 2 < INT_MAX ? (int)(n / 2 + 2) : INT_MAX};
   p->strs = malloc(n + 1);
-  if (!p->nodes || !p->strs) {
+  if (!p->strs) {
     p->err = "out of memory";
     return false;
   }

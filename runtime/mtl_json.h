@@ -1,7 +1,8 @@
 /* mtl_json.h: the small JSON parser that reads checkpoint headers
  * (mtl_ckpt.c); internal to libmtlrt, not installed. The whole text
- * becomes a tree of nodes in one array: no recursion limit but a depth
- * cap, strings decoded (escapes and \uXXXX pairs to UTF-8). */
+ * becomes a tree of nodes in one array, grown as values arrive: no
+ * recursion limit but a depth cap, strings decoded (escapes and \uXXXX
+ * pairs to UTF-8). The caller caps the text's length. */
 #ifndef MTL_JSON_H
 #define MTL_JSON_H
 
@@ -24,7 +25,7 @@ typedef struct {
 typedef struct {
   const char *s, *start, *end;
   JNode *nodes;
-  int n, cap, depth;
+  int n, cap, max, depth; /* nodes: used, allocated, allowed */
   char *strs; /* decoded strings, never longer than the text */
   size_t ns;
   const char *err;

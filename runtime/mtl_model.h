@@ -95,6 +95,7 @@ typedef struct {
   int derive_from; /* task index when derived by lookup, else -1 */
   const int32_t *lookup;
   int n_lookup;
+  int line;       /* the task's line in the spec, or 0 */
 } MtlTaskInfo;
 
 /* How a text file becomes ids (runtime/mtl_text.c): one sample per line,

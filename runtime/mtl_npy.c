@@ -1,12 +1,13 @@
-/* mtl_npy.c: NumPy .npy files, versions 1 to 3: "\x93NUMPY", the
- * version, the header's length, a Python dict literal with descr,
- * fortran_order and shape, then the values in C order. */
+/* mtl_npy.c: the header of a NumPy .npy file, versions 1 to 3: "\x93NUMPY",
+ * the version, the header's length (at most numpy's own limit), a Python
+ * dict literal with descr, fortran_order and shape, padded with spaces to
+ * a newline; then the values in C order, which mtl_data.c reads once the
+ * shape suits the model. */
 #include "mtl_read.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- NumPy .npy: "\x93NUMPY", version, header length, a Python dict ----- */
 
 typedef struct {
   const char *s, *end;
@@ -88,61 +89,103 @@ static bool npy_descr(const char *path, const char *descr, View *v) {
   else
     order = '=';
   char kind = d[0];
-  char *end;
-  long size = kind ? strtol(d + 1, &end, 10) : 0;
-  for (size_t i = 0; kind && *end == 0 && i < sizeof known / sizeof *known; i++)
+  char *end = NULL; /* the size: digits only */
+  long size = kind && d[1] >= '0' && d[1] <= '9' ? strtol(d + 1, &end, 10) : 0;
+  for (size_t i = 0; end && !*end && i < sizeof known / sizeof *known; i++)
     if (known[i].kind == kind && known[i].size == size) {
       v->elem = known[i].e;
       v->swap = size > 1 && ((order == '>' && mtl_little_endian()) || (order == '<' && !mtl_little_endian()));
       return true;
     }
+  char shown[64];
+  mtl_printable(shown, sizeof shown, descr, strlen(descr));
   mtl_set_error("%s: unsupported .npy dtype '%s' (read: f32, f64, u8, i32, i64 "
-                "and other plain integers)", path, descr);
+                "and other plain integers)", path, shown);
   return false;
 }
 
-bool mtl_npy_parse(const char *path, const Bytes *b, View *v) {
-  if (b->n < 10) {
-    mtl_set_error("%s: truncated: the .npy header needs at least 10 bytes, the file has %zu", path, b->n);
+/* numpy.lib.format refuses longer headers unless told otherwise */
+#define NPY_MAX_HEADER 10000
+
+/* the dict's keys once each, then nothing but padding */
+static bool npy_dict(Cursor *c, char *descr, size_t cap, bool *fortran, View *v) {
+  char key[32];
+  int seen = 0;
+  bool ok = eat(c, '{');
+  while (ok && !eat(c, '}')) {
+    ok = py_string(c, key, sizeof key) && eat(c, ':');
+    int bit = !ok ? 0 : !strcmp(key, "descr") ? 1 : !strcmp(key, "fortran_order") ? 2
+              : !strcmp(key, "shape") ? 4 : 0;
+    ok = bit && !(seen & bit);
+    seen |= bit;
+    if (ok && bit == 1)
+      ok = py_string(c, descr, cap);
+    else if (ok && bit == 2)
+      ok = py_word(c, "True") ? (*fortran = true) : py_word(c, "False");
+    else if (ok && bit == 4)
+      ok = py_shape(c, v);
+    if (ok && !eat(c, ','))
+      ok = eat(c, '}') ? (c->s--, true) : false;
+  }
+  skip_space(c);
+  return ok && seen == 7 && c->s == c->end;
+}
+
+bool mtl_npy_header(MtlStream *s, View *v) {
+  const char *path = s->path;
+  uint8_t pre[12];
+  size_t got;
+  if (!mtl_stream_read(s, pre, 10, &got))
+    return false;
+  if (got < 10) {
+    mtl_set_error("%s: truncated: the .npy header needs at least 10 bytes, the file has %zu", path, got);
     return false;
   }
-  int major = b->p[6];
-  size_t lenbytes = major == 1 ? 2 : 4;
+  int major = pre[6];
   if (major < 1 || major > 3) {
-    mtl_set_error("%s: unsupported .npy version %d.%d", path, major, b->p[7]);
+    mtl_set_error("%s: unsupported .npy version %d.%d", path, major, pre[7]);
     return false;
   }
-  size_t hlen = b->p[8] | (size_t)b->p[9] << 8;
+  size_t lenbytes = major == 1 ? 2 : 4, head = 8 + lenbytes;
+  if (lenbytes == 4) {
+    if (!mtl_stream_read(s, pre + 10, 2, &got))
+      return false;
+    if (got < 2) {
+      mtl_set_error("%s: truncated: a version %d .npy header needs at least 12 bytes, the file "
+                    "has %zu", path, major, 10 + got);
+      return false;
+    }
+  }
+  uint64_t hlen = pre[8] | (uint64_t)pre[9] << 8;
   if (lenbytes == 4)
-    hlen = b->n < 12 ? SIZE_MAX : hlen | (size_t)b->p[10] << 16 | (size_t)b->p[11] << 24;
-  size_t head = 8 + lenbytes;
-  if (hlen > b->n - head) {
-    mtl_set_error("%s: truncated: the .npy header says %zu bytes, the file has %zu after it",
-                  path, hlen, b->n - head);
+    hlen |= (uint64_t)pre[10] << 16 | (uint64_t)pre[11] << 24;
+  if (hlen > NPY_MAX_HEADER) {
+    mtl_set_error("%s: the .npy header says %" PRIu64 " bytes, more than numpy's limit of %d",
+                  path, hlen, NPY_MAX_HEADER);
     return false;
   }
-  *v = (View){.p = b->p + head + hlen};
-  Cursor c = {(const char *)b->p + head, (const char *)b->p + head + hlen};
-  char key[32], descr[32] = "";
-  bool fortran = false, have_shape = false, ok = eat(&c, '{');
-  while (ok && !eat(&c, '}')) {
-    ok = py_string(&c, key, sizeof key) && eat(&c, ':');
-    if (ok && !strcmp(key, "descr"))
-      ok = py_string(&c, descr, sizeof descr);
-    else if (ok && !strcmp(key, "fortran_order"))
-      ok = py_word(&c, "True") ? (fortran = true) : py_word(&c, "False");
-    else if (ok && !strcmp(key, "shape"))
-      ok = have_shape = py_shape(&c, v);
-    else
-      ok = false;
-    if (ok && !eat(&c, ','))
-      ok = eat(&c, '}') ? (c.s--, true) : false;
-  }
-  if (!ok || !descr[0] || !have_shape) {
-    mtl_set_error("%s: bad .npy header: want {'descr': ..., 'fortran_order': ..., 'shape': (...)}", path);
+  char *text = malloc(hlen + 1);
+  if (!text) {
+    mtl_set_error("%s: out of memory", path);
     return false;
   }
-  if (!npy_descr(path, descr, v))
+  bool ok = mtl_stream_read(s, text, (size_t)hlen, &got);
+  if (ok && got < hlen) {
+    mtl_set_error("%s: truncated: the .npy header says %" PRIu64 " bytes, the file has %zu after "
+                  "its %zu", path, hlen, got, head);
+    ok = false;
+  }
+  char descr[32] = "";
+  bool fortran = false;
+  *v = (View){0};
+  Cursor c = {text, text + hlen};
+  if (ok && !npy_dict(&c, descr, sizeof descr, &fortran, v)) {
+    mtl_set_error("%s: bad .npy header: want {'descr': ..., 'fortran_order': ..., 'shape': (...)}"
+                  " once each, then spaces and a newline", path);
+    ok = false;
+  }
+  free(text);
+  if (!ok || !npy_descr(path, descr, v))
     return false;
   v->scale = v->elem == E_U8; /* uint8 images to [0, 1], as from IDX (and torchvision) */
   if (fortran && v->ndim > 1) {
@@ -153,5 +196,5 @@ bool mtl_npy_parse(const char *path, const Bytes *b, View *v) {
     mtl_set_error("%s: a scalar .npy array; want one row per sample", path);
     return false;
   }
-  return mtl_view_check_size(path, v, b->n - head - hlen);
+  return true;
 }

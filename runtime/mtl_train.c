@@ -7,11 +7,16 @@
  * stopping: mtl_monitor.c), Ctrl-C; mtl_eval for a saved checkpoint. Everything the
  * loop's future depends on (parameters, optimizer state, the global step,
  * the epoch, the shuffle RNG) is in the checkpoint, so training 2 epochs
- * equals training 1, saving and resuming for 1, bit for bit. Reads and
- * writes files only through mtl_data.c and mtl_ckpt.c (and the log). */
+ * equals training 1, saving and resuming for 1, bit for bit. A loss, a
+ * parameter or an optimizer state that turns non-finite stops the run
+ * (exit status 1) before it is saved. Reads and writes files only through
+ * mtl_data.c and mtl_ckpt.c, and the log's whole lines through
+ * mtl_write.c; a failed write of the log or of stdout fails the run. */
 #include "mtl_monitor.h"
+#include "mtl_write.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <math.h>
@@ -429,13 +434,102 @@ typedef struct {
   MtlRng rng;
   MtlBalancer *bal;
   double weights[64]; /* the epoch's mean weights */
-  FILE *log;
+  int log; /* the --log file, or -1 */
   bool tty;
   MtlMonitor mon;
   char *best_path;     /* the best epoch's checkpoint, beside --save's */
   int64_t saved_epoch, best_saved; /* what the checkpoints hold: epochs, 0: none */
   bool interrupted;
 } Trainer;
+
+/* "training stopped, CKPT not overwritten": how a run that goes
+ * non-finite ends */
+static void stopped(char *buf, size_t cap, const Trainer *tr) {
+  snprintf(buf, cap, "training stopped%s%s%s", tr->o->save ? ", " : "",
+           tr->o->save ? tr->o->save : "", tr->o->save ? " not overwritten" : "");
+}
+
+/* A non-finite loss spreads to every parameter it reaches (a shared
+ * trunk's, so every task's): the run stops at the step, before an epoch's
+ * checkpoint could overwrite the last good one. */
+static bool losses_finite(const Trainer *tr, const float *losses, int64_t epoch, int64_t s,
+                          int64_t steps) {
+  char end[4200], where[4200] = "";
+  for (int t = 0; t < tr->m->n_tasks; t++)
+    if (!isfinite(losses[t])) {
+      const MtlTaskInfo *k = &tr->m->tasks[t];
+      stopped(end, sizeof end, tr);
+      if (k->line > 0 && tr->m->spec) /* where the task is declared, as the compiler's messages */
+        snprintf(where, sizeof where, "%s:%d: ", tr->m->spec, k->line);
+      mtl_set_error("%stask %s: the training loss is %s at step %" PRId64 " (epoch %" PRId64
+                    ", batch %" PRId64 " of %" PRId64 "); %s (a smaller learning rate may "
+                    "help)", where, k->name, mtl_nonfinite_name(losses[t]), tr->step,
+                    epoch + 1, s + 1, steps, end);
+      return false;
+    }
+  return true;
+}
+
+/* The update after the last loss can overflow too: parameters, running
+ * statistics and optimizer state are checked before anything is saved or
+ * reported. */
+static bool state_finite(const Trainer *tr, int64_t epoch) {
+  const MtlModelInfo *m = tr->m;
+  const struct {
+    const char *what;
+    const MtlTensor *t;
+    int n;
+    const float *base;
+  } groups[] = {{"parameter", m->param_tensors, m->n_param_tensors, tr->b.params},
+                {"running statistic", m->stat_tensors, m->n_stat_tensors, tr->b.stats},
+                {"optimizer state", m->state_tensors, m->n_state_tensors, tr->b.state}};
+  char end[4200];
+  for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
+    const MtlTensor *ts = groups[g].t;
+    for (int i = 0; i < groups[g].n; i++)
+      for (int64_t j = 0; j < ts[i].numel; j++) {
+        float x = groups[g].base[ts[i].offset + j];
+        if (isfinite(x))
+          continue;
+        stopped(end, sizeof end, tr);
+        mtl_set_error("%s %s: value %" PRId64 " is %s after step %" PRId64 " (epoch %" PRId64
+                      "); %s", groups[g].what, ts[i].name, j, mtl_nonfinite_name(x), tr->step,
+                      epoch + 1, end);
+        return false;
+      }
+  }
+  return true;
+}
+
+/* One line of the log, an epoch's (EP) or else a balanced step's weights
+ * (W), written whole with one write: on a failure (a full disk) the file
+ * is cut back to its last whole line and the run fails naming the log. */
+static bool log_line(Trainer *tr, const Epoch *ep, int64_t step, int64_t epoch, const double *w) {
+  char *line = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&line, &n);
+  if (!f) {
+    mtl_set_error("%s: cannot write the log: out of memory", tr->o->log);
+    return false;
+  }
+  if (ep)
+    log_epoch(f, tr->m, ep);
+  else
+    log_step(f, tr->m, step, epoch, w);
+  bool ok = fclose(f) == 0;
+  off_t at = lseek(tr->log, 0, SEEK_END);
+  if (!ok)
+    errno = ENOMEM;
+  ok = ok && mtl_write_all(tr->log, line, n);
+  if (!ok) {
+    int saved = errno;
+    if (at >= 0 && ftruncate(tr->log, at) != 0)
+      at = -1; /* not a file that can be cut (/dev/full): nothing to undo */
+    mtl_set_error("%s: cannot write the log: %s", tr->o->log, strerror(saved));
+  }
+  free(line);
+  return ok;
+}
 
 /* Ctrl-C: the loop stops between steps, says what was saved, and
  * mtl_train returns 130; a second Ctrl-C kills at once. */
@@ -448,7 +542,8 @@ static void on_sigint(int sig) {
 /* One epoch over the train split; fills loss[t] (per-sample means),
  * reg[r] (the regularizers' values, averaged the same way), the mean
  * balancing weights, and *lr_last, the last step's rate. False when
- * interrupted, or (mtl_error() set) when a step's loss is not finite. */
+ * interrupted, or (mtl_error() set) when a loss, a gradient or a weight is
+ * not finite or the log cannot be written. */
 static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, double *reg,
                         double *lr_last) {
   const MtlModelInfo *m = tr->m;
@@ -490,6 +585,7 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     if (!mtl_balance_step(tr->bal, &st)) {
       if (tr->tty)
         fputs("\r\033[K", stderr);
+      (void)losses_finite(tr, losses, epoch, s, steps); /* a loss's message names its line */
       return false;
     }
     const double *w = mtl_balance_weights(tr->bal);
@@ -497,8 +593,10 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
       *(k < T ? &loss[k] : &reg[k - T]) += (double)losses[k] * (double)B;
     for (int k = 0; k < T; k++)
       tr->weights[k] += w[k] / (double)steps;
-    if (tr->log && m->balance != MTL_BAL_STATIC)
-      log_step(tr->log, m, t, epoch + 1, w);
+    if (!losses_finite(tr, losses, epoch, s, steps))
+      return false;
+    if (tr->log >= 0 && m->balance != MTL_BAL_STATIC && !log_line(tr, NULL, t, epoch + 1, w))
+      return false;
     double tn = now();
     if (tr->tty && (tn - drawn > 0.1 || s + 1 == steps)) {
       progress(m, epoch + 1, tr->epochs, s + 1, steps, from + B, n,
@@ -512,6 +610,14 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     *(k < T ? &loss[k] : &reg[k - T]) /= (double)n;
   mtl_balance_epoch_end(tr->bal, loss);
   return true;
+}
+
+/* what was printed reached its file (a full disk, a closed pipe) */
+static bool stdout_ok(void) {
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return true;
+  mtl_set_error("cannot write the standard output: %s", strerror(errno));
+  return false;
 }
 
 /* The watched value of the valid metrics: a task's loss or metric, or the
@@ -564,8 +670,8 @@ static bool run_epochs(Trainer *tr, int64_t first) {
   Metric test[64] = {{0}}, valid[64] = {{0}};
   for (int64_t e = first; e < tr->epochs && !mtl_monitor_stop(&tr->mon); e++) {
     double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs), lr_last;
-    if (!train_epoch(tr, e, lr, loss, reg, &lr_last))
-      return false; /* interrupted, or a loss not finite */
+    if (!train_epoch(tr, e, lr, loss, reg, &lr_last) || !state_finite(tr, e))
+      return false; /* interrupted, or not finite */
     if (tr->have_valid)
       evaluate(&tr->b, &tr->valid, valid);
     if (tr->have_test)
@@ -576,10 +682,14 @@ static bool run_epochs(Trainer *tr, int64_t first) {
                 .weights = m->balance != MTL_BAL_STATIC ? tr->weights : NULL, .valid = tr->have_valid ? valid : NULL,
                 .test = tr->have_test ? test : NULL, .mon = tr->have_valid ? &tr->mon : NULL,
                 .improved = improved};
-    if (!tr->o->quiet)
+    if (!tr->o->quiet) {
       print_epoch(m, &ep);
-    if (tr->log)
-      log_epoch(tr->log, m, &ep);
+      if (!stdout_ok())
+        return false;
+    }
+    /* the log first: a save that fails leaves the epoch's line, not a gap */
+    if (tr->log >= 0 && !log_line(tr, &ep, 0, 0, NULL))
+      return false;
     if (tr->o->save && !save(tr, e + 1, improved))
       return false;
   }
@@ -643,6 +753,12 @@ static bool resume(Trainer *tr, int64_t *first) {
       !mtl_balance_load(tr->bal, meta.balance_state, meta.n_balance_state, path))
     return false;
   tr->mon.best_epoch = meta.best_epoch, tr->mon.since = meta.since_best, tr->mon.best = meta.best;
+  int64_t steps = (tr->train.n + tr->B - 1) / tr->B; /* per epoch */
+  if (*first < tr->epochs && (tr->epochs - *first) > (INT64_MAX - tr->step) / steps) {
+    mtl_set_error("%s: step %" PRId64 " and %" PRId64 " more epochs of %" PRId64 " steps pass "
+                  "the largest step count", path, tr->step, tr->epochs - *first, steps);
+    return false;
+  }
   bool other = meta.optimizer[0] && strcmp(meta.optimizer, opt);
   if (meta.state_fresh && m->n_state_tensors) {
     tr->opt_start = meta.step;
@@ -689,7 +805,8 @@ static bool train(Trainer *tr) {
   mtl_normalize_auto(&tr->train, m, tr->b.stats);
   mtl_normalize_auto(&tr->test, m, tr->b.stats);
   mtl_normalize_auto(&tr->valid, m, tr->b.stats);
-  if (o->log && !(tr->log = fopen(o->log, o->resume ? "a" : "w"))) {
+  if (o->log && (tr->log = open(o->log, O_WRONLY | O_CREAT | O_CLOEXEC |
+                                 (o->resume ? O_APPEND : O_TRUNC), 0666)) < 0) {
     mtl_set_error("%s: cannot open the log: %s", o->log, strerror(errno));
     return false;
   }
@@ -736,7 +853,7 @@ char *mtl_best_path(const char *save) {
 int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (!check_model(m) || !mtl_check_overrides(m, o->overrides, o->n_overrides))
     return fail();
-  Trainer tr = {.m = m, .o = o};
+  Trainer tr = {.m = m, .o = o, .log = -1};
   tr.B = o->batch > 0 ? o->batch : m->batch;
   tr.epochs = o->epochs > 0 ? o->epochs : m->epochs;
   if (tr.B < 1 || tr.B > m->batch_max) {
@@ -763,10 +880,11 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   sigaction(SIGINT, &sa, &old);
   bool ok = train(&tr);
   sigaction(SIGINT, &old, NULL);
-  if (tr.log && fclose(tr.log) != 0 && ok) {
+  if (tr.log >= 0 && close(tr.log) != 0 && ok) {
     mtl_set_error("%s: cannot write the log: %s", o->log, strerror(errno));
     ok = false;
   }
+  ok = ok && stdout_ok();
   if (tr.interrupted)
     report_interrupt(&tr);
   bufs_free(&tr.b);
@@ -802,6 +920,7 @@ int mtl_eval_split(const MtlModelInfo *m, const char *ckpt, const char *split,
       metric_text(buf, sizeof buf, &m->tasks[t], &mt[t]);
       printf("%-*s  %s\n", w, m->tasks[t].name, buf);
     }
+    ok = stdout_ok();
   }
   bufs_free(&b);
   mtl_split_free(&test);

@@ -14,14 +14,8 @@ import json, struct, sys
 import numpy as np
 import torch
 
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    return {k: torch.from_numpy(np.frombuffer(
-                raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
-                dtype=np.float32).reshape(v["shape"]).copy())
-            for k, v in header.items() if k != "__metadata__"}
+from torch_compare import load_safetensors
+
 
 NAMES = ["trunk.dense1.weight", "trunk.dense1.bias", "a.dense1.weight", "a.dense1.bias",
          "b.dense1.weight", "b.dense1.bias"]

@@ -176,7 +176,8 @@ def build(name):
 
 
 def load_safetensors(path):
-    return {k: torch.from_numpy(v.copy()) for k, v in torch_batchnorm.load_safetensors(path).items()}
+    return {k: v.clone() if torch.is_tensor(v) else torch.from_numpy(v.copy())
+            for k, v in torch_batchnorm.load_safetensors(path).items()}
 
 
 def losses(model, x, ys, tasks):

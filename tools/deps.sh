@@ -8,8 +8,10 @@
 # cross compilers, newlib and qemu-user): .ci/run uses it, so CI runs those
 # tests instead of skipping them. --cross adds only the deployment tools.
 set -eu
-want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
-cross="clang-14 valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
+# clang-14 and libclang-rt-14-dev: the libFuzzer harnesses (make fuzz, in
+# make test) and the deployment checks
+want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools clang-14 libclang-rt-14-dev dataset-fashion-mnist"
+cross="valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 if [ "${1:-}" = --tests ]; then
   want="$want python3-torch python3-numpy python3-scipy graphviz librsvg2-bin g++ man-db $cross"
 elif [ "${1:-}" = --cross ]; then

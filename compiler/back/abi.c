@@ -58,7 +58,7 @@ static const AbiField task_fields[] = {
     FIELD(MtlTaskInfo, width, AF_I64),         FIELD(MtlTaskInfo, metrics, AF_I32),
     FIELD(MtlTaskInfo, weight, AF_F64),        FIELD(MtlTaskInfo, label, AF_I32),
     FIELD(MtlTaskInfo, derive_from, AF_I32),   SCALARS(MtlTaskInfo, lookup, AF_I32, n_lookup),
-    FIELD(MtlTaskInfo, n_lookup, AF_I32),
+    FIELD(MtlTaskInfo, n_lookup, AF_I32),      FIELD(MtlTaskInfo, line, AF_I32),
 };
 static const AbiStruct task_s = STRUCT(MtlTaskInfo, task_fields);
 

@@ -11,34 +11,50 @@
 MtlModelInfo *unit_info(Unit *u);
 
 /* ---- emit_c.c --------------------------------------------------------------------- */
-/* Writes DIR/NAME.c and DIR/NAME.h; with_main adds DIR/main.c. Returns false
- * after printing an error. `cmdline` goes in the front matter. */
+/* Writes DIR/NAME.c and DIR/NAME.h; with_main adds DIR/main.c: all whole or
+ * none replaced (runtime/mtl_write.c). Returns false after printing an
+ * error. `cmdline` goes in the front matter. */
 bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline);
 
-/* only NAME.h, beside an object file from the LLVM back end */
-bool emit_c_header(Unit *u, const char *dir, const char *cmdline);
+/* PATH (p[0, n): the LLVM back end's object file or IR) and NAME.h beside
+ * it, written together: both whole, or neither. */
+bool emit_c_with_header(Unit *u, const char *path, const void *p, size_t n, const char *cmdline);
 /* pieces the inference-only emitter shares: a kernel as a static C
- * function, the small inline helpers kernels call, a float literal, a
- * file written whole under a temporary name and renamed, a folder made
- * when missing */
+ * function, the small inline helpers kernels call, a float literal, the
+ * one writer of mtlc's outputs, a folder made when missing */
 void emitc_kernel(FILE *out, const Kernel *k);
 void emitc_helpers(FILE *out);
 /* only those the kernels use (clang warns of an unused static inline) */
 void emitc_helpers_used(FILE *out, const Vec *kernels);
 void emitc_float(FILE *out, double f);
-bool emitc_write(Arena *a, const char *dir, const char *file, void (*body)(FILE *, void *),
-                 void *ctx);
+/* an output file: rendered by body(f, ctx), or (body NULL) bytes[0, n) */
+typedef struct {
+  const char *path;
+  void (*body)(FILE *, void *);
+  void *ctx;
+  const void *bytes;
+  size_t n;
+} EmitFile;
+/* Renders up to 4 files in memory, then writes them together through
+ * runtime/mtl_write.c: all whole, or none replaced. False after printing
+ * an error. */
+bool emitc_write_files(EmitFile *files, int n);
 bool emitc_mkdir(const char *dir);
+/* PATH's folder: "." without a slash, "" for one at the root */
+const char *emitc_dir_of(Arena *a, const char *path);
 
 /* ---- emit_infer.c: the inference-only form, for deployment ----------------------- */
 /* DIR/NAME.c and DIR/NAME.h: NAME_predict and what it needs, C99 and the
  * standard headers alone. weights: the inference weights (inf->n_weights
  * floats) to embed as static const arrays, or with blob to write as
- * DIR/NAME.bin; NULL: none (the caller passes a blob at run time). */
+ * DIR/NAME.bin; NULL: none (the caller passes a blob at run time). All
+ * whole, or none replaced. */
 bool emit_infer_c(Infer *inf, const char *dir, const float *weights, bool blob,
                   const char *cmdline);
-/* only NAME.h, beside an object file from emit-llvm --infer */
-bool emit_infer_header(Infer *inf, const char *dir, bool embedded, const char *cmdline);
+/* PATH (p[0, n): an object file or IR from emit-llvm --infer) and NAME.h
+ * beside it, written together: both whole, or neither */
+bool emit_infer_with_header(Infer *inf, const char *path, const void *p, size_t n,
+                            const char *cmdline);
 /* the blob's bytes: a 32-byte header (magic, version, byte order, the
  * layout's hash, the count), then the floats, little-endian */
 #define MTL_BLOB_HEADER 32

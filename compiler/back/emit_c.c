@@ -9,8 +9,10 @@
  * here decides what to compute: kir/ does. */
 #include "back/abi.h"
 #include "back/back.h"
+#include "mtl_write.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -550,50 +552,52 @@ static void emit_main(FILE *out, Unit *u, const char *cmdline) {
                "int main(int argc, char **argv) { return mtl_main(&%s_info, argc, argv); }\n", n, n);
 }
 
-static FILE *open_out(const char *dir, const char *file, char **path_out, Arena *a) {
-  char *path = arena_printf(a, "%s/%s", dir, file);
-  *path_out = path;
-  FILE *f = fopen(path, "w");
-  if (!f)
-    fprintf(stderr, "mtlc: cannot write '%s': %s\n", path, strerror(errno));
-  return f;
-}
+/* ---- the files ------------------------------------------------------------------ */
 
-/* Each file is written whole to a temporary name, then renamed: no
- * half-written sources. */
-bool emitc_write(Arena *a, const char *dir, const char *file, void (*body)(FILE *, void *),
-                 void *ctx) {
-  char *tmp;
-  FILE *f = open_out(dir, arena_printf(a, ".%s.tmp", file), &tmp, a);
+/* Every output file of mtlc (emit-c, emit-llvm, their --infer forms) is
+ * rendered in memory first, so that nothing reaches the disk until every
+ * file is whole; then all are written together by the runtime's
+ * mtl_write_replace_all (runtime/mtl_write.c): exclusive temporaries
+ * beside them (a link planted there is never followed), every write
+ * checked, fsync, rename, fsync of the folder, stale temporaries of a
+ * killed mtlc removed. A failed write (a full disk) leaves the old files,
+ * or none. */
+enum { MAX_FILES = 4 };
+
+static bool render(EmitFile *e, char **text, MtlBytes *bytes) {
+  size_t n = 0;
+  FILE *f = open_memstream(text, &n);
   if (!f)
     return false;
-  body(f, ctx);
+  e->body(f, e->ctx);
   bool ok = !ferror(f);
   ok &= fclose(f) == 0;
-  char *final = arena_printf(a, "%s/%s", dir, file);
-  if (!ok || rename(tmp, final) != 0) {
-    fprintf(stderr, "mtlc: cannot write '%s': %s\n", final, strerror(errno));
-    remove(tmp);
-    return false;
+  *bytes = (MtlBytes){*text, n};
+  return ok;
+}
+
+bool emitc_write_files(EmitFile *files, int n) {
+  char *text[MAX_FILES] = {0};
+  MtlBytes bytes[MAX_FILES];
+  MtlOutFile f[MAX_FILES] = {{0}};
+  bool ok = n <= MAX_FILES;
+  int k = 0;
+  for (; ok && k < n; k++) {
+    f[k] = (MtlOutFile){files[k].path, mtl_write_bytes, &bytes[k]};
+    if (files[k].body)
+      ok = render(&files[k], &text[k], &bytes[k]);
+    else
+      bytes[k] = (MtlBytes){files[k].bytes, files[k].n};
+    if (!ok)
+      fprintf(stderr, "mtlc: %s: out of memory\n", files[k].path);
   }
-  return true;
-}
-
-typedef struct {
-  Unit *u;
-  const char *cmdline;
-  void (*body)(FILE *, Unit *, const char *);
-} UnitFile;
-
-static void unit_body(FILE *f, void *ctx) {
-  UnitFile *uf = ctx;
-  uf->body(f, uf->u, uf->cmdline);
-}
-
-static bool write_file(Unit *u, const char *dir, const char *file, const char *cmdline,
-                       void (*body)(FILE *, Unit *, const char *)) {
-  UnitFile uf = {u, cmdline, body};
-  return emitc_write(u->a, dir, file, unit_body, &uf);
+  if (ok && !mtl_write_replace_all(f, n)) {
+    fprintf(stderr, "mtlc: %s\n", mtl_error());
+    ok = false;
+  }
+  for (int i = 0; i < k; i++)
+    free(text[i]);
+  return ok;
 }
 
 bool emitc_mkdir(const char *dir) {
@@ -609,8 +613,28 @@ bool emitc_mkdir(const char *dir) {
   return true;
 }
 
-bool emit_c_header(Unit *u, const char *dir, const char *cmdline) {
-  return write_file(u, dir, arena_printf(u->a, "%s.h", u->m->name), cmdline, emit_header);
+const char *emitc_dir_of(Arena *a, const char *path) {
+  const char *slash = strrchr(path, '/');
+  return !slash ? "." : slash == path ? "" : arena_strndup(a, path, (size_t)(slash - path));
+}
+
+typedef struct {
+  Unit *u;
+  const char *cmdline;
+  void (*body)(FILE *, Unit *, const char *);
+} UnitFile;
+
+static void unit_body(FILE *f, void *ctx) {
+  UnitFile *uf = ctx;
+  uf->body(f, uf->u, uf->cmdline);
+}
+
+bool emit_c_with_header(Unit *u, const char *path, const void *p, size_t n, const char *cmdline) {
+  UnitFile uf = {u, cmdline, emit_header};
+  EmitFile f[2] = {{.path = path, .bytes = p, .n = n},
+                   {arena_printf(u->a, "%s/%s.h", emitc_dir_of(u->a, path), u->m->name),
+                    unit_body, &uf, NULL, 0}};
+  return emitc_write_files(f, 2);
 }
 
 bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline) {
@@ -623,7 +647,9 @@ bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline) {
             u->m->src->path);
     return false;
   }
-  return write_file(u, dir, arena_printf(u->a, "%s.h", n), cmdline, emit_header) &&
-         write_file(u, dir, arena_printf(u->a, "%s.c", n), cmdline, emit_source) &&
-         (!with_main || write_file(u, dir, "main.c", cmdline, emit_main));
+  UnitFile uf[3] = {{u, cmdline, emit_header}, {u, cmdline, emit_source}, {u, cmdline, emit_main}};
+  EmitFile f[3] = {{arena_printf(u->a, "%s/%s.h", dir, n), unit_body, &uf[0], NULL, 0},
+                   {arena_printf(u->a, "%s/%s.c", dir, n), unit_body, &uf[1], NULL, 0},
+                   {arena_printf(u->a, "%s/main.c", dir), unit_body, &uf[2], NULL, 0}};
+  return emitc_write_files(f, with_main ? 3 : 2);
 }

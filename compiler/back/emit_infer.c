@@ -334,11 +334,15 @@ static void blob_body(FILE *out, void *ctx) {
   }
 }
 
-bool emit_infer_header(Infer *inf, const char *dir, bool embedded, const char *cmdline) {
+bool emit_infer_with_header(Infer *inf, const char *path, const void *p, size_t n,
+                            const char *cmdline) {
   static const float none[1];
-  IC c = {inf, embedded ? none : NULL, false, cmdline};
-  return emitc_mkdir(dir) &&
-         emitc_write(inf->u->a, dir, arena_printf(inf->u->a, "%s.h", name_of(&c)), header_body, &c);
+  IC c = {inf, none, false, cmdline};
+  Arena *a = inf->u->a;
+  EmitFile f[2] = {{.path = path, .bytes = p, .n = n},
+                   {arena_printf(a, "%s/%s.h", emitc_dir_of(a, path), name_of(&c)), header_body, &c,
+                    NULL, 0}};
+  return emitc_write_files(f, 2);
 }
 
 bool emit_infer_c(Infer *inf, const char *dir, const float *weights, bool blob,
@@ -346,7 +350,8 @@ bool emit_infer_c(Infer *inf, const char *dir, const float *weights, bool blob,
   IC c = {inf, weights, blob, cmdline};
   Arena *a = inf->u->a;
   const char *n = name_of(&c);
-  return emitc_mkdir(dir) && emitc_write(a, dir, arena_printf(a, "%s.h", n), header_body, &c) &&
-         emitc_write(a, dir, arena_printf(a, "%s.c", n), source_body, &c) &&
-         (!blob || !weights || emitc_write(a, dir, arena_printf(a, "%s.bin", n), blob_body, &c));
+  EmitFile f[3] = {{arena_printf(a, "%s/%s.h", dir, n), header_body, &c, NULL, 0},
+                   {arena_printf(a, "%s/%s.c", dir, n), source_body, &c, NULL, 0},
+                   {arena_printf(a, "%s/%s.bin", dir, n), blob_body, &c, NULL, 0}};
+  return emitc_mkdir(dir) && emitc_write_files(f, blob && weights ? 3 : 2);
 }

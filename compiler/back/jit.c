@@ -8,6 +8,7 @@
  * on first use. */
 #include "back/back.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -76,38 +77,53 @@ const MtlModelInfo *llvm_jit_load(Unit *u, double *codegen_s, double *jit_s) {
   return info;
 }
 
-/* the module to PATH (object code or text), through a temporary file */
-static bool write_module(Arena *a, LLVMTargetMachineRef tm, LLVMModuleRef m, const char *path,
-                         bool obj) {
+/* the module in memory: object code or text */
+typedef struct {
+  LLVMMemoryBufferRef buf;
+  char *text;
+  const void *p;
+  size_t n;
+} ModuleBytes;
+
+static bool module_bytes(LLVMTargetMachineRef tm, LLVMModuleRef m, const char *path, bool obj,
+                         ModuleBytes *b) {
   char *err = NULL;
-  char *tmp = arena_printf(a, "%s.tmp", path);
-  bool ok = obj ? !LLVMTargetMachineEmitToFile(tm, m, tmp, LLVMObjectFile, &err)
-                : !LLVMPrintModuleToFile(m, tmp, &err);
-  if (!ok || rename(tmp, path) != 0) {
-    fprintf(stderr, "mtlc: cannot write '%s': %s\n", path, err ? err : "rename failed");
-    remove(tmp);
-    ok = false;
-  }
+  *b = (ModuleBytes){0};
+  bool ok = obj ? !LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &err, &b->buf)
+                : (b->text = LLVMPrintModuleToString(m)) != NULL;
+  if (!ok)
+    fprintf(stderr, "mtlc: %s: cannot generate the %s: %s\n", path, obj ? "object file" : "IR",
+            err ? err : "out of memory");
+  else if (obj)
+    b->p = LLVMGetBufferStart(b->buf), b->n = LLVMGetBufferSize(b->buf);
+  else
+    b->p = b->text, b->n = strlen(b->text);
   LLVMDisposeMessage(err);
   return ok;
 }
 
-static const char *dir_of(Arena *a, const char *path) {
-  const char *slash = strrchr(path, '/');
-  const char *dir = slash ? arena_strndup(a, path, (size_t)(slash - path)) : ".";
-  return *dir ? dir : "/";
+static void module_bytes_free(ModuleBytes *b) {
+  if (b->buf)
+    LLVMDisposeMemoryBuffer(b->buf);
+  LLVMDisposeMessage(b->text);
 }
 
+/* In memory first, then PATH and its header written together by the one
+ * writer of mtlc's outputs (emit_c.c, runtime/mtl_write.c): whole, or
+ * neither. */
 bool llvm_emit_infer_file(Infer *inf, const float *weights, const char *path, bool obj,
                           const char *triple, const char *cmdline) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMTargetMachineRef tm = llvm_target_machine(triple);
   LLVMModuleRef m = emit_llvm_infer(inf, weights, ctx, tm, triple == NULL);
-  bool ok = write_module(inf->u->a, tm, m, path, obj);
+  ModuleBytes b;
+  bool ok = module_bytes(tm, m, path, obj, &b) &&
+            emit_infer_with_header(inf, path, b.p, b.n, cmdline);
+  module_bytes_free(&b);
   LLVMDisposeModule(m);
   LLVMDisposeTargetMachine(tm);
   LLVMContextDispose(ctx);
-  return ok && emit_infer_header(inf, dir_of(inf->u->a, path), true, cmdline);
+  return ok;
 }
 
 bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
@@ -115,12 +131,11 @@ bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMTargetMachineRef tm = llvm_target_machine(triple);
   LLVMModuleRef m = emit_llvm(u, ctx, tm, triple == NULL, true);
-  bool ok = write_module(u->a, tm, m, path, obj);
+  ModuleBytes b;
+  bool ok = module_bytes(tm, m, path, obj, &b) && emit_c_with_header(u, path, b.p, b.n, cmdline);
+  module_bytes_free(&b);
   LLVMDisposeModule(m);
   LLVMDisposeTargetMachine(tm);
   LLVMContextDispose(ctx);
-  if (!ok)
-    return false;
-  /* the header beside it: the same API as emit-c's */
-  return emit_c_header(u, dir_of(u->a, path), cmdline);
+  return ok;
 }

@@ -98,7 +98,8 @@ MtlModelInfo *unit_info(Unit *u) {
                    (t->metrics & (1 << MET_MAE) ? MTL_METRIC_MAE : 0),
         .weight = t->weight, .label = label,
         .derive_from = t->derive_from ? t->derive_from->index : -1,
-        .lookup = lookup, .n_lookup = t->derive_from ? t->nlookup : 0};
+        .lookup = lookup, .n_lookup = t->derive_from ? t->nlookup : 0,
+        .line = t->decl ? span_line(m->src, t->decl->span.lo) : 0};
   }
   info->n_tasks = m->tasks.len;
   info->tasks = tk;

@@ -14,19 +14,28 @@
  * into a fresh temporary folder. Prints [PASS]/[FAIL] per check.
  *
  * `test_runtime --write-ckpt PATH` writes the checkpoint that
- * tests/ckpt_torch_check.py reads with PyTorch. */
+ * tests/ckpt_torch_check.py reads with PyTorch; `test_runtime --keep DIR`
+ * runs every test in the new folder DIR and keeps the files it wrote (the
+ * seeds of the runtime's fuzz harnesses, tests/t_fuzz.sh). */
 #include "mtl.h"
+#include "lin_model.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 static int failures;
-static char dir[64];
+static char dir[200];
 
 #define CHECK(name, cond) check(name, cond, #cond, NULL, __LINE__)
 /* a call that must fail with an error that names sub1 and sub2 */
@@ -51,37 +60,17 @@ static void check(const char *name, bool ok, const char *what, const char *detai
 }
 
 static const char *path_of(const char *name) {
-  static char bufs[8][256];
+  static char bufs[8][512];
   static int k;
   char *p = bufs[k++ % 8];
-  snprintf(p, 256, "%s/%s", dir, name);
+  snprintf(p, 512, "%s/%s", dir, name);
   return p;
 }
 
 /* ---- the model ------------------------------------------------------------------ */
 
-enum { D = 4, NPAR = 40, NTASK = 4, N_TRAIN = 50, N_TEST = 30 };
+enum { N_TRAIN = 50, N_TEST = 30 };
 
-static const MtlTensor ptens[] = {
-    {"cls.weight", 0, 12, 2, {3, 4}, MTL_INIT_UNIFORM, 0.5},    {"cls.bias", 12, 3, 1, {3}, MTL_INIT_UNIFORM, 0.5},
-    {"coarse.weight", 15, 8, 2, {2, 4}, MTL_INIT_UNIFORM, 0.5}, {"coarse.bias", 23, 2, 1, {2}, MTL_INIT_UNIFORM, 0.5},
-    {"pos.weight", 25, 4, 2, {1, 4}, MTL_INIT_UNIFORM, 0.5},    {"pos.bias", 29, 1, 1, {1}, MTL_INIT_UNIFORM, 0.5},
-    {"reg.weight", 30, 8, 2, {2, 4}, MTL_INIT_UNIFORM, 0.5},    {"reg.bias", 38, 2, 1, {2}, MTL_INIT_UNIFORM, 0.5},
-};
-enum { NPT = sizeof ptens / sizeof *ptens };
-static MtlTensor stens[2 * NPT]; /* NAME.m, NAME.v in turn, offsets in order */
-static char stnames[2 * NPT][48];
-
-static const MtlInputInfo inputs[] = {{"x", MTL_F32, 2, {2, 2}, 4, 2, 1, -1, 0}};
-static const MtlLabelInfo labels[] = {
-    {"cls", MTL_LABEL_CLASS, 3}, {"pos", MTL_LABEL_BINARY, 1}, {"reg", MTL_LABEL_REAL, 2}};
-static const int32_t coarse_of[] = {0, 1, 1};
-static const MtlTaskInfo tasks[] = {
-    {"cls", MTL_LABEL_CLASS, 3, MTL_METRIC_ACCURACY, 1.0, 0, -1, NULL, 0},
-    {"coarse", MTL_LABEL_CLASS, 2, MTL_METRIC_ACCURACY, 0.5, -1, 0, coarse_of, 3},
-    {"pos", MTL_LABEL_BINARY, 1, MTL_METRIC_ACCURACY, 1.0, 1, -1, NULL, 0},
-    {"reg", MTL_LABEL_REAL, 2, MTL_METRIC_MSE | MTL_METRIC_MAE, 1.0, 2, -1, NULL, 0},
-};
 static const int head_rows[NTASK] = {3, 2, 1, 2}; /* param tensor 2t, 2t+1 */
 
 static void lin_init(float *params, float *stats, uint64_t seed) {
@@ -204,17 +193,6 @@ static MtlModelInfo model = {
     .init = lin_init, .train_step = lin_train_step, .eval_step = lin_eval_step,
 };
 
-static void model_setup(void) {
-  int64_t off = 0;
-  for (int k = 0; k < 2 * NPT; k++) {
-    const MtlTensor *p = &ptens[k / 2];
-    snprintf(stnames[k], sizeof stnames[k], "%s.%s", p->name, k % 2 ? "v" : "m");
-    stens[k] = *p;
-    stens[k].name = stnames[k];
-    stens[k].offset = off;
-    off += p->numel;
-  }
-}
 
 /* ---- writing test files ----------------------------------------------------------- */
 
@@ -250,11 +228,9 @@ static void write_idx(const char *path, bool gz, int type, int ndim, const int *
 }
 
 /* .npy version 1 (or 2), host order data (little-endian here) */
-static void write_npy(const char *path, int version, const char *descr, const char *shape,
-                      const void *vals, size_t bytes) {
-  char dict[256];
-  int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                   descr, shape);
+static void write_npy_dict(const char *path, int version, const char *dict, const void *vals,
+                           size_t bytes) {
+  int k = (int)strlen(dict);
   size_t pre = version == 1 ? 10 : 12, total = pre + (size_t)k + 1;
   size_t pad = (64 - total % 64) % 64, hlen = (size_t)k + pad + 1;
   uint8_t *b = malloc(pre + hlen + bytes);
@@ -265,9 +241,17 @@ static void write_npy(const char *path, int version, const char *descr, const ch
   memcpy(b + pre, dict, (size_t)k);
   memset(b + pre + k, ' ', pad);
   b[pre + hlen - 1] = '\n';
-  memcpy(b + pre + hlen, vals, bytes);
+  if (bytes)
+    memcpy(b + pre + hlen, vals, bytes);
   write_bytes(path, b, pre + hlen + bytes, false);
   free(b);
+}
+
+static void write_npy(const char *path, int version, const char *descr, const char *shape,
+                      const void *vals, size_t bytes) {
+  char dict[256];
+  snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+  write_npy_dict(path, version, dict, vals, bytes);
 }
 
 /* ---- the data set -------------------------------------------------------------------- */
@@ -465,7 +449,7 @@ static const MtlTensor col_stats[2] = {{"x.normalize.mean", 0, 3, 1, {3}, MTL_IN
                                        {"x.normalize.std", 16, 3, 1, {3}, MTL_INIT_CONST, 1}};
 static const MtlInputInfo col_inputs[] = {{"x", MTL_F32, 1, {3}, 3, 3, 1, 0, 0}};
 static const MtlLabelInfo col_labels[] = {{"y", MTL_LABEL_REAL, 1}};
-static const MtlTaskInfo col_tasks[] = {{"y", MTL_LABEL_REAL, 1, MTL_METRIC_MSE, 1.0, 0, -1, NULL, 0}};
+static const MtlTaskInfo col_tasks[] = {{"y", MTL_LABEL_REAL, 1, MTL_METRIC_MSE, 1.0, 0, -1, NULL, 0, 0}};
 
 static void test_columns(void) {
   const char *p = path_of("cols.csv");
@@ -544,16 +528,7 @@ static void test_overrides(void) {
   CHECK_ERR("override/bad-delimiter", mtl_parse_override("train.x=f.csv:delimiter=;;", &o),
             "delimiter=;;", "tab");
   CHECK_ERR("override/no-equals", mtl_parse_override("train.x", &o), "SPLIT.NAME=PATH", "train.x");
-  /* overrides are checked against the model: names and splits */
-  MtlOverride bad = {.split = "val", .name = "x", .path = "f"};
-  CHECK_ERR("override/unknown-split", mtl_check_overrides(&model, &bad, 1), "no split 'val'",
-            "train, test and valid");
-  bad.split = "train", bad.name = "image";
-  CHECK_ERR("override/unknown-name", mtl_check_overrides(&model, &bad, 1), "no input or label 'image'",
-            "x, cls, pos, reg");
-  bad.name = "coarse";
-  CHECK_ERR("override/derived-label", mtl_check_overrides(&model, &bad, 1), "derived from task cls",
-            "x, cls, pos, reg");
+  /* overrides checked against the model: test_override_checks */
 }
 
 static void test_load_errors(void) {
@@ -712,6 +687,17 @@ static void write_ckpt(const char *path, const char *header, const uint8_t *data
   fclose(f);
 }
 
+/* the file of a test case "ckpt/error-x": ckpt-error-x.st, kept apart so
+ * that each stays a seed of the fuzz harness (test_runtime --keep) */
+static const char *case_path(const char *name) {
+  char file[128];
+  snprintf(file, sizeof file, "%s.st", name);
+  for (char *c = file; *c; c++)
+    if (*c == '/')
+      *c = '-';
+  return path_of(file);
+}
+
 /* header: a copy of the good file's with `a` replaced by `b` once */
 static char *replaced(const char *header, const char *a, const char *b) {
   const char *at = strstr(header, a);
@@ -720,6 +706,43 @@ static char *replaced(const char *header, const char *a, const char *b) {
   char *out = malloc(strlen(header) + strlen(b) + 1);
   sprintf(out, "%.*s%s%s", (int)(at - header), header, b, at + strlen(a));
   return out;
+}
+
+/* mtl_error() shows no raw control byte: names from files are escaped */
+static bool error_is_printable(void) {
+  for (const char *e = mtl_error(); *e; e++)
+    if ((unsigned char)*e < 0x20 || *e == 0x7f)
+      return false;
+  return true;
+}
+
+/* A broken header: the good one with a replaced by b, then the good data
+ * and `extra` zero bytes. Loading it must fail naming the file and want,
+ * with no raw control byte in the message. */
+typedef struct {
+  const char *name, *a, *b, *want;
+} HeaderCase;
+
+static void header_cases(const char *header, const uint8_t *data, size_t dn,
+                         const HeaderCase *cases, size_t n, size_t extra) {
+  float p2[NPAR], s2[2 * NPAR];
+  MtlCkptMeta m2;
+  for (size_t i = 0; i < n; i++) {
+    char *h = replaced(header, cases[i].a, cases[i].b);
+    if (!h) {
+      check(cases[i].name, false, "the good header holds the text to replace", cases[i].a, __LINE__);
+      continue;
+    }
+    uint8_t *d = calloc(dn + extra, 1);
+    memcpy(d, data, dn);
+    const char *c = case_path(cases[i].name);
+    write_ckpt(c, h, d, dn + extra);
+    CHECK_ERR(cases[i].name, mtl_ckpt_load(c, &model, p2, s2, NULL, &m2), c, cases[i].want);
+    if (!error_is_printable())
+      check(cases[i].name, false, "no raw control byte in the message", mtl_error(), __LINE__);
+    free(d);
+    free(h);
+  }
 }
 
 static void fill(float *params, float *state) {
@@ -734,7 +757,9 @@ static void test_ckpt(void) {
   fill(params, state);
   params[3] = -1.25e-7f;
   MtlCkptMeta meta = {.step = 123, .epoch = 4, .rng = {0x0123456789abcdefull, 2, 3, UINT64_MAX}}, m2;
-  const char *p = path_of("good.safetensors");
+  char p[512], q[512]; /* path_of's buffers are reused */
+  snprintf(p, sizeof p, "%s", path_of("good.safetensors"));
+  snprintf(q, sizeof q, "%s", path_of("bad.safetensors"));
   CHECK("ckpt/save", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
   CHECK("ckpt/no-temporary-left", access(path_of("good.safetensors.tmp"), F_OK) != 0);
   bool ok = mtl_ckpt_load(p, &model, p2, s2, NULL, &m2);
@@ -763,7 +788,6 @@ static void test_ckpt(void) {
                                             "\"data_offsets\":[48,60]}") != NULL);
 
   /* corruptions: each must fail with an error naming the file and the fault */
-  const char *q = path_of("bad.safetensors");
   write_bytes(q, file, 5, false);
   CHECK_ERR("ckpt/error-tiny", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "truncated");
   uint8_t copy[8];
@@ -780,9 +804,7 @@ static void test_ckpt(void) {
   CHECK_ERR("ckpt/error-not-json", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "not JSON");
   write_ckpt(q, "[1, 2]", data, dn);
   CHECK_ERR("ckpt/error-not-object", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "not a JSON object");
-  struct {
-    const char *name, *a, *b, *want;
-  } cases[] = {
+  static const HeaderCase cases[] = {
       {"ckpt/error-wrong-shape", "\"shape\":[3,4]", "\"shape\":[4,3]", "shape [4, 3], the model's is [3, 4]"},
       {"ckpt/error-wrong-rank", "\"shape\":[3]", "\"shape\":[3,1]", "shape [3, 1], the model's is [3]"},
       {"ckpt/error-wrong-dtype", "\"dtype\":\"F32\"", "\"dtype\":\"F64\"", "dtype F64, want F32"},
@@ -797,16 +819,7 @@ static void test_ckpt(void) {
       {"ckpt/error-unknown-field", "\"dtype\":\"F32\"", "\"dtype\":\"F32\",\"x\":1", "unknown field 'x'"},
       {"ckpt/error-bad-escape", "\"cls.bias\"", "\"cls\\q\"", "not JSON"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    char *h = replaced(header, cases[i].a, cases[i].b);
-    if (!h) {
-      check(cases[i].name, false, "the good header holds the text to replace", cases[i].a, __LINE__);
-      continue;
-    }
-    write_ckpt(q, h, data, dn);
-    CHECK_ERR(cases[i].name, mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, cases[i].want);
-    free(h);
-  }
+  header_cases(header, data, dn, cases, sizeof cases / sizeof *cases, 0);
   /* a model with one tensor more: the file lacks it */
   MtlTensor more[NPT + 1];
   memcpy(more, ptens, sizeof ptens);
@@ -1024,6 +1037,547 @@ static void test_train_errors(void) {
   free(err);
 }
 
+/* ---- hostile and broken files (issue 17) ------------------------------------------- */
+
+static long peak_rss_kb(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+/* A gzip stream that claims 10 labels and holds 48 MiB more: refused after
+ * the 11th byte, not after inflating everything. */
+static void test_gzip_streams(void) {
+  MtlArray a;
+  const char *p = path_of("bomb.gz");
+  static uint8_t zeros[1 << 20];
+  uint8_t head[18] = {0, 0, 8, 1, 0, 0, 0, 10};
+  gzFile f = gzopen(p, "wb1");
+  gzwrite(f, head, sizeof head);
+  for (int i = 0; i < 48; i++)
+    gzwrite(f, zeros, sizeof zeros);
+  gzclose(f);
+  long before = peak_rss_kb();
+  CHECK_ERR("gzip/claims-fewer-than-it-holds", mtl_load(&a, p, MTL_I32, 1, -1, NULL, 0), p,
+            "more bytes after the data of shape [10] of u8");
+  long grew = peak_rss_kb() - before;
+  CHECK("gzip/refused-before-inflating", grew < 16 * 1024);
+  if (grew >= 16 * 1024)
+    printf("    the peak resident size grew by %ld KiB\n", grew);
+
+  /* a header claiming 2^31 samples in a 48-byte file: no memory for them */
+  int dims[2] = {INT32_MAX, 4};
+  write_idx(path_of("claims.idx"), false, 0x08, 2, dims, zeros, 1, 40);
+  before = peak_rss_kb();
+  CHECK_ERR("idx/claims-more-than-the-file", mtl_load(&a, path_of("claims.idx"), MTL_F32, 4, -1, NULL, 0),
+            "claims.idx", "truncated: shape [2147483647, 4] of u8 needs 8589934588 bytes");
+  write_idx(path_of("claims.gz"), true, 0x08, 2, dims, zeros, 1, 40);
+  CHECK_ERR("gzip/claims-more-than-it-holds", mtl_load(&a, path_of("claims.gz"), MTL_F32, 4, -1, NULL, 0),
+            "claims.gz", "the file has 40");
+  CHECK("idx/claims-cost-no-memory", peak_rss_kb() - before < 16 * 1024);
+
+  /* junk after the gzip member; a second member is more data */
+  uint8_t lab[4] = {1, 2, 0, 1};
+  int d1[1] = {4};
+  write_idx(path_of("one.gz"), true, 0x08, 1, d1, lab, 1, 4);
+  size_t n;
+  uint8_t *gz = slurp(path_of("one.gz"), &n), *two = malloc(2 * n + 8);
+  memcpy(two, gz, n);
+  memcpy(two + n, "JUNK", 4);
+  write_bytes(path_of("junk.gz"), two, n + 4, false);
+  CHECK_ERR("gzip/junk-after-the-member", mtl_load(&a, path_of("junk.gz"), MTL_I32, 1, -1, NULL, 0),
+            "junk.gz", "junk after the gzip data: 4 bytes");
+  memset(two + n, 0, 4);
+  write_bytes(path_of("zeros.gz"), two, n + 4, false);
+  CHECK_ERR("gzip/zeros-after-the-member", mtl_load(&a, path_of("zeros.gz"), MTL_I32, 1, -1, NULL, 0),
+            "zeros.gz", "junk after the gzip data");
+  uint8_t hdr[8] = {0, 0, 8, 1, 0, 0, 0, 4};
+  write_bytes(path_of("m1"), hdr, 8, true);
+  write_bytes(path_of("m2"), lab, 4, true);
+  size_t n1, n2;
+  uint8_t *g1 = slurp(path_of("m1"), &n1), *g2 = slurp(path_of("m2"), &n2);
+  memcpy(two, g1, n1);
+  memcpy(two + n1, g2, n2);
+  write_bytes(path_of("two.gz"), two, n1 + n2, false);
+  bool ok = mtl_load(&a, path_of("two.gz"), MTL_I32, 1, -1, NULL, 0);
+  CHECK("gzip/two-members", ok && a.n == 4 && ((int32_t *)a.data)[1] == 2);
+  if (ok)
+    mtl_array_free(&a);
+  free(g1), free(g2), free(gz), free(two);
+}
+
+/* Shapes whose sizes overflow, and .npy headers cut short or too long. */
+static void test_hostile_shapes(void) {
+  MtlArray a;
+  int dims[4] = {0, -1, -1, -1}; /* 0 x 4294967295^3 */
+  write_idx(path_of("zero-huge.idx"), false, 0x08, 4, dims, NULL, 1, 0);
+  CHECK_ERR("idx/zero-then-huge-dims", mtl_load(&a, path_of("zero-huge.idx"), MTL_F32, 4, -1, NULL, 0),
+            "zero-huge.idx", "too large");
+  write_npy(path_of("zero-huge.npy"), 1, "<f4", "(0, 999999999999999, 999999999999999)", NULL, 0);
+  CHECK_ERR("npy/zero-then-huge-dims", mtl_load(&a, path_of("zero-huge.npy"), MTL_F32, 4, -1, NULL, 0),
+            "zero-huge.npy", "too large");
+  write_bytes(path_of("v2.npy"), "\x93NUMPY\x02\x00\x10\x00", 10, false);
+  CHECK_ERR("npy/v2-10-bytes", mtl_load(&a, path_of("v2.npy"), MTL_F32, 1, -1, NULL, 0),
+            "v2.npy", "needs at least 12 bytes, the file has 10");
+  write_bytes(path_of("v3.npy"), "\x93NUMPY\x03\x00\x10\x00\x00", 11, false);
+  CHECK_ERR("npy/v3-11-bytes", mtl_load(&a, path_of("v3.npy"), MTL_F32, 1, -1, NULL, 0),
+            "v3.npy", "needs at least 12 bytes, the file has 11");
+  write_bytes(path_of("long.npy"), "\x93NUMPY\x02\x00\x20\x4e\x00\x00{", 13, false);
+  CHECK_ERR("npy/header-over-numpys-limit", mtl_load(&a, path_of("long.npy"), MTL_F32, 1, -1, NULL, 0),
+            "long.npy", "20000 bytes, more than numpy's limit of 10000");
+  float v[2] = {1, 2};
+  write_npy_dict(path_of("dup.npy"), 1, "{'descr': '<f4', 'descr': '<i4', 'fortran_order': False, "
+                 "'shape': (2,), }", v, sizeof v);
+  CHECK_ERR("npy/key-twice", mtl_load(&a, path_of("dup.npy"), MTL_F32, 1, -1, NULL, 0), "dup.npy",
+            "bad .npy header");
+  write_npy_dict(path_of("after.npy"), 1, "{'descr': '<f4', 'fortran_order': False, "
+                 "'shape': (2,), } x", v, sizeof v);
+  CHECK_ERR("npy/text-after-the-dict", mtl_load(&a, path_of("after.npy"), MTL_F32, 1, -1, NULL, 0),
+            "after.npy", "bad .npy header");
+  write_npy(path_of("esc.npy"), 1, "<f\x1b[2J", "(2,)", v, sizeof v);
+  CHECK_ERR("npy/escaped-dtype", mtl_load(&a, path_of("esc.npy"), MTL_F32, 1, -1, NULL, 0),
+            "esc.npy", "'<f\\x1b[2J'");
+  CHECK("npy/no-raw-escape", error_is_printable());
+}
+
+/* NaN and infinities in every format are errors naming where they are */
+static void test_nonfinite_inputs(void) {
+  MtlArray a;
+  float f32[4] = {1, NAN, 2, 3};
+  write_npy(path_of("nan.npy"), 1, "<f4", "(2, 2)", f32, sizeof f32);
+  CHECK_ERR("npy/nan", mtl_load(&a, path_of("nan.npy"), MTL_F32, 2, -1, NULL, 0), "nan.npy",
+            "sample 0, value 1: NaN is not a finite number");
+  double f64[2] = {1, 1e300};
+  write_npy(path_of("big.npy"), 1, "<f8", "(2,)", f64, sizeof f64);
+  CHECK_ERR("npy/beyond-f32", mtl_load(&a, path_of("big.npy"), MTL_F32, 1, -1, NULL, 0), "big.npy",
+            "sample 1, value 0: 1e+300 is not a finite f32");
+  float inf[2] = {INFINITY, 0};
+  int d1[1] = {2};
+  write_idx(path_of("inf.idx"), false, 0x0D, 1, d1, inf, 4, 2);
+  CHECK_ERR("idx/inf", mtl_load(&a, path_of("inf.idx"), MTL_F32, 1, -1, NULL, 0), "inf.idx",
+            "sample 0, value 0: +inf is not a finite number");
+  const char *bad[] = {"nan", "NaN", "inf", "-Infinity", "1e999", "\"nan\""};
+  const char *p = path_of("nf.csv");
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[64], name[64];
+    snprintf(text, sizeof text, "1,2\n3, %s\n", bad[i]);
+    write_text(p, text);
+    snprintf(name, sizeof name, "csv/non-finite-%zu", i);
+    CHECK_ERR(name, mtl_load(&a, p, MTL_F32, 1, 1, NULL, 0), "nf.csv:2:3: column 1",
+              "is not a finite number");
+  }
+  write_text(p, "nan,1\n2,3\n"); /* a first row of numbers is data, not a header */
+  CHECK_ERR("csv/nan-in-the-first-row", mtl_load(&a, p, MTL_F32, 1, 0, NULL, 0), "nf.csv:1:1: column 0",
+            "'nan'");
+}
+
+static void test_csv_text(void) {
+  MtlArray a;
+  const char *p = path_of("bom.csv");
+  write_text(p, "\xef\xbb\xbf" "1,2\n3,4\n");
+  bool ok = mtl_load(&a, p, MTL_I32, 1, 0, NULL, 0);
+  CHECK("csv/bom-no-header", ok && a.n == 2 && ((int32_t *)a.data)[0] == 1);
+  if (ok)
+    mtl_array_free(&a);
+  write_text(p, "\xef\xbb\xbf" "a,b\r\n1,2\r\n");
+  ok = mtl_load(&a, p, MTL_I32, 1, 1, NULL, 0);
+  CHECK("csv/bom-header", ok && a.n == 1 && ((int32_t *)a.data)[0] == 2);
+  if (ok)
+    mtl_array_free(&a);
+  write_text(p, "1,2\n3,\x1b[2J\xe2\x80\xae\n");
+  CHECK_ERR("csv/escaped-field", mtl_load(&a, p, MTL_F32, 1, 1, NULL, 0), "bom.csv:2:3",
+            "'\\x1b[2J\\u202e'");
+  CHECK("csv/no-raw-escape", error_is_printable());
+  write_bytes(p, "1,2\n3,4\n\0", 9, false);
+  CHECK_ERR("csv/zero-byte", mtl_load(&a, p, MTL_F32, 1, 1, NULL, 0), "bom.csv", "zero byte at offset 8");
+  /* rows across the reader's 1 MiB blocks, gzip'ed: every row, in order */
+  enum { ROWS = 150000 };
+  char *text = malloc(ROWS * 16 + 8), *q = text;
+  q += sprintf(q, "x,y\n");
+  for (int i = 0; i < ROWS; i++)
+    q += sprintf(q, "%d,%d\n", i, 2 * i);
+  write_bytes(path_of("rows.gz"), text, (size_t)(q - text), true);
+  ok = mtl_load(&a, path_of("rows.gz"), MTL_F32, 1, 1, NULL, 0);
+  CHECK("csv/blocks-gzip", ok && a.n == ROWS && ((float *)a.data)[ROWS - 1] == 2.0f * (ROWS - 1) &&
+                               ((float *)a.data)[77777] == 2.0f * 77777);
+  if (ok)
+    mtl_array_free(&a);
+  memset(text, '1', 1 << 21);
+  write_bytes(path_of("wide.csv"), text, 1 << 21, false);
+  CHECK_ERR("csv/line-too-long", mtl_load(&a, path_of("wide.csv"), MTL_F32, 1, 0, NULL, 0),
+            "wide.csv:1", "a line longer than 1048576 bytes");
+  free(text);
+}
+
+/* Devices, FIFOs and folders are refused without being read (a FIFO would
+ * block; /dev/zero never ends). The alarm fails the test if one blocks. */
+static void test_not_regular(void) {
+  MtlArray a;
+  const char *fifo = path_of("fifo");
+  mkfifo(fifo, 0600);
+  alarm(30);
+  CHECK_ERR("file/fifo", mtl_load(&a, fifo, MTL_F32, 1, -1, NULL, 0), fifo, "cannot read a FIFO");
+  CHECK_ERR("file/dev-zero", mtl_load(&a, "/dev/zero", MTL_F32, 1, -1, NULL, 0), "/dev/zero",
+            "a character device");
+  alarm(0);
+  CHECK_ERR("file/folder", mtl_load(&a, dir, MTL_F32, 1, -1, NULL, 0), dir, "a folder");
+}
+
+static void test_ckpt_not_regular(void) {
+  float params[NPAR], state[2 * NPAR];
+  MtlCkptMeta meta;
+  const char *fifo = path_of("fifo");
+  alarm(30);
+  CHECK_ERR("ckpt/fifo", mtl_ckpt_load(fifo, &model, params, state, NULL, &meta), fifo, "a FIFO");
+  CHECK_ERR("ckpt/dev-zero", mtl_ckpt_load("/dev/zero", &model, params, state, NULL, &meta), "/dev/zero",
+            "a character device");
+  alarm(0);
+}
+
+/* The header of path (a checkpoint of `model`), its data area and size */
+static char *ckpt_header(const char *path, uint8_t **file, const uint8_t **data, size_t *dn) {
+  size_t n;
+  *file = slurp(path, &n);
+  uint64_t hlen = 0;
+  for (int i = 0; i < 8; i++)
+    hlen |= (uint64_t)(*file)[i] << (8 * i);
+  char *header = malloc(hlen + 1);
+  memcpy(header, *file + 8, hlen);
+  header[hlen] = 0;
+  *data = *file + 8 + hlen, *dn = n - 8 - hlen;
+  return header;
+}
+
+static void test_ckpt_hostile(void) {
+  float params[NPAR], state[2 * NPAR], p2[NPAR], s2[2 * NPAR];
+  fill(params, state);
+  MtlCkptMeta meta = {.step = 123, .epoch = 4, .rng = {1, 2, 3, 4}}, m2;
+  char p[512], q[512];
+  snprintf(p, sizeof p, "%s", path_of("h.st"));
+  snprintf(q, sizeof q, "%s", path_of("hbad.st"));
+  CHECK("ckpt/hostile-save", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
+  uint8_t *file;
+  const uint8_t *data;
+  size_t dn;
+  char *header = ckpt_header(p, &file, &data, &dn);
+  /* the data area with 4 KiB more */
+  uint8_t *more = calloc(dn + 4096, 1);
+  memcpy(more, data, dn);
+  snprintf(q, sizeof q, "%s", case_path("ckpt/trailing-bytes")); /* each kept: a seed */
+  write_ckpt(q, header, more, dn + 4096);
+  CHECK_ERR("ckpt/trailing-bytes", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q,
+            "4096 bytes after the last tensor's data");
+  static const HeaderCase cases[] = {
+      {"ckpt/second-metadata", "{\"__metadata__\":",
+       "{\"__metadata__\":{\"step\":\"1\",\"epoch\":\"1\",\"rng\":\"1,1,1,1\"},\"__metadata__\":",
+       "a second __metadata__"},
+      {"ckpt/metadata-key-twice", "\"step\":\"123\"", "\"step\":\"1\",\"step\":\"123\"", "has 'step' twice"},
+      {"ckpt/step-tab", "\"step\":\"123\"", "\"step\":\"\\t5\"", "step '\\x095' or epoch '4' is not a count"},
+      {"ckpt/step-space", "\"step\":\"123\"", "\"step\":\" 5\"", "is not a count"},
+      {"ckpt/step-plus", "\"step\":\"123\"", "\"step\":\"+5\"", "is not a count"},
+      {"ckpt/step-past-int64", "\"step\":\"123\"", "\"step\":\"9223372036854775808\"", "is not a count"},
+      {"ckpt/rng-0x", "\"rng\":\"", "\"rng\":\"0x", "is not four hexadecimal words"},
+      {"ckpt/rng-space", "\"rng\":\"", "\"rng\":\" ", "is not four hexadecimal words"},
+      {"ckpt/field-twice", "\"dtype\":\"F32\"", "\"dtype\":\"F32\",\"dtype\":\"F32\"", "a second field 'dtype'"},
+      {"ckpt/escape-in-name", "\"cls.bias\"", "\"cls\\u001b]0;pwned\\u0007bias\"", "tensor cls\\x1b]0;pwned\\x07bias is not in the model"},
+      {"ckpt/bidi-in-name", "\"cls.bias\"", "\"cls\\u202ebias\"", "tensor cls\\u202ebias is not in the model"},
+      {"ckpt/not-utf8", "\"cls.bias\"", "\"cls\xff\"", "the header is not UTF-8"},
+  };
+  header_cases(header, data, dn, cases, sizeof cases / sizeof *cases, 0);
+  static const HeaderCase gap[] = { /* with 4 bytes more, the last tensor moved */
+      {"ckpt/gap", "\"data_offsets\":[472,480]", "\"data_offsets\":[476,484]",
+       "4 bytes of the data area before tensor reg.bias.v"},
+  };
+  header_cases(header, data, dn, gap, 1, 4);
+  /* a value that is not finite */
+  memcpy(more, data, dn);
+  float nan = NAN;
+  memcpy(more + 4 * 5, &nan, 4);
+  snprintf(q, sizeof q, "%s", case_path("ckpt/nan-value"));
+  write_ckpt(q, header, more, dn);
+  CHECK_ERR("ckpt/nan-value", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q,
+            "tensor cls.weight: value 5 is NaN, not a finite number");
+  /* a header length within safetensors' limit, far beyond this model's */
+  uint8_t len[9] = {0x80, 0xf0, 0xfa, 0x02, 0, 0, 0, 0, '{'}; /* 50,000,000 */
+  snprintf(q, sizeof q, "%s", case_path("ckpt/header-beyond-the-model"));
+  write_bytes(q, len, sizeof len, false);
+  CHECK_ERR("ckpt/header-beyond-the-model", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q,
+            "bad header length 50000000: more than any checkpoint of this model needs");
+  len[3] = 0x20; /* 537,522,304 */
+  snprintf(q, sizeof q, "%s", case_path("ckpt/header-beyond-safetensors"));
+  write_bytes(q, len, sizeof len, false);
+  CHECK_ERR("ckpt/header-beyond-safetensors", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q,
+            "more than the safetensors limit (100000000 bytes)");
+  free(more);
+  free(header);
+  free(file);
+}
+
+/* a step of INT64_MAX loads, but cannot go on: resuming says so */
+static void test_resume_step_overflow(void) {
+  float params[NPAR], state[2 * NPAR], p2[NPAR], s2[2 * NPAR];
+  fill(params, state);
+  MtlCkptMeta most = {.step = INT64_MAX, .epoch = 1, .rng = {1, 2, 3, 4}}, m2;
+  char q[512];
+  snprintf(q, sizeof q, "%s", case_path("ckpt/int64-max-step"));
+  CHECK("ckpt/save-int64-max-step", mtl_ckpt_save(q, &model, params, state, NULL, &most));
+  bool ok = mtl_ckpt_load(q, &model, p2, s2, NULL, &m2);
+  CHECK("ckpt/int64-max-step-loads", ok && m2.step == INT64_MAX);
+  MtlTrainOpts o = {.epochs = 3, .quiet = true, .resume = q};
+  int saved = quiet_begin(2, path_of("err-step.txt"));
+  int rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  size_t n;
+  char *err = (char *)slurp(path_of("err-step.txt"), &n);
+  CHECK("train/resume-step-overflow", rc == 1 && err &&
+                                          strstr(err, "step 9223372036854775807 and 2 more epochs of 7 steps"));
+  free(err);
+}
+
+/* the names in dir that start with prefix */
+static int count_names(const char *prefix) {
+  DIR *d = opendir(dir);
+  int k = 0;
+  for (struct dirent *e; d && (e = readdir(d));)
+    k += !strncmp(e->d_name, prefix, strlen(prefix));
+  if (d)
+    closedir(d);
+  return k;
+}
+
+static bool exists(const char *name) {
+  struct stat st;
+  return lstat(path_of(name), &st) == 0;
+}
+
+/* a file whose writes fail past `bytes` (EFBIG) until restore_fsize */
+static struct rlimit fsize_saved;
+static void limit_fsize(rlim_t bytes) {
+  signal(SIGXFSZ, SIG_IGN);
+  getrlimit(RLIMIT_FSIZE, &fsize_saved);
+  struct rlimit r = fsize_saved;
+  r.rlim_cur = bytes;
+  setrlimit(RLIMIT_FSIZE, &r);
+}
+static void restore_fsize(void) { setrlimit(RLIMIT_FSIZE, &fsize_saved); }
+
+static void test_save_safety(void) {
+  float params[NPAR], state[2 * NPAR];
+  fill(params, state);
+  MtlCkptMeta meta = {.step = 5, .epoch = 1, .rng = {1, 2, 3, 4}};
+  char p[512], victim[512]; /* path_of's buffers are reused */
+  snprintf(p, sizeof p, "%s", path_of("safe.st"));
+  snprintf(victim, sizeof victim, "%s", path_of("victim.txt"));
+  write_text(victim, "precious\n");
+  /* links planted where temporaries go: the old fixed name, and the new
+   * pattern with a dead PID (as if a killed save had left it) */
+  symlink(victim, path_of("safe.st.tmp"));
+  symlink(victim, path_of("safe.st.tmp.999999999.abcdef"));
+  pid_t child = fork();
+  if (child == 0)
+    _exit(0);
+  waitpid(child, NULL, 0);
+  char dead[64], live[64], mine[64];
+  snprintf(dead, sizeof dead, "safe.st.tmp.%ld.zzzzzz", (long)child);
+  snprintf(live, sizeof live, "safe.st.tmp.%ld.zzzzzz", (long)getppid());
+  snprintf(mine, sizeof mine, "safe.st.tmp.%ld.zzzzzz", (long)getpid());
+  write_text(path_of(dead), "stale");
+  write_text(path_of(live), "a live save");
+  write_text(path_of(mine), "stale, this process's");
+  write_text(path_of("safe.st.tmp.1.ZZZZZZ"), "not a name of ours");
+  CHECK("save/with-planted-links", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
+  size_t n;
+  char *v = (char *)slurp(victim, &n);
+  CHECK("save/links-not-followed", v && !strcmp(v, "precious\n"));
+  free(v);
+  struct stat st;
+  CHECK("save/checkpoint-is-a-file", lstat(p, &st) == 0 && S_ISREG(st.st_mode));
+  CHECK("save/stale-temporaries-removed", !exists(dead) && !exists(mine));
+  CHECK("save/others-left-alone", exists(live) && exists("safe.st.tmp.1.ZZZZZZ") &&
+                                      exists("safe.st.tmp") && exists("safe.st.tmp.999999999.abcdef"));
+  unlink(path_of(live));
+  unlink(path_of("safe.st.tmp.1.ZZZZZZ"));
+  unlink(path_of("safe.st.tmp"));
+  unlink(path_of("safe.st.tmp.999999999.abcdef"));
+  CHECK("save/no-temporary-left", count_names("safe.st.tmp") == 0);
+  /* the permissions of the file it replaces are kept */
+  chmod(p, 0600);
+  mtl_ckpt_save(p, &model, params, state, NULL, &meta);
+  CHECK("save/keeps-permissions", stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+
+  /* a write that fails (a full disk, here a file size limit): the old
+   * checkpoint stays whole, nothing is left, the error names the file */
+  uint8_t *before = slurp(p, &n);
+  params[0] = 99;
+  limit_fsize(1000);
+  CHECK_ERR("save/write-fails", mtl_ckpt_save(p, &model, params, state, NULL, &meta), p,
+            "cannot write: File too large");
+  restore_fsize();
+  size_t n2;
+  uint8_t *after = slurp(p, &n2);
+  CHECK("save/old-checkpoint-kept", after && n2 == n && !memcmp(before, after, n));
+  CHECK("save/failed-write-leaves-nothing", count_names("safe.st.tmp") == 0);
+  free(before);
+  free(after);
+}
+
+/* a train_step that poisons a parameter on its 7th call, the last of
+ * epoch 1, while every loss it reports stays finite */
+static int poison_calls;
+static void poison_train_step(float *params, float *grads, float *state, float *stats, float *act,
+                              const void *const *data, int64_t B, const float *hyper,
+                              uint64_t step_seed, float *losses) {
+  lin_train_step(params, grads, state, stats, act, data, B, hyper, step_seed, losses);
+  if (++poison_calls == 7)
+    params[0] = NAN;
+}
+
+/* a train_step that counts its batches in a running statistic, which
+ * turns infinite on its 7th call */
+static void stat_train_step(float *params, float *grads, float *state, float *stats, float *act,
+                            const void *const *data, int64_t B, const float *hyper,
+                            uint64_t step_seed, float *losses) {
+  lin_train_step(params, grads, state, stats, act, data, B, hyper, step_seed, losses);
+  stats[0] += 1;
+  if (++poison_calls == 7)
+    stats[1] = INFINITY;
+}
+
+static void test_nonfinite_training(void) {
+  const char *p = path_of("nf.st");
+  MtlTrainOpts o = {.epochs = 1, .quiet = true, .save = p};
+  CHECK("nonfinite/first-epoch", mtl_train(&model, &o) == 0);
+  size_t n, n2;
+  uint8_t *good = slurp(p, &n);
+  MtlModelInfo hot = model;
+  hot.lr = 1e30; /* the first update sends the real head's loss to infinity */
+  MtlTaskInfo lined[NTASK]; /* the message names the task's spec line */
+  memcpy(lined, tasks, sizeof lined);
+  lined[3].line = 17;
+  hot.tasks = lined;
+  o.epochs = 3, o.resume = p;
+  int saved = quiet_begin(2, path_of("err-nf.txt"));
+  int rc = mtl_train(&hot, &o);
+  quiet_end(saved);
+  char *err = (char *)slurp(path_of("err-nf.txt"), &n2);
+  CHECK("nonfinite/loss-stops", rc == 1 && err && strstr(err, "mtlc: lin.mtl:17: task reg: the training loss is +inf at step 9 (epoch 2, batch 2 of 7); training stopped, ") &&
+                                    strstr(err, "nf.st not overwritten"));
+  if (rc != 1 || !err || !strstr(err, "task reg"))
+    printf("    %s\n", err ? err : "");
+  free(err);
+  uint8_t *after = slurp(p, &n2);
+  CHECK("nonfinite/loss-keeps-checkpoint", after && n2 == n && !memcmp(good, after, n));
+  free(after);
+  MtlModelInfo poison = model;
+  poison.train_step = poison_train_step;
+  poison_calls = 0;
+  o = (MtlTrainOpts){.epochs = 2, .quiet = true, .save = p};
+  saved = quiet_begin(2, path_of("err-nf.txt"));
+  rc = mtl_train(&poison, &o);
+  quiet_end(saved);
+  err = (char *)slurp(path_of("err-nf.txt"), &n2);
+  CHECK("nonfinite/parameter-stops", rc == 1 && err &&
+        strstr(err, "parameter cls.weight: value 0 is NaN after step 7 (epoch 1); training stopped"));
+  free(err);
+  after = slurp(p, &n2);
+  CHECK("nonfinite/parameter-keeps-checkpoint", after && n2 == n && !memcmp(good, after, n));
+  free(after);
+  free(good);
+  /* running statistics are checked too (and saved, and loaded back) */
+  static const MtlTensor st[] = {{"bn.running_var", 0, 2, 1, {2}, MTL_INIT_CONST, 1}};
+  MtlModelInfo bn = model;
+  bn.train_step = stat_train_step, bn.stat_tensors = st, bn.n_stat_tensors = 1, bn.n_stats = 2;
+  poison_calls = -100; /* not in the first run */
+  o = (MtlTrainOpts){.epochs = 1, .quiet = true, .save = p};
+  float pp[NPAR], ss[2 * NPAR], stats[2] = {0};
+  CHECK("nonfinite/stats-saved", mtl_train(&bn, &o) == 0 &&
+                                     mtl_ckpt_load(p, &bn, pp, ss, stats, NULL) && stats[0] == 7);
+  good = slurp(p, &n);
+  o.epochs = 2, o.resume = p;
+  poison_calls = 0;
+  saved = quiet_begin(2, path_of("err-nf.txt"));
+  rc = mtl_train(&bn, &o);
+  quiet_end(saved);
+  err = (char *)slurp(path_of("err-nf.txt"), &n2);
+  CHECK("nonfinite/running-statistic-stops", rc == 1 && err &&
+        strstr(err, "running statistic bn.running_var: value 1 is +inf after step 14 (epoch 2); training stopped"));
+  if (rc != 1 || !err || !strstr(err, "bn.running_var"))
+    printf("    %s\n", err ? err : "");
+  free(err);
+  after = slurp(p, &n2);
+  CHECK("nonfinite/running-statistic-keeps-checkpoint", after && n2 == n && !memcmp(good, after, n));
+  free(after);
+  free(good);
+}
+
+static void test_override_checks(void) {
+  MtlOverride split = {.split = "valdi", .name = "x", .path = "f"},
+              name = {.split = "train", .name = "z", .path = "f"},
+              derived = {.split = "test", .name = "coarse", .path = "f"};
+  CHECK_ERR("override/unknown-split", mtl_check_overrides(&model, &split, 1),
+            "--data valdi.x=...: no split 'valdi'", "the splits are train, test and valid");
+  CHECK_ERR("override/unknown-name", mtl_check_overrides(&model, &name, 1),
+            "model lin has no input or label 'z'", "--data binds x, cls, pos, reg");
+  CHECK_ERR("override/derived-label", mtl_check_overrides(&model, &derived, 1),
+            "task coarse's label is derived from task cls by its lookup and reads no file",
+            "--data binds x, cls, pos, reg");
+  MtlOverride fine[2] = {{.split = "train", .name = "x", .path = "f"},
+                         {.split = "valid", .name = "reg", .path = "g"}};
+  CHECK("override/known", mtl_check_overrides(&model, fine, 2));
+  MtlTrainOpts o = {.epochs = 1, .quiet = true, .overrides = &name, .n_overrides = 1};
+  int saved = quiet_begin(2, path_of("err-ov.txt"));
+  int rc1 = mtl_train(&model, &o);
+  int rc2 = mtl_eval(&model, path_of("nf.st"), &split, 1, 0);
+  quiet_end(saved);
+  size_t n;
+  char *err = (char *)slurp(path_of("err-ov.txt"), &n);
+  CHECK("override/train-refuses", rc1 == 1 && err && strstr(err, "has no input or label 'z'"));
+  CHECK("override/eval-refuses", rc2 == 1 && err && strstr(err, "no split 'valdi'"));
+  free(err);
+}
+
+/* the log: a write that fails fails the run, and leaves whole lines */
+static void test_log_writes(void) {
+  MtlTrainOpts o = {.epochs = 2, .quiet = true, .log = "/dev/full"};
+  int saved = quiet_begin(2, path_of("err-log.txt"));
+  int rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  size_t n;
+  char *err = (char *)slurp(path_of("err-log.txt"), &n);
+  CHECK("log/full-disk-fails", rc == 1 && err && strstr(err, "/dev/full: cannot write the log: No space left on device"));
+  free(err);
+  /* the first line fits, the second does not: the log keeps the first whole */
+  o = (MtlTrainOpts){.epochs = 1, .quiet = true, .log = path_of("l1.log")};
+  mtl_train(&model, &o);
+  char *l1 = (char *)slurp(path_of("l1.log"), &n);
+  size_t line = n;
+  o = (MtlTrainOpts){.epochs = 3, .quiet = true, .log = path_of("l2.log")};
+  limit_fsize(line + line / 2);
+  saved = quiet_begin(2, path_of("err-log.txt"));
+  rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  restore_fsize();
+  char *l2 = (char *)slurp(path_of("l2.log"), &n);
+  char *nl = l2 ? strchr(l2, '\n') : NULL;
+  CHECK("log/partial-line-cut", rc == 1 && nl && nl[1] == '\0' && !strncmp(l2, "{\"epoch\": 1,", 12));
+  free(l1);
+  free(l2);
+  /* a save that fails after the epoch: the log holds the epoch's line */
+  o = (MtlTrainOpts){.epochs = 1, .quiet = true, .log = path_of("l3.log"), .save = path_of("l3.st")};
+  limit_fsize(line + 200); /* room for the log line, not the checkpoint */
+  saved = quiet_begin(2, path_of("err-log.txt"));
+  rc = mtl_train(&model, &o);
+  quiet_end(saved);
+  restore_fsize();
+  char *l3 = (char *)slurp(path_of("l3.log"), &n);
+  err = (char *)slurp(path_of("err-log.txt"), &n);
+  CHECK("log/failed-save-keeps-the-line", rc == 1 && l3 && !strncmp(l3, "{\"epoch\": 1,", 12) &&
+                                              err && strstr(err, "l3.st: cannot write: File too large"));
+  CHECK("log/failed-save-no-checkpoint", !exists("l3.st") && count_names("l3.st.tmp") == 0);
+  free(l3);
+  free(err);
+}
+
 /* the checkpoint tests/ckpt_torch_check.py checks: the data area reads as
  * 0, 1, 2, ... in tensor order */
 static int write_torch_ckpt(const char *path) {
@@ -1038,11 +1592,15 @@ static int write_torch_ckpt(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  model_setup();
+  lin_tables();
   if (argc == 3 && !strcmp(argv[1], "--write-ckpt"))
     return write_torch_ckpt(argv[2]);
-  snprintf(dir, sizeof dir, "/tmp/mtlrt.XXXXXX");
-  if (!mkdtemp(dir)) {
+  bool keep = argc == 3 && !strcmp(argv[1], "--keep"); /* the files, for fuzz seeds */
+  if (keep && ((size_t)snprintf(dir, sizeof dir, "%s", argv[2]) >= sizeof dir || mkdir(dir, 0777))) {
+    perror(argv[2]);
+    return 1;
+  }
+  if (!keep && (snprintf(dir, sizeof dir, "/tmp/mtlrt.XXXXXX"), !mkdtemp(dir))) {
     perror("mkdtemp");
     return 1;
   }
@@ -1062,9 +1620,21 @@ int main(int argc, char **argv) {
   test_train_output();
   test_eval();
   test_train_errors();
-  char cmd[128];
+  test_gzip_streams();
+  test_hostile_shapes();
+  test_nonfinite_inputs();
+  test_csv_text();
+  test_not_regular();
+  test_ckpt_not_regular();
+  test_ckpt_hostile();
+  test_resume_step_overflow();
+  test_save_safety();
+  test_nonfinite_training();
+  test_override_checks();
+  test_log_writes();
+  char cmd[sizeof dir + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (!failures && system(cmd) != 0)
+  if (!failures && !keep && system(cmd) != 0)
     printf("could not remove %s\n", dir);
   return failures != 0;
 }
