@@ -136,6 +136,17 @@ typedef struct MtlModelInfo {
   /* inputs only: the per-task outputs */
   void (*forward)(const float *params, const float *stats, float *act,
                   const void *const *inputs, int64_t B, float *const *outputs);
+  /* train_step in two, for data parallelism (mtl_dist.h): grad_step
+   * computes the gradients into grads (zeroed by the caller), the losses
+   * and the running statistics; update_step applies the optimizer from
+   * grads. Both take train_step's arguments; one after the other is
+   * train_step, bit for bit. */
+  void (*grad_step)(float *params, float *grads, float *state, float *stats, float *act,
+                    const void *const *data, int64_t B, const float *hyper,
+                    uint64_t step_seed, float *losses);
+  void (*update_step)(float *params, float *grads, float *state, float *stats, float *act,
+                      const void *const *data, int64_t B, const float *hyper,
+                      uint64_t step_seed, float *losses);
 } MtlModelInfo;
 
 #endif

@@ -105,6 +105,8 @@ static const AbiField info_fields[] = {
     FN(MtlModelInfo, train_step),
     FN(MtlModelInfo, eval_step),
     FN(MtlModelInfo, forward),
+    FN(MtlModelInfo, grad_step),
+    FN(MtlModelInfo, update_step),
 };
 const AbiStruct abi_model_info = STRUCT(MtlModelInfo, info_fields);
 

@@ -378,6 +378,14 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
                "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
                "                   float *act, const void *const *data, int64_t B,\n"
                "                   const float *hyper, uint64_t seed, float *losses);\n", n);
+  fprintf(out, "/* the step in two, for data parallelism: the gradients (into grads), the\n"
+               " * losses and the running statistics; then the optimizer's update from\n"
+               " * grads. grad_step, then update_step, is train_step. */\n");
+  for (int i = 0; i < 2; i++)
+    fprintf(out, "void %s_%s(float *params, float *grads, float *state, float *stats,\n"
+                 "                   float *act, const void *const *data, int64_t B,\n"
+                 "                   const float *hyper, uint64_t seed, float *losses);\n",
+            n, i ? "update_step" : "grad_step");
   fprintf(out, "/* evaluation: per-task mean losses and outputs; no dropout, running statistics */\n"
                "void %s_eval_step(const float *params, const float *stats, float *act,\n"
                "                  const void *const *data, int64_t B, float *losses,\n"
@@ -430,6 +438,16 @@ static void emit_source(FILE *out, Unit *u, const char *cmdline) {
                "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n);
   calls(out, u->a, u->train);
   fputs("}\n\n", out);
+  Program *parts[2] = {u->grad, u->update};
+  for (int i = 0; i < 2; i++) {
+    fprintf(out, "void %s_%s(float *params, float *grads, float *state, float *stats,\n"
+                 "                   float *act, const void *const *data, int64_t B,\n"
+                 "                   const float *hyper, uint64_t seed, float *losses) {\n"
+                 "  (void)params, (void)grads, (void)state, (void)stats, (void)act, (void)data;\n"
+                 "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n, parts[i]->name);
+    calls(out, u->a, parts[i]);
+    fputs("}\n\n", out);
+  }
   fprintf(out, "void %s_eval_step(const float *params, const float *stats, float *act,\n"
                "                  const void *const *data, int64_t B, float *losses,\n"
                "                  float *const *outputs) {\n"

@@ -2,7 +2,8 @@
  * the LLVM C API: one internal function per distinct kernel, whose buffers
  * are noalias, nocapture parameters (64-byte aligned where every call
  * passes a block of a group), with real loops of constant trip count (or
- * B); entry points NAME_init, NAME_train_step, NAME_eval_step and
+ * B); entry points NAME_init, NAME_train_step (and its two halves,
+ * NAME_grad_step and NAME_update_step), NAME_eval_step and
  * NAME_forward with the same C ABI as the C back end; and NAME_info, the
  * model's MtlModelInfo, as constants built from back/abi.c's description,
  * every member's offset checked against the C compiler's. The module is verified, then
@@ -691,6 +692,8 @@ LLVMModuleRef emit_llvm(Unit *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bo
   LLVMValueRef init = entry(&c, arena_printf(m->a, "%s_init", n), in, 3);
   LLVMTypeRef tr[10] = {c.pf32, c.pf32, c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, c.i64, c.pf32};
   program(&c, m->train, entry(&c, arena_printf(m->a, "%s_train_step", n), tr, 10), bind_train);
+  program(&c, m->grad, entry(&c, arena_printf(m->a, "%s_grad_step", n), tr, 10), bind_train);
+  program(&c, m->update, entry(&c, arena_printf(m->a, "%s_update_step", n), tr, 10), bind_train);
   LLVMTypeRef ev[7] = {c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, ppf32};
   program(&c, m->eval, entry(&c, arena_printf(m->a, "%s_eval_step", n), ev, 7), bind_eval);
   LLVMTypeRef fw[6] = {c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, ppf32};

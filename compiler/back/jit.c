@@ -61,6 +61,8 @@ const MtlModelInfo *llvm_jit_load(Unit *u, double *codegen_s, double *jit_s) {
   MtlModelInfo proto; /* the entry points' types, from the struct */
   info->init = (__typeof__(proto.init))lookup(jit, arena_printf(u->a, "%s_init", n));
   info->train_step = (__typeof__(proto.train_step))lookup(jit, arena_printf(u->a, "%s_train_step", n));
+  info->grad_step = (__typeof__(proto.grad_step))lookup(jit, arena_printf(u->a, "%s_grad_step", n));
+  info->update_step = (__typeof__(proto.update_step))lookup(jit, arena_printf(u->a, "%s_update_step", n));
   info->eval_step = (__typeof__(proto.eval_step))lookup(jit, arena_printf(u->a, "%s_eval_step", n));
   info->forward = (__typeof__(proto.forward))lookup(jit, arena_printf(u->a, "%s_forward", n));
   double t2 = now();

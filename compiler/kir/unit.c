@@ -232,7 +232,7 @@ static void name_shared_kernels(Unit *u) {
  * ...) and the macros of NAME.h (NAME_BATCH_MAX, ...); kir_exports are the
  * linker's, the rest stay in the translation unit. */
 const char *const kir_exports[] = {"init", "train_step", "eval_step", "forward", "info",
-                                   "predict", NULL};
+                                   "predict", "grad_step", "update_step", NULL};
 static const char *const header_macros[] = {"BATCH_MAX", "N_PARAMS", "N_STATE", "N_STATS",
                                             "N_ACT", "N_HYPER", "N_TASKS", "N_WORK", NULL};
 
@@ -343,6 +343,27 @@ static void param_alignment(Unit *u) {
     }
 }
 
+/* train's calls with (update) or without (grad) the optimizer updates,
+ * in train's arena: an update reads parameters, gradients, optimizer state
+ * and hyper[], and nothing else lives across the split */
+static Program *train_part(Unit *u, const char *name, bool update) {
+  Program *p = arena_alloc(u->a, sizeof(Program));
+  *p = *u->train;
+  p->name = name;
+  p->calls = (Vec){0};
+  for (int i = 0; i < u->train->calls.len; i++) {
+    KCall *c = u->train->calls.data[i];
+    bool is_update = c->node->op == OP_SGD || c->node->op == OP_ADAM;
+    if (is_update != update)
+      continue;
+    for (int j = 0; update && j < c->k->nparams; j++)
+      MTLC_ASSERT(c->args[j]->kind != BUF_ACT || c->args[j]->scratch);
+    vec_push(u->a, &p->calls, c);
+    c->k->ncalls++;
+  }
+  return p;
+}
+
 /* the kernels no program calls any more */
 static void drop_uncalled(Unit *u) {
   int k = 0;
@@ -369,6 +390,8 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
   kir_dce(u->train, 1u << BUF_GRAD | 1u << BUF_PARAM | 1u << BUF_STATE | 1u << BUF_STAT |
                         1u << BUF_LOSS);
   kir_plan(u, u->train);
+  u->grad = train_part(u, "grad_step", false);
+  u->update = train_part(u, "update_step", true);
 
   u->eval = program(u, PROG_EVAL, "eval_step", lower(a, m, false));
   u->forward = arena_alloc(a, sizeof(Program));
