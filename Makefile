@@ -27,7 +27,7 @@ SRCS = compiler/main.c \
        compiler/graph/interp.c compiler/graph/gradcheck.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
        compiler/back/abi.c compiler/back/emit_c.c compiler/back/cbuild.c compiler/back/modinfo.c \
-       compiler/back/llvmload.c \
+       compiler/back/llvmload.c compiler/back/mpiload.c \
        compiler/tools/codegen_check.c compiler/tools/bench.c
 # the LLVM back end: a shared object that mtlc loads when it needs it
 LLVM_SRCS = compiler/back/emit_llvm.c compiler/back/jit.c
@@ -39,9 +39,10 @@ OBJS = $(SRCS:compiler/%.c=$(B)/obj/%.o) $(GEN:.c=.o)
 CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_text.c runtime/mtl_data.c runtime/mtl_json.c \
-          runtime/mtl_ckpt.c runtime/mtl_train.c
+          runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_dist.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
-RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h
+RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h \
+          runtime/mtl_dist.h
 ifeq ($(CBLAS),0)
 RT_CFLAGS = -DMTL_NO_BLAS
 BLAS_LIBS =
@@ -51,7 +52,21 @@ BLAS_LIBS = -lopenblas
 endif
 RT_LIB = $(B)/libmtlrt.a
 
-all: $(B)/mtlc $(B)/libmtlc-llvm.so
+# MPI (data-parallel training under mpirun): runtime/mtl_mpi.c, the only
+# file that sees <mpi.h>, in its own shared object that mtlc loads only
+# when it runs under a launcher; built when mpicc is found, MPI=0 skips it
+MPICC ?= mpicc
+MPI   ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+MPI_LIB = $(B)/libmtlc-mpi.so
+endif
+
+all: $(B)/mtlc $(B)/libmtlc-llvm.so $(MPI_LIB)
+
+mpi: $(B)/libmtlc-mpi.so
+
+$(B)/libmtlc-mpi.so: runtime/mtl_mpi.c runtime/mtl_dist.h runtime/mtl_model.h | $(B)
+	$(MPICC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -fPIC -shared -o $@ runtime/mtl_mpi.c
 
 $(B)/mtlc: $(OBJS) $(RT_LIB) $(B)/libmtlc-llvm.so
 	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
@@ -99,7 +114,7 @@ deps:
 example: $(B)/mtlc
 	$(B)/mtlc train specs/fashion_hard.mtl
 
-test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text
+test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text $(MPI_LIB)
 	tests/run.sh
 
 bench: $(B)/mtlc
@@ -112,7 +127,7 @@ asan:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench asan clean
+.PHONY: all deps example test bench asan clean mpi
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))

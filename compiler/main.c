@@ -2,6 +2,7 @@
  * runs: read the spec, parse, check, then its own output. Exit codes: 0 ok,
  * 1 user error (a bad spec or file), 2 usage error. */
 #include "tools/tools.h"
+#include "back/mpiload.h"
 
 #include <errno.h>
 #include <string.h>
@@ -385,11 +386,15 @@ int main(int argc, char **argv) {
     else if (o.cmd == CMD_EVAL)
       rc = mtl_eval(info, o.load, o.data, o.n_data, o.limit);
     else {
-      MtlTrainOpts t = {.epochs = o.epochs, .batch = batch, .threads = (int)o.threads,
+      bool mpi_ok;
+      const MtlComm *comm = mpi_launched(&mpi_ok);
+      MtlTrainOpts t = {.comm = comm,.epochs = o.epochs, .batch = batch, .threads = (int)o.threads,
                         .save = o.save, .resume = o.resume, .log = o.log,
                         .overrides = o.data, .n_overrides = o.n_data,
                         .limit_train = o.limit, .limit_test = o.limit};
-      rc = mtl_train(info, &t);
+      rc = mpi_ok ? mtl_train(info, &t) : 1;
+      if (comm)
+        comm->finish();
     }
   }
   arena_free(a);

@@ -114,6 +114,9 @@ typedef struct {
   int n_overrides;
   int64_t limit_train, limit_test; /* 0: all samples */
   bool quiet;
+  /* data parallel over these ranks when it has more than one
+   * (mtl_dist.h); only rank 0 prints, logs and saves */
+  const struct MtlComm *comm;
 } MtlTrainOpts;
 
 /* Trains with the model's recipe, printing per-epoch train loss and test

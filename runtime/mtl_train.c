@@ -8,6 +8,7 @@
  * equals training 1, saving and resuming for 1, bit for bit. Reads and
  * writes files only through mtl_data.c and mtl_ckpt.c (and the log). */
 #include "mtl.h"
+#include "mtl_dist.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -54,6 +55,15 @@ static double now(void) {
 
 static int fail(void) {
   fprintf(stderr, "mtlc: %s\n", mtl_error());
+  return 1;
+}
+
+/* an error of one rank of several names the rank */
+static int fail_rank(const MtlComm *c) {
+  if (c && c->size > 1 && c->rank > 0)
+    fprintf(stderr, "mtlc: rank %d: %s\n", c->rank, mtl_error());
+  else
+    fail();
   return 1;
 }
 
@@ -354,10 +364,13 @@ typedef struct {
   MtlRng rng;
   FILE *log;
   bool tty;
+  const MtlComm *comm; /* data parallel: more than one rank, else NULL */
+  bool lead;           /* rank 0, or the only process: prints, logs, saves */
+  bool local_fault;    /* this rank's own setup failed */
 } Trainer;
 
 /* One epoch over the train split; fills loss[t], the per-sample mean. */
-static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
+static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
   const MtlModelInfo *m = tr->m;
   double b1 = m->beta1, b2 = m->beta2;
   if (b1 == 0 && b2 == 0)
@@ -369,8 +382,10 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
     loss[t] = 0;
   shuffle(tr->b.idx, n, &tr->rng);
   for (int64_t s = 0; s < steps; s++) {
-    int64_t from = s * tr->B, B = n - from < tr->B ? n - from : tr->B;
-    gather(&tr->b, &tr->train, tr->b.idx + from, B);
+    int64_t from = s * tr->B, B = n - from < tr->B ? n - from : tr->B, lo = 0, nb = B;
+    if (tr->comm)
+      mtl_dist_shard(tr->comm, B, &lo, &nb);
+    gather(&tr->b, &tr->train, tr->b.idx + from + lo, nb);
     int64_t t = ++tr->step;
     float *hyper = tr->b.hyper;
     hyper[MTL_HYPER_LR] = (float)lr;
@@ -379,8 +394,13 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
     for (int k = 0; k < m->n_tasks && MTL_HYPER_TASKS + k < m->n_hyper; k++)
       hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
     memset(tr->b.grads, 0, (size_t)m->n_params * sizeof(float));
-    m->train_step(tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
-                  (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses);
+    if (!tr->comm)
+      m->train_step(tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
+                    (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses);
+    else if (!mtl_dist_step(tr->comm, m, tr->b.params, tr->b.grads, tr->b.state, tr->b.stats,
+                            tr->b.act, (const void *const *)tr->b.data, nb, B, hyper,
+                            step_seed(m->seed, t), losses))
+      return false;
     for (int k = 0; k < m->n_tasks; k++)
       loss[k] += (double)losses[k] * (double)B;
     double tn = now();
@@ -394,6 +414,7 @@ static void train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
     fputs("\r\033[K", stderr);
   for (int t = 0; t < m->n_tasks; t++)
     loss[t] /= (double)n;
+  return true;
 }
 
 static bool run_epochs(Trainer *tr, int64_t first) {
@@ -402,8 +423,9 @@ static bool run_epochs(Trainer *tr, int64_t first) {
   Metric test[64] = {{0}};
   for (int64_t e = first; e < tr->epochs; e++) {
     double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs);
-    train_epoch(tr, e, lr, loss);
-    if (tr->have_test)
+    if (!train_epoch(tr, e, lr, loss))
+      return false;
+    if (tr->have_test && tr->lead)
       evaluate(&tr->b, &tr->test, test);
     double secs = now() - t0;
     if (!tr->o->quiet)
@@ -420,8 +442,8 @@ static bool run_epochs(Trainer *tr, int64_t first) {
   return true;
 }
 
-/* Data, buffers, initial or resumed state, the log; then the epochs. */
-static bool train(Trainer *tr) {
+/* Data, buffers, initial or resumed state (rank 0's alone), the log. */
+static bool setup(Trainer *tr, int64_t *first_epoch) {
   const MtlModelInfo *m = tr->m;
   const MtlTrainOpts *o = tr->o;
   bool found;
@@ -438,13 +460,17 @@ static bool train(Trainer *tr) {
   if (!bufs_alloc(&tr->b, m, tr->train.n, true))
     return false;
   int64_t first = 0;
-  if (o->resume) {
+  *first_epoch = 0;
+  if (tr->comm && !tr->lead) {
+    /* rank 0's state comes below */
+  } else if (o->resume) {
     MtlCkptMeta meta;
     if (!mtl_ckpt_load(o->resume, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
       return false;
     tr->step = meta.step, first = meta.epoch;
+    *first_epoch = first;
     memcpy(tr->rng.s, meta.rng, sizeof meta.rng);
-    if (first >= tr->epochs && !o->quiet)
+    if (first >= tr->epochs && !o->quiet && tr->lead)
       printf("%s: trained %" PRId64 " epochs already, of %" PRId64 "\n", o->resume, first,
              tr->epochs);
   } else {
@@ -455,7 +481,40 @@ static bool train(Trainer *tr) {
     mtl_set_error("%s: cannot open the log: %s", o->log, strerror(errno));
     return false;
   }
-  return run_epochs(tr, first);
+  return true;
+}
+
+/* the options every rank must share, hashed */
+static uint64_t options_hash(const Trainer *tr) {
+  const MtlTrainOpts *o = tr->o;
+  int64_t v[] = {tr->B, tr->epochs, o->limit_train, o->limit_test, o->resume != NULL};
+  uint64_t h = mtl_hash(0xcbf29ce484222325ull, v, sizeof v);
+  for (int i = 0; i < o->n_overrides; i++)
+    h = mtl_hash_str(mtl_hash_str(mtl_hash_str(h, o->overrides[i].split), o->overrides[i].name),
+                     o->overrides[i].path);
+  return h;
+}
+
+/* Set up (every rank agreeing that it could), rank 0's state to every
+ * rank, then the epochs. */
+static bool train(Trainer *tr, int64_t *first, bool *started) {
+  bool ok = setup(tr, first);
+  tr->local_fault = !ok;
+  if (tr->comm) {
+    if (!mtl_dist_agree(tr->comm, ok))
+      return false;
+    if (!mtl_dist_sync(tr->comm, tr->m, tr->b.params, tr->b.state, tr->b.stats, &tr->step,
+                       tr->rng.s))
+      return false;
+    int64_t e = *first;
+    if (!tr->comm->bcast(&e, sizeof e))
+      return false;
+    *first = e;
+  } else if (!ok) {
+    return false;
+  }
+  *started = true;
+  return run_epochs(tr, *first);
 }
 
 /* Where the checkpoint will go must be a writable folder: found out before
@@ -489,9 +548,15 @@ static bool save_dir_ok(const char *path) {
 int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (!check_model(m))
     return fail();
-  Trainer tr = {.m = m, .o = o};
+  const MtlComm *c = o->comm && o->comm->size > 1 ? o->comm : NULL;
+  MtlTrainOpts mine = *o;
+  if (c && c->rank > 0)
+    mine.quiet = true, mine.save = mine.log = NULL;
+  Trainer tr = {.m = m, .o = &mine, .comm = c, .lead = !c || c->rank == 0};
   tr.B = o->batch > 0 ? o->batch : m->batch;
   tr.epochs = o->epochs > 0 ? o->epochs : m->epochs;
+  if (c && !mtl_dist_check(c, m, options_hash(&tr), tr.B))
+    return tr.lead ? fail() : 1;
   if (tr.B < 1 || tr.B > m->batch_max) {
     mtl_set_error("batch %" PRId64 " is not in 1..%" PRId64 ", the largest model %s was "
                   "built for", tr.B, m->batch_max, m->name);
@@ -501,10 +566,20 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (o->threads > 0)
     openblas_set_num_threads(o->threads);
 #endif
-  if (o->save && !save_dir_ok(o->save))
+  bool ok = !mine.save || save_dir_ok(mine.save);
+  if (c && !mtl_dist_agree(c, ok))
+    return ok && !tr.lead ? 1 : fail_rank(c);
+  if (!ok)
     return fail();
-  tr.tty = !o->quiet && isatty(fileno(stderr));
-  bool ok = train(&tr);
+  tr.tty = !mine.quiet && isatty(fileno(stderr));
+  bool started = false;
+  int64_t first = 0;
+  ok = train(&tr, &first, &started);
+  if (!ok && c && started) {
+    /* a fault mid-training: the other ranks wait in a collective */
+    fail_rank(c);
+    c->abort(1);
+  }
   if (tr.log && fclose(tr.log) != 0 && ok) {
     mtl_set_error("%s: cannot write the log: %s", o->log, strerror(errno));
     ok = false;
@@ -512,7 +587,10 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   bufs_free(&tr.b);
   mtl_split_free(&tr.train);
   mtl_split_free(&tr.test);
-  return ok ? 0 : fail();
+  if (ok)
+    return 0;
+  /* the rank that failed says why; rank 0 says which one it was */
+  return !c || tr.lead || tr.local_fault ? fail_rank(c) : 1;
 }
 
 int mtl_eval(const MtlModelInfo *m, const char *ckpt, const MtlOverride *ov, int n_ov,

@@ -3,12 +3,19 @@
 # machine lacks; skips what is present, so running it twice is cheap.
 # Uses sudo when not root. With --tests it adds what some tests compare
 # against (PyTorch, under /usr/bin/python3): .ci/run uses it, so CI runs
-# those tests instead of skipping them.
+# those tests instead of skipping them. --mpi adds Open MPI (mpicc for
+# build/libmtlc-mpi.so, mpirun for data-parallel training); --tests
+# includes it, for tests/t_mpi.sh.
 set -eu
 want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
-if [ "${1:-}" = --tests ]; then
-  want="$want python3-torch python3-numpy"
-fi
+mpi="libopenmpi-dev openmpi-bin"
+for arg in "$@"; do
+  case $arg in
+  --tests) want="$want python3-torch python3-numpy $mpi" ;;
+  --mpi) want="$want $mpi" ;;
+  *) echo "usage: tools/deps.sh [--tests] [--mpi]" >&2; exit 2 ;;
+  esac
+done
 missing=""
 for p in $want; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -469,9 +469,12 @@ static void emit_main(FILE *out, Unit *u, const char *cmdline) {
           " * model. Build: cc -O2 main.c %s.c -I RUNTIME -L LIB -lmtlrt -lopenblas -lz -lm\n"
           " * usage: ./train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]...\n"
           " *                [--save CKPT] [--resume CKPT] [--log FILE] [--limit N]\n"
-          " *                [--eval CKPT] */\n", n);
+          " *                [--eval CKPT]\n"
+          " * Data parallel under mpirun: build with mpicc -DMTL_MPI, adding\n"
+          " * RUNTIME/mtl_mpi.c (README: Data-parallel training over MPI). */\n", n);
   fprintf(out, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-               "#include <mtl.h>\n#include \"%s.h\"\n\n", n);
+               "#include <mtl.h>\n#ifdef MTL_MPI\n#include <mtl_dist.h>\n#endif\n"
+               "#include \"%s.h\"\n\n", n);
   fprintf(out,
           "static int usage(const char *msg) {\n"
           "  fprintf(stderr, \"%%s\\nusage: train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]... \"\n"
@@ -504,7 +507,13 @@ static void emit_main(FILE *out, Unit *u, const char *cmdline) {
           "  }\n"
           "  if (o.batch > %s_BATCH_MAX)\n    return usage(\"--batch is larger than the model was generated for\");\n"
           "  if (eval)\n    return mtl_eval(&%s_info, eval, o.overrides, o.n_overrides, o.limit_test);\n"
-          "  return mtl_train(&%s_info, &o);\n}\n", n, n, n);
+          "#ifdef MTL_MPI\n"
+          "  if (!(o.comm = mtl_mpi_comm()))\n    return usage(\"MPI_Init failed\");\n"
+          "  int rc = mtl_train(&%s_info, &o);\n"
+          "  o.comm->finish();\n  return rc;\n"
+          "#else\n"
+          "  return mtl_train(&%s_info, &o);\n"
+          "#endif\n}\n", n, n, n, n);
 }
 
 static FILE *open_out(const char *dir, const char *file, char **path_out, Arena *a) {
