@@ -7,6 +7,10 @@
 #  - a control: 1 process at half the batch is far off, so the comparison
 #    can fail;
 #  - only rank 0 prints;
+#  - a 2-rank checkpoint resumes on 2 ranks (bit for bit) and on 1;
+#  - a standalone trainer from emit-c --main built with -DMTL_MPI;
+#  - kill -9 of one rank: the job ends within seconds, no rank is left,
+#    the last checkpoint loads;
 #  - a global batch smaller than the number of ranks, and ranks that
 #    disagree on the spec or the options, are clear errors;
 #  - plain mtlc train does not load MPI; under mpirun without it, an error.
@@ -99,6 +103,45 @@ if command -v mpicc >/dev/null 2>&1 && [ -f build/libmtlrt.a ]; then
   fi
 else
   echo "SKIP mpi/standalone trainer: no mpicc"
+fi
+
+# kill -9 of rank 1 mid-training: the job ends within seconds, no rank
+# hangs, and the last checkpoint (after epoch 1) loads
+n="kill -9 of a rank ends the job, the checkpoint loads"
+mark="t_mpi_$$_$RANDOM"
+# ranks N of this job: the processes whose environment has our mark
+ranks_of() {
+  for e in /proc/[0-9]*/environ; do
+    tr '\0' '\n' 2>/dev/null <"$e" | grep -qx "MTL_TEST_JOB=$mark" || continue
+    if [ -z "${1:-}" ] || tr '\0' '\n' 2>/dev/null <"$e" | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
+      p=${e#/proc/}; echo "${p%/environ}"
+    fi
+  done
+}
+mpirun --oversubscribe -np 2 -x MTL_TEST_JOB=$mark "$MTLC" train $spec --limit 2000 --epochs 100 \
+  --threads 1 --save "$tmp/k.ckpt" >"$tmp/k.out" 2>&1 &
+job=$!
+for _ in $(seq 600); do [ -f "$tmp/k.ckpt" ] && break; sleep 0.2; done
+victim=$(ranks_of 1 | head -n 1)
+if [ ! -f "$tmp/k.ckpt" ] || [ -z "$victim" ]; then
+  fail "$n" "no checkpoint or no rank 1 to kill: $(cat "$tmp/k.out")"
+  kill $job 2>/dev/null; wait $job 2>/dev/null
+else
+  kill -9 "$victim"
+  t0=$(date +%s)
+  for _ in $(seq 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
+  secs=$(( $(date +%s) - t0 ))
+  if kill -0 $job 2>/dev/null; then
+    fail "$n" "mpirun still runs 30 s after the kill"; kill $job 2>/dev/null
+  fi
+  wait $job; rc=$?
+  left=$(ranks_of)
+  if [ $rc -ne 0 ] && [ -z "$left" ] && [ $secs -le 10 ] &&
+     out=$("$MTLC" eval $spec --load "$tmp/k.ckpt" --limit 100 2>&1); then
+    pass "$n (mpirun exit $rc after ${secs} s)"
+  else
+    fail "$n" "exit $rc after ${secs} s, ranks left: ${left:-none}; eval: ${out:-}"
+  fi
 fi
 
 # the control: half the batch on 1 process is another trajectory
