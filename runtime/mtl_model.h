@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define MTL_MODEL_ABI 3
+#define MTL_MODEL_ABI 4
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };
