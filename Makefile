@@ -4,12 +4,16 @@
 #   make test     run every test; ends with "N passed, N failed"
 #   make example  train the main example (specs/fashion_hard.mtl)
 #   make bench    mtlc against PyTorch and onnxruntime; writes bench/RESULTS.md
+#   make bench-arch  the sharing architectures against PyTorch (bench/arch.sh);
+#                 writes the architecture section of bench/MTL.md
 #   make asan     the front end under ASan/UBSan on the robustness corpus
+#   make install  PREFIX=/usr/local DESTDIR=: mtlc, libmtlrt.a and .so, the
+#                 headers, mtlrt.pc (pkg-config) and the man page mtlc(1);
+#                 with MPI also libmtlc-mpi.so
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Ibuild -Icompiler -Iruntime \
-           -DMTLC_RUNTIME_DIR='"$(CURDIR)/runtime"' -DMTLC_LIB_DIR='"$(CURDIR)/$(B)"'
+CPPFLAGS = -D_POSIX_C_SOURCE=200809L -I$(B) -Icompiler -Iruntime
 LDLIBS   = -lz -lm
 B        = build
 
@@ -19,16 +23,20 @@ SRCS = compiler/main.c \
        compiler/front/ast.c \
        compiler/check/sema.c compiler/check/args.c compiler/check/layers.c \
        compiler/check/nets.c compiler/check/tasks.c compiler/check/recipe.c \
-       compiler/check/data.c compiler/check/text.c compiler/check/summary.c \
+       compiler/check/data.c compiler/check/text.c compiler/check/summary.c compiler/check/sharing.c \
        compiler/ops/tables.c compiler/ops/dense.c compiler/ops/conv.c compiler/ops/pool.c \
        compiler/ops/act.c compiler/ops/norm.c compiler/ops/loss.c compiler/ops/optim.c \
-       compiler/ops/tensor.c compiler/ops/embed.c compiler/ops/conv1d.c \
+       compiler/ops/tensor.c compiler/ops/embed.c compiler/ops/conv1d.c compiler/ops/predict.c \
+       compiler/ops/mix.c \
        compiler/graph/ir.c compiler/graph/lower.c compiler/graph/autodiff.c \
        compiler/graph/interp.c compiler/graph/gradcheck.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
-       compiler/back/abi.c compiler/back/emit_c.c compiler/back/cbuild.c compiler/back/modinfo.c \
-       compiler/back/llvmload.c compiler/back/mpiload.c \
-       compiler/tools/codegen_check.c compiler/tools/bench.c
+       compiler/kir/gemm.c compiler/kir/infer.c \
+       compiler/back/abi.c compiler/back/emit_c.c compiler/back/emit_infer.c compiler/back/cbuild.c \
+       compiler/back/modinfo.c compiler/back/llvmload.c compiler/back/mpiload.c compiler/back/paths.c \
+       compiler/tools/codegen_check.c compiler/tools/bench.c compiler/tools/plot.c \
+       compiler/tools/graph.c compiler/tools/deploy.c compiler/tools/infer_check.c \
+       compiler/tools/predict.c compiler/tools/image.c
 # the LLVM back end: a shared object that mtlc loads when it needs it
 LLVM_SRCS = compiler/back/emit_llvm.c compiler/back/jit.c
 HDRS = $(wildcard compiler/*.h compiler/*/*.h compiler/*/*.def)
@@ -39,10 +47,11 @@ OBJS = $(SRCS:compiler/%.c=$(B)/obj/%.o) $(GEN:.c=.o)
 CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_text.c runtime/mtl_data.c runtime/mtl_json.c \
-          runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_dist.c
+          runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_norm.c runtime/mtl_monitor.c \
+          runtime/mtl_cli.c runtime/mtl_dist.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
 RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h \
-          runtime/mtl_dist.h
+          runtime/mtl_monitor.h runtime/mtl_dist.h
 ifeq ($(CBLAS),0)
 RT_CFLAGS = -DMTL_NO_BLAS
 BLAS_LIBS =
@@ -51,6 +60,8 @@ RT_CFLAGS = -I/usr/include/x86_64-linux-gnu/openblas-pthread
 BLAS_LIBS = -lopenblas
 endif
 RT_LIB = $(B)/libmtlrt.a
+RT_SO  = $(B)/libmtlrt.so
+RT_PIC = $(RT_SRCS:runtime/%.c=$(B)/rt-pic/%.o)
 
 # MPI (data-parallel training under mpirun): runtime/mtl_mpi.c, the only
 # file that sees <mpi.h>, in its own shared object that mtlc loads only
@@ -77,6 +88,13 @@ $(RT_LIB): $(RT_OBJS)
 $(B)/rt/%.o: runtime/%.c $(RT_HDRS) | $(B)
 	@mkdir -p $(B)/rt
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(RT_CFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# the runtime as a shared library too, for make install
+$(RT_SO): $(RT_PIC)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libmtlrt.so.0 -o $@ $(RT_PIC) $(BLAS_LIBS) $(LDLIBS)
+$(B)/rt-pic/%.o: runtime/%.c $(RT_HDRS) | $(B)
+	@mkdir -p $(B)/rt-pic
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(RT_CFLAGS) $(WARN) $(CFLAGS) -fPIC -c -o $@ $<
 
 # the LLVM back end: only emit_llvm.c and jit.c see LLVM's headers; they
 # are built position-independent into libmtlc-llvm.so
@@ -120,14 +138,57 @@ test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text $(MPI_LIB)
 bench: $(B)/mtlc
 	bench/run.sh
 
+bench-arch: $(B)/mtlc
+	bench/arch.sh
+
 # the front end under AddressSanitizer and UBSan, through the robustness corpus
 asan:
 	tests/asan-build.sh --run
 
+# make install PREFIX=... DESTDIR=...: the installed mtlc finds its
+# headers and LLVM back end beside itself (compiler/back/paths.c), so a
+# copy under DESTDIR works where it is
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR  = $(PREFIX)/bin
+LIBDIR  = $(PREFIX)/lib
+INCDIR  = $(PREFIX)/include/mtlc
+MANDIR  = $(PREFIX)/share/man/man1
+PUB_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_dist.h
+
+$(B)/mtlc.1: $(B)/mtlc tools/man.sh
+	tools/man.sh $(B)/mtlc >$@.tmp && mv $@.tmp $@
+
+# mtlrt.pc names PREFIX, so it is written for each install
+install: all $(RT_SO) $(B)/mtlc.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/mtlc $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(INCDIR) $(DESTDIR)$(MANDIR)
+	install -m 755 $(B)/mtlc $(DESTDIR)$(BINDIR)/mtlc
+	install -m 755 $(B)/libmtlc-llvm.so $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-llvm.so
+	$(if $(MPI_LIB),install -m 755 $(MPI_LIB) $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-mpi.so)
+	install -m 644 $(RT_LIB) $(DESTDIR)$(LIBDIR)/libmtlrt.a
+	install -m 755 $(RT_SO) $(DESTDIR)$(LIBDIR)/libmtlrt.so.0
+	ln -sf libmtlrt.so.0 $(DESTDIR)$(LIBDIR)/libmtlrt.so
+	install -m 644 $(PUB_HDRS) $(DESTDIR)$(INCDIR)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: mtlrt' 'Description: the runtime of mtlc: kernels, data, checkpoints, the training loop' \
+	  'Version: $(shell sed -n 's/^#define MTLC_VERSION "\(.*\)"/\1/p' compiler/mtlc.h)' \
+	  'Cflags: -I$${includedir}/mtlc' 'Libs: -L$${libdir} -lmtlrt' \
+	  'Libs.private: $(BLAS_LIBS) $(LDLIBS)' >$(DESTDIR)$(LIBDIR)/pkgconfig/mtlrt.pc
+	install -m 644 $(B)/mtlc.1 $(DESTDIR)$(MANDIR)/mtlc.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mtlc $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-llvm.so \
+	  $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-mpi.so \
+	  $(DESTDIR)$(LIBDIR)/libmtlrt.a $(DESTDIR)$(LIBDIR)/libmtlrt.so.0 \
+	  $(DESTDIR)$(LIBDIR)/libmtlrt.so $(DESTDIR)$(LIBDIR)/pkgconfig/mtlrt.pc \
+	  $(DESTDIR)$(MANDIR)/mtlc.1 $(addprefix $(DESTDIR)$(INCDIR)/,$(notdir $(PUB_HDRS)))
+	-rmdir $(DESTDIR)$(LIBDIR)/mtlc $(DESTDIR)$(INCDIR)
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench asan clean mpi
+.PHONY: all deps example test bench bench-arch asan install uninstall clean mpi
 
 # unit tests link the compiler without its driver
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))

@@ -10,7 +10,12 @@
  * folder: a crash leaves the old checkpoint or the new one, never half of
  * one. Loading trusts nothing: every length, offset, dtype, shape and name
  * is checked against the model before a byte is copied, and a fault is an
- * error naming the file and the tensor. Holds no state between calls. */
+ * error naming the file and the tensor. Optimizer state is the one thing a
+ * file may lack or hold another optimizer's of (the spec changed its
+ * optimizer): it is skipped, and the model's starts at zero; a network that
+ * differs is an error listing the tensors missing and extra. The optimizer,
+ * where its state started and the best epoch so far ride in __metadata__
+ * too. Holds no state between calls. */
 #include "mtl.h"
 #include "mtl_json.h"
 
@@ -34,6 +39,28 @@ static bool host_le(void) {
 
 static uint32_t bswap32(uint32_t x) {
   return x >> 24 | (x >> 8 & 0xff00) | (x << 8 & 0xff0000) | x << 24;
+}
+
+/* ---- the model's hash ------------------------------------------------------------ */
+
+/* FNV-1a, 64 bits */
+static uint64_t fnv(uint64_t h, const char *s) {
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+  return h;
+}
+
+uint64_t mtl_model_hash(const MtlModelInfo *m) {
+  uint64_t h = fnv(0xcbf29ce484222325ull, m->name ? m->name : "");
+  const MtlTensor *groups[2] = {m->param_tensors, m->stat_tensors};
+  int counts[2] = {m->n_param_tensors, m->n_stat_tensors};
+  for (int g = 0; g < 2; g++)
+    for (int i = 0; i < counts[g]; i++) {
+      char sh[160];
+      mtl_shape_text(sh, sizeof sh, groups[g][i].shape, groups[g][i].rank);
+      h = fnv(fnv(fnv(h, "\n"), groups[g][i].name), sh);
+    }
+  return h;
 }
 
 /* ---- writing ------------------------------------------------------------------ */
@@ -122,6 +149,11 @@ static bool make_header(Buf *b, const MtlModelInfo *m, const MtlCkptMeta *meta) 
     puts_(b, ",\"mtlc_version\":");
     put_json_string(b, m->mtlc_version);
   }
+  putf(b, ",\"optimizer\":\"%s\",\"opt_start\":\"%" PRId64 "\"", mtl_optimizer_name(m->optimizer),
+       meta->opt_start);
+  putf(b, ",\"best_epoch\":\"%" PRId64 "\",\"since_best\":\"%" PRId64 "\",\"best\":\"%.17g\"",
+       meta->best_epoch, meta->since_best, meta->best_epoch ? meta->best : 0.0);
+  putf(b, ",\"model_hash\":\"%016" PRIx64 "\"", mtl_model_hash(m));
   puts_(b, "}");
   uint64_t off = 0;
   Group g[NGROUPS];
@@ -351,6 +383,35 @@ static bool parse_u64(const char *s, int base, uint64_t *out, const char **rest)
   return rest || !*end;
 }
 
+const char *mtl_optimizer_name(MtlOptKind k) {
+  static const char *const names[] = {"sgd", "adam", "adamw", "rmsprop"};
+  return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+/* The metadata training added later, each optional: the optimizer and
+ * where its state started, the best epoch so far. */
+static bool read_training_meta(const char *path, const JParser *p, const JNode *md,
+                               MtlCkptMeta *meta) {
+  for (int c = md->child; c >= 0; c = p->nodes[c].next) {
+    const JNode *x = &p->nodes[c];
+    uint64_t v = 0;
+    int64_t *dst = !strcmp(x->key, "opt_start")    ? &meta->opt_start
+                   : !strcmp(x->key, "best_epoch") ? &meta->best_epoch
+                   : !strcmp(x->key, "since_best") ? &meta->since_best : NULL;
+    if (dst && (!parse_u64(x->str, 10, &v, NULL) || v > INT64_MAX)) {
+      mtl_set_error("%s: __metadata__: %s '%s' is not a count", path, x->key, x->str);
+      return false;
+    }
+    if (dst)
+      *dst = (int64_t)v;
+    else if (!strcmp(x->key, "best"))
+      meta->best = strtod(x->str, NULL);
+    else if (!strcmp(x->key, "optimizer"))
+      snprintf(meta->optimizer, sizeof meta->optimizer, "%s", x->str);
+  }
+  return true;
+}
+
 static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCkptMeta *meta) {
   const char *step = NULL, *epoch = NULL, *rng = NULL;
   for (int c = md->child; c >= 0; c = p->nodes[c].next) {
@@ -368,6 +429,8 @@ static bool read_meta(const char *path, const JParser *p, const JNode *md, MtlCk
   }
   if (!meta)
     return true;
+  if (!read_training_meta(path, p, md, meta))
+    return false;
   uint64_t st, ep;
   if (!step || !epoch || !rng) {
     mtl_set_error("%s: __metadata__ lacks %s; it cannot resume training", path,
@@ -423,6 +486,33 @@ static bool read_whole(const char *path, uint8_t **out, size_t *n) {
   return true;
 }
 
+/* A tensor named PARAM.SUFFIX after a parameter of the model: optimizer
+ * state, this optimizer's or another's. */
+static bool foreign_state(const MtlModelInfo *m, const char *name) {
+  const char *dot = strrchr(name, '.');
+  for (int i = 0; dot && i < m->n_param_tensors; i++) {
+    const char *p = m->param_tensors[i].name;
+    if (strlen(p) == (size_t)(dot - name) && !strncmp(p, name, (size_t)(dot - name)))
+      return true;
+  }
+  return false;
+}
+
+/* what differs between the file's network and the model's, as a list */
+typedef struct {
+  char text[1024];
+  int n;
+} Diff;
+
+static void net_diff(Diff *d, const char *what, const char *name) {
+  size_t k = strlen(d->text);
+  if (d->n < 12)
+    snprintf(d->text + k, sizeof d->text - k, "%stensor %s is %s", d->n ? "; " : "", name, what);
+  else if (d->n == 12)
+    snprintf(d->text + k, sizeof d->text - k, "; and more");
+  d->n++;
+}
+
 /* Matches the header's entries with the model's tensors, then copies. */
 static bool load_from(const char *path, const uint8_t *file, size_t size, const MtlModelInfo *m,
                       float *params, float *state, float *stats, MtlCkptMeta *meta) {
@@ -463,6 +553,7 @@ static bool load_from(const char *path, const uint8_t *file, size_t size, const 
     }
   uint64_t data_size = size - 8 - hlen;
   const uint8_t *data = file + 8 + hlen;
+  Diff diff = {.text = "", .n = 0};
   for (int c = ok ? p.nodes[0].child : -1; ok && c >= 0; c = p.nodes[c].next) {
     const JNode *e = &p.nodes[c];
     if (!strcmp(e->key, "__metadata__")) {
@@ -474,19 +565,30 @@ static bool load_from(const char *path, const uint8_t *file, size_t size, const 
     for (int i = 0; i < nt && !s; i++)
       if (!strcmp(slots[i].t->name, e->key))
         s = &slots[i];
-    if (!s)
-      mtl_set_error("%s: tensor %s is not in model %s", path, e->key, m->name), ok = false;
-    else if (s->seen)
+    if (!s && !foreign_state(m, e->key))
+      net_diff(&diff, "not in the model", e->key);
+    else if (s && s->seen)
       mtl_set_error("%s: tensor %s appears twice", path, e->key), ok = false;
-    else
+    else if (s)
       s->seen = true, ok = check_entry(path, &p, e, s, data_size);
   }
+  bool fresh = false;
   for (int i = 0; ok && i < nt; i++)
-    if (!slots[i].seen && slots[i].dst)
-      mtl_set_error("%s: tensor %s is missing%s", path, slots[i].t->name,
-                    group_of[i] == G_STATE ? " (optimizer state: the file cannot resume training)"
-                    : group_of[i] == G_STATS ? " (running statistics)" : ""),
-          ok = false;
+    if (!slots[i].seen && group_of[i] == G_STATE)
+      fresh = true;
+    else if (!slots[i].seen)
+      net_diff(&diff, "missing", slots[i].t->name);
+  if (ok && diff.n) {
+    mtl_set_error("%s: the network differs from model %s's: %s", path, m->name, diff.text);
+    ok = false;
+  }
+  for (int i = 0; ok && fresh && i < nt; i++)
+    if (group_of[i] == G_STATE)
+      slots[i].seen = false; /* another optimizer's state or none: start at zero */
+  if (ok && fresh && state)
+    memset(state, 0, (size_t)m->n_state * sizeof(float));
+  if (meta)
+    meta->state_fresh = fresh;
   ok = ok && check_overlap(path, slots, nt);
   for (int i = 0; ok && i < nt; i++) {
     float *dst = slots[i].dst;
@@ -506,6 +608,50 @@ static bool load_from(const char *path, const uint8_t *file, size_t size, const 
   free(p.nodes);
   free(p.strs);
   return ok;
+}
+
+/* __metadata__'s model and model_hash, if there: read from the header
+ * alone, without a model to check it against */
+bool mtl_ckpt_identity(const char *path, char *model, size_t cap, uint64_t *hash, bool *found) {
+  *found = false;
+  if (cap)
+    *model = 0;
+  uint8_t *file;
+  size_t size;
+  if (!read_whole(path, &file, &size))
+    return false;
+  uint64_t hlen = 0;
+  for (int i = 0; i < 8 && size >= 8; i++)
+    hlen |= (uint64_t)file[i] << (8 * i);
+  JParser p = {0};
+  bool ok = size >= 8 && hlen <= MAX_HEADER && hlen <= size - 8 &&
+            mtl_json_parse(&p, (const char *)file + 8, (size_t)hlen);
+  if (!ok) {
+    mtl_set_error("%s: not a safetensors checkpoint: %s", path,
+                  size < 8 ? "shorter than its 8-byte header length"
+                  : hlen > size - 8 ? "its header length is past the end (truncated?)"
+                                    : "its header is not JSON");
+    free(p.nodes);
+    free(p.strs);
+    free(file);
+    return false;
+  }
+  for (int c = p.nodes[0].type == J_OBJ ? p.nodes[0].child : -1; c >= 0; c = p.nodes[c].next) {
+    const JNode *e = &p.nodes[c];
+    if (strcmp(e->key, "__metadata__") || e->type != J_OBJ)
+      continue;
+    for (int k = e->child; k >= 0; k = p.nodes[k].next) {
+      const JNode *x = &p.nodes[k];
+      if (x->type == J_STR && !strcmp(x->key, "model_hash"))
+        *found = parse_u64(x->str, 16, hash, NULL);
+      if (x->type == J_STR && !strcmp(x->key, "model") && cap)
+        snprintf(model, cap, "%s", x->str);
+    }
+  }
+  free(p.nodes);
+  free(p.strs);
+  free(file);
+  return true;
 }
 
 bool mtl_ckpt_load(const char *path, const MtlModelInfo *m, float *params, float *state,

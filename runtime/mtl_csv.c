@@ -1,7 +1,9 @@
-/* mtl_csv.c: CSV files of numbers, comma-separated, one sample per row;
- * a first row that is not all numbers is a header and is skipped; blank
- * lines are skipped; CRLF line ends are taken. Only the chosen columns are
- * read, as f64. */
+/* mtl_csv.c: CSV files of numbers, one sample per row, fields separated by
+ * a delimiter (',' unless the binding says ';', '\t', ...); a first row that
+ * is not all numbers is a header and is skipped; blank lines are skipped;
+ * CRLF line ends are taken. Only the chosen columns are read, as f64. A row
+ * that does not parse with ',' but holds ';' or tabs gets a hint naming
+ * the delimiter option. */
 #include "mtl_read.h"
 
 #include <inttypes.h>
@@ -30,10 +32,11 @@ static bool csv_number(const char *s, const char *e, double *out) {
 }
 
 /* the fields of one line [s, e): starts and ends, at most cap */
-static int csv_fields(const char *s, const char *e, const char **fs, const char **fe, int cap) {
+static int csv_fields(const char *s, const char *e, int delim, const char **fs, const char **fe,
+                      int cap) {
   int n = 0;
   for (;;) {
-    const char *q = memchr(s, ',', (size_t)(e - s));
+    const char *q = memchr(s, delim, (size_t)(e - s));
     if (!q)
       q = e;
     if (n < cap)
@@ -52,9 +55,23 @@ static bool blank(const char *s, const char *e) {
   return true;
 }
 
+/* "; the file looks semicolon-separated: ..." when a comma-separated row
+ * [s, e) that failed to parse holds another common delimiter */
+static const char *delimiter_hint(const char *s, const char *e, int delim) {
+  if (delim != ',')
+    return "";
+  if (memchr(s, ';', (size_t)(e - s)))
+    return "; the file looks semicolon-separated: give csv(..., delimiter=\";\") in the spec, "
+           "or --data SPLIT.NAME=PATH:delimiter=';'";
+  if (memchr(s, '\t', (size_t)(e - s)))
+    return "; the file looks tab-separated: give csv(..., delimiter=\"\\t\") in the spec, "
+           "or --data SPLIT.NAME=PATH:delimiter=tab";
+  return "";
+}
+
 /* Reads the chosen columns as f64 into *vals: rows x ncols. */
-bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int ncols,
-                      double **vals, View *v) {
+bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int ncols, int delim,
+                   double **vals, View *v) {
   const char *text = (const char *)b->p, *end = text + b->n;
   const char *nul = memchr(text, 0, b->n);
   if (nul) {
@@ -66,6 +83,7 @@ bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int nc
   int64_t rows = 0, width = ncols, line = 0, cap = 0;
   double *out = NULL;
   bool ok = fs != NULL, first = true;
+  const char *hint = ""; /* the header's, for a file of no data rows */
   if (!ok)
     mtl_set_error("%s: out of memory", path);
   for (const char *s = text; ok && s < end; line++) {
@@ -78,7 +96,7 @@ bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int nc
       s = next;
       continue;
     }
-    int n = csv_fields(s, e, fs, fe, MAXF);
+    int n = csv_fields(s, e, delim, fs, fe, MAXF);
     double x;
     if (first) {
       first = false;
@@ -86,6 +104,7 @@ bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int nc
       for (int i = 0; i < n && i < MAXF; i++)
         header |= !csv_number(fs[i], fe[i], &x);
       if (header) {
+        hint = delimiter_hint(s, e, delim);
         s = next;
         continue;
       }
@@ -106,13 +125,13 @@ bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int nc
         mtl_set_error("%s: column %" PRId64 " is outside 0..%d", path, c, MAXF - 1);
         ok = false;
       } else if (c >= n) {
-        mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is missing: the row has %d field%s",
-                      path, line + 1, c, n, n == 1 ? "" : "s");
+        mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is missing: the row has %d field%s%s",
+                      path, line + 1, c, n, n == 1 ? "" : "s", delimiter_hint(s, e, delim));
         ok = false;
       } else if (!csv_number(fs[c], fe[c], &x)) {
         int len = (int)(fe[c] - fs[c]);
-        mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is not a number: '%.*s'", path,
-                      line + 1, c, len > 40 ? 40 : len, fs[c]);
+        mtl_set_error("%s:%" PRId64 ": column %" PRId64 " is not a number: '%.*s'%s", path,
+                      line + 1, c, len > 40 ? 40 : len, fs[c], delimiter_hint(s, e, delim));
         ok = false;
       } else {
         out[rows * width + j] = x;
@@ -123,7 +142,7 @@ bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int nc
   }
   free(fs);
   if (ok && rows == 0) {
-    mtl_set_error("%s: no data rows", path);
+    mtl_set_error("%s: no data rows%s", path, hint);
     ok = false;
   }
   if (!ok) {

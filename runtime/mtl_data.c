@@ -1,6 +1,7 @@
 /* mtl_data.c: data sets. Reads a file by its content, never by its name
  * (IDX, .npy or CSV: mtl_idx.c, mtl_npy.c, mtl_csv.c) into an MtlArray;
- * normalizes inputs; checks labels; loads a model's split from its
+ * normalizes inputs by the spec's values (normalize(auto) is
+ * mtl_norm.c's, after the statistics are known); checks labels; loads a model's split from its
  * bindings and the command line's overrides. Every fault in a file
  * (missing, wrong magic, truncated, wrong shape, out-of-range label) is an
  * error naming the file. Batching and shuffling are mtl_train.c's. */
@@ -63,7 +64,7 @@ static bool convert(MtlArray *out, const char *path, const View *v, MtlDtype wan
 }
 
 static bool load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
-                 int csv_column, const int64_t *csv_columns, int n_csv_columns,
+                 int csv_column, const int64_t *csv_columns, int n_csv_columns, int delim,
                  const char *what) {
   Bytes b;
   if (!mtl_read_file(path, &b))
@@ -82,9 +83,9 @@ static bool load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
                   : (mtl_set_error("%s: truncated: %zu bytes, less than an IDX magic number",
                                    path, b.n), false);
   } else if (csv_column >= 0) {
-    ok = mtl_csv_parse(path, &b, &col, 1, &csv, &v);
+    ok = mtl_csv_parse(path, &b, &col, 1, delim, &csv, &v);
   } else if (csv_columns && n_csv_columns > 0) {
-    ok = mtl_csv_parse(path, &b, csv_columns, n_csv_columns, &csv, &v);
+    ok = mtl_csv_parse(path, &b, csv_columns, n_csv_columns, delim, &csv, &v);
   } else {
     mtl_set_error("%s: wrong magic number: bytes %02x %02x %02x %02x are neither IDX "
                   "(00 00 TYPE NDIM) nor .npy (93 'NUMPY'); a CSV file needs csv(column=N) "
@@ -101,7 +102,7 @@ static bool load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
 
 bool mtl_load(MtlArray *out, const char *path, MtlDtype want, int64_t width,
               int csv_column, const int64_t *csv_columns, int n_csv_columns) {
-  return load(out, path, want, width, csv_column, csv_columns, n_csv_columns, NULL);
+  return load(out, path, want, width, csv_column, csv_columns, n_csv_columns, ',', NULL);
 }
 
 void mtl_array_free(MtlArray *a) {
@@ -115,6 +116,19 @@ void mtl_normalize(MtlArray *a, float mean, float std) {
   float *x = a->data;
   for (int64_t i = 0; i < a->n * a->width; i++)
     x[i] = (x[i] - mean) / std;
+}
+
+void mtl_normalize_channels(MtlArray *a, const float *mean, const float *std, int64_t n,
+                            int64_t channels, int64_t inner) {
+  if (n == 1) {
+    mtl_normalize(a, mean[0], std[0]);
+    return;
+  }
+  float *x = a->data;
+  for (int64_t i = 0; i < a->n * a->width; i++) {
+    int64_t c = (i % a->width) / inner % channels;
+    x[i] = (x[i] - mean[c]) / std[c];
+  }
 }
 
 bool mtl_check_labels(const MtlArray *a, int64_t classes, const char *path) {
@@ -137,7 +151,7 @@ bool mtl_check_labels(const MtlArray *a, int64_t classes, const char *path) {
 static bool find_binding(const MtlModelInfo *m, const char *split, const char *name,
                          const MtlOverride *ov, int n_ov, MtlBinding *out) {
   bool found = false;
-  *out = (MtlBinding){.csv_column = -1};
+  *out = (MtlBinding){.csv_column = -1, .delimiter = ','};
   for (int i = 0; i < m->n_bindings; i++) {
     const MtlBinding *b = &m->bindings[i];
     if (!strcmp(b->split, split) && !strcmp(b->name, name))
@@ -146,9 +160,62 @@ static bool find_binding(const MtlModelInfo *m, const char *split, const char *n
   for (int i = 0; i < n_ov; i++)
     if (!strcmp(ov[i].split, split) && !strcmp(ov[i].name, name)) {
       out->split = split, out->name = name, out->path = ov[i].path;
+      if (ov[i].csv) {
+        out->csv_column = ov[i].csv_column;
+        out->csv_columns = ov[i].csv_columns, out->n_csv_columns = ov[i].n_csv_columns;
+      }
+      if (ov[i].delimiter)
+        out->delimiter = ov[i].delimiter;
       found = true;
     }
   return found;
+}
+
+/* "image, item": what --data can bind */
+static void bindable_names(char *buf, size_t cap, const MtlModelInfo *m) {
+  size_t k = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < m->n_inputs + m->n_labels && k < cap; i++)
+    k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "",
+                          i < m->n_inputs ? m->inputs[i].name : m->labels[i - m->n_inputs].name);
+}
+
+/* (as issue 17's branch has it, less its escaping of the names) */
+bool mtl_check_overrides(const MtlModelInfo *m, const MtlOverride *ov, int n_ov) {
+  static const char *const splits[] = {"train", "test", "valid"};
+  for (int i = 0; i < n_ov; i++) {
+    const MtlOverride *o = &ov[i];
+    const char *split = o->split, *name = o->name;
+    char names[1024];
+    bool known = false;
+    for (size_t k = 0; k < sizeof splits / sizeof *splits; k++)
+      known |= !strcmp(o->split, splits[k]);
+    if (!known) {
+      mtl_set_error("--data %s.%s=...: no split '%s'; the splits are train, test and valid",
+                    split, name, split);
+      return false;
+    }
+    for (int k = 0; k < m->n_inputs + m->n_labels; k++)
+      known &= !!strcmp(o->name, k < m->n_inputs ? m->inputs[k].name
+                                                   : m->labels[k - m->n_inputs].name);
+    if (known) { /* still true: the name is none of them */
+      bindable_names(names, sizeof names, m);
+      int derived = -1;
+      for (int t = 0; t < m->n_tasks; t++)
+        if (!strcmp(o->name, m->tasks[t].name) && m->tasks[t].label < 0)
+          derived = t;
+      if (derived >= 0 && m->tasks[derived].derive_from >= 0 &&
+          m->tasks[derived].derive_from < m->n_tasks)
+        mtl_set_error("--data %s.%s=...: task %s's label is derived from task %s by its lookup "
+                      "and reads no file; --data binds %s", split, name, name,
+                      m->tasks[m->tasks[derived].derive_from].name, names);
+      else
+        mtl_set_error("--data %s.%s=...: model %s has no input or label '%s'; --data binds %s",
+                      split, name, m->name, name, names);
+      return false;
+    }
+  }
+  return true;
 }
 
 static const char *kind_name(MtlLabelKind k) {
@@ -255,11 +322,12 @@ bool mtl_load_split(MtlSplit *out, const MtlModelInfo *m, const char *name,
       ok = load(&out->arrays[k], b->path,
                 input ? m->inputs[k].dtype : l->kind == MTL_LABEL_REAL ? MTL_F32 : MTL_I32,
                 input ? m->inputs[k].numel : label_values(l), b->csv_column, b->csv_columns,
-                b->n_csv_columns, what);
+                b->n_csv_columns, b->delimiter ? b->delimiter : ',', what);
     if (ok && input && m->inputs[k].dtype == MTL_I32)
       ok = mtl_check_ids(&out->arrays[k], m->inputs[k].vocab, b->path, m->inputs[k].name);
-    if (ok && input && b->normalize && m->inputs[k].dtype == MTL_F32)
-      mtl_normalize(&out->arrays[k], b->mean, b->std);
+    if (ok && input && b->normalize == MTL_NORM_GIVEN && m->inputs[k].dtype == MTL_F32)
+      mtl_normalize_channels(&out->arrays[k], b->mean, b->std, b->n_norm, m->inputs[k].channels,
+                             m->inputs[k].inner);
     if (ok && !input && l->kind != MTL_LABEL_REAL)
       ok = mtl_check_labels(&out->arrays[k], l->kind == MTL_LABEL_BINARY ? 2 : l->width, b->path);
     if (ok && k > 0 && out->arrays[k].n != out->arrays[0].n) {

@@ -32,10 +32,12 @@ static uint64_t hash_tensors(uint64_t h, const MtlTensor *t, int n) {
   return h;
 }
 
-uint64_t mtl_model_hash(const MtlModelInfo *m) {
+/* all of the model's description the ranks must share: names, shapes,
+ * recipe, data (mtl_model_hash, the checkpoints', is names and shapes) */
+static uint64_t dist_model_hash(const MtlModelInfo *m) {
   uint64_t h = mtl_hash_str(FNV_OFFSET, m->name);
   int64_t sizes[] = {m->abi, m->batch_max, m->n_params, m->n_state, m->n_stats, m->n_act,
-                     m->n_hyper, m->n_tasks, m->optimizer, m->schedule, m->step_every,
+                     m->n_hyper, m->n_tasks, m->n_regs, m->optimizer, m->schedule, m->step_every,
                      m->batch, m->epochs, (int64_t)m->seed};
   double reals[] = {m->lr, m->beta1, m->beta2, m->step_gamma};
   h = mtl_hash(h, sizes, sizeof sizes);
@@ -85,7 +87,7 @@ bool mtl_dist_check(const MtlComm *c, const MtlModelInfo *m, uint64_t options_ha
                   "rebuild it with this mtlc", m->name);
     return false;
   }
-  uint64_t mine = mtl_hash(mtl_model_hash(m), &options_hash, sizeof options_hash);
+  uint64_t mine = mtl_hash(dist_model_hash(m), &options_hash, sizeof options_hash);
   uint64_t all[1024], *v = c->size <= 1024 ? all : calloc((size_t)c->size, sizeof *v);
   if (!v || !c->allgather_u64(mine, v)) {
     if (v != all)
@@ -137,19 +139,39 @@ bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float
                    int64_t B, const float *hyper, uint64_t step_seed, float *losses) {
   /* rank 0 draws the dropout masks one process would; the others their own */
   uint64_t seed = step_seed ^ ((uint64_t)c->rank * 0x9e3779b97f4a7c15ull);
-  for (int t = 0; t < m->n_tasks; t++)
+  int nl = m->n_tasks + m->n_regs; /* the tasks' losses, then the regularizers' values */
+  /* the running statistics before the step: the ranks average what the
+   * step changed, so those it leaves (normalize(auto)'s) stay exact */
+  float *before = m->n_stats ? malloc((size_t)m->n_stats * sizeof *before) : NULL;
+  if (m->n_stats && !before) {
+    mtl_set_error("rank %d: out of memory", c->rank);
+    return false;
+  }
+  if (before)
+    memcpy(before, stats, (size_t)m->n_stats * sizeof *before);
+  for (int t = 0; t < nl; t++)
     losses[t] = 0;
   if (n > 0)
     m->grad_step(params, grads, state, stats, act, data, n, hyper, seed, losses);
   float w = (float)((double)n / (double)B);
   scale(grads, m->n_params, w);
-  scale(losses, m->n_tasks, w);
-  scale(stats, m->n_stats, w);
-  if (!c->allreduce_sum(grads, m->n_params) || !c->allreduce_sum(losses, m->n_tasks) ||
-      !c->allreduce_sum(stats, m->n_stats)) {
+  scale(losses, nl, w);
+  for (int64_t i = 0; i < m->n_stats; i++)
+    stats[i] = (stats[i] - before[i]) * w;
+  bool ok = c->allreduce_sum(grads, m->n_params) && c->allreduce_sum(losses, nl) &&
+            c->allreduce_sum(stats, m->n_stats);
+  for (int64_t i = 0; i < m->n_stats; i++)
+    stats[i] += before[i];
+  free(before);
+  if (!ok) {
     mtl_set_error("rank %d: the gradients' allreduce failed", c->rank);
     return false;
   }
   m->update_step(params, grads, state, stats, act, data, n, hyper, seed, losses);
   return true;
+}
+
+bool mtl_dist_any(const MtlComm *c, bool mine) {
+  float f = mine ? 1.0f : 0.0f;
+  return c->allreduce_sum(&f, 1) ? f > 0 : mine;
 }

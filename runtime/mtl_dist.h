@@ -56,15 +56,16 @@ bool mtl_dist_sync(const MtlComm *c, const MtlModelInfo *m, float *params, float
                    float *stats, int64_t *step, uint64_t rng[4]);
 /* One data-parallel step on this rank's n samples of the global batch B:
  * grad_step, the weighted sum of gradients, losses and running statistics
- * over the ranks, update_step. grads must be zeroed. losses[] come back as
- * the global batch's. */
+ * over the ranks, update_step. grads must be zeroed. losses[] (the tasks',
+ * then the regularizers') come back as the global batch's. */
 bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float *grads,
                    float *state, float *stats, float *act, const void *const *data, int64_t n,
                    int64_t B, const float *hyper, uint64_t step_seed, float *losses);
+/* Whether `mine` is true on any rank (Ctrl-C on one stops all at the same
+ * step); the same answer on every rank. */
+bool mtl_dist_any(const MtlComm *c, bool mine);
 /* FNV-1a over bytes, chained from h (the options' and model's hash) */
 uint64_t mtl_hash(uint64_t h, const void *p, size_t n);
 uint64_t mtl_hash_str(uint64_t h, const char *s);
-/* the hash of the model's description: names, shapes, recipe, data */
-uint64_t mtl_model_hash(const MtlModelInfo *m);
 
 #endif

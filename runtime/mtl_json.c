@@ -136,10 +136,15 @@ static int jnumber(JParser *p) {
     if (!skip_digits(p, &s))
       return -1;
   }
+  char text[64]; /* the value as a double too: longer numbers are cut */
+  size_t len = (size_t)(s - p->s) < sizeof text - 1 ? (size_t)(s - p->s) : sizeof text - 1;
+  memcpy(text, p->s, len);
+  text[len] = '\0';
   p->s = s;
   int k = jnew(p, J_NUM);
   if (k >= 0)
-    p->nodes[k].is_uint = !neg && !frac && fits, p->nodes[k].u = u;
+    p->nodes[k].is_uint = !neg && !frac && fits, p->nodes[k].u = u,
+    p->nodes[k].num = strtod(text, NULL);
   return k;
 }
 

@@ -17,6 +17,7 @@ typedef struct {
   const char *key;
   bool is_uint;    /* J_NUM: a non-negative integer that fits */
   uint64_t u;
+  double num;      /* J_NUM: the value */
   int child, next; /* first child, next sibling: indices, -1 for none */
 } JNode;
 

@@ -108,11 +108,16 @@ void mtl_init_tensors(const MtlTensor *t, int n, float *base, uint64_t seed) {
   mtl_rng_seed(&r, seed);
   for (int i = 0; i < n; i++) {
     float *out = base + t[i].offset;
+    int64_t T = t[i].rank == 2 && t[i].shape[0] > 1 ? t[i].shape[0] : 2;
     if (t[i].init == MTL_INIT_UNIFORM)
       mtl_init_uniform(out, t[i].numel, t[i].init_arg, &r);
     else if (t[i].init == MTL_INIT_NORMAL)
       for (int64_t k = 0; k < t[i].numel; k++)
         out[k] = (float)(mtl_rng_normal(&r) * t[i].init_arg);
+    else if (t[i].init == MTL_INIT_STITCH) /* [T, T] */
+      for (int64_t k = 0; k < t[i].numel; k++)
+        out[k] = (float)(k / T == k % T ? t[i].init_arg
+                                        : (1 - t[i].init_arg) / (double)(T - 1));
     else
       for (int64_t k = 0; k < t[i].numel; k++)
         out[k] = (float)t[i].init_arg;

@@ -7,6 +7,10 @@
 
 #include "mtl_model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* C = alpha op(A) op(B) + beta C, row-major; op(X) = X^T when trans. */
 void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                float alpha, const float *A, int64_t lda, const float *B,
@@ -41,5 +45,9 @@ void mtl_init_tensors(const MtlTensor *t, int n, float *base, uint64_t seed);
 
 /* threads for GEMM (OpenBLAS's pool); no effect without BLAS */
 void mtl_set_threads(int n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

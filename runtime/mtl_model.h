@@ -12,14 +12,16 @@
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };
-typedef enum { MTL_OPT_SGD, MTL_OPT_ADAM, MTL_OPT_ADAMW } MtlOptKind;
+typedef enum { MTL_OPT_SGD, MTL_OPT_ADAM, MTL_OPT_ADAMW, MTL_OPT_RMSPROP } MtlOptKind;
 typedef enum { MTL_SCHED_CONSTANT, MTL_SCHED_STEP, MTL_SCHED_COSINE } MtlSchedKind;
 
 /* How a tensor starts: uniform in [-arg, arg) (PyTorch's default for Linear
  * and Conv2d weights and biases, arg = 1/sqrt(fan_in)), every element arg
- * (a batchnorm's scale 1 and shift 0, a running variance 1), or normal with
- * standard deviation arg (PyTorch's Embedding: N(0, 1)). */
-typedef enum { MTL_INIT_UNIFORM, MTL_INIT_CONST, MTL_INIT_NORMAL } MtlInit;
+ * (a batchnorm's scale 1 and shift 0, a running variance 1), normal with
+ * standard deviation arg (PyTorch's Embedding: N(0, 1)), or a square
+ * [T, T] with arg on the diagonal and (1 - arg) / (T - 1) elsewhere (a
+ * cross-stitch unit). */
+typedef enum { MTL_INIT_UNIFORM, MTL_INIT_CONST, MTL_INIT_NORMAL, MTL_INIT_STITCH } MtlInit;
 
 /* The step's hyperparameters, hyper[]: the learning rate, Adam's bias
  * corrections 1 - beta1^t and 1 - beta2^t, then one weight per task. */
@@ -40,13 +42,20 @@ typedef struct {
 } MtlTensor;
 
 /* A model input: one sample's shape; the batch dimension comes first. An
- * i32 input's ids must lie in [0, vocab): the loader checks every one. */
+ * i32 input's ids must lie in [0, vocab): the loader checks every one.
+ * Normalization sees element i of a sample as channel (i / inner) %
+ * channels: an image's channels, a vector's columns. With normalize(auto)
+ * the per-channel mean and std are the running statistics
+ * stat_tensors[norm_stat] and [norm_stat + 1] ("image.normalize.mean",
+ * ".std"), computed from the train split and saved in checkpoints; -1: none. */
 typedef struct {
   const char *name;
   MtlDtype dtype;
   int rank;
   int64_t shape[4];
   int64_t numel;
+  int64_t channels, inner;
+  int norm_stat;
   int64_t vocab; /* i32: the smallest vocabulary of the embeddings it feeds; else 0 */
 } MtlInputInfo;
 
@@ -76,14 +85,23 @@ typedef struct {
  * any other word 1. */
 typedef enum { MTL_TEXT_NONE, MTL_TEXT_CHARS, MTL_TEXT_WORDS } MtlTextKind;
 
+/* A regularizer's term of the total loss, "l2_distance(tower)": the
+ * training step writes its value after the tasks' losses. */
+typedef struct {
+  const char *name;
+} MtlRegInfo;
+
 /* A data binding of the spec: SPLIT.NAME = PATH (resolved by mtlc). */
+typedef enum { MTL_NORM_NONE, MTL_NORM_GIVEN, MTL_NORM_AUTO } MtlNormKind;
 typedef struct {
   const char *split, *name, *path;
-  int normalize;
-  float mean, std;
-  int csv_column;          /* a label's CSV column, or -1 */
-  const int64_t *csv_columns; /* an input's CSV columns */
+  MtlNormKind normalize;
+  const float *mean, *std; /* MTL_NORM_GIVEN: n_norm values, one or one per channel */
+  int n_norm;
+  int csv_column;          /* a class or binary label's CSV column, or -1 */
+  const int64_t *csv_columns; /* an input's (or a real label's) CSV columns */
   int n_csv_columns;
+  int delimiter;           /* CSV's field separator, ',' unless told */
   MtlTextKind text;        /* a text file of an i32 input, or MTL_TEXT_NONE */
   int64_t length;          /* text: ids per line */
   const char *vocab;       /* words: the vocabulary file (resolved) */
@@ -108,6 +126,8 @@ typedef struct MtlModelInfo {
   const MtlLabelInfo *labels;
   int n_tasks;
   const MtlTaskInfo *tasks;
+  int n_regs;
+  const MtlRegInfo *regs;
   int n_bindings;
   const MtlBinding *bindings;
   /* the recipe of the spec's train block */
@@ -117,14 +137,23 @@ typedef struct MtlModelInfo {
   MtlSchedKind schedule;
   int64_t step_every;
   double step_gamma;
+  int64_t warmup;    /* steps of linear warmup (0: none) */
   int64_t batch, epochs;
   uint64_t seed;
+  /* early_stop and the best checkpoint: the value watched on the valid
+   * split (task monitor_task's metric, an MTL_METRIC_* bit, or 0 for its
+   * loss; task -1: the weighted sum of the tasks' losses); patience 0: no
+   * early stopping */
+  int64_t patience;
+  double min_delta;
+  int monitor_task, monitor_metric;
 
   /* Entry points. data[] holds one pointer per input (float or int32, B *
    * numel), then one per label (int32 or float, B * width). hyper[] has
    * n_hyper floats for this step (MTL_HYPER_*). grads has n_params floats,
    * stats n_stats (running statistics: updated by a training step, read by
-   * evaluation). */
+   * evaluation). train_step's losses: n_tasks + n_regs floats, the tasks'
+   * mean losses, then the regularizers' values; eval_step's: n_tasks. */
   void (*init)(float *params, float *stats, uint64_t seed);
   void (*train_step)(float *params, float *grads, float *state, float *stats, float *act,
                      const void *const *data, int64_t B, const float *hyper,
@@ -138,8 +167,8 @@ typedef struct MtlModelInfo {
                   const void *const *inputs, int64_t B, float *const *outputs);
   /* train_step in two, for data parallelism (mtl_dist.h): grad_step
    * computes the gradients into grads (zeroed by the caller), the losses
-   * and the running statistics; update_step applies the optimizer from
-   * grads. Both take train_step's arguments; one after the other is
+   * and the running statistics; update_step clips the gradients (when
+   * the recipe does, by their global norm) and applies the optimizer. Both take train_step's arguments; one after the other is
    * train_step, bit for bit. */
   void (*grad_step)(float *params, float *grads, float *state, float *stats, float *act,
                     const void *const *data, int64_t B, const float *hyper,

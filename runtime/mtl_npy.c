@@ -144,6 +144,7 @@ bool mtl_npy_parse(const char *path, const Bytes *b, View *v) {
   }
   if (!npy_descr(path, descr, v))
     return false;
+  v->scale = v->elem == E_U8; /* uint8 images to [0, 1], as from IDX (and torchvision) */
   if (fortran && v->ndim > 1) {
     mtl_set_error("%s: a Fortran-ordered array; save it with numpy.ascontiguousarray", path);
     return false;

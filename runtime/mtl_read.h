@@ -21,7 +21,7 @@ extern const char *const mtl_elem_name[];
 typedef struct {
   const uint8_t *p;
   Elem elem;
-  bool swap, scale; /* scale: an IDX ubyte file, read to [0, 1] */
+  bool swap, scale; /* scale: unsigned bytes (IDX or .npy), read to [0, 1] as f32 */
   int ndim;
   int64_t dims[8];
 } View;
@@ -38,7 +38,7 @@ bool mtl_view_check_size(const char *path, const View *v, size_t avail);
 bool mtl_idx_parse(const char *path, const Bytes *b, View *v);
 bool mtl_npy_parse(const char *path, const Bytes *b, View *v);
 /* the chosen columns as f64 into *vals (rows x ncols, malloc'ed) */
-bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int ncols,
+bool mtl_csv_parse(const char *path, const Bytes *b, const int64_t *cols, int ncols, int delim,
                    double **vals, View *v);
 
 #endif

@@ -1,16 +1,19 @@
 /* mtl_train.c: the training loop. Drives a model through its MtlModelInfo:
  * one allocation per buffer group, a seeded shuffle per epoch, batches
- * gathered into fixed buffers, the learning-rate schedule, per-task losses
- * and test metrics, a progress line on a terminal, a JSON log line and a
- * checkpoint per epoch; mtl_eval for a saved checkpoint. Everything the
+ * gathered into fixed buffers, the learning-rate schedule and its warmup,
+ * per-task losses and regularizer values, valid and test metrics, a
+ * progress line on a terminal, a JSON log line and a checkpoint per epoch,
+ * the best epoch by a watched valid value (its own checkpoint, early
+ * stopping: mtl_monitor.c), Ctrl-C; mtl_eval for a saved checkpoint. Everything the
  * loop's future depends on (parameters, optimizer state, the global step,
  * the epoch, the shuffle RNG) is in the checkpoint, so training 2 epochs
  * equals training 1, saving and resuming for 1, bit for bit. Reads and
  * writes files only through mtl_data.c and mtl_ckpt.c (and the log). */
-#include "mtl.h"
 #include "mtl_dist.h"
+#include "mtl_monitor.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,6 +42,12 @@ double mtl_schedule_lr(const MtlModelInfo *m, int64_t epoch, int64_t epochs) {
     break;
   }
   return m->lr;
+}
+
+/* warmup=N: the first N steps ramp linearly to the schedule's rate, step
+ * t (1-based) at t / N of it */
+double mtl_step_lr(const MtlModelInfo *m, double lr, int64_t t) {
+  return m->warmup > 0 && t < m->warmup ? lr * (double)t / (double)m->warmup : lr;
 }
 
 /* the dropout seed of global step t (1-based) */
@@ -254,60 +263,100 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void log_epoch(FILE *f, const MtlModelInfo *m, int64_t epoch, double lr,
-                      const double *train, const Metric *test, bool have_test, double secs) {
-  fprintf(f, "{\"epoch\": %" PRId64 ", \"lr\": ", epoch);
-  json_num(f, lr);
-  fputs(", \"train_loss\": {", f);
+/* What an epoch reports: per-task train losses (per-sample means), the
+ * regularizers' values (means over samples of the step's value), valid and
+ * test metrics, and the best epoch so far by the watched valid value. */
+typedef struct {
+  int64_t epoch, epochs; /* 1-based */
+  double lr, secs;
+  const double *train, *reg;
+  const Metric *valid, *test; /* NULL when the split is not bound */
+  const MtlMonitor *mon;      /* NULL without a valid split */
+  bool improved;
+} Epoch;
+
+/* {"item": {"loss": ..., "accuracy": ...}, ...} */
+static void log_metrics(FILE *f, const MtlModelInfo *m, const Metric *mt) {
+  fputs("{", f);
   for (int t = 0; t < m->n_tasks; t++) {
+    const MtlTaskInfo *k = &m->tasks[t];
     fputs(t ? ", " : "", f);
-    json_str(f, m->tasks[t].name);
-    fputs(": ", f);
-    json_num(f, train[t]);
-  }
-  fputs("}", f);
-  if (have_test) {
-    fputs(", \"test\": {", f);
-    for (int t = 0; t < m->n_tasks; t++) {
-      const MtlTaskInfo *k = &m->tasks[t];
-      const Metric *mt = &test[t];
-      fputs(t ? ", " : "", f);
-      json_str(f, k->name);
-      fputs(": {\"loss\": ", f);
-      json_num(f, mt->n ? mt->loss / (double)mt->n : NAN);
-      if ((k->metrics & MTL_METRIC_ACCURACY) && k->kind != MTL_LABEL_REAL && mt->n)
-        fputs(", \"accuracy\": ", f), json_num(f, mt->correct / (double)mt->n);
-      if ((k->metrics & MTL_METRIC_MSE) && mt->values)
-        fputs(", \"mse\": ", f), json_num(f, mt->se / (double)mt->values);
-      if ((k->metrics & MTL_METRIC_MAE) && mt->values)
-        fputs(", \"mae\": ", f), json_num(f, mt->ae / (double)mt->values);
-      fputs("}", f);
-    }
+    json_str(f, k->name);
+    fputs(": {\"loss\": ", f);
+    json_num(f, mt[t].n ? mt[t].loss / (double)mt[t].n : NAN);
+    if ((k->metrics & MTL_METRIC_ACCURACY) && k->kind != MTL_LABEL_REAL && mt[t].n)
+      fputs(", \"accuracy\": ", f), json_num(f, mt[t].correct / (double)mt[t].n);
+    if ((k->metrics & MTL_METRIC_MSE) && mt[t].values)
+      fputs(", \"mse\": ", f), json_num(f, mt[t].se / (double)mt[t].values);
+    if ((k->metrics & MTL_METRIC_MAE) && mt[t].values)
+      fputs(", \"mae\": ", f), json_num(f, mt[t].ae / (double)mt[t].values);
     fputs("}", f);
   }
-  fprintf(f, ", \"seconds\": %.3f}\n", isfinite(secs) ? secs : 0.0);
+  fputs("}", f);
+}
+
+/* {"NAME": x, ...} over the tasks' or the regularizers' names */
+static void log_values(FILE *f, const char *key, const MtlModelInfo *m, bool regs,
+                       const double *x) {
+  fprintf(f, ", \"%s\": {", key);
+  for (int i = 0; i < (regs ? m->n_regs : m->n_tasks); i++) {
+    fputs(i ? ", " : "", f);
+    json_str(f, regs ? m->regs[i].name : m->tasks[i].name);
+    fputs(": ", f);
+    json_num(f, x[i]);
+  }
+  fputs("}", f);
+}
+
+static void log_epoch(FILE *f, const MtlModelInfo *m, const Epoch *ep) {
+  fprintf(f, "{\"epoch\": %" PRId64 ", \"lr\": ", ep->epoch);
+  json_num(f, ep->lr);
+  log_values(f, "train_loss", m, false, ep->train);
+  if (m->n_regs)
+    log_values(f, "reg", m, true, ep->reg);
+  if (ep->valid)
+    fputs(", \"valid\": ", f), log_metrics(f, m, ep->valid);
+  if (ep->test)
+    fputs(", \"test\": ", f), log_metrics(f, m, ep->test);
+  if (ep->mon) {
+    fputs(", \"watch\": ", f);
+    json_str(f, ep->mon->name);
+    fprintf(f, ", \"best_epoch\": %" PRId64 ", \"best\": %s", ep->mon->best_epoch,
+            ep->improved ? "true" : "false");
+  }
+  fprintf(f, ", \"seconds\": %.3f}\n", isfinite(ep->secs) ? ep->secs : 0.0);
   fflush(f);
 }
 
-/* epoch 3/10  train loss item 0.3121 category 0.1402  test item acc ... (12.3 s) */
-static void print_epoch(const MtlModelInfo *m, int64_t epoch, int64_t epochs, double lr,
-                        const double *train, const Metric *test, bool have_test, double secs) {
-  int ew = snprintf(NULL, 0, "%" PRId64, epochs);
-  printf("epoch %*" PRId64 "/%" PRId64, ew, epoch, epochs);
-  if (m->schedule != MTL_SCHED_CONSTANT)
-    printf("  lr %.3e", lr);
+/* "  valid item acc 0.8912 loss 0.3011, category acc ..." */
+static void print_metrics(const MtlModelInfo *m, const char *split, const Metric *mt) {
+  printf("  %s", split);
+  for (int t = 0; t < m->n_tasks; t++) {
+    char buf[160];
+    metric_text(buf, sizeof buf, &m->tasks[t], &mt[t]);
+    printf("%s %s %s", t ? "," : "", m->tasks[t].name, buf);
+  }
+}
+
+/* epoch 3/10  train loss item 0.3121 category 0.1402  reg l2_distance(tower) 0.0123
+ *   valid item acc ...  test item acc ... (12.3 s) */
+static void print_epoch(const MtlModelInfo *m, const Epoch *ep) {
+  int ew = snprintf(NULL, 0, "%" PRId64, ep->epochs);
+  printf("epoch %*" PRId64 "/%" PRId64, ew, ep->epoch, ep->epochs);
+  if (m->schedule != MTL_SCHED_CONSTANT || m->warmup > 0)
+    printf("  lr %.3e", ep->lr);
   printf("  train loss");
   for (int t = 0; t < m->n_tasks; t++)
-    printf(" %s %.4f", m->tasks[t].name, train[t]);
-  if (have_test) {
-    printf("  test");
-    for (int t = 0; t < m->n_tasks; t++) {
-      char buf[160];
-      metric_text(buf, sizeof buf, &m->tasks[t], &test[t]);
-      printf("%s %s %s", t ? "," : "", m->tasks[t].name, buf);
-    }
-  }
-  printf("  (%.1f s)\n", secs);
+    printf(" %s %.4f", m->tasks[t].name, ep->train[t]);
+  if (m->n_regs)
+    printf("  reg");
+  for (int r = 0; r < m->n_regs; r++)
+    printf(" %s %.4g", m->regs[r].name, ep->reg[r]);
+  if (ep->valid)
+    print_metrics(m, "valid", ep->valid);
+  if (ep->test)
+    print_metrics(m, "test", ep->test);
+  printf("  (%.1f s)\n", ep->secs);
   fflush(stdout);
 }
 
@@ -346,9 +395,11 @@ static bool check_model(const MtlModelInfo *m) {
                   m->name, m->abi, MTL_MODEL_ABI);
     return false;
   }
-  if (m->n_tasks > 64 || m->n_tasks < 1 || m->batch_max < 1) {
-    mtl_set_error("model %s: %d tasks and batch_max %" PRId64 " (want 1..64 tasks)", m->name,
-                  m->n_tasks, m->batch_max);
+  if (m->n_tasks > 64 || m->n_tasks < 1 || m->n_regs < 0 || m->n_regs > 64 ||
+      m->batch_max < 1) {
+    mtl_set_error("model %s: %d tasks, %d regularizers and batch_max %" PRId64 " (want 1..64 "
+                  "tasks, at most 64 regularizers)", m->name, m->n_tasks, m->n_regs,
+                  m->batch_max);
     return false;
   }
   return true;
@@ -358,39 +409,73 @@ typedef struct {
   const MtlModelInfo *m;
   const MtlTrainOpts *o;
   Bufs b;
-  MtlSplit train, test;
-  bool have_test;
+  MtlSplit train, test, valid;
+  bool have_test, have_valid;
   int64_t B, epochs, step;
+  int64_t opt_start;   /* the step the optimizer's state started at */
   MtlRng rng;
   FILE *log;
   bool tty;
   const MtlComm *comm; /* data parallel: more than one rank, else NULL */
   bool lead;           /* rank 0, or the only process: prints, logs, saves */
   bool local_fault;    /* this rank's own setup failed */
+  MtlMonitor mon;      /* rank 0's, broadcast after every epoch */
+  char *best_path;     /* the best epoch's checkpoint, beside --save's */
+  int64_t saved_epoch, best_saved; /* what the checkpoints hold: epochs, 0: none */
+  bool interrupted;
 } Trainer;
 
-/* One epoch over the train split; fills loss[t], the per-sample mean. */
-static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
+/* Ctrl-C: the loop stops between steps, says what was saved, and
+ * mtl_train returns 130; a second Ctrl-C kills at once. */
+static volatile sig_atomic_t stop_requested;
+static void on_sigint(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+/* Whether to stop before this step: Ctrl-C here, or on any rank (the
+ * ranks stop at the same step) */
+static bool stop_now(const Trainer *tr) {
+  return tr->comm ? mtl_dist_any(tr->comm, stop_requested) : stop_requested;
+}
+
+/* One epoch over the train split; fills loss[t] (per-sample means) and
+ * reg[r] (the regularizers' values, averaged the same way), and *lr_last,
+ * the last step's rate. False when interrupted or when a rank failed. */
+static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, double *reg,
+                        double *lr_last) {
   const MtlModelInfo *m = tr->m;
   double b1 = m->beta1, b2 = m->beta2;
   if (b1 == 0 && b2 == 0)
     b1 = 0.9, b2 = 0.999;
   int64_t n = tr->train.n, steps = (n + tr->B - 1) / tr->B;
   double t0 = now(), drawn = 0;
-  float losses[64];
-  for (int t = 0; t < m->n_tasks; t++)
-    loss[t] = 0;
+  float losses[128];
+  int T = m->n_tasks;
+  for (int k = 0; k < T + m->n_regs; k++)
+    *(k < T ? &loss[k] : &reg[k - T]) = 0;
   shuffle(tr->b.idx, n, &tr->rng);
+  *lr_last = lr;
   for (int64_t s = 0; s < steps; s++) {
+    if (stop_now(tr)) {
+      tr->interrupted = true;
+      if (tr->tty)
+        fputs("\r\033[K", stderr);
+      if (tr->lead)
+        fprintf(stderr, "mtlc: interrupted in epoch %" PRId64 ", after step %" PRId64 " of %"
+                PRId64 "\n", epoch + 1, s, steps);
+      return false;
+    }
     int64_t from = s * tr->B, B = n - from < tr->B ? n - from : tr->B, lo = 0, nb = B;
     if (tr->comm)
       mtl_dist_shard(tr->comm, B, &lo, &nb);
     gather(&tr->b, &tr->train, tr->b.idx + from + lo, nb);
-    int64_t t = ++tr->step;
+    int64_t t = ++tr->step, t_opt = t - tr->opt_start;
     float *hyper = tr->b.hyper;
-    hyper[MTL_HYPER_LR] = (float)lr;
-    hyper[MTL_HYPER_C1] = (float)(1 - pow(b1, (double)t));
-    hyper[MTL_HYPER_C2] = (float)(1 - pow(b2, (double)t));
+    *lr_last = mtl_step_lr(m, lr, t);
+    hyper[MTL_HYPER_LR] = (float)*lr_last;
+    hyper[MTL_HYPER_C1] = (float)(1 - pow(b1, (double)t_opt));
+    hyper[MTL_HYPER_C2] = (float)(1 - pow(b2, (double)t_opt));
     for (int k = 0; k < m->n_tasks && MTL_HYPER_TASKS + k < m->n_hyper; k++)
       hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
     memset(tr->b.grads, 0, (size_t)m->n_params * sizeof(float));
@@ -401,8 +486,8 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
                             tr->b.act, (const void *const *)tr->b.data, nb, B, hyper,
                             step_seed(m->seed, t), losses))
       return false;
-    for (int k = 0; k < m->n_tasks; k++)
-      loss[k] += (double)losses[k] * (double)B;
+    for (int k = 0; k < T + m->n_regs; k++)
+      *(k < T ? &loss[k] : &reg[k - T]) += (double)losses[k] * (double)B;
     double tn = now();
     if (tr->tty && (tn - drawn > 0.1 || s + 1 == steps)) {
       progress(m, epoch + 1, tr->epochs, s + 1, steps, from + B, n,
@@ -412,38 +497,104 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss) {
   }
   if (tr->tty)
     fputs("\r\033[K", stderr);
-  for (int t = 0; t < m->n_tasks; t++)
-    loss[t] /= (double)n;
+  for (int k = 0; k < T + m->n_regs; k++)
+    *(k < T ? &loss[k] : &reg[k - T]) /= (double)n;
+  return true;
+}
+
+/* The watched value of the valid metrics: a task's loss or metric, or the
+ * weighted sum of the tasks' losses. */
+static double watched(const MtlModelInfo *m, const MtlMonitor *w, const Metric *mt) {
+  if (w->task < 0) {
+    double sum = 0;
+    for (int t = 0; t < m->n_tasks; t++)
+      sum += m->tasks[t].weight * (mt[t].n ? mt[t].loss / (double)mt[t].n : 0);
+    return sum;
+  }
+  const Metric *x = &mt[w->task];
+  switch (w->metric) {
+  case MTL_METRIC_ACCURACY: return x->n ? x->correct / (double)x->n : 0;
+  case MTL_METRIC_MSE: return x->values ? x->se / (double)x->values : 0;
+  case MTL_METRIC_MAE: return x->values ? x->ae / (double)x->values : 0;
+  default: return x->n ? x->loss / (double)x->n : 0;
+  }
+}
+
+/* The epoch's checkpoint, and the best one when this epoch is the best. */
+static bool save(Trainer *tr, int64_t e, bool improved) {
+  const MtlModelInfo *m = tr->m;
+  MtlCkptMeta meta = {.step = tr->step, .epoch = e, .opt_start = tr->opt_start,
+                      .best_epoch = tr->mon.best_epoch, .since_best = tr->mon.since,
+                      .best = tr->mon.best};
+  memcpy(meta.rng, tr->rng.s, sizeof meta.rng);
+  if (!mtl_ckpt_save(tr->o->save, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
+    return false;
+  tr->saved_epoch = e;
+  if (!improved || !tr->best_path)
+    return true;
+  if (!mtl_ckpt_save(tr->best_path, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
+    return false;
+  tr->best_saved = e;
+  if (!tr->o->quiet)
+    printf("  valid %s is the best so far (%.6g): saved %s\n", tr->mon.name, tr->mon.best,
+           tr->best_path);
   return true;
 }
 
 static bool run_epochs(Trainer *tr, int64_t first) {
   const MtlModelInfo *m = tr->m;
-  double loss[64] = {0};
-  Metric test[64] = {{0}};
-  for (int64_t e = first; e < tr->epochs; e++) {
-    double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs);
-    if (!train_epoch(tr, e, lr, loss))
-      return false;
+  double loss[64] = {0}, reg[64] = {0};
+  Metric test[64] = {{0}}, valid[64] = {{0}};
+  for (int64_t e = first; e < tr->epochs && !mtl_monitor_stop(&tr->mon); e++) {
+    double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs), lr_last;
+    if (!train_epoch(tr, e, lr, loss, reg, &lr_last))
+      return false; /* interrupted, or a rank failed */
+    /* rank 0 evaluates and decides; the others learn whether to stop */
+    if (tr->have_valid && tr->lead)
+      evaluate(&tr->b, &tr->valid, valid);
     if (tr->have_test && tr->lead)
       evaluate(&tr->b, &tr->test, test);
-    double secs = now() - t0;
-    if (!tr->o->quiet)
-      print_epoch(m, e + 1, tr->epochs, lr, loss, test, tr->have_test, secs);
-    if (tr->o->save) {
-      MtlCkptMeta meta = {.step = tr->step, .epoch = e + 1};
-      memcpy(meta.rng, tr->rng.s, sizeof meta.rng);
-      if (!mtl_ckpt_save(tr->o->save, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
-        return false;
+    bool improved = tr->have_valid && tr->lead &&
+                    mtl_monitor_update(&tr->mon, e + 1, watched(m, &tr->mon, valid));
+    if (tr->comm && !tr->comm->bcast(&tr->mon, sizeof tr->mon)) {
+      mtl_set_error("rank %d: rank 0's early-stop decision did not arrive", tr->comm->rank);
+      return false;
     }
+    Epoch ep = {.epoch = e + 1, .epochs = tr->epochs, .lr = lr_last, .secs = now() - t0,
+                .train = loss, .reg = reg, .valid = tr->have_valid ? valid : NULL,
+                .test = tr->have_test ? test : NULL, .mon = tr->have_valid ? &tr->mon : NULL,
+                .improved = improved};
+    if (!tr->o->quiet)
+      print_epoch(m, &ep);
     if (tr->log)
-      log_epoch(tr->log, m, e + 1, lr, loss, test, tr->have_test, secs);
+      log_epoch(tr->log, m, &ep);
+    if (tr->o->save && !save(tr, e + 1, improved))
+      return false;
   }
+  if (mtl_monitor_stop(&tr->mon) && !tr->o->quiet)
+    printf("early stop: valid %s has not improved for %" PRId64 " epoch%s; the best was epoch %"
+           PRId64 " (%.6g)%s%s\n", tr->mon.name, tr->mon.since, tr->mon.since == 1 ? "" : "s",
+           tr->mon.best_epoch, tr->mon.best, tr->best_saved ? ", in " : "",
+           tr->best_saved ? tr->best_path : "");
   return true;
 }
 
-/* Data, buffers, initial or resumed state (rank 0's alone), the log. */
-static bool setup(Trainer *tr, int64_t *first_epoch) {
+/* After Ctrl-C: what the checkpoints hold, or that nothing was saved. */
+static void report_interrupt(const Trainer *tr) {
+  if (!tr->o->save || !tr->saved_epoch) {
+    fprintf(stderr, "mtlc: nothing was saved%s\n", tr->o->save ? " in this run" :
+            " (--save CKPT keeps a checkpoint after every epoch)");
+    return;
+  }
+  fprintf(stderr, "mtlc: %s holds epoch %" PRId64, tr->o->save, tr->saved_epoch);
+  if (tr->best_saved)
+    fprintf(stderr, "; %s holds epoch %" PRId64 ", the best by valid %s", tr->best_path,
+            tr->best_saved, tr->mon.name);
+  fprintf(stderr, "; --resume %s continues from it\n", tr->o->save);
+}
+
+/* The splits: train (required), test and valid (when bound). */
+static bool load_splits(Trainer *tr) {
   const MtlModelInfo *m = tr->m;
   const MtlTrainOpts *o = tr->o;
   bool found;
@@ -454,29 +605,68 @@ static bool setup(Trainer *tr, int64_t *first_epoch) {
                   m->name);
     return false;
   }
-  if (!mtl_load_split(&tr->test, m, "test", o->overrides, o->n_overrides, o->limit_test,
-                      &tr->have_test))
+  return mtl_load_split(&tr->test, m, "test", o->overrides, o->n_overrides, o->limit_test,
+                        &tr->have_test) &&
+         mtl_load_split(&tr->valid, m, "valid", o->overrides, o->n_overrides, o->limit_test,
+                        &tr->have_valid);
+}
+
+/* --resume: the state of the loop; another optimizer's state (or none)
+ * starts fresh, said in a note. */
+static bool resume(Trainer *tr, int64_t *first) {
+  const MtlModelInfo *m = tr->m;
+  const char *path = tr->o->resume, *opt = mtl_optimizer_name(m->optimizer);
+  MtlCkptMeta meta;
+  if (!mtl_ckpt_load(path, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
     return false;
+  tr->step = meta.step, *first = meta.epoch, tr->opt_start = meta.opt_start;
+  memcpy(tr->rng.s, meta.rng, sizeof meta.rng);
+  tr->mon.best_epoch = meta.best_epoch, tr->mon.since = meta.since_best, tr->mon.best = meta.best;
+  bool other = meta.optimizer[0] && strcmp(meta.optimizer, opt);
+  if (meta.state_fresh && m->n_state_tensors) {
+    tr->opt_start = meta.step;
+    fprintf(stderr, "mtlc: note: %s holds no %s state%s%s%s; it starts fresh at step %" PRId64
+            "\n", path, opt, other ? " (it was saved with " : "", other ? meta.optimizer : "",
+            other ? ")" : "", meta.step);
+  } else if (other) {
+    fprintf(stderr, "mtlc: note: %s was saved with %s; its optimizer state carries over to %s\n",
+            path, meta.optimizer, opt);
+  }
+  if (*first >= tr->epochs && !tr->o->quiet)
+    printf("%s: trained %" PRId64 " epochs already, of %" PRId64 "\n", path, *first, tr->epochs);
+  return true;
+}
+
+/* Data, buffers, initial or resumed state (rank 0's alone), the log. */
+static bool setup(Trainer *tr, int64_t *first_epoch) {
+  const MtlModelInfo *m = tr->m;
+  const MtlTrainOpts *o = tr->o;
+  if (!load_splits(tr))
+    return false;
+  if (tr->mon.patience > 0 && !tr->have_valid) {
+    mtl_set_error("model %s: early_stop watches the valid split, which is not bound; add a "
+                  "data valid block or give --data valid.NAME=PATH", m->name);
+    return false;
+  }
+  if (o->watch && !tr->have_valid) {
+    mtl_set_error("model %s: --best %s watches the valid split, which is not bound; add a "
+                  "data valid block or give --data valid.NAME=PATH", m->name, o->watch);
+    return false;
+  }
   if (!bufs_alloc(&tr->b, m, tr->train.n, true))
     return false;
   int64_t first = 0;
-  *first_epoch = 0;
   if (tr->comm && !tr->lead) {
-    /* rank 0's state comes below */
+    /* rank 0's state comes in train() */
   } else if (o->resume) {
-    MtlCkptMeta meta;
-    if (!mtl_ckpt_load(o->resume, m, tr->b.params, tr->b.state, tr->b.stats, &meta))
+    if (!resume(tr, &first))
       return false;
-    tr->step = meta.step, first = meta.epoch;
-    *first_epoch = first;
-    memcpy(tr->rng.s, meta.rng, sizeof meta.rng);
-    if (first >= tr->epochs && !o->quiet && tr->lead)
-      printf("%s: trained %" PRId64 " epochs already, of %" PRId64 "\n", o->resume, first,
-             tr->epochs);
   } else {
     m->init(tr->b.params, tr->b.stats, m->seed);
     mtl_rng_seed(&tr->rng, m->seed ^ SHUFFLE_STREAM);
+    mtl_norm_stats(&tr->train, m, tr->b.stats);
   }
+  *first_epoch = first;
   if (o->log && !(tr->log = fopen(o->log, o->resume ? "a" : "w"))) {
     mtl_set_error("%s: cannot open the log: %s", o->log, strerror(errno));
     return false;
@@ -492,29 +682,37 @@ static uint64_t options_hash(const Trainer *tr) {
   for (int i = 0; i < o->n_overrides; i++)
     h = mtl_hash_str(mtl_hash_str(mtl_hash_str(h, o->overrides[i].split), o->overrides[i].name),
                      o->overrides[i].path);
-  return h;
+  return mtl_hash_str(h, o->watch); /* --best: every rank must accept it */
 }
 
 /* Set up (every rank agreeing that it could), rank 0's state to every
- * rank, then the epochs. */
-static bool train(Trainer *tr, int64_t *first, bool *started) {
-  bool ok = setup(tr, first);
+ * rank (with the loop's: the epoch, the optimizer's first step, the
+ * monitor), normalize(auto) by its statistics, then the epochs. */
+static bool train(Trainer *tr, bool *started) {
+  const MtlModelInfo *m = tr->m;
+  int64_t first = 0;
+  bool ok = setup(tr, &first);
   tr->local_fault = !ok;
   if (tr->comm) {
     if (!mtl_dist_agree(tr->comm, ok))
       return false;
-    if (!mtl_dist_sync(tr->comm, tr->m, tr->b.params, tr->b.state, tr->b.stats, &tr->step,
+    if (!mtl_dist_sync(tr->comm, m, tr->b.params, tr->b.state, tr->b.stats, &tr->step,
                        tr->rng.s))
       return false;
-    int64_t e = *first;
-    if (!tr->comm->bcast(&e, sizeof e))
+    if (!tr->comm->bcast(&first, sizeof first) ||
+        !tr->comm->bcast(&tr->opt_start, sizeof tr->opt_start) ||
+        !tr->comm->bcast(&tr->mon, sizeof tr->mon)) {
+      mtl_set_error("rank %d: rank 0's state did not arrive", tr->comm->rank);
       return false;
-    *first = e;
+    }
   } else if (!ok) {
     return false;
   }
   *started = true;
-  return run_epochs(tr, *first);
+  mtl_normalize_auto(&tr->train, m, tr->b.stats);
+  mtl_normalize_auto(&tr->test, m, tr->b.stats);
+  mtl_normalize_auto(&tr->valid, m, tr->b.stats);
+  return run_epochs(tr, first);
 }
 
 /* Where the checkpoint will go must be a writable folder: found out before
@@ -545,8 +743,17 @@ static bool save_dir_ok(const char *path) {
   return true;
 }
 
+char *mtl_best_path(const char *save) {
+  const char *slash = strrchr(save, '/'), *dot = strrchr(save, '.');
+  size_t n = strlen(save), at = dot && (!slash || dot > slash + 1) ? (size_t)(dot - save) : n;
+  char *p = malloc(n + 6);
+  if (p)
+    snprintf(p, n + 6, "%.*s.best%s", (int)at, save, save + at);
+  return p;
+}
+
 int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
-  if (!check_model(m))
+  if (!check_model(m) || !mtl_check_overrides(m, o->overrides, o->n_overrides))
     return fail();
   const MtlComm *c = o->comm && o->comm->size > 1 ? o->comm : NULL;
   MtlTrainOpts mine = *o;
@@ -562,6 +769,8 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
                   "built for", tr.B, m->batch_max, m->name);
     return fail();
   }
+  if (!mtl_monitor_init(&tr.mon, m, o->watch))
+    return fail();
 #ifndef MTL_NO_BLAS
   if (o->threads > 0)
     openblas_set_num_threads(o->threads);
@@ -571,11 +780,19 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
     return ok && !tr.lead ? 1 : fail_rank(c);
   if (!ok)
     return fail();
+  if (mine.save && !(tr.best_path = mtl_best_path(mine.save))) {
+    mtl_set_error("out of memory");
+    return fail();
+  }
   tr.tty = !mine.quiet && isatty(fileno(stderr));
+  struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = SA_RESETHAND}, old;
+  sigemptyset(&sa.sa_mask);
+  stop_requested = 0;
+  sigaction(SIGINT, &sa, &old);
   bool started = false;
-  int64_t first = 0;
-  ok = train(&tr, &first, &started);
-  if (!ok && c && started) {
+  ok = train(&tr, &started);
+  sigaction(SIGINT, &old, NULL);
+  if (!ok && c && started && !tr.interrupted) {
     /* a fault mid-training: the other ranks wait in a collective */
     fail_rank(c);
     c->abort(1);
@@ -584,31 +801,38 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
     mtl_set_error("%s: cannot write the log: %s", o->log, strerror(errno));
     ok = false;
   }
+  if (tr.interrupted && tr.lead)
+    report_interrupt(&tr);
   bufs_free(&tr.b);
   mtl_split_free(&tr.train);
   mtl_split_free(&tr.test);
+  mtl_split_free(&tr.valid);
+  free(tr.best_path);
+  if (tr.interrupted)
+    return 130;
   if (ok)
     return 0;
   /* the rank that failed says why; rank 0 says which one it was */
   return !c || tr.lead || tr.local_fault ? fail_rank(c) : 1;
 }
 
-int mtl_eval(const MtlModelInfo *m, const char *ckpt, const MtlOverride *ov, int n_ov,
-             int64_t limit) {
-  if (!check_model(m))
+int mtl_eval_split(const MtlModelInfo *m, const char *ckpt, const char *split,
+                   const MtlOverride *ov, int n_ov, int64_t limit) {
+  if (!check_model(m) || !mtl_check_overrides(m, ov, n_ov))
     return fail();
   MtlSplit test = {0};
   Bufs b = {0};
   Metric mt[64];
   bool found = false;
   bool ok = bufs_alloc(&b, m, 0, false) && mtl_ckpt_load(ckpt, m, b.params, NULL, b.stats, NULL) &&
-            mtl_load_split(&test, m, "test", ov, n_ov, limit, &found);
+            mtl_load_split(&test, m, split, ov, n_ov, limit, &found);
   if (ok && !found) {
-    mtl_set_error("model %s: no test data; bind it in a data block or give --data "
-                  "test.NAME=PATH", m->name);
+    mtl_set_error("model %s: no %s data; bind it in a data block or give --data "
+                  "%s.NAME=PATH", m->name, split, split);
     ok = false;
   }
   if (ok) {
+    mtl_normalize_auto(&test, m, b.stats);
     evaluate(&b, &test, mt);
     int w = name_width(m);
     for (int t = 0; t < m->n_tasks; t++) {
@@ -620,4 +844,9 @@ int mtl_eval(const MtlModelInfo *m, const char *ckpt, const MtlOverride *ov, int
   bufs_free(&b);
   mtl_split_free(&test);
   return ok ? 0 : fail();
+}
+
+int mtl_eval(const MtlModelInfo *m, const char *ckpt, const MtlOverride *ov, int n_ov,
+             int64_t limit) {
+  return mtl_eval_split(m, ckpt, "test", ov, n_ov, limit);
 }

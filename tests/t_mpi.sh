@@ -3,7 +3,10 @@
 #  - 2 ranks train to the parameters and optimizer state of 1 process with
 #    the same global batch and data order, after 20 steps, within 1e-5
 #    relative, for fashion_soft and fashion_hard; so do 3 ranks (uneven
-#    shards, and a last batch of 1 sample that leaves two ranks empty);
+#    shards, and a last batch of 1 sample that leaves two ranks empty),
+#    and 3 ranks with RMSprop and clipping by the global gradient norm;
+#  - early stopping and the best checkpoint (rank 0 decides) on 3 ranks
+#    stop after 1 process's epoch, with its checkpoints;
 #  - a control: 1 process at half the batch is far off, so the comparison
 #    can fail;
 #  - only rank 0 prints;
@@ -69,6 +72,41 @@ same specs/fashion_soft.mtl 2
 same specs/fashion_hard.mtl 2
 # 1281 samples: shards of 22, 21 and 21, and a last batch of 1
 same specs/fashion_soft.mtl 3 --limit 1281
+# clipping by the global norm (small, so that it always acts): the norm is
+# the summed gradients', so clipping is update_step's (clipped per rank, the
+# weights would be several times off). SGD: RMSprop's first steps,
+# lr * g / sqrt(0.01 g^2), turn a rounding of a gradient near 0 into a
+# step of lr, so its ranks and 1 process agree to 1e-4 only.
+sed 's/optimizer: sgd(lr=0.01, momentum=0.5)/optimizer: sgd(lr=0.01, momentum=0.5)\n    clip: norm(0.05)/' \
+  specs/fashion_soft.mtl >"$tmp/fashion_clip.mtl"
+if grep -q 'clip: norm' "$tmp/fashion_clip.mtl"; then same "$tmp/fashion_clip.mtl" 3
+else fail "fashion_clip: the spec" "sed did not add clip to specs/fashion_soft.mtl"; fi
+
+# model selection (tests/workflow/select.mtl, with SGD for RMSprop: a valid
+# split, early stopping on item.accuracy, normalize(auto), clipping) on 3
+# ranks: rank 0 decides, every rank stops after the same epoch as 1
+# process, and the last and the best checkpoints are 1 process's
+n="early stopping and the best checkpoint on 3 ranks equal 1 process"
+sed 's/optimizer: rmsprop(lr=0.002, momentum=0.5)/optimizer: sgd(lr=0.05, momentum=0.5)/' \
+  tests/workflow/select.mtl >"$tmp/select.mtl"
+sel=("$tmp/select.mtl" --limit 600 --threads 1)
+if out=$("$MTLC" train "${sel[@]}" --save "$tmp/s1.safetensors" 2>&1) &&
+   out3=$(mpi -np 3 "$MTLC" train "${sel[@]}" --save "$tmp/s3.safetensors" 2>&1); then
+  stop1=$(grep '^early stop' <<<"$out"); stop3=$(grep '^early stop' <<<"$out3")
+  if [ -n "$stop1" ] && [ "$(grep -c '^early stop' <<<"$out3")" = 1 ] &&
+     [ "${stop1%%(*}" = "${stop3%%(*}" ] &&
+     [ "$(grep -c '^epoch ' <<<"$out")" = "$(grep -c '^epoch ' <<<"$out3")" ] &&
+     c1=$($PY tests/ckpt_compare.py "$tmp/s1.safetensors" "$tmp/s3.safetensors" 1e-5 2>&1) &&
+     c2=$($PY tests/ckpt_compare.py "$tmp/s1.best.safetensors" "$tmp/s3.best.safetensors" 1e-5 2>&1); then
+    pass "$n (last: $c1; best: $c2)"
+  else
+    fail "$n" "1 process: $stop1
+3 ranks: $out3
+${c1:-} ${c2:-}"
+  fi
+else
+  fail "$n" "a run failed: $out ${out3:-}"
+fi
 
 # a checkpoint of 2 ranks resumes on 2 ranks bit for bit, and on 1 process
 # within 1e-5 of the 2-rank run

@@ -8,6 +8,13 @@
 #    against nn.Embedding, nn.Conv1d and max and mean over time: the losses
 #    and every parameter after one SGD step from a checkpoint
 #    (tests/torch_text.py)
+#  - RMSprop and clip_grad_norm_ over three steps from a checkpoint:
+#    tests/torch_optim.py
+#  - the sharing architectures (MMoE, CGC, stacked experts blocks,
+#    cross-stitch: tests/torch/*.mtl) against PyTorch modules written from
+#    their papers (tests/torch_sharing.py), loaded by name from mtlc's
+#    checkpoint after one full-batch step: the same evaluation losses, and
+#    after 3 more steps the same training losses and parameters
 set -u
 cd "$(dirname "$0")/.."
 MTLC=${MTLC:-build/mtlc}
@@ -15,6 +22,7 @@ PY=/usr/bin/python3
 if ! $PY -c 'import torch' 2>/dev/null; then
   echo "SKIP torch/batchnorm: /usr/bin/python3 has no torch (apt-get install python3-torch)"
   echo "SKIP torch/text_layers: /usr/bin/python3 has no torch (apt-get install python3-torch)"
+  echo "SKIP torch/sharing: /usr/bin/python3 has no torch (apt-get install python3-torch)"
   exit 0
 fi
 tmp=$(mktemp -d)
@@ -49,3 +57,38 @@ else
   echo "[FAIL] torch/text_layers: embedding, conv1d and the sequence pools match PyTorch's"
   printf '%s\n' "$out" | tail -n 12 | sed 's/^/    /'
 fi
+# RMSprop and clip_grad_norm_: one step, a checkpoint, three resumed steps
+d=$tmp/optim
+mkdir -p "$d"
+bind=(--data train.x="$d/x.npy" --data train.a="$d/a.npy" --data train.b="$d/b.npy")
+if out=$($PY tests/torch_optim.py --write "$d" 2>&1 &&
+         "$MTLC" train tests/torch/optim.mtl "${bind[@]}" --epochs 1 --save "$d/a.st" 2>&1 &&
+         "$MTLC" train tests/torch/optim.mtl "${bind[@]}" --resume "$d/a.st" --save "$d/b.st" \
+           --log "$d/log.json" 2>&1 &&
+         $PY tests/torch_optim.py "$d" 2>&1); then
+  echo "[PASS] torch/optim rmsprop and clip_grad_norm_ match PyTorch over three steps"
+else
+  echo "[FAIL] torch/optim rmsprop and clip_grad_norm_ match PyTorch over three steps"
+  printf '%s\n' "$out" | tail -n 14 | sed 's/^/    /'
+fi
+for n in mmoe cgc stacked stitch; do
+  d=$tmp/$n
+  mkdir -p "$d"
+  spec=tests/torch/$n.mtl
+  data=(--data train.x="$d/x.npy" --data test.x="$d/x.npy")
+  for t in a b c; do
+    if grep -q "^task $t " $spec; then
+      data+=(--data train.$t="$d/$t.npy" --data test.$t="$d/$t.npy")
+    fi
+  done
+  if out=$($PY tests/torch_sharing.py --write "$d" $n 2>&1 &&
+           "$MTLC" train $spec "${data[@]}" --save "$d/ck1.safetensors" --log "$d/log1.json" 2>&1 &&
+           "$MTLC" train $spec "${data[@]}" --epochs 4 --resume "$d/ck1.safetensors" \
+             --save "$d/ck4.safetensors" --log "$d/log4.json" 2>&1 &&
+           $PY tests/torch_sharing.py "$d" $n 2>&1); then
+    echo "[PASS] torch/$n matches PyTorch: outputs, and parameters after 3 steps"
+  else
+    echo "[FAIL] torch/$n matches PyTorch: outputs, and parameters after 3 steps"
+    printf '%s\n' "$out" | tail -n 14 | sed 's/^/    /'
+  fi
+done

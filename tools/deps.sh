@@ -2,18 +2,23 @@
 # tools/deps.sh: installs with apt-get what mtlc needs and this Debian 12
 # machine lacks; skips what is present, so running it twice is cheap.
 # Uses sudo when not root. With --tests it adds what some tests compare
-# against (PyTorch, under /usr/bin/python3): .ci/run uses it, so CI runs
-# those tests instead of skipping them. --mpi adds Open MPI (mpicc for
-# build/libmtlc-mpi.so, mpirun for data-parallel training); --tests
-# includes it, for tests/t_mpi.sh.
+# against (PyTorch, under /usr/bin/python3), render with (Graphviz for
+# mtlc graph, rsvg-convert for mtlc plot's PNG, a C++ compiler, man), the
+# deployment checks' tools (clang-14, valgrind, the aarch64 and Cortex-M
+# cross compilers, newlib and qemu-user) and Open MPI (for tests/t_mpi.sh):
+# .ci/run uses it, so CI runs those tests instead of skipping them.
+# --cross adds only the deployment tools; --mpi only Open MPI (mpicc for
+# build/libmtlc-mpi.so, mpirun for data-parallel training).
 set -eu
 want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools dataset-fashion-mnist"
+cross="clang-14 valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 mpi="libopenmpi-dev openmpi-bin"
 for arg in "$@"; do
   case $arg in
-  --tests) want="$want python3-torch python3-numpy $mpi" ;;
+  --tests) want="$want python3-torch python3-numpy graphviz librsvg2-bin g++ man-db $cross $mpi" ;;
+  --cross) want="$want $cross" ;;
   --mpi) want="$want $mpi" ;;
-  *) echo "usage: tools/deps.sh [--tests] [--mpi]" >&2; exit 2 ;;
+  *) echo "usage: tools/deps.sh [--tests] [--cross] [--mpi]" >&2; exit 2 ;;
   esac
 done
 missing=""

@@ -16,11 +16,12 @@
 #define STRUCT(T, fields) {#T, sizeof(T), _Alignof(T), NELEMS_(fields), fields}
 
 static const char *const init_names[] = {"MTL_INIT_UNIFORM", "MTL_INIT_CONST",
-                                         "MTL_INIT_NORMAL"};
+                                         "MTL_INIT_NORMAL", "MTL_INIT_STITCH"};
 static const char *const text_names[] = {"MTL_TEXT_NONE", "MTL_TEXT_CHARS", "MTL_TEXT_WORDS"};
 static const char *const dtype_names[] = {"MTL_F32", "MTL_I32"};
 static const char *const label_names[] = {"MTL_LABEL_CLASS", "MTL_LABEL_BINARY", "MTL_LABEL_REAL"};
-static const char *const opt_names[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_ADAMW"};
+static const char *const opt_names[] = {"MTL_OPT_SGD", "MTL_OPT_ADAM", "MTL_OPT_ADAMW",
+                                        "MTL_OPT_RMSPROP"};
 static const char *const sched_names[] = {"MTL_SCHED_CONSTANT", "MTL_SCHED_STEP",
                                           "MTL_SCHED_COSINE"};
 
@@ -35,7 +36,9 @@ static const AbiStruct tensor_s = STRUCT(MtlTensor, tensor_fields);
 static const AbiField input_fields[] = {
     FIELD(MtlInputInfo, name, AF_STR),   ENUM(MtlInputInfo, dtype, dtype_names),
     FIELD(MtlInputInfo, rank, AF_I32),   FIELD(MtlInputInfo, shape, AF_DIMS),
-    FIELD(MtlInputInfo, numel, AF_I64),  FIELD(MtlInputInfo, vocab, AF_I64),
+    FIELD(MtlInputInfo, numel, AF_I64),  FIELD(MtlInputInfo, channels, AF_I64),
+    FIELD(MtlInputInfo, inner, AF_I64),  FIELD(MtlInputInfo, norm_stat, AF_I32),
+    FIELD(MtlInputInfo, vocab, AF_I64),
 };
 static const AbiStruct input_s = STRUCT(MtlInputInfo, input_fields);
 
@@ -54,13 +57,20 @@ static const AbiField task_fields[] = {
 };
 static const AbiStruct task_s = STRUCT(MtlTaskInfo, task_fields);
 
+static const char *const norm_names[] = {"MTL_NORM_NONE", "MTL_NORM_GIVEN", "MTL_NORM_AUTO"};
+static const AbiField reg_fields[] = {FIELD(MtlRegInfo, name, AF_STR)};
+static const AbiStruct reg_s = STRUCT(MtlRegInfo, reg_fields);
+
 static const AbiField binding_fields[] = {
     FIELD(MtlBinding, split, AF_STR),      FIELD(MtlBinding, name, AF_STR),
-    FIELD(MtlBinding, path, AF_STR),       FIELD(MtlBinding, normalize, AF_I32),
-    FIELD(MtlBinding, mean, AF_F32),       FIELD(MtlBinding, std, AF_F32),
+    FIELD(MtlBinding, path, AF_STR),       ENUM(MtlBinding, normalize, norm_names),
+    SCALARS(MtlBinding, mean, AF_F32, n_norm),
+    SCALARS(MtlBinding, std, AF_F32, n_norm),
+    FIELD(MtlBinding, n_norm, AF_I32),
     FIELD(MtlBinding, csv_column, AF_I32),
     SCALARS(MtlBinding, csv_columns, AF_I64, n_csv_columns),
     FIELD(MtlBinding, n_csv_columns, AF_I32),
+    FIELD(MtlBinding, delimiter, AF_I32),
     ENUM(MtlBinding, text, text_names),    FIELD(MtlBinding, length, AF_I64),
     FIELD(MtlBinding, vocab, AF_STR),      FIELD(MtlBinding, lowercase, AF_I32),
 };
@@ -89,6 +99,8 @@ static const AbiField info_fields[] = {
     TABLE(MtlModelInfo, labels, &label_s, n_labels),
     FIELD(MtlModelInfo, n_tasks, AF_I32),
     TABLE(MtlModelInfo, tasks, &task_s, n_tasks),
+    FIELD(MtlModelInfo, n_regs, AF_I32),
+    TABLE(MtlModelInfo, regs, &reg_s, n_regs),
     FIELD(MtlModelInfo, n_bindings, AF_I32),
     TABLE(MtlModelInfo, bindings, &binding_s, n_bindings),
     ENUM(MtlModelInfo, optimizer, opt_names),
@@ -98,9 +110,14 @@ static const AbiField info_fields[] = {
     ENUM(MtlModelInfo, schedule, sched_names),
     FIELD(MtlModelInfo, step_every, AF_I64),
     FIELD(MtlModelInfo, step_gamma, AF_F64),
+    FIELD(MtlModelInfo, warmup, AF_I64),
     FIELD(MtlModelInfo, batch, AF_I64),
     FIELD(MtlModelInfo, epochs, AF_I64),
     FIELD(MtlModelInfo, seed, AF_U64),
+    FIELD(MtlModelInfo, patience, AF_I64),
+    FIELD(MtlModelInfo, min_delta, AF_F64),
+    FIELD(MtlModelInfo, monitor_task, AF_I32),
+    FIELD(MtlModelInfo, monitor_metric, AF_I32),
     FN(MtlModelInfo, init),
     FN(MtlModelInfo, train_step),
     FN(MtlModelInfo, eval_step),

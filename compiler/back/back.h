@@ -17,6 +17,31 @@ bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline);
 
 /* only NAME.h, beside an object file from the LLVM back end */
 bool emit_c_header(Unit *u, const char *dir, const char *cmdline);
+/* pieces the inference-only emitter shares: a kernel as a static C
+ * function, the small inline helpers kernels call, a float literal, a
+ * file written whole under a temporary name and renamed, a folder made
+ * when missing */
+void emitc_kernel(FILE *out, const Kernel *k);
+void emitc_helpers(FILE *out);
+/* only those the kernels use (clang warns of an unused static inline) */
+void emitc_helpers_used(FILE *out, const Vec *kernels);
+void emitc_float(FILE *out, double f);
+bool emitc_write(Arena *a, const char *dir, const char *file, void (*body)(FILE *, void *),
+                 void *ctx);
+bool emitc_mkdir(const char *dir);
+
+/* ---- emit_infer.c: the inference-only form, for deployment ----------------------- */
+/* DIR/NAME.c and DIR/NAME.h: NAME_predict and what it needs, C99 and the
+ * standard headers alone. weights: the inference weights (inf->n_weights
+ * floats) to embed as static const arrays, or with blob to write as
+ * DIR/NAME.bin; NULL: none (the caller passes a blob at run time). */
+bool emit_infer_c(Infer *inf, const char *dir, const float *weights, bool blob,
+                  const char *cmdline);
+/* only NAME.h, beside an object file from emit-llvm --infer */
+bool emit_infer_header(Infer *inf, const char *dir, bool embedded, const char *cmdline);
+/* the blob's bytes: a 32-byte header (magic, version, byte order, the
+ * layout's hash, the count), then the floats, little-endian */
+#define MTL_BLOB_HEADER 32
 
 /* ---- llvmload.c: the LLVM back end (jit.c, in libmtlc-llvm.so), loaded on use ----- */
 /* seconds spent building and optimizing the module, and in the JIT */
@@ -25,10 +50,26 @@ const MtlModelInfo *jit_load(Unit *u, double *codegen_s, double *jit_s);
 bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline);
 
+/* ---- paths.c: the runtime's headers and the LLVM back end, found beside mtlc ---------- */
+const char *mtlc_runtime_dir(void); /* the folder of mtl_kernel.h, mtl_model.h */
+const char *mtlc_llvm_lib(void);    /* libmtlc-llvm.so */
+const char *mtlc_mpi_lib(void);     /* libmtlc-mpi.so */
+
+/* the inference-only form (emit-llvm --infer): object code or text at path,
+ * weights embedded, NAME.h beside it */
+bool emit_llvm_infer_file(Infer *inf, const float *weights, const char *path, bool obj,
+                          const char *triple, const char *cmdline);
+
 /* ---- cbuild.c: compile the C and load it ------------------------------------------- */
 const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose);
-/* false, after an error, when a symbol the model's code exports (NAME_init,
- * ...) is one that libc, libm, OpenBLAS or the runtime defines */
-bool exports_free(Unit *u);
+/* false, after an error, when a symbol the model's code exports (NAME_ and
+ * each of exports: kir_exports, infer_exports) is one that libc, libm,
+ * OpenBLAS or the runtime defines, or its NAME.h would hide a header */
+bool exports_free(Unit *u, const char *const *exports);
+/* cc FLAGS -fPIC -shared: DIR/NAME.c to DIR/NAME.so; false after printing
+ * the compiler's output */
+bool cbuild_so(Arena *a, const char *dir, const char *name, const char *flags, bool verbose);
+/* removes what cbuild_so and the emitters left in DIR, and DIR */
+void cbuild_clean(Arena *a, const char *dir, const char *name);
 
 #endif

@@ -16,25 +16,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef MTLC_RUNTIME_DIR
-#define MTLC_RUNTIME_DIR "runtime"
-#endif
-
-/* the folder holding mtl_kernel.h and mtl_model.h */
-static const char *runtime_dir(void) {
-  const char *env = getenv("MTLC_RUNTIME");
-  return env && *env ? env : MTLC_RUNTIME_DIR;
-}
-
-static bool run_cc(Arena *a, const char *dir, const char *name, bool verbose) {
+/* cc FLAGS -fPIC -shared -o DIR/NAME.so DIR/NAME.c; on failure, the
+ * compiler's first lines */
+bool cbuild_so(Arena *a, const char *dir, const char *name, const char *flags, bool verbose) {
   const char *cc = getenv("CC");
   if (!cc || !*cc)
     cc = "cc";
   char *src = arena_printf(a, "%s/%s.c", dir, name);
   char *obj = arena_printf(a, "%s/%s.so", dir, name);
   char *log = arena_printf(a, "%s/cc.log", dir);
-  char *cmd = arena_printf(a, "%s -std=c11 -O3 -march=native -fPIC -shared -Wl,-Bsymbolic -I'%s' -o '%s' '%s' -lm >'%s' 2>&1",
-                           cc, runtime_dir(), obj, src, log);
+  char *cmd = arena_printf(a, "%s %s -fPIC -shared -Wl,-Bsymbolic -I'%s' -o '%s' '%s' -lm >'%s' 2>&1",
+                           cc, flags, mtlc_runtime_dir(), obj, src, log);
   if (verbose)
     fprintf(stderr, "mtlc: %s\n", cmd);
   int rc = system(cmd);
@@ -53,9 +45,9 @@ static bool run_cc(Arena *a, const char *dir, const char *name, bool verbose) {
   return true;
 }
 
-static void remove_dir(Arena *a, const char *dir, const char *name) {
-  const char *files[] = {"%s/%s.c", "%s/%s.h", "%s/%s.so", "%s/cc.log"};
-  for (int i = 0; i < 4; i++)
+void cbuild_clean(Arena *a, const char *dir, const char *name) {
+  const char *files[] = {"%s/%s.c", "%s/%s.h", "%s/%s.so", "%s/cc.log", "%s/%s.bin"};
+  for (int i = 0; i < 5; i++)
     remove(arena_printf(a, files[i], dir, name));
   rmdir(dir);
 }
@@ -71,7 +63,7 @@ const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose) {
   }
   const char *name = u->m->name;
   const MtlModelInfo *info = NULL;
-  if (emit_c(u, dir, false, cmdline) && run_cc(a, dir, name, verbose)) {
+  if (emit_c(u, dir, false, cmdline) && cbuild_so(a, dir, name, "-std=c11 -O3 -march=native", verbose)) {
     char *so = arena_printf(a, "%s/%s.so", dir, name);
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (!h)
@@ -84,7 +76,7 @@ const MtlModelInfo *cbuild_load(Unit *u, const char *cmdline, bool verbose) {
     }
   }
   if (!getenv("MTLC_KEEP_TMP"))
-    remove_dir(a, dir, name); /* a loaded object stays mapped */
+    cbuild_clean(a, dir, name); /* a loaded object stays mapped */
   else
     fprintf(stderr, "mtlc: generated code kept in %s\n", dir);
   return info;
@@ -107,7 +99,7 @@ static const char *const headers[] = {
  * standalone outputs are refused: this process links exactly those
  * libraries, so a symbol it finds is one such a program would collide
  * with. mtlc's own functions count only in the runtime's name space. */
-bool exports_free(Unit *u) {
+bool exports_free(Unit *u, const char *const *exports) {
   const char *name = u->m->name, *spec = u->m->src->path;
   for (int i = 0; headers[i]; i++)
     if (!strcmp(name, headers[i])) {
@@ -120,8 +112,8 @@ bool exports_free(Unit *u) {
   Dl_info self;
   if (!dladdr((void *)exports_free, &self))
     self.dli_fname = NULL;
-  for (int i = 0; kir_exports[i]; i++) {
-    const char *sym = arena_printf(u->a, "%s_%s", name, kir_exports[i]);
+  for (int i = 0; exports[i]; i++) {
+    const char *sym = arena_printf(u->a, "%s_%s", name, exports[i]);
     void *p = dlsym(RTLD_DEFAULT, sym);
     Dl_info where;
     if (!p || !dladdr(p, &where))

@@ -22,7 +22,11 @@ typedef struct {
 
 /* ---- expressions ------------------------------------------------------------------ */
 
-static void float_lit(FILE *out, double f) {
+void emitc_float(FILE *out, double f) {
+  if (isnan(f)) {
+    fputs("NAN", out);
+    return;
+  }
   if (isinf(f)) {
     fputs(f < 0 ? "-INFINITY" : "INFINITY", out);
     return;
@@ -41,10 +45,17 @@ static void expr(EC *ec, const Expr *e) {
                                     [XB_LE] = "<=", [XB_GT] = ">", [XB_GE] = ">=",
                                     [XB_EQ] = "==", [XB_AND] = "&&"};
   switch (e->kind) {
-  case X_F: float_lit(out, e->f); return;
+  case X_F: emitc_float(out, e->f); return;
   case X_I: fprintf(out, "%lld", (long long)e->i); return;
   case X_VAR: fprintf(out, "i%lld", (long long)e->i); return;
-  case X_LOCAL: fprintf(out, "l%lld", (long long)e->i); return;
+  case X_LOCAL:
+    fprintf(out, "l%lld", (long long)e->i);
+    if (e->a) {
+      fputc('[', out);
+      expr(ec, e->a);
+      fputc(']', out);
+    }
+    return;
   case X_BATCH: fputs("B", out); return;
   case X_LOAD:
     fprintf(out, "%s[", ec->k->params[e->arg].name);
@@ -134,12 +145,22 @@ static void stmt(EC *ec, const Stmt *s, int depth) {
     fputs(";\n", out);
     return;
   case K_LOCAL:
+    if (s->n) {
+      fprintf(out, "float l%d[%lld];\n", s->var, (long long)s->n);
+      return;
+    }
     fprintf(out, "%s l%d = ", s->is_int ? "int64_t" : "float", s->var);
     expr(ec, s->val);
     fputs(";\n", out);
     return;
   case K_SET:
-    fprintf(out, "l%d = ", s->var);
+    fprintf(out, "l%d", s->var);
+    if (s->idx) {
+      fputc('[', out);
+      expr(ec, s->idx);
+      fputc(']', out);
+    }
+    fputs(" = ", out);
     expr(ec, s->val);
     fputs(";\n", out);
     return;
@@ -168,7 +189,7 @@ static void stmt(EC *ec, const Stmt *s, int depth) {
     fprintf(out, "mtl_dropout_mask(%s, ", ec->k->params[s->arg].name);
     expr(ec, s->val);
     fputs(", ", out);
-    float_lit(out, s->p);
+    emitc_float(out, s->p);
     fprintf(out, ", seed, %lld);\n", (long long)s->stream);
     return;
   }
@@ -182,7 +203,7 @@ static void stmts(EC *ec, const Vec *body, int depth) {
 
 /* ---- kernels ---------------------------------------------------------------------- */
 
-static void kernel(FILE *out, const Kernel *k) {
+void emitc_kernel(FILE *out, const Kernel *k) {
   EC ec = {out, k};
   fprintf(out, "/* %s */\nstatic void %s(", k->comment, k->name);
   for (int i = 0; i < k->nparams; i++) {
@@ -255,7 +276,7 @@ static void scalar(FILE *out, const AbiField *f, const void *v) {
     return;
   case AF_I64: fprintf(out, "%lld", (long long)abi_int(v, f)); return;
   case AF_U64: fprintf(out, "%lluu", (unsigned long long)abi_int(v, f)); return;
-  case AF_F32: float_lit(out, abi_real(v, f)); return;
+  case AF_F32: emitc_float(out, abi_real(v, f)); return;
   case AF_F64: fprintf(out, "%.17g", abi_real(v, f)); return;
   case AF_STR: c_string(out, abi_ptr(v, f)); return;
   case AF_DIMS: {
@@ -285,8 +306,9 @@ static void tables(FILE *out, const char *model, const AbiStruct *s, const void 
       for (int k = 0; k < n; k++)
         tables(out, model, f->elem, elems + (size_t)k * f->elem->size,
                arena_printf(a, "%s_%d", name, k), a);
-    fprintf(out, "static const %s %s[%d] = {", f->elem ? f->elem->name
-                                                : f->elem_kind == AF_I64 ? "int64_t" : "int32_t",
+    fprintf(out, "static const %s %s[%d] = {",
+            f->elem ? f->elem->name
+            : f->elem_kind == AF_I64 ? "int64_t" : f->elem_kind == AF_F32 ? "float" : "int32_t",
             name, n);
     for (int k = 0; k < n; k++) {
       fputs(k ? ", " : "", out);
@@ -351,7 +373,8 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
    * header; the name keeps its case, so models Foo and FOO differ */
   char *guard = arena_printf(u->a, "MTLC_MODEL_%s_H", n);
   front_matter(out, u, arena_printf(u->a, "%s.h", n), cmdline);
-  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include <mtl_model.h>\n\n", guard, guard);
+  fprintf(out, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include <mtl_model.h>\n\n"
+               "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", guard, guard);
   fprintf(out, "#define %s_BATCH_MAX %lld\n", n, (long long)u->batch_max);
   fprintf(out, "#define %s_N_PARAMS %lld /* floats: parameters, and their gradients */\n", n, (long long)u->n_params);
   fprintf(out, "#define %s_N_STATE %lld  /* floats: optimizer state */\n", n, (long long)u->n_state);
@@ -393,7 +416,52 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
   fprintf(out, "/* inference: per-task outputs from the inputs alone */\n"
                "void %s_forward(const float *params, const float *stats, float *act,\n"
                "                const void *const *data, int64_t B, float *const *outputs);\n\n", n);
-  fprintf(out, "extern const MtlModelInfo %s_info;\n\n#endif\n", n);
+  fprintf(out, "extern const MtlModelInfo %s_info;\n\n"
+               "#ifdef __cplusplus\n}\n#endif\n\n#endif\n", n);
+}
+
+/* which of the helpers an expression uses: bit 0 imax, 1 imin, 2 fmax_, 3 fmin_ */
+static unsigned helpers_expr(const Expr *e) {
+  if (!e)
+    return 0;
+  unsigned h = helpers_expr(e->a) | helpers_expr(e->b) | helpers_expr(e->c);
+  if (e->kind == X_BIN && (e->op == XB_MAX || e->op == XB_MIN))
+    h |= 1u << ((e->a->is_int ? 0 : 2) + (e->op == XB_MIN));
+  return h;
+}
+
+static unsigned helpers_body(const Vec *body) {
+  unsigned h = 0;
+  for (int i = 0; i < body->len; i++) {
+    const Stmt *s = body->data[i];
+    h |= helpers_expr(s->hi) | helpers_expr(s->idx) | helpers_expr(s->val);
+    if (s->kind == K_FOR)
+      h |= helpers_body(&s->body);
+  }
+  return h;
+}
+
+void emitc_helpers_used(FILE *out, const Vec *kernels) {
+  static const char *const text[4] = {
+      "static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n",
+      "static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n",
+      "static float fmax_(float a, float b) { return a > b ? a : b; } /* fmaxf but for NaNs */\n",
+      "static float fmin_(float a, float b) { return a < b ? a : b; }\n"};
+  unsigned h = 0;
+  for (int i = 0; i < kernels->len; i++)
+    h |= helpers_body(&((const Kernel *)kernels->data[i])->body);
+  for (int i = 0; i < 4; i++)
+    if (h >> i & 1)
+      fputs(text[i], out);
+  fputc('\n', out);
+}
+
+void emitc_helpers(FILE *out) {
+  fputs("static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
+        "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+        "/* like fmaxf and fminf but for NaNs, and inlined */\n"
+        "static inline float fmax_(float a, float b) { return a > b ? a : b; }\n"
+        "static inline float fmin_(float a, float b) { return a < b ? a : b; }\n\n", out);
 }
 
 static void emit_source(FILE *out, Unit *u, const char *cmdline) {
@@ -402,11 +470,7 @@ static void emit_source(FILE *out, Unit *u, const char *cmdline) {
   front_matter(out, u, arena_printf(u->a, "%s.c", n), cmdline);
   fprintf(out, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
                "#include <mtl_kernel.h>\n#include \"%s.h\"\n\n", n);
-  fputs("static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
-        "static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }\n"
-        "/* like fmaxf and fminf but for NaNs, and inlined */\n"
-        "static inline float fmax_(float a, float b) { return a > b ? a : b; }\n"
-        "static inline float fmin_(float a, float b) { return a < b ? a : b; }\n\n", out);
+  emitc_helpers(out);
   for (int i = 0; i < u->bufs.len; i++) {
     Buf *b = u->bufs.data[i];
     if (b->kind != BUF_CONST)
@@ -418,7 +482,7 @@ static void emit_source(FILE *out, Unit *u, const char *cmdline) {
   }
   fputs("\n/* ---- kernels: each distinct one once, called by the programs below ---- */\n\n", out);
   for (int i = 0; i < u->kernels.len; i++)
-    kernel(out, u->kernels.data[i]);
+    emitc_kernel(out, u->kernels.data[i]);
 
   fputs("/* ---- the model's description, which the runtime reads ---- */\n\n", out);
   emit_info(out, u);
@@ -465,55 +529,24 @@ static void emit_main(FILE *out, Unit *u, const char *cmdline) {
   const char *n = u->m->name;
   front_matter(out, u, "main.c", cmdline);
   fprintf(out,
-          "/* A standalone trainer: the runtime's training loop over the generated\n"
-          " * model. Build: cc -O2 main.c %s.c -I RUNTIME -L LIB -lmtlrt -lopenblas -lz -lm\n"
-          " * usage: ./train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]...\n"
-          " *                [--save CKPT] [--resume CKPT] [--log FILE] [--limit N]\n"
-          " *                [--eval CKPT]\n"
-          " * Data parallel under mpirun: build with mpicc -DMTL_MPI, adding\n"
-          " * RUNTIME/mtl_mpi.c (README: Data-parallel training over MPI). */\n", n);
-  fprintf(out, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-               "#include <mtl.h>\n#ifdef MTL_MPI\n#include <mtl_dist.h>\n#endif\n"
+          "/* A standalone trainer: the runtime's training loop and command line\n"
+          " * (mtl_main) over the generated model. Build:\n"
+          " *   cc -O2 main.c %s.c $(pkg-config --cflags --libs mtlrt)\n"
+          " * or with -I RUNTIME -L LIB -lmtlrt -lopenblas -lz -lm. Run ./train --help\n"
+          " * for its options. Data parallel under mpirun: build with mpicc -DMTL_MPI,\n"
+          " * adding RUNTIME/mtl_mpi.c (README: Data-parallel training over MPI). */\n", n);
+  fprintf(out, "#include <mtl.h>\n#ifdef MTL_MPI\n#include <stdio.h>\n#include <mtl_dist.h>\n#endif\n"
                "#include \"%s.h\"\n\n", n);
   fprintf(out,
-          "static int usage(const char *msg) {\n"
-          "  fprintf(stderr, \"%%s\\nusage: train [--epochs N] [--batch N] [--data SPLIT.NAME=PATH]... \"\n"
-          "                  \"[--save CKPT] [--resume CKPT] [--log FILE] [--limit N] [--eval CKPT]\\n\", msg);\n"
-          "  return 1;\n}\n\n"
-          "static int count(const char *s, int64_t *out) {\n"
-          "  char *end;\n  long long v = s ? strtoll(s, &end, 10) : -1;\n"
-          "  if (!s || !*s || *end || v < 1)\n    return 0;\n  *out = v;\n  return 1;\n}\n\n"
           "int main(int argc, char **argv) {\n"
-          "  MtlTrainOpts o = {0};\n  MtlOverride ov[64];\n  const char *eval = NULL;\n"
-          "  for (int i = 1; i < argc; i++) {\n"
-          "    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;\n"
-          "    if (!strcmp(a, \"--epochs\") && count(v, &o.epochs)) i++;\n"
-          "    else if (!strcmp(a, \"--batch\") && count(v, &o.batch)) i++;\n"
-          "    else if (!strcmp(a, \"--limit\") && count(v, &o.limit_train)) o.limit_test = o.limit_train, i++;\n"
-          "    else if (!strcmp(a, \"--save\") && v) o.save = v, i++;\n"
-          "    else if (!strcmp(a, \"--resume\") && v) o.resume = v, i++;\n"
-          "    else if (!strcmp(a, \"--log\") && v) o.log = v, i++;\n"
-          "    else if (!strcmp(a, \"--eval\") && v) eval = v, i++;\n"
-          "    else if (!strcmp(a, \"--data\") && v && o.n_overrides < 64) {\n"
-          "      char *s = malloc(strlen(v) + 1), *dot, *eq;\n"
-          "      if (!s)\n        return 1;\n"
-          "      strcpy(s, v);\n"
-          "      dot = strchr(s, '.'), eq = strchr(s, '=');\n"
-          "      if (!dot || !eq || dot > eq)\n        return usage(\"--data needs SPLIT.NAME=PATH\");\n"
-          "      *dot = *eq = 0;\n"
-          "      ov[o.n_overrides++] = (MtlOverride){s, dot + 1, eq + 1};\n"
-          "      o.overrides = ov;\n      i++;\n"
-          "    } else {\n      fprintf(stderr, \"train: bad argument '%%s'\\n\", a);\n      return usage(\"\");\n    }\n"
-          "  }\n"
-          "  if (o.batch > %s_BATCH_MAX)\n    return usage(\"--batch is larger than the model was generated for\");\n"
-          "  if (eval)\n    return mtl_eval(&%s_info, eval, o.overrides, o.n_overrides, o.limit_test);\n"
           "#ifdef MTL_MPI\n"
-          "  if (!(o.comm = mtl_mpi_comm()))\n    return usage(\"MPI_Init failed\");\n"
-          "  int rc = mtl_train(&%s_info, &o);\n"
-          "  o.comm->finish();\n  return rc;\n"
+          "  const MtlComm *comm = mtl_mpi_comm();\n"
+          "  if (!comm) {\n    fputs(\"train: MPI_Init failed\\n\", stderr);\n    return 1;\n  }\n"
+          "  int rc = mtl_main_comm(&%s_info, argc, argv, comm);\n"
+          "  comm->finish();\n  return rc;\n"
           "#else\n"
-          "  return mtl_train(&%s_info, &o);\n"
-          "#endif\n}\n", n, n, n, n);
+          "  return mtl_main(&%s_info, argc, argv);\n"
+          "#endif\n}\n", n, n);
 }
 
 static FILE *open_out(const char *dir, const char *file, char **path_out, Arena *a) {
@@ -527,19 +560,49 @@ static FILE *open_out(const char *dir, const char *file, char **path_out, Arena 
 
 /* Each file is written whole to a temporary name, then renamed: no
  * half-written sources. */
-static bool write_file(Unit *u, const char *dir, const char *file, const char *cmdline,
-                       void (*body)(FILE *, Unit *, const char *)) {
+bool emitc_write(Arena *a, const char *dir, const char *file, void (*body)(FILE *, void *),
+                 void *ctx) {
   char *tmp;
-  FILE *f = open_out(dir, arena_printf(u->a, ".%s.tmp", file), &tmp, u->a);
+  FILE *f = open_out(dir, arena_printf(a, ".%s.tmp", file), &tmp, a);
   if (!f)
     return false;
-  body(f, u, cmdline);
+  body(f, ctx);
   bool ok = !ferror(f);
   ok &= fclose(f) == 0;
-  char *final = arena_printf(u->a, "%s/%s", dir, file);
+  char *final = arena_printf(a, "%s/%s", dir, file);
   if (!ok || rename(tmp, final) != 0) {
     fprintf(stderr, "mtlc: cannot write '%s': %s\n", final, strerror(errno));
     remove(tmp);
+    return false;
+  }
+  return true;
+}
+
+typedef struct {
+  Unit *u;
+  const char *cmdline;
+  void (*body)(FILE *, Unit *, const char *);
+} UnitFile;
+
+static void unit_body(FILE *f, void *ctx) {
+  UnitFile *uf = ctx;
+  uf->body(f, uf->u, uf->cmdline);
+}
+
+static bool write_file(Unit *u, const char *dir, const char *file, const char *cmdline,
+                       void (*body)(FILE *, Unit *, const char *)) {
+  UnitFile uf = {u, cmdline, body};
+  return emitc_write(u->a, dir, file, unit_body, &uf);
+}
+
+bool emitc_mkdir(const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) != 0 && mkdir(dir, 0777) != 0) {
+    fprintf(stderr, "mtlc: cannot create folder '%s': %s\n", dir, strerror(errno));
+    return false;
+  }
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "mtlc: '%s' is not a folder\n", dir);
     return false;
   }
   return true;
@@ -550,15 +613,8 @@ bool emit_c_header(Unit *u, const char *dir, const char *cmdline) {
 }
 
 bool emit_c(Unit *u, const char *dir, bool with_main, const char *cmdline) {
-  struct stat st;
-  if (stat(dir, &st) != 0 && mkdir(dir, 0777) != 0) {
-    fprintf(stderr, "mtlc: cannot create folder '%s': %s\n", dir, strerror(errno));
+  if (!emitc_mkdir(dir))
     return false;
-  }
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "mtlc: '%s' is not a folder\n", dir);
-    return false;
-  }
   const char *n = u->m->name;
   if (with_main && !strcmp(n, "main")) {
     fprintf(stderr, "mtlc: %s: a model named 'main' has its code in main.c, where --main "

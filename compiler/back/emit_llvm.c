@@ -98,6 +98,12 @@ static LLVMValueRef elem_ptr(LC *c, int arg, LLVMValueRef idx) {
 
 static LLVMValueRef expr(LC *c, const Expr *e);
 
+/* element i of array local l */
+static LLVMValueRef local_elem(LC *c, int64_t l, const Expr *i) {
+  LLVMValueRef idx = to_i64(c, expr(c, i));
+  return LLVMBuildInBoundsGEP2(c->b, c->f32, c->local[l], &idx, 1, "");
+}
+
 static LLVMValueRef bin(LC *c, const Expr *e) {
   LLVMValueRef x = expr(c, e->a), y = expr(c, e->b);
   LLVMBuilderRef b = c->b;
@@ -147,6 +153,8 @@ static LLVMValueRef expr(LC *c, const Expr *e) {
   case X_I: return LLVMConstInt(c->i64, (unsigned long long)e->i, 1);
   case X_VAR: return c->var[e->i];
   case X_LOCAL:
+    if (e->a) /* an element of an array local */
+      return LLVMBuildLoad2(c->b, c->f32, local_elem(c, e->i, e->a), "");
     return LLVMBuildLoad2(c->b, e->is_int ? c->i64 : c->f32, c->local[e->i], "");
   case X_BATCH: return c->B;
   case X_LOAD: {
@@ -255,6 +263,13 @@ static void stmt(LC *c, const Stmt *s) {
   }
   case K_LOCAL: {
     MTLC_ASSERT(s->var < MAX_LOCALS);
+    if (s->n) { /* an array: its first element's address */
+      LLVMValueRef arr = LLVMBuildAlloca(c->ab, LLVMArrayType(c->f32, (unsigned)s->n), "");
+      LLVMValueRef zero = LLVMConstInt(c->i64, 0, 0), idx[2] = {zero, zero};
+      c->local[s->var] = LLVMBuildInBoundsGEP2(c->ab, LLVMArrayType(c->f32, (unsigned)s->n),
+                                                arr, idx, 2, "");
+      return;
+    }
     LLVMTypeRef t = s->is_int ? c->i64 : c->f32;
     c->local[s->var] = LLVMBuildAlloca(c->ab, t, "");
     LLVMValueRef v = expr(c, s->val);
@@ -262,6 +277,11 @@ static void stmt(LC *c, const Stmt *s) {
     return;
   }
   case K_SET: {
+    if (s->idx) {
+      LLVMValueRef p = local_elem(c, s->var, s->idx);
+      LLVMBuildStore(b, expr(c, s->val), p);
+      return;
+    }
     LLVMValueRef v = expr(c, s->val);
     LLVMTypeRef t = LLVMGetAllocatedType(c->local[s->var]);
     LLVMBuildStore(b, t == c->i64 ? to_i64(c, v) : v, c->local[s->var]);
@@ -660,24 +680,139 @@ LLVMTargetMachineRef llvm_target_machine(const char *triple_or_null) {
   return tm;
 }
 
+/* the module's context, types and target */
+static void module_begin(LC *c, Unit *u, LLVMContextRef ctx, LLVMTargetMachineRef tm,
+                         LLVMTargetDataRef *td) {
+  *c = (LC){.ctx = ctx, .u = u};
+  c->mod = LLVMModuleCreateWithNameInContext(u->m->name, ctx);
+  *td = LLVMCreateTargetDataLayout(tm);
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  LLVMSetTarget(c->mod, triple);
+  LLVMDisposeMessage(triple);
+  LLVMSetModuleDataLayout(c->mod, *td);
+  c->b = LLVMCreateBuilderInContext(ctx);
+  c->ab = LLVMCreateBuilderInContext(ctx);
+  c->f32 = LLVMFloatTypeInContext(ctx), c->f64 = LLVMDoubleTypeInContext(ctx);
+  c->i64 = LLVMInt64TypeInContext(ctx), c->i32 = LLVMInt32TypeInContext(ctx);
+  c->i8 = LLVMInt8TypeInContext(ctx), c->i1 = LLVMInt1TypeInContext(ctx);
+  c->vd = LLVMVoidTypeInContext(ctx);
+  c->pf32 = LLVMPointerType(c->f32, 0), c->pi32 = LLVMPointerType(c->i32, 0);
+  c->pi8 = LLVMPointerType(c->i8, 0), c->ppi8 = LLVMPointerType(c->pi8, 0);
+  c->pf64 = LLVMPointerType(c->f64, 0), c->pi64 = LLVMPointerType(c->i64, 0);
+}
+
+/* the host's CPU and features on every function; verify; O3. tiles: the
+ * inference-only module's generated GEMMs (kir/gemm.c), whose register tiles
+ * are small loops over a local array: O3 runs without unrolling, so that the
+ * loop vectorizer sees the tile's inner loop (unrolled first, it was
+ * vectorized across the outer one with gathers, 28 times slower than gcc's
+ * build of the same C); then the vectorized tile loops are unrolled fully and
+ * SROA keeps the tile in registers. */
+static void module_end(LC *c, LLVMTargetMachineRef tm, LLVMTargetDataRef td, bool host,
+                       bool optimize, bool tiles) {
+  if (host) {
+    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    for (LLVMValueRef f = LLVMGetFirstFunction(c->mod); f; f = LLVMGetNextFunction(f)) {
+      if (LLVMIsDeclaration(f))
+        continue;
+      LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                              LLVMCreateStringAttribute(c->ctx, "target-cpu", 10, cpu, (unsigned)strlen(cpu)));
+      LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                              LLVMCreateStringAttribute(c->ctx, "target-features", 15, features,
+                                                        (unsigned)strlen(features)));
+    }
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+  }
+  LLVMDisposeBuilder(c->b);
+  LLVMDisposeBuilder(c->ab);
+  LLVMDisposeTargetData(td);
+  char *msg = NULL;
+  if (LLVMVerifyModule(c->mod, LLVMReturnStatusAction, &msg)) {
+    fprintf(stderr, "mtlc: internal error: the LLVM module does not verify:\n%s\n", msg);
+    abort();
+  }
+  LLVMDisposeMessage(msg);
+  if (optimize) {
+    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
+    /* unrolling tripled compile time (1.2 s against 0.4 s for fashion_hard)
+     * for a few percent of throughput: spec to running code stays under a
+     * second. MTLC_UNROLL=1 turns it back on. */
+    const char *env = getenv("MTLC_UNROLL");
+    LLVMPassBuilderOptionsSetLoopUnrolling(po, !tiles && env && *env == '1');
+    llvm_fail(LLVMRunPasses(c->mod, "default<O3>", tm, po), "optimizing");
+    if (tiles)
+      llvm_fail(LLVMRunPasses(c->mod, "function(loop-unroll<O3>,sroa,instcombine,gvn,simplifycfg)", tm, po),
+                "unrolling the register tiles");
+    LLVMDisposePassBuilderOptions(po);
+  }
+}
+
+/* ---- the inference-only module (kir/infer.c) ------------------------------------------- */
+
+/* a call's actual buffer: the weights global, the workspace, the structs */
+static LLVMValueRef infer_buf(LC *c, const Infer *inf, LLVMValueRef w, LLVMValueRef in,
+                              LLVMValueRef out, LLVMValueRef ws, const Buf *b) {
+  LLVMTypeRef t = b->dtype == DT_I32 ? c->pi32 : c->pf32;
+  switch (b->kind) {
+  case BUF_PARAM: case BUF_STAT: {
+    const InferWeight *iw = infer_weight_of(inf, b);
+    MTLC_ASSERT(iw);
+    return gep(c, c->f32, w, iw->offset);
+  }
+  case BUF_ACT: return LLVMBuildBitCast(c->b, gep(c, c->f32, ws, inf->p->offset[b->id]), t, "");
+  case BUF_DATA:
+    return LLVMBuildBitCast(c->b, gep(c, c->i8, in, ((InferInput *)inf->inputs.data[b->index])->offset), t, "");
+  case BUF_OUT:
+    return LLVMBuildBitCast(c->b, gep(c, c->i8, out, ((InferOutput *)inf->outputs.data[b->index])->offset), t, "");
+  case BUF_CONST: return const_table(c, b);
+  default: unreachable(); return NULL;
+  }
+}
+
+LLVMModuleRef emit_llvm_infer(Infer *inf, const float *weights, LLVMContextRef ctx,
+                              LLVMTargetMachineRef tm, bool host) {
+  LC c;
+  LLVMTargetDataRef td;
+  Unit *u = inf->u;
+  module_begin(&c, u, ctx, tm, &td);
+  for (int i = 0; i < u->kernels.len; i++) {
+    Kernel *k = u->kernels.data[i];
+    k->backend = kernel(&c, k);
+  }
+  int64_t n = inf->n_weights ? inf->n_weights : 1;
+  LLVMValueRef *v = arena_alloc(u->a, sizeof(LLVMValueRef) * (size_t)n);
+  for (int64_t i = 0; i < n; i++)
+    v[i] = LLVMConstReal(c.f32, inf->n_weights ? (double)weights[i] : 0.0);
+  LLVMValueRef wg = private_const(&c, LLVMConstArray(c.f32, v, (unsigned)n),
+                                  arena_printf(u->a, "%s_w", u->m->name));
+  LLVMSetAlignment(wg, 64);
+  LLVMTypeRef args[3] = {c.pi8, c.pi8, c.pi8};
+  LLVMValueRef f = entry(&c, arena_printf(u->a, "%s_predict", u->m->name), args, 3);
+  LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(ctx, f, "entry"));
+  LLVMValueRef w = LLVMConstBitCast(wg, c.pf32), ws = LLVMBuildBitCast(c.b, LLVMGetParam(f, 2), c.pf32, "");
+  for (int i = 0; i < inf->p->calls.len; i++) {
+    const KCall *kc = inf->p->calls.data[i];
+    LLVMValueRef a[MAX_KERNEL_PARAMS];
+    MTLC_ASSERT(!kc->k->uses_batch && !kc->k->uses_seed);
+    for (int j = 0; j < kc->k->nparams; j++)
+      a[j] = infer_buf(&c, inf, w, LLVMGetParam(f, 0), LLVMGetParam(f, 1), ws, kc->args[j]);
+    call(&c, kc->k->backend, a, kc->k->nparams);
+  }
+  LLVMBuildRetVoid(c.b);
+  module_end(&c, tm, td, host, true, true);
+  return c.mod;
+}
+
+/* ---- the training module ------------------------------------------------------------------ */
+
 LLVMModuleRef emit_llvm(Unit *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bool host,
                         bool optimize) {
-  LC c = {.ctx = ctx, .u = m};
-  c.mod = LLVMModuleCreateWithNameInContext(m->m->name, ctx);
-  LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
-  char *triple = LLVMGetTargetMachineTriple(tm);
-  LLVMSetTarget(c.mod, triple);
-  LLVMSetModuleDataLayout(c.mod, td);
-  LLVMDisposeMessage(triple);
-  c.b = LLVMCreateBuilderInContext(ctx);
-  c.ab = LLVMCreateBuilderInContext(ctx);
-  c.f32 = LLVMFloatTypeInContext(ctx), c.f64 = LLVMDoubleTypeInContext(ctx);
-  c.i64 = LLVMInt64TypeInContext(ctx), c.i32 = LLVMInt32TypeInContext(ctx);
-  c.i8 = LLVMInt8TypeInContext(ctx), c.i1 = LLVMInt1TypeInContext(ctx);
-  c.vd = LLVMVoidTypeInContext(ctx);
-  c.pf32 = LLVMPointerType(c.f32, 0), c.pi32 = LLVMPointerType(c.i32, 0);
-  c.pi8 = LLVMPointerType(c.i8, 0), c.ppi8 = LLVMPointerType(c.pi8, 0);
-  c.pf64 = LLVMPointerType(c.f64, 0), c.pi64 = LLVMPointerType(c.i64, 0);
+  LC c;
+  LLVMTargetDataRef td;
+  module_begin(&c, m, ctx, tm, &td);
   LLVMTypeRef ppf32 = LLVMPointerType(c.pf32, 0);
   const char *n = m->m->name;
   MtlModelInfo *info = unit_info(m);
@@ -700,43 +835,6 @@ LLVMModuleRef emit_llvm(Unit *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bo
   program(&c, m->forward, entry(&c, arena_printf(m->a, "%s_forward", n), fw, 6), bind_forward);
   LLVMValueRef info_g = info_global(&c, info, td, host);
   init_body(&c, init, info_g, info);
-
-  /* the host's CPU and features on every function, for the optimizer */
-  if (host) {
-    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    for (LLVMValueRef f = LLVMGetFirstFunction(c.mod); f; f = LLVMGetNextFunction(f)) {
-      if (LLVMIsDeclaration(f))
-        continue;
-      LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
-                              LLVMCreateStringAttribute(ctx, "target-cpu", 10, cpu, (unsigned)strlen(cpu)));
-      LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
-                              LLVMCreateStringAttribute(ctx, "target-features", 15, features,
-                                                        (unsigned)strlen(features)));
-    }
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
-  }
-  LLVMDisposeBuilder(c.b);
-  LLVMDisposeBuilder(c.ab);
-  LLVMDisposeTargetData(td);
-
-  char *msg = NULL;
-  if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg)) {
-    fprintf(stderr, "mtlc: internal error: the LLVM module does not verify:\n%s\n", msg);
-    abort();
-  }
-  LLVMDisposeMessage(msg);
-  if (optimize) {
-    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
-    LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
-    /* unrolling tripled compile time (1.2 s against 0.4 s for fashion_hard)
-     * for a few percent of throughput: spec to running code stays under a
-     * second. MTLC_UNROLL=1 turns it back on. */
-    const char *unroll = getenv("MTLC_UNROLL");
-    LLVMPassBuilderOptionsSetLoopUnrolling(po, unroll && *unroll == '1');
-    llvm_fail(LLVMRunPasses(c.mod, "default<O3>", tm, po), "optimizing");
-    LLVMDisposePassBuilderOptions(po);
-  }
+  module_end(&c, tm, td, host, optimize, false);
   return c.mod;
 }

@@ -73,13 +73,11 @@ const MtlModelInfo *llvm_jit_load(Unit *u, double *codegen_s, double *jit_s) {
   return info;
 }
 
-bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
-                    const char *cmdline) {
-  LLVMContextRef ctx = LLVMContextCreate();
-  LLVMTargetMachineRef tm = llvm_target_machine(triple);
-  LLVMModuleRef m = emit_llvm(u, ctx, tm, triple == NULL, true);
+/* the module to PATH (object code or text), through a temporary file */
+static bool write_module(Arena *a, LLVMTargetMachineRef tm, LLVMModuleRef m, const char *path,
+                         bool obj) {
   char *err = NULL;
-  char *tmp = arena_printf(u->a, "%s.tmp", path);
+  char *tmp = arena_printf(a, "%s.tmp", path);
   bool ok = obj ? !LLVMTargetMachineEmitToFile(tm, m, tmp, LLVMObjectFile, &err)
                 : !LLVMPrintModuleToFile(m, tmp, &err);
   if (!ok || rename(tmp, path) != 0) {
@@ -88,13 +86,38 @@ bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
     ok = false;
   }
   LLVMDisposeMessage(err);
+  return ok;
+}
+
+static const char *dir_of(Arena *a, const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *dir = slash ? arena_strndup(a, path, (size_t)(slash - path)) : ".";
+  return *dir ? dir : "/";
+}
+
+bool llvm_emit_infer_file(Infer *inf, const float *weights, const char *path, bool obj,
+                          const char *triple, const char *cmdline) {
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMTargetMachineRef tm = llvm_target_machine(triple);
+  LLVMModuleRef m = emit_llvm_infer(inf, weights, ctx, tm, triple == NULL);
+  bool ok = write_module(inf->u->a, tm, m, path, obj);
+  LLVMDisposeModule(m);
+  LLVMDisposeTargetMachine(tm);
+  LLVMContextDispose(ctx);
+  return ok && emit_infer_header(inf, dir_of(inf->u->a, path), true, cmdline);
+}
+
+bool llvm_emit_file(Unit *u, const char *path, bool obj, const char *triple,
+                    const char *cmdline) {
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMTargetMachineRef tm = llvm_target_machine(triple);
+  LLVMModuleRef m = emit_llvm(u, ctx, tm, triple == NULL, true);
+  bool ok = write_module(u->a, tm, m, path, obj);
   LLVMDisposeModule(m);
   LLVMDisposeTargetMachine(tm);
   LLVMContextDispose(ctx);
   if (!ok)
     return false;
   /* the header beside it: the same API as emit-c's */
-  const char *slash = strrchr(path, '/');
-  const char *dir = slash ? arena_strndup(u->a, path, (size_t)(slash - path)) : ".";
-  return emit_c_header(u, *dir ? dir : "/", cmdline);
+  return emit_c_header(u, dir_of(u->a, path), cmdline);
 }

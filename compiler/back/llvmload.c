@@ -11,34 +11,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef MTLC_LIB_DIR
-#define MTLC_LIB_DIR "build"
-#endif
-
 typedef const MtlModelInfo *JitLoadFn(Unit *, double *, double *);
 typedef bool EmitLlvmFn(Unit *, const char *, bool, const char *, const char *);
+typedef bool EmitInferFn(Infer *, const float *, const char *, bool, const char *, const char *);
 
-/* $MTLC_LLVM_LIB, else beside the mtlc executable, else where it was built */
+/* $MTLC_LLVM_LIB, else beside the mtlc executable (paths.c) */
 static void *backend(void) {
   static void *h;
   if (h)
     return h;
-  const char *env = getenv("MTLC_LLVM_LIB");
-  char self[PATH_MAX], path[PATH_MAX + 32] = "";
-  if (env && *env) {
-    snprintf(path, sizeof path, "%s", env);
-  } else {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-      self[n] = '\0';
-      char *slash = strrchr(self, '/');
-      if (slash)
-        *slash = '\0';
-      snprintf(path, sizeof path, "%s/libmtlc-llvm.so", self);
-    }
-    if (!*path || access(path, R_OK) != 0)
-      snprintf(path, sizeof path, "%s/libmtlc-llvm.so", MTLC_LIB_DIR);
-  }
+  const char *path = mtlc_llvm_lib();
   h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     fprintf(stderr, "mtlc: cannot load the LLVM back end: %s\n", dlerror());
@@ -65,4 +47,10 @@ bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
                     const char *cmdline) {
   EmitLlvmFn *f = (EmitLlvmFn *)symbol("llvm_emit_file");
   return f(u, path, obj, triple, cmdline);
+}
+
+bool emit_llvm_infer_file(Infer *inf, const float *weights, const char *path, bool obj,
+                          const char *triple, const char *cmdline) {
+  EmitInferFn *f = (EmitInferFn *)symbol("llvm_emit_infer_file");
+  return f(inf, weights, path, obj, triple, cmdline);
 }

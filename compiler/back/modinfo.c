@@ -23,6 +23,14 @@ static MtlTensor *tensors(Arena *a, Vec *nodes, Vec *bufs) {
   return t;
 }
 
+/* the index of the statistics tensor of this name, or -1 */
+static int stat_index(Unit *u, const char *name) {
+  for (int i = 0; i < u->stats.len; i++)
+    if (!strcmp(((Node *)u->stats.data[i])->name, name))
+      return i;
+  return -1;
+}
+
 static MtlLabelKind label_kind(LabelKind k) {
   return k == LBL_CLASS ? MTL_LABEL_CLASS : k == LBL_BINARY ? MTL_LABEL_BINARY : MTL_LABEL_REAL;
 }
@@ -52,8 +60,10 @@ MtlModelInfo *unit_info(Unit *u) {
   MtlInputInfo *in = NEWN(MtlInputInfo, g->inputs.len);
   for (int i = 0; i < g->inputs.len; i++) {
     Node *x = g->inputs.data[i];
+    Input *mi = m->inputs.data[i];
     in[i] = (MtlInputInfo){x->name, x->dtype == DT_I32 ? MTL_I32 : MTL_F32, x->shape.rank, {0},
-                           shape_numel(x->shape), x->a[0]};
+                           shape_numel(x->shape), mi->channels, mi->inner,
+                           stat_index(u, arena_printf(a, "%s.normalize.mean", x->name)), x->a[0]};
     for (int d = 0; d < x->shape.rank; d++)
       in[i].shape[d] = x->shape.d[d];
   }
@@ -93,6 +103,15 @@ MtlModelInfo *unit_info(Unit *u) {
   info->n_tasks = m->tasks.len;
   info->tasks = tk;
 
+  MtlRegInfo *rg = NEWN(MtlRegInfo, g->objectives.len);
+  info->n_regs = 0;
+  for (int i = 0; i < g->objectives.len; i++) {
+    Objective *o = g->objectives.data[i];
+    if (o->kind == OBJ_REG)
+      rg[info->n_regs++] = (MtlRegInfo){o->name};
+  }
+  info->regs = rg;
+
   int nb = 0;
   for (int s = 0; s < m->splits.len; s++)
     nb += ((DataSplit *)m->splits.data[s])->binds.len;
@@ -108,9 +127,15 @@ MtlModelInfo *unit_info(Unit *u) {
         for (int k = 0; k < db->csv_columns.len; k++)
           cols[k] = (int64_t)((Value *)db->csv_columns.data[k])->num;
       }
-      bd[nb++] = (MtlBinding){sp->split, db->decl->name, db->path, db->normalize,
-                              (float)db->mean, db->normalize ? (float)db->std : 1,
-                              db->csv_column, cols, db->csv_columns.len,
+      float *mean = NULL, *std = NULL;
+      if (db->normalize == NORM_GIVEN) {
+        mean = NEWN(float, db->n_norm), std = NEWN(float, db->n_norm);
+        for (int k = 0; k < db->n_norm; k++)
+          mean[k] = (float)db->mean[k], std[k] = (float)db->std[k];
+      }
+      bd[nb++] = (MtlBinding){sp->split, db->decl->name, db->path, (MtlNormKind)db->normalize,
+                              mean, std, db->normalize == NORM_GIVEN ? db->n_norm : 0,
+                              db->csv_column, cols, db->csv_columns.len, db->delimiter,
                               (MtlTextKind)db->text, db->length,
                               db->vocab ? db->vocab : "", db->lowercase};
     }
@@ -119,15 +144,22 @@ MtlModelInfo *unit_info(Unit *u) {
   info->bindings = bd;
 
   TrainOpts *tr = &m->train;
-  static const MtlOptKind opt[] = {MTL_OPT_SGD, MTL_OPT_ADAM, MTL_OPT_ADAMW};
+  static const MtlOptKind opt[] = {MTL_OPT_SGD, MTL_OPT_ADAM, MTL_OPT_ADAMW, MTL_OPT_RMSPROP};
   static const MtlSchedKind sched[] = {MTL_SCHED_CONSTANT, MTL_SCHED_STEP, MTL_SCHED_COSINE};
   info->optimizer = opt[tr->opt.kind];
   info->lr = tr->opt.lr;
-  info->beta1 = tr->opt.kind == OPT_SGD ? 0.9 : tr->opt.beta1;
-  info->beta2 = tr->opt.kind == OPT_SGD ? 0.999 : tr->opt.beta2;
+  bool adam = tr->opt.kind == OPT_ADAM || tr->opt.kind == OPT_ADAMW;
+  info->beta1 = adam ? tr->opt.beta1 : 0.9;
+  info->beta2 = adam ? tr->opt.beta2 : 0.999;
   info->schedule = sched[tr->sched];
   info->step_every = tr->step_every;
   info->step_gamma = tr->step_gamma;
+  info->warmup = tr->warmup;
+  info->patience = tr->patience;
+  info->min_delta = tr->min_delta;
+  info->monitor_task = tr->monitor_task;
+  static const int metric_bit[] = {MTL_METRIC_ACCURACY, MTL_METRIC_MSE, MTL_METRIC_MAE};
+  info->monitor_metric = tr->monitor_metric >= 0 ? metric_bit[tr->monitor_metric] : 0;
   info->batch = tr->batch;
   info->epochs = tr->epochs;
   info->seed = (uint64_t)tr->seed;

@@ -18,6 +18,7 @@ static const char *type_name(ArgType t) {
   case T_IDENT: return "a name";
   case T_INTLIST: return "a list of integers, like [0, 1, 2]";
   case T_STR: return "a string in double quotes";
+  case T_NUMS: return "a number, or a list of numbers like [0.5, 0.5, 0.5]";
   }
   unreachable();
   return NULL;
@@ -103,6 +104,19 @@ static bool check_num(Sema *s, const Sig *sig, const Param *p, Value *v,
   return true;
 }
 
+/* every entry of a list: a number (an integer when want_int) in range */
+static bool check_entries(Sema *s, const Sig *sig, const Param *p, Value *v, bool want_int) {
+  for (int i = 0; i < v->items.len; i++) {
+    Value *e = v->items.data[i];
+    if (e->kind != V_NUM || (want_int && !e->is_int) || !in_range(p, e->num)) {
+      ERR(e->span, "each entry of '%s' of %s must be %s %s, not %s", p->name, sig->name,
+          want_int ? "an integer" : "a number", range_str(s, p), value_desc(s, e));
+      return false;
+    }
+  }
+  return true;
+}
+
 static bool check_type(Sema *s, const Sig *sig, const Param *p, Value *v) {
   switch (p->type) {
   case T_INT: return check_num(s, sig, p, v, true);
@@ -120,17 +134,15 @@ static bool check_type(Sema *s, const Sig *sig, const Param *p, Value *v) {
       return true;
     break;
   case T_INTLIST:
-    if (v->kind != V_LIST)
-      break;
-    for (int i = 0; i < v->items.len; i++) {
-      Value *e = v->items.data[i];
-      if (e->kind != V_NUM || !e->is_int || !in_range(p, e->num)) {
-        ERR(e->span, "each entry of '%s' of %s must be an integer %s, not %s",
-            p->name, sig->name, range_str(s, p), value_desc(s, e));
-        return false;
-      }
-    }
-    return true;
+    if (v->kind == V_LIST)
+      return check_entries(s, sig, p, v, true);
+    break;
+  case T_NUMS:
+    if (v->kind == V_NUM)
+      return check_num(s, sig, p, v, false);
+    if (v->kind == V_LIST && v->items.len)
+      return check_entries(s, sig, p, v, false);
+    break;
   }
   ERR(v->span, "'%s' of %s must be %s, not %s%s", p->name, sig->name,
       type_name(p->type), value_desc(s, v), type_hint(s, p, v));

@@ -11,11 +11,128 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-static const Param p_norm[] = {{"mean", T_NUM, REQ | NO_MAX, -1e30, 0},
-                               {"std", T_NUM, REQ | MIN_EXCL | NO_MAX, 0, 0}};
+static const Param p_norm[] = {{"mean", T_NUMS, REQ | NO_MAX, -1e30, 0},
+                               {"std", T_NUMS, REQ | MIN_EXCL | NO_MAX, 0, 0}};
 static const Sig sig_norm = {"normalize", 2, p_norm, 2, "normalize(mean=0.2860, std=0.3530)", NULL, NULL, NULL};
-static const Param p_csv[] = {{"column", T_INT, 0, 0, BIG}, {"columns", T_INTLIST, 0, 0, BIG}};
-static const Sig sig_csv = {"csv", 0, p_csv, 2, "csv(column=0)", NULL, NULL, NULL};
+static const Param p_csv[] = {{"column", T_INT, 0, 0, BIG}, {"columns", T_INTLIST, 0, 0, BIG},
+                              {"delimiter", T_STR, 0, 0, 0}};
+static const Sig sig_csv = {"csv", 0, p_csv, 3, "csv(column=0)", NULL, NULL, NULL};
+
+/* How normalization sees an input: element i of a sample is channel
+ * (i / inner) % channels. [C, H, W] and [C] have channels first (an image's
+ * channels, a vector's columns), [T, D] its D features last (Keras'
+ * channels-last sequences). */
+void norm_layout(Input *in) {
+  Shape sh = in->shape;
+  int axis = sh.rank == 2 ? 1 : 0;
+  in->channels = sh.rank ? sh.d[axis] : 1;
+  in->inner = 1;
+  for (int d = axis + 1; d < sh.rank; d++)
+    in->inner *= sh.d[d];
+}
+
+/* a number or a list of them, as doubles; *n their count */
+static double *num_values(Sema *s, Value *v, int *n) {
+  *n = v->kind == V_LIST ? v->items.len : 1;
+  double *x = arena_alloc(s->a, sizeof(double) * (size_t)*n);
+  for (int i = 0; i < *n; i++)
+    x[i] = v->kind == V_LIST ? ((Value *)v->items.data[i])->num : v->num;
+  return x;
+}
+
+/* normalize(auto), or normalize(mean=, std=) with one value or one per
+ * channel each */
+static void check_normalize(Sema *s, DataBind *db, Call *c) {
+  Binding *b = db->decl;
+  if (db->task) {
+    ERR(c->span, "normalize applies to inputs, and '%s' is a label", b->name);
+    return;
+  }
+  if (db->normalize) {
+    ERR(c->span, "normalize is given twice for '%s'", b->name);
+    return;
+  }
+  if (db->input->dtype != DT_F32) {
+    ERR(c->span, "normalize applies to f32 inputs, and '%s' holds i32 ids", b->name);
+    return;
+  }
+  Arg *a0 = c->args.len == 1 ? c->args.data[0] : NULL;
+  if (a0 && !a0->name && a0->val->kind == V_IDENT && !strcmp(a0->val->str, "auto")) {
+    db->normalize = NORM_AUTO;
+    db->input->norm_auto = true;
+    return;
+  }
+  Value *v[2];
+  if (!bind_args(s, c, &sig_norm, v))
+    return;
+  int nm, ns;
+  double *mean = num_values(s, v[0], &nm), *std = num_values(s, v[1], &ns);
+  int64_t ch = db->input->channels;
+  for (int k = 0; k < 2; k++) {
+    int n = k ? ns : nm;
+    if (n != 1 && n != ch) {
+      ERR(v[k]->span, "input '%s' is %s: %lld channel%s, so normalize takes one %s or %lld, "
+          "not %d", b->name, shape_str(s->a, db->input->shape), (long long)ch,
+          ch == 1 ? "" : "s", k ? "std" : "mean", (long long)ch, n);
+      return;
+    }
+  }
+  db->normalize = NORM_GIVEN;
+  db->n_norm = nm > ns ? nm : ns;
+  db->mean = arena_alloc(s->a, sizeof(double) * (size_t)db->n_norm);
+  db->std = arena_alloc(s->a, sizeof(double) * (size_t)db->n_norm);
+  for (int i = 0; i < db->n_norm; i++)
+    db->mean[i] = mean[nm == 1 ? 0 : i], db->std[i] = std[ns == 1 ? 0 : i];
+}
+
+/* csv(column=N) for a class or binary label, csv(columns=[...]) for an
+ * input or a real[D] label (D columns); delimiter="," by default */
+static void check_csv(Sema *s, DataBind *db, Call *c) {
+  Binding *b = db->decl;
+  Value *v[3];
+  if (!bind_args(s, c, &sig_csv, v))
+    return;
+  bool real = db->task && db->task->label == LBL_REAL;
+  if (v[2]) {
+    const char *d = v[2]->str;
+    bool tab = !strcmp(d, "\\t") || !strcmp(d, "tab");
+    if (!tab && (strlen(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r')) {
+      ERR(v[2]->span, "delimiter is one character, like \";\" or \"\\t\", not \"%s\"", d);
+      return;
+    }
+    db->delimiter = tab ? '\t' : d[0];
+  }
+  if (db->task && !real && (v[1] || !v[0])) {
+    ERR(c->span, "a label is read from one CSV column: csv(column=N)");
+    return;
+  }
+  if ((db->input || real) && !v[0] && !v[1]) {
+    ERR(c->span, "%s is read from CSV columns: csv(columns=[...])",
+        db->input ? "an input" : "a real label");
+    return;
+  }
+  if (db->input && v[0]) {
+    ERR(c->span, "an input is read from CSV columns: csv(columns=[...])");
+    return;
+  }
+  int64_t want = db->input ? shape_numel(db->input->shape) : real ? db->task->label_n : 1;
+  int64_t have = v[1] ? v[1]->items.len : 1;
+  if (db->input && db->input->shape.rank && have != want) {
+    ERR(v[1]->span, "input '%s' is %s, so csv needs %lld columns, not %d", b->name,
+        shape_str(s->a, db->input->shape), (long long)want, v[1]->items.len);
+    return;
+  }
+  if (real && have != want) {
+    ERR(v[1] ? v[1]->span : v[0]->span, "task '%s' has a real[%lld] label, so csv needs %lld "
+        "column%s, not %lld", b->name, (long long)want, (long long)want, want == 1 ? "" : "s",
+        (long long)have);
+    return;
+  }
+  if (v[0])
+    db->csv_column = (int)v[0]->num;
+  else
+    db->csv_columns = v[1]->items;
+}
 
 static bool file_exists(const char *path) {
   struct stat st;
@@ -76,6 +193,7 @@ static bool check_binding(Sema *s, DataSplit *sp, Binding *b) {
   DataBind *db = NEW(DataBind);
   db->decl = b;
   db->csv_column = -1;
+  db->delimiter = ',';
   db->input = find_input(m, b->name);
   db->task = find_task(m, b->name);
   if (!db->input && !db->task)
@@ -101,43 +219,10 @@ static bool check_binding(Sema *s, DataSplit *sp, Binding *b) {
   }
   for (int i = 0; i < b->calls.len; i++) {
     Call *c = b->calls.data[i];
-    Value *v[2];
     if (!strcmp(c->name, "normalize")) {
-      if (db->task) {
-        ERR(c->span, "normalize applies to inputs, and '%s' is a label", b->name);
-        continue;
-      }
-      if (db->normalize) {
-        ERR(c->span, "normalize is given twice for '%s'", b->name);
-        continue;
-      }
-      if (!bind_args(s, c, &sig_norm, v))
-        continue;
-      db->normalize = true;
-      db->mean = v[0]->num;
-      db->std = v[1]->num;
+      check_normalize(s, db, c);
     } else if (!strcmp(c->name, "csv")) {
-      if (!bind_args(s, c, &sig_csv, v))
-        continue;
-      if (db->task && (v[1] || !v[0])) {
-        ERR(c->span, "a label is read from one CSV column: csv(column=N)");
-        continue;
-      }
-      if (db->input && (v[0] || !v[1])) {
-        ERR(c->span, "an input is read from CSV columns: csv(columns=[...])");
-        continue;
-      }
-      if (db->input && db->input->shape.rank &&
-          v[1]->items.len != shape_numel(db->input->shape)) {
-        ERR(v[1]->span, "input '%s' is %s, so csv needs %lld columns, not %d",
-            b->name, shape_str(s->a, db->input->shape),
-            (long long)shape_numel(db->input->shape), v[1]->items.len);
-        continue;
-      }
-      if (v[0])
-        db->csv_column = (int)v[0]->num;
-      else
-        db->csv_columns = v[1]->items;
+      check_csv(s, db, c);
     } else if (!check_text_option(s, db, c)) {
       static const char *const known[] = {"normalize", "csv", "chars", "words"};
       unknown_name(s, c->name_span, "data option", c->name, known, 4, NULL, 0,
@@ -226,6 +311,33 @@ static void report_unbound(Sema *s, DataDecl *d, Vec *unknown, Vec *missing) {
   }
 }
 
+/* normalize(auto) in a split other than train uses the train split's
+ * statistics: the train split must compute them. */
+static void check_auto_norm(Sema *s) {
+  Model *m = s->m;
+  DataSplit *train = NULL;
+  for (int i = 0; i < m->splits.len; i++)
+    if (!strcmp(((DataSplit *)m->splits.data[i])->split, "train"))
+      train = m->splits.data[i];
+  for (int i = 0; train && i < m->splits.len; i++) {
+    DataSplit *sp = m->splits.data[i];
+    for (int j = 0; sp != train && j < sp->binds.len; j++) {
+      DataBind *db = sp->binds.data[j];
+      bool ok = db->normalize != NORM_AUTO;
+      for (int k = 0; !ok && k < train->binds.len; k++) {
+        DataBind *t = train->binds.data[k];
+        ok = t->input == db->input && t->normalize == NORM_AUTO;
+      }
+      for (int k = 0; !ok && k < db->decl->calls.len; k++) {
+        Call *c = db->decl->calls.data[k];
+        if (!strcmp(c->name, "normalize"))
+          ERR(c->span, "normalize(auto) takes its statistics from the train split; bind "
+              "'%s' with normalize(auto) in data train too", db->decl->name);
+      }
+    }
+  }
+}
+
 void check_data(Sema *s) {
   static const char *const splits[] = {"train", "test", "valid"};
   Model *m = s->m;
@@ -273,12 +385,12 @@ void check_data(Sema *s) {
     }
     report_unbound(s, d, &unknown, &missing);
   }
+  check_auto_norm(s);
 }
 
 /* Warnings about data a correct spec leaves out: missing files and splits.
  * Given only when there are no errors (sema.c). */
 void data_warnings(Sema *s) {
-  static const char *const splits[] = {"train", "test"};
   Model *m = s->m;
   for (int i = 0; i < m->splits.len; i++) {
     DataSplit *sp = m->splits.data[i];
@@ -292,14 +404,17 @@ void data_warnings(Sema *s) {
     }
   }
   if (m->splits.len) {
-    for (int k = 0; k < 2; k++) {
-      bool have = false;
-      for (int j = 0; j < m->splits.len; j++)
-        have |= !strcmp(((DataSplit *)m->splits.data[j])->split, splits[k]);
-      if (!have)
-        WARN(((DataDecl *)s->spec->data.data[0])->split_span,
-             "no data '%s' block; training will need --data %s.NAME=PATH for "
-             "every input and label", splits[k], splits[k]);
-    }
+    bool have[3] = {false, false, false}; /* train, test, valid */
+    static const char *const names[] = {"train", "test", "valid"};
+    for (int j = 0; j < m->splits.len; j++)
+      for (int k = 0; k < 3; k++)
+        have[k] |= !strcmp(((DataSplit *)m->splits.data[j])->split, names[k]);
+    Span at = ((DataDecl *)s->spec->data.data[0])->split_span;
+    if (!have[0])
+      WARN(at, "no data 'train' block; training will need --data train.NAME=PATH for "
+           "every input and label");
+    if (!have[1] && !have[2])
+      WARN(at, "no data 'test' or 'valid' block; training will report train losses only, "
+           "unless --data binds test.NAME=PATH or valid.NAME=PATH");
   }
 }

@@ -1,7 +1,8 @@
 /* check/model.h: the checked model, what sema() makes of a spec: inputs,
  * blocks, tasks, regularizers, the recipe and the data bindings, with every
  * shape known, and each task's net as a dataflow graph of named values
- * (NetVal) with fan-out (a trunk feeding heads) and fan-in (residual).
+ * (NetVal) with fan-out (a trunk feeding heads) and fan-in (residual, the
+ * gated sum of experts, a cross-stitch of the tasks' copies).
  * Lowering (graph/lower.c) and the summary read it. */
 #ifndef MTLC_MODEL_H
 #define MTLC_MODEL_H
@@ -17,7 +18,7 @@ typedef enum {
 } LayerKind;
 
 /* The layer table's rows (ops/tables.c, from ops/layers.def). */
-enum { LF_ACTIVATION = 1, LF_KEEPS_SHAPE = 2, LF_BODY = 4, LF_IDS = 8 };
+enum { LF_ACTIVATION = 1, LF_KEEPS_SHAPE = 2, LF_BODY = 4, LF_IDS = 8, LF_ACROSS_TASKS = 16 };
 typedef struct Layer Layer;
 typedef struct Input Input;
 typedef struct NetVal NetVal;
@@ -65,11 +66,17 @@ typedef struct {
   BlockDecl *decl;
   char *name;
   bool is_private;
-  Vec layers; /* Layer* */
+  bool is_experts;  /* count experts shared by its users, nprivate more per
+                     * task, and a gate per task (check/sharing.c) */
+  int64_t count, nprivate;
+  int ncopies;      /* tasks whose nets name it, as written */
+  Vec layers; /* Layer*: one expert's, for experts */
   bool shaped; /* in/out known (first use seen) */
   Shape in, out;
   DType in_dtype;
-  int64_t params, flops; /* one copy */
+  int64_t params, flops; /* one copy (one expert); a stitch's matrix is not a copy's */
+  int64_t stitch_params; /* its stitches' matrices, shared by the copies */
+  int64_t gate_params, gate_flops, sum_flops; /* experts: a task's gate and gated sum */
   Vec users;             /* Task*, in task order, each once */
   Span first_use;        /* for "first used here" notes */
 } Block;
@@ -82,6 +89,10 @@ struct Input {
   bool used;
   int64_t vocab; /* i32: ids lie in [0, vocab), the smallest vocabulary of the
                   * layers of ids it feeds; 0 when it feeds none */
+  /* normalization per channel: element i of a sample is channel
+   * (i / inner) % channels (check/data.c's norm_layout) */
+  int64_t channels, inner;
+  bool norm_auto; /* some split binds it with normalize(auto) */
 };
 
 /* ---- nets: a dataflow graph of named values ------------------------------- */
@@ -91,10 +102,16 @@ struct Input {
  * the pair, looked up once, in check/nets.c); a private block gives each
  * task its own. */
 typedef enum {
-  NV_INPUT, /* a spec input */
-  NV_LAYER, /* layer(in[0]) */
-  NV_ADD,   /* in[0] + in[1]: a residual's join */
+  NV_INPUT,  /* a spec input */
+  NV_LAYER,  /* layer(in[0]) */
+  NV_ADD,    /* in[0] + in[1]: a residual's join */
   NV_CONCAT, /* [in[0], in[1]] along the last dimension: a concat's join */
+  NV_GATE,   /* task copy's gate of experts block `block`: softmax(dense(E + P))
+              * of in[0], the block's input, flattened */
+  NV_MIX,    /* the gated sum sum_k in[0][k] in[1 + k]: in[0] the gate, then
+              * the shared experts' outputs, then the task's own experts' */
+  NV_STITCH, /* layer stitch: sum_j alpha[row, j] in[j], in[j] the value of
+              * the j-th user's copy of private block `block` at the stitch */
 } NetValKind;
 
 struct NetVal {
@@ -106,8 +123,12 @@ struct NetVal {
   Task *copy;   /* whose parameters: a private block's task or the task of an
                  * inline layer; NULL: shared */
   Vec in;       /* NetVal* */
+  int expert;   /* in an experts block: which expert (1, 2, ...), shared or,
+                 * with copy, the task's own */
+  int row;      /* NV_STITCH: copy's index among the block's users */
   Shape shape;
   DType dtype;
+  int64_t flops; /* forward, per sample */
 };
 
 /* Whose parameters a layer application uses (NetVal's block and copy). */
@@ -153,22 +174,33 @@ typedef struct {
 } Regularizer;
 
 typedef enum { BAL_STATIC } BalanceKind;
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP } OptKind;
 typedef enum { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE } SchedKind;
 
 typedef struct {
   OptKind kind;
   double lr, momentum, beta1, beta2, eps, weight_decay;
   bool nesterov;
+  double alpha; /* rmsprop's smoothing constant */
 } Optimizer;
 
 typedef struct {
   Optimizer opt;
+  double clip; /* clip: norm(MAX): MAX, or 0 */
   int64_t batch, epochs, seed;
   SchedKind sched;
   int64_t step_every;
   double step_gamma;
+  int64_t warmup; /* steps of linear warmup, or 0 */
+  /* early_stop: patience(N, on=TASK.METRIC, min_delta=); the watched
+   * value also picks the best checkpoint */
+  int64_t patience;  /* 0: no early stopping */
+  double min_delta;
+  int monitor_task;   /* -1: the weighted sum of the tasks' losses */
+  int monitor_metric; /* MetricKind, or -1: the task's loss */
 } TrainOpts;
+
+typedef enum { NORM_NONE, NORM_GIVEN, NORM_AUTO } NormKind;
 
 /* One binding of a data split: an input or a bound label. */
 typedef struct {
@@ -177,10 +209,12 @@ typedef struct {
   Task *task;
   char *path;   /* resolved, or as written when not found */
   bool found;
-  bool normalize;
-  double mean, std;
-  int csv_column;   /* label: -1 when not CSV */
-  Vec csv_columns;  /* input: Value* */
+  NormKind normalize;
+  int n_norm;        /* NORM_GIVEN: one value, or one per channel */
+  double *mean, *std;
+  int csv_column;   /* a label's one column: -1 when not CSV */
+  Vec csv_columns;  /* an input's (or a real label's) columns: Value* */
+  int delimiter;    /* CSV field separator */
   int text;         /* an i32 input's text file: MtlTextKind (chars, words), or 0 */
   int64_t length;   /* text: ids per line */
   char *vocab;      /* words: the vocabulary file, resolved as data paths are */
@@ -217,5 +251,7 @@ const char *shape_str(Arena *a, Shape s);
 
 /* ---- summary.c ---------------------------------------------------------- */
 void print_summary(FILE *out, Model *m);
+/* a layer as written, white space folded: "conv2d(32, kernel=3, pad=1)" */
+const char *layer_call_text(Arena *a, Model *m, const Layer *l);
 
 #endif

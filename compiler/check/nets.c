@@ -2,10 +2,12 @@
  * (their arguments bound by the layer table's signatures, a residual's body
  * a chain of its own); a block's layers are shaped at its first use and
  * every later use must give it the same input; each task's net becomes
- * values of the model's dataflow graph (NetVal), with a shared block
- * applied to one value once, however many tasks apply it: the pair (block,
- * value) is the key, looked up here and nowhere else. The layers' own shape
- * rules are their families' (ops/FAMILY.c). */
+ * values of the model's dataflow graph (NetVal), with a shared block (or
+ * an experts block's shared experts) applied to one value once, however
+ * many tasks apply it: the pair (block, value) is the key, looked up here
+ * and nowhere else. The layers' own shape rules are their families'
+ * (ops/FAMILY.c); experts blocks' fields, gates and gated sums and the
+ * stitches' lock step are check/sharing.c's. */
 #include "check/sema.h"
 
 #include <stddef.h>
@@ -133,7 +135,6 @@ static Layer *new_layer(Sema *s, Call *c, LayerKind k, const char *prefix, int *
   return l;
 }
 
-static bool shape_chain(Sema *s, Vec *layers, Shape in, DType dt, Shape *out);
 static NetVal *input_val(Sema *s, Input *in);
 
 /* The join of a residual (x + chain(x): one shape) or a concat ([x,
@@ -222,7 +223,7 @@ static bool shape_layer(Sema *s, Layer *l, Shape in, DType dt) {
   return !layer_too_big(s, c, l->out);
 }
 
-static bool shape_chain(Sema *s, Vec *layers, Shape in, DType dt, Shape *out) {
+bool shape_chain(Sema *s, Vec *layers, Shape in, DType dt, Shape *out) {
   bool at_input = s->at_input;
   for (int i = 0; i < layers->len; i++) {
     Layer *l = layers->data[i];
@@ -238,7 +239,7 @@ static bool shape_chain(Sema *s, Vec *layers, Shape in, DType dt, Shape *out) {
 
 /* ---- values ------------------------------------------------------------------ */
 
-static NetVal *new_val(Sema *s, NetValKind kind, Layer *l, Block *b, Task *copy, NetVal *x) {
+NetVal *new_val(Sema *s, NetValKind kind, Layer *l, Block *b, Task *copy, NetVal *x) {
   NetVal *v = NEW(NetVal);
   v->id = s->m->vals.len;
   v->kind = kind;
@@ -248,8 +249,10 @@ static NetVal *new_val(Sema *s, NetValKind kind, Layer *l, Block *b, Task *copy,
   v->dtype = DT_F32;
   if (x)
     vec_push(s->a, &v->in, x);
-  if (l)
+  if (l) {
     v->shape = l->out;
+    v->flops = kind == NV_ADD ? shape_numel(l->out) : kind == NV_CONCAT ? 0 : l->flops;
+  }
   vec_push(s->a, &s->m->vals, v);
   return v;
 }
@@ -268,23 +271,57 @@ static NetVal *input_val(Sema *s, Input *in) {
 }
 
 /* The values of a shaped chain applied to x, with b's (or a task's own)
- * parameters of copy: one per layer, and a residual's or a concat's join. */
-static NetVal *chain_vals(Sema *s, Vec *layers, NetVal *x, Block *b, Task *copy) {
+ * parameters of copy and expert: one per layer, and a residual's or a
+ * concat's join. A stitch's value takes the other copies' values when every
+ * net is known (check/sharing.c). */
+NetVal *chain_vals(Sema *s, Vec *layers, NetVal *x, Block *b, Task *copy, int expert) {
   for (int i = 0; i < layers->len; i++) {
     Layer *l = layers->data[i];
-    if (layer_rules[l->kind].flags & LF_BODY) {
-      NetVal *y = chain_vals(s, &l->body, l->from ? input_val(s, l->from) : x, b, copy);
+    int flags = layer_rules[l->kind].flags;
+    if (flags & LF_BODY) {
+      NetVal *y = chain_vals(s, &l->body, l->from ? input_val(s, l->from) : x, b, copy, expert);
       NetVal *join = new_val(s, l->kind == L_RESIDUAL ? NV_ADD : NV_CONCAT, l, b, copy, x);
       vec_push(s->a, &join->in, y);
       x = join;
     } else {
-      x = new_val(s, NV_LAYER, l, b, copy, x);
+      x = new_val(s, flags & LF_ACROSS_TASKS ? NV_STITCH : NV_LAYER, l, b, copy, x);
     }
+    x->expert = expert;
   }
   return x;
 }
 
+Applied *applied_to(Sema *s, Block *b, NetVal *x) {
+  for (int i = 0; i < s->applied.len; i++) {
+    Applied *ap = s->applied.data[i];
+    if (ap->block == b && ap->in == x)
+      return ap;
+  }
+  Applied *ap = NEW(Applied);
+  ap->block = b;
+  ap->in = x;
+  vec_push(s->a, &s->applied, ap);
+  return ap;
+}
+
 /* ---- blocks ------------------------------------------------------------------- */
+
+/* the tasks whose nets name block b, as written (a stitch's matrix is
+ * T x T before any net is checked) */
+static int copies_named(Sema *s, Block *b) {
+  int n = 0;
+  for (int i = 0; i < s->spec->tasks.len; i++) {
+    TaskDecl *d = s->spec->tasks.data[i];
+    bool named = false;
+    for (int j = 0; j < d->fields.len; j++) {
+      Field *f = d->fields.data[j];
+      for (int k = 0; f->kind == F_NET && k < f->chain.len; k++)
+        named |= !strcmp(((Call *)f->chain.data[k])->name, b->name);
+    }
+    n += named;
+  }
+  return n;
+}
 
 void check_blocks(Sema *s) {
   for (int i = 0; i < s->spec->blocks.len; i++) {
@@ -298,6 +335,7 @@ void check_blocks(Sema *s) {
     b->decl = d;
     b->name = d->name;
     b->is_private = d->is_private;
+    b->is_experts = d->is_experts;
     vec_push(s->a, &s->m->blocks, b);
     map_put(s->a, &s->m->block_at, b->name, b);
   }
@@ -305,8 +343,12 @@ void check_blocks(Sema *s) {
   for (int i = 0; i < s->m->blocks.len; i++) {
     Block *b = s->m->blocks.data[i];
     int count[NUM_LAYERS] = {0};
-    if (!chain_layers(s, &b->decl->chain, &b->layers, "", count, b))
+    Vec *chain = b->is_experts ? experts_fields(s, b) : &b->decl->chain;
+    b->ncopies = copies_named(s, b);
+    s->block = b;
+    if (!chain || !chain_layers(s, chain, &b->layers, "", count, b))
       b->shaped = true, b->in.rank = 0; /* poisoned: no shape checks */
+    s->block = NULL;
   }
 }
 
@@ -317,7 +359,8 @@ static bool apply_block(Sema *s, Task *t, Block *b, Call *use, NetVal *x, NetVal
   for (int i = 0; i < b->users.len; i++)
     if (b->users.data[i] == t) {
       ERR(use->span, "task '%s' uses block '%s' twice; declare a second block "
-          "for the second use", t->name, b->name);
+          "for the second use%s", t->name, b->name,
+          b->is_experts ? " (two experts blocks in a row stack them)" : "");
       return false;
     }
   vec_push(s->a, &b->users, t);
@@ -328,8 +371,10 @@ static bool apply_block(Sema *s, Task *t, Block *b, Call *use, NetVal *x, NetVal
     if (!shape_eq(b->in, in)) {
       ERR(use->span, "block '%s' gets %s here, but it was built for %s at its "
           "first use; %s", b->name, shape_str(s->a, in), shape_str(s->a, b->in),
-          b->is_private ? "every task's copy of a private block has the same "
-                          "shape" : "a shared block's parameters have one shape");
+          b->is_experts ? "all experts of a block give one output shape, so "
+                          "every task feeds them one shape"
+          : b->is_private ? "every task's copy of a private block has the same "
+                            "shape" : "a shared block's parameters have one shape");
       NOTE(b->first_use, "first used here");
       return false;
     }
@@ -344,7 +389,10 @@ static bool apply_block(Sema *s, Task *t, Block *b, Call *use, NetVal *x, NetVal
     b->shaped = true;
     b->first_use = use->span;
     Shape sh;
-    if (!shape_chain(s, &b->layers, in, x->dtype, &sh)) {
+    s->block = b;
+    bool ok = shape_chain(s, &b->layers, in, x->dtype, &sh);
+    s->block = NULL;
+    if (!ok) {
       NOTE(use->span, "in block '%s' as used by task '%s'", b->name, t->name);
       b->in.rank = 0;
       return false;
@@ -357,23 +405,25 @@ static bool apply_block(Sema *s, Task *t, Block *b, Call *use, NetVal *x, NetVal
     b->in = in;
     b->in_dtype = x->dtype;
     b->out = sh;
-  }
-  if (b->is_private) {
-    *out = chain_vals(s, &b->layers, x, b, t);
-    return true;
-  }
-  for (int i = 0; i < s->applied.len; i++) {
-    Applied *ap = s->applied.data[i];
-    if (ap->block == b && ap->in == x) {
-      *out = ap->out;
-      return true;
+    if (b->is_experts && !experts_shaped(s, b, use)) {
+      b->in.rank = 0;
+      return false;
     }
   }
-  Applied *ap = NEW(Applied);
-  ap->block = b;
-  ap->in = x;
-  ap->out = *out = chain_vals(s, &b->layers, x, b, NULL);
-  vec_push(s->a, &s->applied, ap);
+  if (b->is_experts) {
+    *out = experts_vals(s, t, b, x);
+    return true;
+  }
+  if (b->is_private) {
+    int first = s->m->vals.len;
+    *out = chain_vals(s, &b->layers, x, b, t, 0);
+    stitch_uses(s, first, t, x, use);
+    return true;
+  }
+  Applied *ap = applied_to(s, b, x);
+  if (!ap->out)
+    ap->out = chain_vals(s, &b->layers, x, b, NULL, 0);
+  *out = ap->out;
   return true;
 }
 
@@ -422,7 +472,7 @@ void check_net(Sema *s, Task *t, Field *f) {
       else if (x) {
         Vec one = {(void **)&st->layer, 1, 1};
         x = shape_layer(s, st->layer, x->shape, x->dtype)
-                ? chain_vals(s, &one, x, NULL, t) : NULL;
+                ? chain_vals(s, &one, x, NULL, t, 0) : NULL;
       }
     } else {
       x = NULL;

@@ -98,6 +98,7 @@ static void check_inputs(Sema *s) {
     }
     if (!ok)
       in->shape.rank = 0; /* unknown: tasks that start here are not shaped */
+    norm_layout(in);
     vec_push(s->a, &s->m->inputs, in);
     map_put(s->a, &s->m->input_at, in->name, in);
   }
@@ -164,23 +165,23 @@ static Span end_span(Source *src) {
   return (Span){last, last};
 }
 
-/* Totals: shared parameters once, private copies per task, inline layers;
- * the FLOPs of each value of the nets once, however many tasks read it. */
+/* Totals: shared parameters once (shared blocks, shared experts, the
+ * stitches' matrices), private copies, a task's own experts and gates per
+ * task, inline layers; the FLOPs of each value of the nets once, however
+ * many tasks read it. */
 static void totals(Sema *s) {
   Model *m = s->m;
   for (int i = 0; i < m->blocks.len; i++) {
     Block *b = m->blocks.data[i];
-    if (!b->is_private && b->users.len)
-      m->shared_params = sat_add(m->shared_params, b->params);
+    if (!b->users.len)
+      continue;
+    int64_t shared = b->is_experts ? sat_mul(b->count, b->params)
+                     : b->is_private ? b->stitch_params : b->params;
+    m->shared_params = sat_add(m->shared_params, shared);
   }
   m->total_params = m->shared_params;
-  for (int i = 0; i < m->vals.len; i++) {
-    NetVal *v = m->vals.data[i];
-    if (v->kind == NV_LAYER)
-      m->total_flops = sat_add(m->total_flops, v->layer->flops);
-    else if (v->kind == NV_ADD) /* a concat's join moves values: 0 */
-      m->total_flops = sat_add(m->total_flops, shape_numel(v->shape));
-  }
+  for (int i = 0; i < m->vals.len; i++)
+    m->total_flops = sat_add(m->total_flops, ((NetVal *)m->vals.data[i])->flops);
   for (int i = 0; i < m->tasks.len; i++) {
     Task *t = m->tasks.data[i];
     for (int j = 0; j < t->steps.len; j++) {
@@ -189,6 +190,11 @@ static void totals(Sema *s) {
       if (st->layer) {
         t->own_params = sat_add(t->own_params, st->layer->params);
         t->flops = sat_add(t->flops, st->layer->flops);
+      } else if (b->is_experts) {
+        t->flops = sat_add(t->flops, sat_add(sat_mul(b->count + b->nprivate, b->flops),
+                                             sat_add(b->gate_flops, b->sum_flops)));
+        t->own_params = sat_add(t->own_params,
+                                sat_add(sat_mul(b->nprivate, b->params), b->gate_params));
       } else {
         t->flops = sat_add(t->flops, b->flops);
         if (b->is_private)
@@ -216,7 +222,12 @@ static void unused_warnings(Sema *s) {
   }
 }
 
+/* a stitch's matrix is every copy's; a gate is its task's own */
 Ownership netval_ownership(const NetVal *v) {
+  if (v->kind == NV_STITCH)
+    return OWN_SHARED;
+  if (v->kind == NV_GATE)
+    return OWN_TASK;
   return !v->copy ? OWN_SHARED : v->block ? OWN_PRIVATE : OWN_TASK;
 }
 
@@ -241,6 +252,8 @@ Model *sema(Arena *a, Source *src, Spec *spec, const char *spec_dir) {
     }
     check_task(s, d);
   }
+  link_stitches(s);
+  check_sharing_names(s);
   if (spec->inputs.len == 0 && spec->tasks.len == 0)
     ERR(end_span(src), "the spec declares no input and no task; a spec needs "
         "at least one of each, like 'input image: f32[784]' and 'task digit "

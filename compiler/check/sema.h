@@ -11,11 +11,12 @@
 #define MAX_ELEMS ((int64_t)1 << 32) /* elements in one tensor */
 #define MAX_TASKS 64                 /* the runtime's limit (mtl_train.c) */
 
-/* A shared block applied to a value: the pair is the key that makes two
- * uses one value (check/nets.c). */
+/* A shared block or experts block applied to a value: the pair is the key
+ * that makes two uses one value (check/nets.c). */
 typedef struct {
   Block *block;
   NetVal *in, *out;
+  Vec experts; /* experts: the shared experts' outputs, NetVal* */
 } Applied;
 
 struct Sema {
@@ -28,6 +29,9 @@ struct Sema {
   Vec unknown_inputs; /* char*: each reported once */
   Map names;          /* Name*: declared names, for the duplicate check */
   Vec applied;        /* Applied*: shared blocks' applications */
+  Block *block;       /* the block whose chain is being read or shaped;
+                       * NULL: a task's own layers */
+  Vec stitches;       /* StitchUse* (check/sharing.c) */
 };
 
 #define NEW(T) ((T *)arena_alloc(s->a, sizeof(T)))
@@ -41,7 +45,8 @@ typedef const char *const Alias[2]; /* another library's name, mtl's */
 
 /* ---- args.c: argument binding ---- */
 
-typedef enum { T_INT, T_NUM, T_BOOL, T_IDENT, T_INTLIST, T_STR } ArgType;
+typedef enum { T_INT, T_NUM, T_BOOL, T_IDENT, T_INTLIST, T_STR, T_NUMS } ArgType;
+/* T_NUMS: a number, or a list of numbers (one per channel) */
 enum { REQ = 1, MIN_EXCL = 2, MAX_EXCL = 4, NO_MAX = 8 };
 
 typedef struct {
@@ -98,6 +103,34 @@ void input_vocabs(Sema *s);
 /* "layers: dense, conv2d, ...", from the layer table */
 const char *layer_list(Sema *s);
 
+/* the pair (b, x): an earlier application of shared or experts block b to
+ * x, or a new one (out NULL) */
+Applied *applied_to(Sema *s, Block *b, NetVal *x);
+NetVal *new_val(Sema *s, NetValKind kind, Layer *l, Block *b, Task *copy, NetVal *x);
+/* the values of a shaped chain applied to x, with b's (or a task's own)
+ * parameters of copy and expert */
+NetVal *chain_vals(Sema *s, Vec *layers, NetVal *x, Block *b, Task *copy, int expert);
+/* output shape, parameters and FLOPs of a chain on `in`; false after errors */
+bool shape_chain(Sema *s, Vec *layers, Shape in, DType dt, Shape *out);
+
+/* ---- sharing.c: experts blocks and cross-stitch ---- */
+/* an experts block's fields: its count, private count and chain (NULL
+ * after errors) */
+Vec *experts_fields(Sema *s, Block *b);
+/* the gate, experts and gated sum of shaped experts block b for task t on
+ * x: its gated sum */
+NetVal *experts_vals(Sema *s, Task *t, Block *b, NetVal *x);
+/* a task's gate and gated sum on a shaped block: parameters and FLOPs */
+bool experts_shaped(Sema *s, Block *b, Call *use);
+/* the stitches made since value `first`, in copy t's use of a private
+ * block on x */
+void stitch_uses(Sema *s, int first, Task *t, NetVal *x, Call *use);
+/* once every net is known: each stitch's values take every copy's input,
+ * and the values are put back in topological order */
+void link_stitches(Sema *s);
+/* names under a block that a task's name would collide with */
+void check_sharing_names(Sema *s);
+
 /* ---- layers.c: what the families' shape rules share ---- */
 /* an output of more elements per sample than mtlc supports: reported */
 bool layer_too_big(Sema *s, Call *c, Shape sh);
@@ -121,6 +154,8 @@ void check_train(Sema *s);
 
 /* ---- data.c ---- */
 void check_data(Sema *s);
+/* how normalization sees an input's elements: its channels and inner size */
+void norm_layout(Input *in);
 void data_warnings(Sema *s);
 /* a data path resolved along the data search path (the spec's folder,
  * ./data, $MTLC_DATA or ~/.cache/mtlc, /usr/share/datasets) */

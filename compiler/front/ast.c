@@ -95,15 +95,38 @@ void ast_data(ParseState *ps, char *split, Span split_sp, Vec *binds, Span sp) {
   vec_push(ps->arena, &ps->spec->data, d);
 }
 
-void ast_block(ParseState *ps, bool is_private, char *name, Span name_sp,
-               Vec *chain, Span sp) {
+static BlockDecl *block_decl(ParseState *ps, char *name, Span name_sp, Span sp) {
   BlockDecl *b = NEW(BlockDecl);
-  b->is_private = is_private;
   b->name = name;
   b->name_span = name_sp;
-  b->chain = *chain;
   b->span = sp;
   vec_push(ps->arena, &ps->spec->blocks, b);
+  return b;
+}
+
+void ast_block(ParseState *ps, bool is_private, char *name, Span name_sp,
+               Vec *chain, Span sp) {
+  BlockDecl *b = block_decl(ps, name, name_sp, sp);
+  b->is_private = is_private;
+  b->chain = *chain;
+}
+
+void ast_experts(ParseState *ps, char *name, Span name_sp, Vec *fields, Span sp) {
+  BlockDecl *b = block_decl(ps, name, name_sp, sp);
+  b->is_experts = true;
+  b->fields = *fields;
+}
+
+ExpertsField *ast_efield(ParseState *ps, ExpertsFieldKind k, Value *num, Vec *chain,
+                         Span key_sp, Span sp) {
+  ExpertsField *f = NEW(ExpertsField);
+  f->kind = k;
+  f->num = num;
+  if (chain)
+    f->chain = *chain;
+  f->key_span = key_sp;
+  f->span = sp;
+  return f;
 }
 
 static Field *field(ParseState *ps, FieldKind k, Span key_sp, Span sp) {

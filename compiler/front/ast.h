@@ -18,6 +18,9 @@ Binding *ast_binding(ParseState *ps, char *name, Span name_sp, Value *path,
 void ast_data(ParseState *ps, char *split, Span split_sp, Vec *binds, Span sp);
 void ast_block(ParseState *ps, bool is_private, char *name, Span name_sp,
                Vec *chain, Span sp);
+void ast_experts(ParseState *ps, char *name, Span name_sp, Vec *fields, Span sp);
+ExpertsField *ast_efield(ParseState *ps, ExpertsFieldKind k, Value *num, Vec *chain,
+                         Span key_sp, Span sp);
 Field *ast_label(ParseState *ps, LabelKind k, Value *n, Call *derive,
                  Span key_sp, Span sp);
 Field *ast_net(ParseState *ps, char *input, Span input_sp, Vec *chain,

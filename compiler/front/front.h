@@ -60,11 +60,23 @@ typedef struct {
   Span span;
 } DataDecl;
 
+/* A field of an experts block: count: E, net: chain, private: P */
+typedef enum { EF_COUNT, EF_NET, EF_PRIVATE } ExpertsFieldKind;
+typedef struct {
+  ExpertsFieldKind kind;
+  Span key_span;
+  Span span;  /* whole field */
+  Value *num; /* count, private */
+  Vec chain;  /* net: Call* */
+} ExpertsField;
+
 typedef struct {
   bool is_private;
+  bool is_experts; /* experts NAME { fields }: its chain is the net field's */
   char *name;
   Span name_span;
-  Vec chain; /* Call* */
+  Vec chain;  /* Call* */
+  Vec fields; /* experts: ExpertsField* */
   Span span;
 } BlockDecl;
 

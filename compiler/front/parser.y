@@ -1,4 +1,5 @@
-/* parser.y: the grammar of mtl specs (../shared/LANGUAGE.md), version 0.
+/* parser.y: the grammar of mtl specs (../shared/LANGUAGE.md), versions 0
+ * and 1.
  * A pure parser with byte-span locations; its actions call the AST
  * constructors of ast.c and nothing else. Syntax errors are reported by
  * yyreport_syntax_error (ast.c), which lists what was expected and what an
@@ -48,6 +49,7 @@ void yyerror(YYLTYPE *loc, yyscan_t scanner, ParseState *ps, const char *msg);
   Field *field;
   Binding *bind;
   TrainItem *titem;
+  ExpertsField *efield;
   Vec vec;
 }
 
@@ -60,17 +62,21 @@ void yyerror(YYLTYPE *loc, yyscan_t scanner, ParseState *ps, const char *msg);
 %token <str> KW_METRIC "metric" KW_REGULARIZE "regularize" KW_BALANCE "balance"
 %token <str> KW_TRAIN "train" KW_CLASS "class" KW_BINARY "binary" KW_REAL "real"
 %token <str> KW_F32 "f32" KW_I32 "i32" KW_TRUE "true" KW_FALSE "false"
+/* keywords only in context (lexer.l): "experts" where a declaration
+ * starts, "count" before ':' in an experts block */
+%token <str> KW_EXPERTS "experts" KW_COUNT "count"
 %token ARROW "->"
 
 %type <str> split keyword
 %type <val> value
 %type <vec> values values_opt dims args args_opt chain calls bindings fields
-%type <vec> idents titems
+%type <vec> idents titems efields
 %type <arg> arg
 %type <call> layer call derive_opt
 %type <field> field
 %type <bind> binding
 %type <titem> titem
+%type <efield> efield
 
 %%
 
@@ -90,7 +96,7 @@ decls
   ;
 
 decl
-  : input | data | block | task | regularize | balance | train
+  : input | data | block | experts | task | regularize | balance | train
   ;
 
 /* input = "input" IDENT ":" ( "f32" | "i32" ) "[" INT { "," INT } "]" */
@@ -137,6 +143,23 @@ semi_opt
 block
   : "shared" IDENT '{' chain '}'       { ast_block(ps, false, $2, @2, &$4, @$); }
   | "private" IDENT '{' chain '}'      { ast_block(ps, true, $2, @2, &$4, @$); }
+  ;
+
+/* experts = "experts" IDENT "{" { efield [ ";" ] } "}" */
+experts
+  : "experts" IDENT '{' efields '}'    { ast_experts(ps, $2, @2, &$4, @$); }
+  ;
+
+efields
+  : %empty                             { $$ = (Vec){0}; }
+  | efields efield semi_opt            { $$ = $1; vec_push(A, &$$, $2); }
+  ;
+
+/* efield = "count" ":" INT | "net" ":" chain | "private" ":" INT */
+efield
+  : "count" ':' NUMBER                 { $$ = ast_efield(ps, EF_COUNT, $3, NULL, @1, @$); }
+  | "net" ':' chain                    { $$ = ast_efield(ps, EF_NET, NULL, &$3, @1, @$); }
+  | "private" ':' NUMBER               { $$ = ast_efield(ps, EF_PRIVATE, $3, NULL, @1, @$); }
   ;
 
 /* chain = layer { [ "->" ] layer } */
@@ -273,7 +296,8 @@ keyword
 #define SYM(ch) ((yysymbol_kind_t)YYTRANSLATE((int)(ch)))
 
 static bool is_keyword(yysymbol_kind_t k) {
-  return k >= YYSYMBOL_KW_MODEL && k <= YYSYMBOL_KW_FALSE;
+  return (k >= YYSYMBOL_KW_MODEL && k <= YYSYMBOL_KW_FALSE) || k == YYSYMBOL_KW_EXPERTS ||
+         k == YYSYMBOL_KW_COUNT;
 }
 
 static bool is_punct(yysymbol_kind_t k) {
@@ -283,7 +307,7 @@ static bool is_punct(yysymbol_kind_t k) {
 static bool starts_decl(yysymbol_kind_t k) {
   return (k >= YYSYMBOL_KW_MODEL && k <= YYSYMBOL_KW_TASK) ||
          k == YYSYMBOL_KW_REGULARIZE || k == YYSYMBOL_KW_BALANCE ||
-         k == YYSYMBOL_KW_TRAIN;
+         k == YYSYMBOL_KW_TRAIN || k == YYSYMBOL_KW_EXPERTS;
 }
 
 /* What the lookahead is, for "unexpected X" and "found X". */
@@ -313,7 +337,7 @@ static const char *expected_desc(ParseState *ps, yysymbol_kind_t k,
       return "a layer or block name";
     if (!strcmp(prev, "task"))
       return "a task name";
-    if (!strcmp(prev, "shared") || !strcmp(prev, "private"))
+    if (!strcmp(prev, "shared") || !strcmp(prev, "private") || !strcmp(prev, "experts"))
       return "a block name";
     if (!strcmp(prev, "input"))
       return "an input name";
@@ -366,11 +390,11 @@ static int prev_token_end(const Source *src, int lo) {
 }
 
 static const char *const decl_words[] = {"model", "input", "data", "shared",
-    "private", "task", "regularize", "balance", "train"};
+    "private", "experts", "task", "regularize", "balance", "train"};
 static const char *const field_words[] = {"label", "net", "loss", "weight",
     "metric"};
 static const char *const train_words[] = {"optimizer", "batch", "epochs",
-    "seed", "schedule"};
+    "seed", "schedule", "clip", "early_stop"};
 
 static bool in_list(const char *name, const char *const *list, int n) {
   for (int i = 0; i < n; i++)
@@ -387,22 +411,22 @@ static const char *misplaced_name(ParseState *ps, const char *name,
     if (hint)
       return arena_printf(A, "unknown task field '%s'; did you mean '%s'?",
                           name, hint);
-    if (in_list(name, train_words, 5))
+    if (in_list(name, train_words, 7))
       return arena_printf(A, "'%s' is a train option; put it in the train "
                           "{ ... } block", name);
     return arena_printf(A, "unknown task field '%s' (fields: label, net, "
                         "loss, weight, metric)", name);
   }
-  const char *hint = suggest(name, decl_words, 9);
+  const char *hint = suggest(name, decl_words, 10);
   if (hint)
     return arena_printf(A, "unexpected name '%s'; did you mean '%s'?", name,
                         hint);
-  if (in_list(name, train_words, 5))
+  if (in_list(name, train_words, 7))
     return arena_printf(A, "'%s' is a train option; put it in a train "
                         "{ ... } block", name);
   return arena_printf(A, "unexpected name '%s'; a spec is made of input, "
-                      "data, shared, private, task, regularize, balance and "
-                      "train declarations", name);
+                      "data, shared, private, experts, task, regularize, "
+                      "balance and train declarations", name);
 }
 
 /* What a syntax error knows: the lookahead, the token before it, the
@@ -425,6 +449,7 @@ typedef struct {
   const char *what;        /* what the innermost delimiter opens */
   int open_line;
   bool top_level, in_task; /* a declaration or a task field would fit */
+  bool in_experts;         /* an experts block's field would fit */
 } SyntaxCtx;
 
 static void syntax_ctx(const yypcontext_t *ctx, ParseState *ps, SyntaxCtx *c) {
@@ -477,6 +502,24 @@ static void syntax_ctx(const yypcontext_t *ctx, ParseState *ps, SyntaxCtx *c) {
   }
   c->top_level = c->expects[YYSYMBOL_KW_TASK] && c->expects[YYSYMBOL_KW_INPUT];
   c->in_task = c->expects[YYSYMBOL_KW_LABEL] && c->expects[YYSYMBOL_KW_NET];
+  c->in_experts = c->expects[YYSYMBOL_KW_COUNT] && c->expects[YYSYMBOL_KW_PRIVATE];
+}
+
+/* A name where an experts block's field belongs: 'cout: 4', 'count 4', or
+ * a chain written without 'net:'. */
+static const char *misplaced_in_experts(ParseState *ps, SyntaxCtx *c, const char *name,
+                                        bool colon) {
+  static const char *const words[] = {"count", "net", "private"};
+  if (!strcmp(name, "count") && !colon)
+    return "missing ':' after 'count'";
+  if (!colon)
+    return arena_printf(A, "an experts block is written with fields, like "
+                        "'%s { count: 4  net: dense(64) relu }'; put its chain "
+                        "after 'net:'", c->what);
+  const char *hint = suggest(name, words, 3);
+  if (hint)
+    return arena_printf(A, "unknown experts field '%s'; did you mean '%s'?", name, hint);
+  return arena_printf(A, "unknown experts field '%s' (fields: count, net, private)", name);
 }
 
 /* The message for a common mistake, placed where its fix goes (*at), or
@@ -490,7 +533,7 @@ static const char *common_mistake(ParseState *ps, SyntaxCtx *c, Span *at) {
     return arena_printf(A, "expected an element type, 'f32' or 'i32', after '%s', found %s",
                         prev, found_desc(ps, tok, c->sp));
   if (is_keyword(tok) && c->expects[YYSYMBOL_IDENT] && !c->top_level &&
-      !c->in_task) {
+      !c->in_task && !c->in_experts) {
     if (tok == YYSYMBOL_KW_LABEL && !strncmp(c->what, "data ", 5))
       return "'label' is a keyword; data binds a task's label by the task's "
              "name, like 'digit: \"labels.npy\"'";
@@ -524,6 +567,13 @@ static const char *common_mistake(ParseState *ps, SyntaxCtx *c, Span *at) {
     return arena_printf(A, "missing ',' before '%s'", c->text);
   if (tok == YYSYMBOL_IDENT && (c->in_task || c->top_level))
     return misplaced_name(ps, c->text, c->in_task);
+  if (tok == YYSYMBOL_IDENT && c->in_experts)
+    return misplaced_in_experts(ps, c, c->text, c->next_ch == ':');
+  if (tok == SYM(':') && c->in_experts && !c->expects[SYM(':')] &&
+      (isalpha((unsigned char)prev[0]) || prev[0] == '_')) {
+    *at = c->prev_sp; /* 'cout:' after a net was read as one more layer */
+    return misplaced_in_experts(ps, c, prev, true);
+  }
   if (tok == SYM(':') && c->in_task &&
       (isalpha((unsigned char)prev[0]) || prev[0] == '_')) {
     *at = c->prev_sp; /* 'lable:' after a net was read as one more layer */
@@ -534,8 +584,9 @@ static const char *common_mistake(ParseState *ps, SyntaxCtx *c, Span *at) {
                ? arena_printf(A, "'%s' is a task field; put it in a task's "
                               "{ ... }", yysymbol_name(tok))
                : arena_printf(A, "unexpected keyword '%s'; a spec is made of "
-                              "input, data, shared, private, task, regularize, "
-                              "balance and train declarations", yysymbol_name(tok));
+                              "input, data, shared, private, experts, task, "
+                              "regularize, balance and train declarations",
+                              yysymbol_name(tok));
   if (tok == YYSYMBOL_KW_MODEL)
     return ps->spec->model ? "a spec names its model once; remove this line"
                            : "'model NAME' comes first in a spec, before every "

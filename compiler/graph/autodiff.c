@@ -95,8 +95,41 @@ void autodiff(Graph *g) {
   g->update_start = g->nodes.len;
 }
 
-/* The effects lowering asked for (running statistics), then one update per
- * parameter with a gradient. The learning rate (after the schedule) and
+/* an optimizer state of parameter p, named after it: "trunk.conv2d1.weight.m" */
+static Node *state_leaf(Graph *g, Node *p, const char *what) {
+  return ir_leaf(g, OP_STATE, false, p->shape, arena_printf(g->a, "%s.%s", p->name, what));
+}
+
+/* clip: norm(MAX), as torch.nn.utils.clip_grad_norm_: the norm over every
+ * parameter's complete gradient (after balancing and regularizers), then
+ * each gradient scaled in place, before any update reads it. A gradient
+ * node that is two parameters' is scaled once. */
+static void add_clip(Graph *g, double max) {
+  Node *sq = NULL;
+  g->cur_where = "clip";
+  for (int i = 0; i < g->params.len; i++) {
+    Node *dp = g->grads.data[i];
+    if (dp) {
+      Node *s = ir_unary(g, OP_SUMSQ, dp);
+      sq = sq ? ir_binary(g, OP_ADD, sq, s) : s;
+    }
+  }
+  if (!sq)
+    return;
+  Node *coef = ir_unary(g, OP_CLIP_COEF, sq);
+  coef->f[0] = max;
+  for (int i = 0; i < g->params.len; i++) {
+    Node *dp = g->grads.data[i];
+    bool seen = false;
+    for (int j = 0; j < i && dp; j++)
+      seen |= g->grads.data[j] == dp;
+    if (dp && !seen)
+      vec_push(g->a, &g->updates, ir_binary(g, OP_GRAD_SCALE, dp, coef));
+  }
+}
+
+/* The effects lowering asked for (running statistics), clipping, then one
+ * update per parameter with a gradient. The learning rate (after the schedule) and
  * Adam's bias corrections are the step's hyper[]. */
 void add_updates(Graph *g) {
   Optimizer *o = &g->m->train.opt;
@@ -111,6 +144,9 @@ void add_updates(Graph *g) {
     vec_push(g->a, &g->updates, u);
   }
   g->cur_span = (Span){0, 0};
+  g->step_start = g->nodes.len;
+  if (g->m->train.clip > 0)
+    add_clip(g, g->m->train.clip);
   for (int i = 0; i < g->params.len; i++) {
     Node *p = g->params.data[i], *dp = g->grads.data[i];
     if (!dp)
@@ -121,22 +157,29 @@ void add_updates(Graph *g) {
     if (o->kind == OPT_SGD) {
       int nin = 3;
       if (o->momentum > 0)
-        in[nin++] = ir_leaf(g, OP_STATE, false, p->shape,
-                            arena_printf(g->a, "%s.velocity", p->name));
+        in[nin++] = state_leaf(g, p, "velocity");
       u = ir_node(g, OP_SGD, nin, in, NULL, NULL);
       u->f[0] = o->momentum;
       u->a[0] = o->nesterov;
+    } else if (o->kind == OPT_RMSPROP) {
+      int nin = 3;
+      in[nin++] = state_leaf(g, p, "square_avg");
+      if (o->momentum > 0)
+        in[nin++] = state_leaf(g, p, "momentum_buffer");
+      u = ir_node(g, OP_RMSPROP, nin, in, NULL, NULL);
+      u->f[0] = o->alpha, u->f[1] = o->eps, u->f[2] = o->momentum, u->f[3] = o->weight_decay;
     } else {
       in[3] = ir_hyper(g, MTL_HYPER_C1);
       in[4] = ir_hyper(g, MTL_HYPER_C2);
-      in[5] = ir_leaf(g, OP_STATE, false, p->shape, arena_printf(g->a, "%s.m", p->name));
-      in[6] = ir_leaf(g, OP_STATE, false, p->shape, arena_printf(g->a, "%s.v", p->name));
+      in[5] = state_leaf(g, p, "m");
+      in[6] = state_leaf(g, p, "v");
       u = ir_node(g, OP_ADAM, 7, in, NULL, NULL);
       u->f[0] = o->beta1, u->f[1] = o->beta2, u->f[2] = o->eps;
       u->f[3] = o->kind == OPT_ADAMW ? o->weight_decay : 0;
     }
-    for (int k = o->kind == OPT_SGD ? 3 : 5; k < u->nin; k++)
-      vec_push(g->a, &g->states, u->in[k]);
+    for (int k = 2; k < u->nin; k++)
+      if (u->in[k]->op == OP_STATE)
+        vec_push(g->a, &g->states, u->in[k]);
     vec_push(g->a, &g->updates, u);
   }
   g->cur_where = NULL;

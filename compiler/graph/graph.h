@@ -106,6 +106,8 @@ typedef struct {
   Vec pending; /* Pending*: effects lowering asked for, made by add_updates */
   int nforward;     /* nodes[0 .. nforward) compute the forward pass */
   int update_start; /* nodes[update_start ..) are optimizer states and updates */
+  int step_start;   /* nodes[step_start ..) the optimizer's step: clipping and the
+                     * updates, after the effects (update_step, kir/unit.c) */
   Span cur_span;    /* span given to new nodes */
   const char *cur_where; /* where given to new nodes */
 } Graph;
@@ -141,6 +143,11 @@ Node *lower_stat(Lower *L, const NetVal *v, const char *what, Shape sh, int init
                  double init_arg);
 /* an effect to run after the backward pass (a statistics update) */
 void lower_effect(Lower *L, Op op, int nin, Node **in, const int64_t *a, double f0);
+/* the node of v's k-th input value */
+Node *lower_in(Lower *L, const NetVal *v, int k);
+/* an experts block's gate of x and gated sum (ops/mix.c) */
+Node *experts_lower_gate(Lower *L, const NetVal *v, Node *x);
+Node *experts_lower_sum(Lower *L, const NetVal *v);
 
 /* ---- autodiff.c: reverse mode, IR to IR; optimizer updates ------------------ */
 

@@ -52,7 +52,9 @@ static void init_group(Interp *I, Vec *nodes, uint64_t seed) {
   for (int i = 0; i < nodes->len; i++) {
     Node *p = nodes->data[i];
     t[i] = (MtlTensor){.name = p->name, .offset = total, .numel = shape_numel(p->shape),
-                       .init = (MtlInit)p->init, .init_arg = p->init_arg};
+                       .rank = p->shape.rank, .init = (MtlInit)p->init,
+                       .init_arg = p->init_arg};
+    memcpy(t[i].shape, p->shape.d, sizeof t[i].shape);
     total += t[i].numel;
   }
   float *f = xcalloc((size_t)total + 1, sizeof *f);

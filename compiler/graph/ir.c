@@ -153,6 +153,9 @@ static int attrs_text(char *b, size_t cap, const Node *n) {
     return snprintf(b, cap, " eps=%g", n->f[0]);
   case OP_BN_RUNNING: return snprintf(b, cap, " momentum=%g", n->f[0]);
   case OP_DROPMASK: return snprintf(b, cap, " p=%g", n->f[0]);
+  case OP_MIX: case OP_MIX_DX: case OP_MIX_DW:
+    k = n->a[1] ? snprintf(b, cap, " row=%lld of %lld", (long long)n->a[0], (long long)n->a[1]) : 0;
+    return k + (n->op == OP_MIX_DX ? snprintf(b + k, cap - (size_t)k, " k=%lld", (long long)n->a[2]) : 0);
   case OP_CONST: case OP_SCALE: return snprintf(b, cap, " %g", n->f[0]);
   case OP_LOOKUP:
     k = snprintf(b, cap, " [");

@@ -1,10 +1,12 @@
 /* graph/lower.c: a checked model to the forward graph, value by value of
  * its dataflow nets (check/nets.c made them in topological order, a shared
  * block's application once): each value's layer becomes primitive ops
- * through its family's lowering (ops/FAMILY.c), a residual's join an add.
- * Parameters are made at their first use, one per layer and copy, named
- * after the spec (trunk.conv2d1.weight, tower.item.dense1.bias) and marked
- * with whose they are. Then each task's loss and the objectives: each
+ * through its family's lowering (ops/FAMILY.c), a residual's join an add,
+ * an experts block's gate and gated sum ops/mix.c's. Parameters are made
+ * at their first use, one per name: named after the spec
+ * (trunk.conv2d1.weight, tower.item.dense1.bias, mix.expert2.dense1.weight,
+ * mix.item.expert1.dense1.bias, mix.gate.item.weight, tower.stitch1.alpha)
+ * and marked with whose they are. Then each task's loss and the objectives: each
  * task's weighted loss and each regularizer's penalty, and their sum.
  * Gradients are autodiff.c's business. */
 #include "graph/graph.h"
@@ -13,9 +15,9 @@
 #include <string.h>
 
 typedef struct {
-  Layer *layer;
-  Task *copy; /* the task owning a private copy or an inline layer; NULL: shared */
-  const char *what;
+  Layer *layer; /* NULL: a gate */
+  Block *block; /* NULL: a task's own layer */
+  Task *copy;   /* the task owning a private copy, an inline layer or a gate; NULL: shared */
   Node *node;
 } ParamEntry;
 
@@ -31,31 +33,48 @@ struct Lower {
 Graph *lower_graph(Lower *L) { return L->g; }
 bool lower_training(Lower *L) { return L->training; }
 
-/* "trunk.conv2d1", "tower.item.dense1", "item.dense1": v's layer's name */
+/* What v computes, as the spec names it: "trunk.conv2d1",
+ * "tower.item.dense1", "item.dense1", "mix.expert2.dense1" (a shared
+ * expert), "mix.item.expert1.dense1" (the task's own), "mix.gate.item",
+ * "mix.item" (its gated sum), "tower.item.stitch1" (a copy's stitch).
+ * Kernels and dropout streams are named after it. */
 static const char *where_of(Arena *a, const NetVal *v) {
-  const char *owner = v->block ? (v->copy ? arena_printf(a, "%s.%s", v->block->name, v->copy->name)
-                                          : v->block->name)
-                               : v->copy->name;
-  return arena_printf(a, "%s.%s", owner, v->layer->path);
+  Block *b = v->block;
+  if (v->kind == NV_GATE)
+    return arena_printf(a, "%s.gate.%s", b->name, v->copy->name);
+  const char *owner = !b ? v->copy->name
+                      : v->copy ? arena_printf(a, "%s.%s", b->name, v->copy->name) : b->name;
+  if (v->expert)
+    owner = arena_printf(a, "%s.expert%d", owner, v->expert);
+  return v->layer ? arena_printf(a, "%s.%s", owner, v->layer->path) : owner;
 }
 
+/* what v's parameters are named under: where it is, but a stitch's matrix
+ * is every copy's, "tower.stitch1" */
+static const char *params_of(Arena *a, const NetVal *v) {
+  return v->kind == NV_STITCH ? arena_printf(a, "%s.%s", v->block->name, v->layer->path)
+                              : where_of(a, v);
+}
+
+/* one leaf per name: the copies of a stitch share it */
 static Node *group_leaf(Lower *L, const NetVal *v, Op op, const char *what, Shape sh, int init,
                         double init_arg) {
+  Graph *g = L->g;
+  const char *name = arena_printf(g->a, "%s.%s", params_of(g->a, v), what);
   for (int i = 0; i < L->params.len; i++) {
     ParamEntry *e = L->params.data[i];
-    if (e->layer == v->layer && e->copy == v->copy && !strcmp(e->what, what))
+    if (!strcmp(e->node->name, name))
       return e->node;
   }
-  Graph *g = L->g;
-  Node *p = ir_leaf(g, op, false, sh, arena_printf(g->a, "%s.%s", where_of(g->a, v), what));
+  Node *p = ir_leaf(g, op, false, sh, name);
   p->init = init;
   p->init_arg = init_arg;
   Ownership own = netval_ownership(v);
   p->share = own == OWN_SHARED ? SHARE_SHARED : own == OWN_PRIVATE ? SHARE_PRIVATE : SHARE_OWN;
-  p->task = v->copy ? v->copy->index : -1;
+  p->task = own != OWN_SHARED ? v->copy->index : -1;
   vec_push(g->a, op == OP_PARAM ? &g->params : &g->stats, p);
   ParamEntry *e = arena_alloc(g->a, sizeof *e);
-  *e = (ParamEntry){v->layer, v->copy, what, p};
+  *e = (ParamEntry){v->layer, v->block, own != OWN_SHARED ? v->copy : NULL, p};
   vec_push(g->a, &L->params, e);
   return p;
 }
@@ -81,9 +100,31 @@ void lower_effect(Lower *L, Op op, int nin, Node **in, const int64_t *a, double 
   vec_push(g->a, &g->pending, p);
 }
 
+/* normalize(auto)'s statistics of an input, per channel: model state that
+ * training computes from the train split once (mean 0 and std 1 until
+ * then), saved in checkpoints, read by the runtime when it loads data. No
+ * op reads them. */
+static void lower_norm_stats(Graph *g, Input *in) {
+  static const char *const what[] = {"mean", "std"};
+  for (int k = 0; k < 2; k++) {
+    Node *s = ir_leaf(g, OP_STAT, false, (Shape){1, {in->channels}},
+                      arena_printf(g->a, "%s.normalize.%s", in->name, what[k]));
+    s->init = MTL_INIT_CONST;
+    s->init_arg = k;
+    s->share = SHARE_NONE;
+    vec_push(g->a, &g->stats, s);
+  }
+}
+
+Node *lower_in(Lower *L, const NetVal *v, int k) {
+  return L->val[((NetVal *)v->in.data[k])->id];
+}
+
 /* one value of the nets */
 static Node *lower_val(Lower *L, const NetVal *v) {
   Graph *g = L->g;
+  g->cur_span = v->layer ? v->layer->call->span : v->block ? v->block->decl->name_span : g->cur_span;
+  g->cur_where = v->kind == NV_INPUT ? g->cur_where : where_of(g->a, v);
   switch (v->kind) {
   case NV_INPUT:
     for (int i = 0; i < L->m->inputs.len; i++)
@@ -92,15 +133,15 @@ static Node *lower_val(Lower *L, const NetVal *v) {
     unreachable();
     return NULL;
   case NV_LAYER:
-    g->cur_span = v->layer->call->span;
-    g->cur_where = where_of(g->a, v);
-    return layer_rules[v->layer->kind].lower(L, v, L->val[((NetVal *)v->in.data[0])->id]);
+  case NV_STITCH:
+    return layer_rules[v->layer->kind].lower(L, v, lower_in(L, v, 0));
   case NV_ADD:
   case NV_CONCAT:
-    g->cur_span = v->layer->call->span;
-    g->cur_where = where_of(g->a, v);
-    return ir_binary(g, v->kind == NV_ADD ? OP_ADD : OP_CONCAT,
-                     L->val[((NetVal *)v->in.data[0])->id], L->val[((NetVal *)v->in.data[1])->id]);
+    return ir_binary(g, v->kind == NV_ADD ? OP_ADD : OP_CONCAT, lower_in(L, v, 0), lower_in(L, v, 1));
+  case NV_GATE:
+    return experts_lower_gate(L, v, lower_in(L, v, 0));
+  case NV_MIX:
+    return experts_lower_sum(L, v);
   }
   unreachable();
   return NULL;
@@ -160,9 +201,11 @@ static Node *lower_l2_distance(Lower *L, Regularizer *r) {
           if (pi->layer != layers.data[k] || pi->copy != b->users.data[i] ||
               pi->node->op != OP_PARAM)
             continue;
+          const char *what = strrchr(pi->node->name, '.');
           for (int q2 = 0; q2 < L->params.len; q2++) {
             ParamEntry *pj = L->params.data[q2];
-            if (pj->layer == pi->layer && pj->copy == b->users.data[j] && !strcmp(pj->what, pi->what)) {
+            if (pj->layer == pi->layer && pj->copy == b->users.data[j] &&
+                !strcmp(strrchr(pj->node->name, '.'), what)) {
               g->cur_span = r->call->span;
               sum = add_term(g, sum, ir_unary(g, OP_SUMSQ, ir_binary(g, OP_SUB, pi->node, pj->node)));
             }
@@ -171,20 +214,15 @@ static Node *lower_l2_distance(Lower *L, Regularizer *r) {
   return sum ? ir_scale(g, sum, 2 * r->lambda) : NULL;
 }
 
-/* lambda * ||theta||^2 over all parameters, or those of one block */
+/* lambda * ||theta||^2 over all parameters, or those of one block (an
+ * experts block's gates included) */
 static Node *lower_l2(Lower *L, Regularizer *r) {
   Graph *g = L->g;
   Node *sum = NULL;
-  Vec layers = {0};
-  if (r->block)
-    flat_layers(g->a, &r->block->layers, &layers);
   g->cur_span = r->call->span;
   for (int q = 0; q < L->params.len; q++) {
     ParamEntry *e = L->params.data[q];
-    bool in_block = false;
-    for (int k = 0; k < layers.len; k++)
-      in_block |= e->layer == layers.data[k];
-    if ((r->block && !in_block) || e->node->op != OP_PARAM)
+    if ((r->block && e->block != r->block) || e->node->op != OP_PARAM)
       continue;
     sum = add_term(g, sum, ir_unary(g, OP_SUMSQ, e->node));
   }
@@ -214,6 +252,8 @@ Graph *lower(Arena *a, Model *m, bool training) {
     x->dtype = in->dtype;
     x->a[0] = in->vocab; /* i32: ids lie in [0, vocab) */
     vec_push(a, &g->inputs, x);
+    if (in->norm_auto)
+      lower_norm_stats(g, in);
   }
   for (int i = 0; i < m->tasks.len; i++)
     lower_label(L, m->tasks.data[i]);

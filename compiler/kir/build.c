@@ -158,7 +158,11 @@ Expr *kx_i(KB *kb, int64_t i) {
   return e;
 }
 
-Expr *kx_batch(KB *kb) { return ex(kb, X_BATCH, true); }
+Expr *kx_batch(KB *kb) {
+  if (kb->u->fixed_batch > 0)
+    return kx_i(kb, kb->u->fixed_batch);
+  return ex(kb, X_BATCH, true);
+}
 
 Expr *kx_load(KB *kb, Buf *b, Expr *idx) {
   Expr *e = ex(kb, X_LOAD, b->dtype == DT_I32);
@@ -285,6 +289,30 @@ void kb_set(KB *kb, Expr *loc, Expr *val) {
   s->val = val;
 }
 
+Expr *kb_local_array(KB *kb, int64_t n) {
+  MTLC_ASSERT(n > 0);
+  Stmt *s = stmt(kb, K_LOCAL);
+  s->var = kb->k->nlocals++;
+  s->n = n;
+  Expr *e = ex(kb, X_LOCAL, false);
+  e->i = s->var;
+  return e;
+}
+
+Expr *kx_elem(KB *kb, Expr *array, Expr *i) {
+  Expr *e = ex(kb, X_LOCAL, false);
+  e->i = array->i;
+  e->a = i;
+  return e;
+}
+
+void kb_set_elem(KB *kb, Expr *array, Expr *i, Expr *val) {
+  Stmt *s = stmt(kb, K_SET);
+  s->var = (int)array->i;
+  s->idx = i;
+  s->val = kx_tof(kb, val);
+}
+
 void kb_zero(KB *kb, Buf *b, Expr *n) {
   Expr *i = kb_loop(kb, n);
   kb_store(kb, b, i, kx_f(kb, 0), false);
@@ -294,6 +322,9 @@ void kb_zero(KB *kb, Buf *b, Expr *n) {
 void kb_gemm(KB *kb, int ta, int tb, Expr *M, Expr *N, Expr *K, Buf *A, Expr *offa,
              Expr *lda, Buf *B, Expr *offb, Expr *ldb, Buf *C, Expr *offc, Expr *ldc,
              double beta) {
+  if (kb->u->gen_gemm &&
+      kb_gemm_loops(kb, ta, tb, M, N, K, A, offa, lda, B, offb, ldb, C, offc, ldc, beta))
+    return;
   int a = kb_arg(kb, A), b = kb_arg(kb, B), c = kb_arg(kb, C);
   Stmt *s = stmt(kb, K_GEMM);
   s->ta = ta, s->tb = tb, s->M = M, s->N = N, s->K = K;

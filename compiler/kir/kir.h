@@ -51,7 +51,7 @@ typedef enum {
   X_F,      /* float constant */
   X_I,      /* integer constant */
   X_VAR,    /* loop variable (integer) */
-  X_LOCAL,  /* a local (float or integer) */
+  X_LOCAL,  /* a local (float or integer); of an array local, element a */
   X_LOAD,   /* param[a]: the kernel's parameter `arg`; integer if it is */
   X_BATCH,  /* B, integer */
   X_BIN,
@@ -85,11 +85,12 @@ typedef struct Stmt Stmt;
 struct Stmt {
   StmtKind kind;
   int var;     /* K_FOR: loop variable; K_LOCAL, K_SET: local */
+  int64_t n;   /* K_LOCAL: elements of an array local (a register tile), else 0 */
   Expr *hi;    /* K_FOR: 0 <= var < hi */
   Vec body;    /* K_FOR: Stmt* */
   int arg;     /* K_STORE, K_DROPOUT: the parameter written */
-  Expr *idx;   /* K_STORE */
-  Expr *val;   /* K_STORE, K_LOCAL, K_SET; K_DROPOUT: element count */
+  Expr *idx;   /* K_STORE; K_SET: the element of an array local */
+  Expr *val;   /* K_STORE, K_LOCAL (NULL for an array), K_SET; K_DROPOUT: element count */
   bool accum;  /* K_STORE: += */
   bool is_int; /* K_LOCAL */
   /* K_GEMM: C[offc..] = alpha op(A) op(B) + beta C */
@@ -151,6 +152,8 @@ typedef struct {
   Model *m;
   Arena *a;
   int64_t batch_max;
+  int64_t fixed_batch; /* > 0: B is this constant in every kernel (inference) */
+  bool gen_gemm;       /* GEMMs as generated loop nests (kir/gemm.c), not mtl_sgemm */
   Vec kernels;  /* Kernel*, distinct, in order of first use */
   Vec bufs;     /* Buf*, by id */
   Program *train, *eval, *forward;
@@ -172,6 +175,12 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max);
 /* what follows NAME_ in the symbols a model's code exports (NAME_init,
  * NAME_info, ...), NULL-terminated; no kernel or table is named like one */
 extern const char *const kir_exports[];
+/* the pieces build_unit is made of, for units of other programs
+ * (kir/infer.c): the buffer groups of g's parameters, statistics, state
+ * and data; a program of g's nodes as calls; the last touches */
+void kir_layout(Unit *u, Graph *g);
+Program *kir_program(Unit *u, ProgKind kind, const char *name, Graph *g);
+void kir_finish(Unit *u);
 /* the group buffer of a parameter, state or statistic node, by name */
 Buf *unit_group_buf(Unit *u, const Node *n);
 
@@ -203,11 +212,22 @@ void kb_end(KB *kb);
 void kb_store(KB *kb, Buf *b, Expr *idx, Expr *val, bool accum);
 Expr *kb_local(KB *kb, Expr *init);
 void kb_set(KB *kb, Expr *local, Expr *val);
+/* an array local of n floats, uninitialized (a register tile), its element
+ * i, and a store to its element i */
+Expr *kb_local_array(KB *kb, int64_t n);
+Expr *kx_elem(KB *kb, Expr *array, Expr *i);
+void kb_set_elem(KB *kb, Expr *array, Expr *i, Expr *val);
 void kb_zero(KB *kb, Buf *b, Expr *n);
 void kb_gemm(KB *kb, int ta, int tb, Expr *M, Expr *N, Expr *K, Buf *A, Expr *offa,
              Expr *lda, Buf *B, Expr *offb, Expr *ldb, Buf *C, Expr *offc, Expr *ldc,
              double beta);
 void kb_dropout(KB *kb, Buf *out, Expr *n, double p, int64_t stream);
+/* kir/gemm.c: a GEMM of constant shape as a register-blocked loop nest
+ * (kb_gemm's rendering when the unit asks for generated GEMMs); false
+ * when a shape is not constant */
+bool kb_gemm_loops(KB *kb, int ta, int tb, Expr *M, Expr *N, Expr *K, Buf *A, Expr *offa,
+                   Expr *lda, Buf *B, Expr *offb, Expr *ldb, Buf *C, Expr *offc, Expr *ldc,
+                   double beta);
 
 /* ---- passes over programs (kir/passes.c) ------------------------------------------ */
 
@@ -219,8 +239,80 @@ void kir_dce(Program *p, unsigned roots);
  * last reader has run; first fit, 64-byte aligned. */
 void kir_plan(Unit *u, Program *p);
 
+/* ---- inference-only programs (kir/infer.c) ------------------------------------------- */
+
+/* Where one tensor of the inference weights comes from: a trained tensor
+ * as it is, transposed (a dense layer's W[U, D] as W^T[D, U], so its GEMM
+ * streams rows), or a convolution's weight and bias with the batchnorm
+ * after it folded in. */
+typedef enum { IW_COPY, IW_TRANSPOSE, IW_FOLD_WEIGHT, IW_FOLD_BIAS } InferWeightKind;
+
+typedef struct {
+  const char *name;  /* "trunk.conv2d1.weight.folded" */
+  Shape shape;
+  int64_t offset;    /* floats from the weights' start, 64-byte aligned */
+  InferWeightKind kind;
+  const char *src;   /* the trained tensor (FOLD_BIAS: the conv's bias, or NULL) */
+  const char *gamma, *beta, *mean, *var; /* FOLD_*: the batchnorm's */
+  double eps;
+  Buf *buf;          /* the program's buffer for it */
+} InferWeight;
+
+typedef enum { IO_LOGITS, IO_PROBS, IO_CLASS, IO_VALUES } InferOutKind;
+
+typedef struct {
+  int task;
+  InferOutKind kind;
+  const char *name;  /* its member: item_logits */
+  DType dtype;
+  int64_t width;     /* values per sample */
+  int64_t offset;    /* bytes from the output struct's start */
+} InferOutput;
+
+typedef struct {
+  Node *node;
+  const char *name;  /* its member: image */
+  DType dtype;
+  int64_t width;
+  int64_t offset;    /* bytes from the input struct's start */
+  const DataBind *norm; /* the spec's normalization of it, or NULL */
+} InferInput;
+
+/* A unit whose one program (u->forward, "predict") is the evaluation
+ * graph's forward pass for fixed batch B: no labels, losses or dropout,
+ * running statistics as weights, batchnorm after a convolution folded
+ * into it, only the selected tasks' heads and what they need, GEMMs as
+ * loop nests, every activation in one workspace. */
+typedef struct {
+  Unit *u;
+  Program *p;
+  int64_t batch;
+  Vec weights;  /* InferWeight*, in layout order */
+  int64_t n_weights; /* floats */
+  Vec inputs;   /* InferInput* */
+  Vec outputs;  /* InferOutput* */
+  int64_t in_bytes, out_bytes, workspace_bytes;
+  uint64_t model_hash;   /* of the trained model: runtime's mtl_model_hash */
+  uint64_t weights_hash; /* of this layout: the model's hash, the tensors' names, shapes, kinds */
+} Infer;
+
+/* tasks: by task index, which to keep (NULL: all) */
+Infer *build_infer(Arena *a, Model *m, int64_t batch, const bool *tasks, uint64_t model_hash);
+/* what follows NAME_ in the symbols the inference-only code exports
+ * (NAME_predict, NAME_weights), NULL-terminated */
+extern const char *const infer_exports[];
+/* the weight buffer b is (a BUF_PARAM or BUF_STAT of the program), or NULL */
+const InferWeight *infer_weight_of(const Infer *inf, const Buf *b);
+/* the inference weights from a trained model's groups, by `lookup`, which
+ * returns a trained tensor's floats by name (NULL: absent) */
+typedef const float *InferLookup(void *ctx, const char *name);
+bool infer_fill_weights(const Infer *inf, InferLookup *lookup, void *ctx, float *out);
+
 /* ---- the text form: mtlc kir (kir/print.c) ---------------------------------------- */
 void kir_print(FILE *out, Unit *u);
+/* an inference unit: its kernels and program, then its weights' layout,
+ * inputs and outputs (mtlc kir --infer) */
+void infer_print(FILE *out, const Infer *inf);
 /* one kernel's body as text, parameters by name: also its dedup key */
 char *kir_kernel_text(Arena *a, const Kernel *k);
 /* what an actual buffer is, as an expression of the entry point's arguments */

@@ -54,7 +54,14 @@ static void expr(Text *t, const Kernel *k, const Expr *e) {
     return;
   case X_I: put(t, "%lld", (long long)e->i); return;
   case X_VAR: put(t, "i%lld", (long long)e->i); return;
-  case X_LOCAL: put(t, "l%lld", (long long)e->i); return;
+  case X_LOCAL:
+    put(t, "l%lld", (long long)e->i);
+    if (e->a) {
+      put(t, "[");
+      expr(t, k, e->a);
+      put(t, "]");
+    }
+    return;
   case X_BATCH: put(t, "B"); return;
   case X_LOAD:
     put(t, "%s[", k->params[e->arg].name);
@@ -124,12 +131,22 @@ static void stmt(Text *t, const Kernel *k, const Stmt *s, int depth) {
     put(t, "\n");
     return;
   case K_LOCAL:
+    if (s->n) {
+      put(t, "f32 l%d[%lld]\n", s->var, (long long)s->n);
+      return;
+    }
     put(t, "%s l%d = ", s->is_int ? "i64" : "f32", s->var);
     expr(t, k, s->val);
     put(t, "\n");
     return;
   case K_SET:
-    put(t, "l%d = ", s->var);
+    put(t, "l%d", s->var);
+    if (s->idx) {
+      put(t, "[");
+      expr(t, k, s->idx);
+      put(t, "]");
+    }
+    put(t, " = ");
     expr(t, k, s->val);
     put(t, "\n");
     return;
@@ -225,6 +242,8 @@ void kir_print(FILE *out, Unit *u) {
   Program *progs[3] = {u->train, u->eval, u->forward};
   for (int q = 0; q < 3; q++) {
     Program *p = progs[q];
+    if (!p)
+      continue;
     fprintf(out, "\nprogram %s  # %d calls, arena %lld floats\n", p->name, p->calls.len,
             (long long)p->act_size);
     for (int c = 0; c < p->calls.len; c++) {
@@ -234,5 +253,37 @@ void kir_print(FILE *out, Unit *u) {
         fprintf(out, "%s%s", j ? ", " : "", kir_buf_ref(a, p, call->args[j]));
       fputs(")\n", out);
     }
+  }
+}
+
+void infer_print(FILE *out, const Infer *inf) {
+  static const char *const kinds[] = {[IW_COPY] = "copy", [IW_TRANSPOSE] = "transpose",
+                                      [IW_FOLD_WEIGHT] = "fold weight", [IW_FOLD_BIAS] = "fold bias"};
+  kir_print(out, inf->u);
+  fprintf(out, "\nweights  # %lld floats, layout hash %016llx of model hash %016llx\n",
+          (long long)inf->n_weights, (unsigned long long)inf->weights_hash,
+          (unsigned long long)inf->model_hash);
+  for (int i = 0; i < inf->weights.len; i++) {
+    const InferWeight *w = inf->weights.data[i];
+    char sh[96];
+    shape_text(sh, sizeof sh, w->shape);
+    fprintf(out, "  %lld: %s %s = %s(%s", (long long)w->offset, w->name, sh, kinds[w->kind],
+            w->src ? w->src : "0");
+    if (w->kind == IW_FOLD_WEIGHT || w->kind == IW_FOLD_BIAS)
+      fprintf(out, "; %s, %s, %s, %s, eps %g", w->gamma, w->beta, w->mean, w->var, w->eps);
+    fputs(")\n", out);
+  }
+  fprintf(out, "\ninputs  # %lld bytes\n", (long long)inf->in_bytes);
+  for (int i = 0; i < inf->inputs.len; i++) {
+    const InferInput *in = inf->inputs.data[i];
+    fprintf(out, "  %lld: %s %s[%lld]\n", (long long)in->offset, in->name, dtype_name(in->dtype),
+            (long long)in->width);
+  }
+  fprintf(out, "\noutputs  # %lld bytes; workspace %lld bytes\n", (long long)inf->out_bytes,
+          (long long)inf->workspace_bytes);
+  for (int i = 0; i < inf->outputs.len; i++) {
+    const InferOutput *o = inf->outputs.data[i];
+    fprintf(out, "  %lld: %s %s[%lld]\n", (long long)o->offset, o->name, dtype_name(o->dtype),
+            (long long)o->width);
   }
 }

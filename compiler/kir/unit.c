@@ -94,7 +94,7 @@ static Buf *data_buf(Unit *u, const Node *x) {
   return NULL;
 }
 
-static void layout(Unit *u, Graph *g) {
+void kir_layout(Unit *u, Graph *g) {
   Arena *a = u->a;
   u->n_params = lay_out(u, BUF_PARAM, &g->params, &u->params, &u->param_bufs, "");
   lay_out(u, BUF_GRAD, &g->params, NULL, &u->grad_bufs, "d_");
@@ -127,6 +127,19 @@ static int task_of(Graph *g, Vec *v, const Node *n) {
   return -1;
 }
 
+/* j when x is the value of the j-th regularizer's objective, else -1 */
+static int reg_of(Graph *g, const Node *x) {
+  for (int i = 0, j = 0; i < g->objectives.len; i++) {
+    Objective *o = g->objectives.data[i];
+    if (o->kind != OBJ_REG)
+      continue;
+    if (o->value == x)
+      return j;
+    j++;
+  }
+  return -1;
+}
+
 /* every node's buffer: a group's, the caller's, or the arena's */
 static Buf **node_bufs(Unit *u, Program *p) {
   Graph *g = p->g;
@@ -135,6 +148,7 @@ static Buf **node_bufs(Unit *u, Program *p) {
   for (int i = 0; i < g->nodes.len; i++) {
     Node *x = g->nodes.data[i];
     int out = task_of(g, &g->outputs, x), loss = task_of(g, &g->losses, x);
+    int reg = p->kind == PROG_TRAIN ? reg_of(g, x) : -1;
     Buf *b = NULL;
     switch (x->op) {
     case OP_PARAM: case OP_STATE: case OP_STAT: b = unit_group_buf(u, x); break;
@@ -152,6 +166,10 @@ static Buf **node_bufs(Unit *u, Program *p) {
         b = kir_new_buf(u, BUF_LOSS, DT_F32, 1, arena_printf(a, "loss_%s", x->name),
                         "a task's mean loss");
         b->index = loss;
+      } else if (reg >= 0) {
+        b = kir_new_buf(u, BUF_LOSS, DT_F32, 1, arena_printf(a, "reg_%d", reg),
+                        "a regularizer's value");
+        b->index = g->losses.len + reg;
       } else if (out >= 0 && p->kind != PROG_TRAIN) {
         Task *t = g->m->tasks.data[out];
         b = kir_new_buf(u, BUF_OUT, DT_F32, node_numel(x, u->batch_max),
@@ -173,7 +191,7 @@ static Buf **node_bufs(Unit *u, Program *p) {
   return bufs;
 }
 
-static Program *program(Unit *u, ProgKind kind, const char *name, Graph *g) {
+Program *kir_program(Unit *u, ProgKind kind, const char *name, Graph *g) {
   Program *p = arena_alloc(u->a, sizeof(Program));
   p->kind = kind;
   p->name = name;
@@ -210,7 +228,7 @@ static void name_shared_kernels(Unit *u) {
     Node *first = NULL;
     bool many = false;
     for (int q = 0; q < 3; q++)
-      for (int c = 0; c < progs[q]->calls.len; c++) {
+      for (int c = 0; progs[q] && c < progs[q]->calls.len; c++) {
         KCall *call = progs[q]->calls.data[c];
         if (call->k != k || !call->node->where)
           continue;
@@ -332,7 +350,7 @@ static void param_alignment(Unit *u) {
   }
   Program *progs[3] = {u->train, u->eval, u->forward};
   for (int q = 0; q < 3; q++)
-    for (int c = 0; c < progs[q]->calls.len; c++) {
+    for (int c = 0; progs[q] && c < progs[q]->calls.len; c++) {
       KCall *call = progs[q]->calls.data[c];
       for (int j = 0; j < call->k->nparams; j++) {
         BufKind b = call->args[j]->kind;
@@ -343,21 +361,38 @@ static void param_alignment(Unit *u) {
     }
 }
 
-/* train's calls with (update) or without (grad) the optimizer updates,
- * in train's arena: an update reads parameters, gradients, optimizer state
- * and hyper[], and nothing else lives across the split */
-static Program *train_part(Unit *u, const char *name, bool update) {
+/* whether one of p's calls [from, to) writes b */
+static bool written_since(const Program *p, int from, int to, const Buf *b) {
+  for (int i = from; i < to; i++) {
+    KCall *c = p->calls.data[i];
+    for (int j = 0; j < c->k->nparams; j++)
+      if (c->args[j] == b && c->k->params[j].written)
+        return true;
+  }
+  return false;
+}
+
+/* train's calls with (update) or without (grad) the optimizer's step
+ * (the graph's nodes from step_start: clipping, which needs the complete
+ * gradients, and the updates), in train's arena: the step reads
+ * parameters, gradients, optimizer state, hyper[] and what its own calls
+ * wrote, and nothing else lives across the split */
+static Program *train_part(Unit *u, const char *name, bool update, int step_start) {
   Program *p = arena_alloc(u->a, sizeof(Program));
   *p = *u->train;
   p->name = name;
   p->calls = (Vec){0};
+  int first = (int)u->train->calls.len;
   for (int i = 0; i < u->train->calls.len; i++) {
     KCall *c = u->train->calls.data[i];
-    bool is_update = c->node->op == OP_SGD || c->node->op == OP_ADAM;
+    bool is_update = c->node->id >= step_start;
     if (is_update != update)
       continue;
+    if (update && first > i)
+      first = i;
     for (int j = 0; update && j < c->k->nparams; j++)
-      MTLC_ASSERT(c->args[j]->kind != BUF_ACT || c->args[j]->scratch);
+      MTLC_ASSERT(c->args[j]->kind != BUF_ACT || c->args[j]->scratch ||
+                  !c->k->params[j].read || written_since(u->train, first, i, c->args[j]));
     vec_push(u->a, &p->calls, c);
     c->k->ncalls++;
   }
@@ -373,6 +408,16 @@ static void drop_uncalled(Unit *u) {
   u->kernels.len = k;
 }
 
+/* what every unit gets once its programs are final: the kernels no call
+ * uses dropped, shared kernels named by shape, every name unique,
+ * parameter alignment */
+void kir_finish(Unit *u) {
+  drop_uncalled(u);
+  name_shared_kernels(u);
+  unique_names(u);
+  param_alignment(u);
+}
+
 Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
   double t0 = now();
   Unit *u = arena_alloc(a, sizeof(Unit));
@@ -385,15 +430,15 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
   autodiff(tg);
   add_updates(tg);
   double t2 = now();
-  layout(u, tg);
-  u->train = program(u, PROG_TRAIN, "train_step", tg);
+  kir_layout(u, tg);
+  u->train = kir_program(u, PROG_TRAIN, "train_step", tg);
   kir_dce(u->train, 1u << BUF_GRAD | 1u << BUF_PARAM | 1u << BUF_STATE | 1u << BUF_STAT |
                         1u << BUF_LOSS);
   kir_plan(u, u->train);
-  u->grad = train_part(u, "grad_step", false);
-  u->update = train_part(u, "update_step", true);
+  u->grad = train_part(u, "grad_step", false, tg->step_start);
+  u->update = train_part(u, "update_step", true, tg->step_start);
 
-  u->eval = program(u, PROG_EVAL, "eval_step", lower(a, m, false));
+  u->eval = kir_program(u, PROG_EVAL, "eval_step", lower(a, m, false));
   u->forward = arena_alloc(a, sizeof(Program));
   *u->forward = *u->eval;
   u->forward->kind = PROG_FORWARD;
@@ -413,10 +458,7 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
     for (int j = 0; j < c->k->nparams; j++)
       MTLC_ASSERT(c->args[j]->kind != BUF_DATA || c->args[j]->index < m->inputs.len);
   }
-  drop_uncalled(u);
-  name_shared_kernels(u);
-  unique_names(u);
-  param_alignment(u);
+  kir_finish(u);
 
   u->n_act = u->train->act_size;
   if (u->eval->act_size > u->n_act)

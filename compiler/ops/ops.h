@@ -1,5 +1,5 @@
 /* ops/ops.h: what the op families' files share (ops/dense.c, conv.c,
- * pool.c, act.c, norm.c, loss.c, optim.c, tensor.c). A family's file keeps
+ * pool.c, act.c, norm.c, loss.c, optim.c, tensor.c, mix.c). A family's file keeps
  * everything of its layers and ops together, as kann and ggml do: a
  * layer's arguments, shape rule and lowering (the check and lowering
  * stages call them through layer_rules[]), and each op's shape rule,
@@ -39,6 +39,7 @@ extern KirFn *const kir_rule[NUM_OPS];
 #define KEEPS_SHAPE LF_KEEPS_SHAPE
 #define BODY LF_BODY
 #define IDS LF_IDS
+#define ACROSS_TASKS LF_ACROSS_TASKS
 #define LAYER(id, name, family, flags, summary) extern const Sig sig_##id;
 #include "ops/layers.def"
 #undef LAYER
@@ -54,6 +55,7 @@ FAMILY(norm)
 FAMILY(tensor)
 FAMILY(embed)
 FAMILY(conv1d)
+FAMILY(mix)
 #undef FAMILY
 
 /* conv2d's arguments, which conv1d shares: filters, kernel, stride, pad, bias */

@@ -50,7 +50,7 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   float *stats = alloc(sizeof(float) * (size_t)info->n_stats);
   float *hyper = alloc(sizeof(float) * (size_t)info->n_hyper);
   float *act = alloc(sizeof(float) * (size_t)info->n_act);
-  float *losses = alloc(sizeof(float) * (size_t)info->n_tasks);
+  float *losses = alloc(sizeof(float) * (size_t)(info->n_tasks + info->n_regs));
   void **data = alloc(sizeof(void *) * (size_t)(info->n_inputs + info->n_labels));
   float **outs = alloc(sizeof(float *) * (size_t)info->n_tasks);
   for (int i = 0; i < info->n_inputs; i++) {

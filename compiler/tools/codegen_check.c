@@ -158,7 +158,8 @@ static void compare_split(Report *r, Unit *u, const MtlModelInfo *info, const fl
   float *p = xcalloc(np, sizeof(float)), *g = xcalloc(np, sizeof(float));
   float *st = xcalloc(ns, sizeof(float)), *sa = xcalloc(nt, sizeof(float));
   float *act = xcalloc((size_t)u->n_act + 1, sizeof(float));
-  float *l = xcalloc((size_t)u->m->tasks.len + 1, sizeof(float));
+  int64_t nl = info->n_tasks + info->n_regs; /* the tasks' losses, the regularizers' values */
+  float *l = xcalloc((size_t)nl, sizeof(float));
   memcpy(p, params0, sizeof(float) * (size_t)u->n_params);
   memcpy(sa, stats0, sizeof(float) * (size_t)u->n_stats);
   info->grad_step(p, g, st, sa, act, (const void *const *)data, B, hyper, seed, l);
@@ -166,7 +167,7 @@ static void compare_split(Report *r, Unit *u, const MtlModelInfo *info, const fl
   struct { const char *what; const float *got, *want; int64_t n; } parts[] = {
       {"parameters", p, params, u->n_params}, {"gradients", g, grads, u->n_params},
       {"optimizer state", st, state, u->n_state}, {"running statistics", sa, stats, u->n_stats},
-      {"losses", l, losses, u->m->tasks.len}};
+      {"losses", l, losses, nl}};
   for (int i = 0; i < 5; i++) {
     bool ok = !memcmp(parts[i].got, parts[i].want, sizeof(float) * (size_t)parts[i].n);
     r->ok &= ok;
@@ -189,7 +190,8 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
   float *stats0 = xcalloc((size_t)u->n_stats + 1, sizeof(float));
   float *act = xcalloc((size_t)u->n_act + 1, sizeof(float));
   float *hyper = xcalloc((size_t)u->n_hyper + 1, sizeof(float));
-  float *losses = xcalloc((size_t)T, sizeof(float));
+  int R = info->n_regs;
+  float *losses = xcalloc((size_t)(T + R), sizeof(float));
   float **outs = xcalloc((size_t)T, sizeof(float *)), **outs2 = xcalloc((size_t)T, sizeof(float *));
   for (int t = 0; t < T; t++) {
     Task *task = m->tasks.data[t];
@@ -231,6 +233,12 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
     Node *l = g->losses.data[t];
     compare(&r, arena_printf(u->a, "train loss of %s", ((Task *)m->tasks.data[t])->name),
             &losses[t], I->val[l->id], 1);
+  }
+  for (int i = 0, j = 0; i < g->objectives.len; i++) {
+    Objective *ob = g->objectives.data[i];
+    if (ob->kind == OBJ_REG && j < R)
+      compare(&r, arena_printf(u->a, "value of %s", ob->name), &losses[T + j++],
+              I->val[ob->value->id], 1);
   }
   double gscale = group_scale(&g->grads, I);
   for (int i = 0; i < g->params.len; i++) {

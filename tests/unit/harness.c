@@ -26,7 +26,7 @@ static int run(const MtlModelInfo *m, int64_t B, uint64_t seed) {
   float *stats = alloc((size_t)m->n_stats, sizeof(float));
   float *hyper = alloc((size_t)m->n_hyper, sizeof(float));
   float *act = alloc((size_t)m->n_act, sizeof(float));
-  float *losses = alloc((size_t)m->n_tasks, sizeof(float));
+  float *losses = alloc((size_t)(m->n_tasks + m->n_regs), sizeof(float)); /* tasks, then regularizers */
   void **data = alloc((size_t)(m->n_inputs + m->n_labels), sizeof(void *));
   float **outs = alloc((size_t)m->n_tasks, sizeof(float *));
   for (int i = 0; i < m->n_inputs; i++) {
@@ -61,7 +61,7 @@ static int run(const MtlModelInfo *m, int64_t B, uint64_t seed) {
       hyper[MTL_HYPER_TASKS + t] = (float)m->tasks[t].weight;
     m->train_step(params, grads, state, stats, act, (const void *const *)data, B, hyper,
                   seed + (uint64_t)step, losses);
-    for (int t = 0; t < m->n_tasks; t++)
+    for (int t = 0; t < m->n_tasks + m->n_regs; t++)
       bad |= !isfinite(losses[t]);
   }
   m->eval_step(params, stats, act, (const void *const *)data, B, losses, outs);

@@ -6,14 +6,18 @@
  * repeated within a batch), conv1d with stride, padding and no bias,
  * concat along the last dimension, batchnorm in
  * training mode, layernorm, softmax, every activation of the layer table,
- * a broadcast scalar, and losses at logits of 1e4. A loop over the op
+ * a broadcast scalar, mix (a gate's per-sample weights and a stitch's
+ * row), and losses at logits of 1e4. A loop over the op
  * table then fails for any forward op that no gradient check covered, and
  * a loop over the layer table for any activation. One optimizer step of
  * sgd (momentum, nesterov), adam and adamw is compared with the formulas
  * computed here by hand; the checker must reject a gradient 1% off;
  * dropout masks keep 1 - p of the values at 1 / (1 - p); and the per-task
  * gradients of fashion_hard's shared trunk (autodiff from each task's
- * objective) sum to the total's and each matches central differences.
+ * objective) sum to the total's and each matches central differences, as
+ * do those of stacked experts blocks; and parameters of experts blocks
+ * and stitches say whose they are (shared experts and stitch matrices
+ * shared, gates their task's own).
  * Prints [PASS]/[FAIL] per test. */
 #include "graph/graph.h"
 
@@ -281,6 +285,22 @@ static bool t_concat(Shape sx, int64_t dy, bool x_grad) {
   return ok;
 }
 
+/* mix of K values of shape sh: weights per sample, w[B, K] (an experts
+ * gate), or row `row` of an unbatched w[T, K] (a cross-stitch unit) */
+static bool t_mix(int K, int64_t T, int64_t row, Shape sh) {
+  Arena *a = arena_new();
+  Graph *g = new_graph(a);
+  Node *in[17];
+  in[0] = T ? par(g, false, S(2, T, K, 0, 0)) : par(g, true, S(1, K, 0, 0, 0));
+  for (int k = 1; k <= K; k++)
+    in[k] = par(g, true, sh);
+  int64_t attrs[4] = {row, T, 0, 0};
+  finish(g, ir_node(g, OP_MIX, K + 1, in, attrs, NULL));
+  bool ok = grad_ok(start(g, 3, 23));
+  arena_free(a);
+  return ok;
+}
+
 /* batchnorm in training: the batch's statistics, through which it differentiates */
 static bool t_batchnorm(Shape sh) {
   Arena *a = arena_new();
@@ -467,6 +487,65 @@ static void t_adam(double wd) {
   arena_free(a);
 }
 
+/* torch.optim.RMSprop, three steps: weight decay into g, the square
+ * average, then the step (or the momentum buffer's) */
+static void t_rmsprop(double mu, double wd) {
+  const double w0[3] = {0.5, -1.25, 2}, lr = 0.01, alpha = 0.99, eps = 1e-8;
+  Arena *a = arena_new();
+  Interp *I = opt_graph(a, (Optimizer){.kind = OPT_RMSPROP, .lr = lr, .alpha = alpha,
+                                       .eps = eps, .momentum = mu, .weight_decay = wd}, w0);
+  double *w = I->val[((Node *)I->g->params.data[0])->id];
+  double s[3] = {0}, b[3] = {0}, cur[3], want[3];
+  memcpy(cur, w0, sizeof cur);
+  bool ok = I->g->states.len == (mu > 0 ? 2 : 1);
+  for (int t = 1; t <= 3; t++) {
+    interp_step(I);
+    for (int i = 0; i < 3; i++) {
+      double g = 2 * cur[i] + wd * cur[i];
+      s[i] = alpha * s[i] + (1 - alpha) * g * g;
+      double d = g / (sqrt(s[i]) + eps);
+      b[i] = mu * b[i] + d;
+      want[i] = cur[i] - lr * (mu > 0 ? b[i] : d);
+    }
+    if (t == 1 && mu == 0 && wd == 0) /* step one: lr * sign(g) / sqrt(1 - alpha) */
+      for (int i = 0; i < 3; i++)
+        ok &= fabs((cur[i] - want[i]) - lr * (w0[i] > 0 ? 1 : -1) / sqrt(1 - alpha)) < 1e-6;
+    ok &= close_all(w, want);
+    memcpy(cur, want, sizeof cur);
+  }
+  CHECK(mu > 0 ? "rmsprop_momentum_three_steps" : wd > 0 ? "rmsprop_weight_decay_three_steps"
+                                                         : "rmsprop_three_steps", ok);
+  interp_free(I);
+  arena_free(a);
+}
+
+/* clip: norm(MAX) with SGD: g = 2 w, scaled by min(1, MAX / (||g|| + 1e-6))
+ * before the step (clip_grad_norm_); ||g|| = 2 ||w|| = 2 * 2.4622 here */
+static void t_clip(double max) {
+  const double w0[3] = {0.5, -1.25, 2}, lr = 0.1;
+  Arena *a = arena_new();
+  model.train.clip = max;
+  Interp *I = opt_graph(a, (Optimizer){.kind = OPT_SGD, .lr = lr}, w0);
+  model.train.clip = 0;
+  Node *p = I->g->params.data[0];
+  double *w = I->val[p->id], want[3], norm = 0;
+  for (int i = 0; i < 3; i++)
+    norm += 4 * w0[i] * w0[i];
+  norm = sqrt(norm);
+  double c = max / (norm + 1e-6) < 1 ? max / (norm + 1e-6) : 1;
+  interp_step(I);
+  for (int i = 0; i < 3; i++)
+    want[i] = w0[i] - lr * 2 * w0[i] * c;
+  bool ok = close_all(w, want);
+  double gn = 0; /* the gradient itself is clipped, as clip_grad_norm_ leaves it */
+  for (int i = 0; i < 3; i++)
+    gn += I->val[((Node *)I->g->grads.data[0])->id][i] * I->val[((Node *)I->g->grads.data[0])->id][i];
+  ok &= fabs(sqrt(gn) - (c < 1 ? max / (norm + 1e-6) * norm : norm)) < 1e-9;
+  CHECK(max < norm ? "clip_norm_scales_the_gradient" : "clip_norm_above_the_norm_keeps_it", ok);
+  interp_free(I);
+  arena_free(a);
+}
+
 /* The checker must catch a gradient that is 1% off. */
 static void t_checker_fails(void) {
   Arena *a = arena_new();
@@ -499,10 +578,12 @@ static Model *load_spec(Arena *a, const char *path) {
 /* autodiff from each task's objective: the shared trunk's gradients of the
  * tasks sum to the total's, and each matches central differences of its
  * objective */
-static void t_per_task(const char *path) {
+static void t_per_task(const char *path, const char *tag) {
   Arena *a = arena_new();
   Model *m = load_spec(a, path);
-  CHECK("per_task_spec_loads", m != NULL);
+  char name[128];
+  snprintf(name, sizeof name, "per_task%s_spec_loads", tag);
+  CHECK(name, m != NULL);
   if (!m) {
     arena_free(a);
     return;
@@ -538,13 +619,82 @@ static void t_per_task(const char *path) {
       sums &= fabs(s - want) <= 1e-12 * (1 + fabs(want));
     }
   }
-  CHECK("per_task_gradients_of_the_trunk_sum_to_the_total", shared > 0 && sums);
+  snprintf(name, sizeof name, "per_task%s_gradients_of_the_shared_sum_to_the_total", tag);
+  CHECK(name, shared > 0 && sums);
   for (int t = 0; t < T; t++) {
-    char name[96];
-    snprintf(name, sizeof name, "per_task_gradient_of_%s_matches_central_differences",
+    snprintf(name, sizeof name, "per_task%s_gradient_of_%s_matches_central_differences", tag,
              ((Objective *)g->objectives.data[t])->name);
     CHECK(name, gradcheck_root(I, roots[t], &per[t], 4, 9 + (uint64_t)t, true) == 0);
   }
+  interp_free(I);
+  arena_free(a);
+}
+
+/* whose a parameter is, by its name: "shared", or the task's index after
+ * "private " or "own "; "missing" when no parameter has the name */
+static const char *owner(Graph *g, const char *name) {
+  for (int i = 0; i < g->params.len; i++) {
+    Node *p = g->params.data[i];
+    if (strcmp(p->name, name))
+      continue;
+    if (p->share == SHARE_SHARED)
+      return p->task == -1 ? "shared" : "shared with a task";
+    return arena_printf(g->a, "%s %d", p->share == SHARE_PRIVATE ? "private" : "own", p->task);
+  }
+  return "missing";
+}
+
+/* what balancing reads (DESIGN.md): shared experts and stitch matrices are
+ * shared parameters, a task's own experts its private ones, gates its own */
+static void t_shares(void) {
+  Arena *a = arena_new();
+  Model *m = load_spec(a, "tests/grad/experts_cgc.mtl");
+  Model *m2 = load_spec(a, "tests/grad/stitch_towers.mtl");
+  CHECK("share_specs_load", m && m2);
+  if (m && m2) {
+    Graph *g = lower(a, m, true), *g2 = lower(a, m2, true);
+    CHECK("share_of_shared_expert", !strcmp(owner(g, "cgc.expert2.conv2d1.weight"), "shared"));
+    CHECK("share_of_tasks_own_expert", !strcmp(owner(g, "cgc.b.expert1.batchnorm1.bias"), "private 1"));
+    CHECK("share_of_gate", !strcmp(owner(g, "cgc.gate.a.weight"), "own 0") &&
+                               !strcmp(owner(g, "cgc.gate.b.bias"), "own 1"));
+    CHECK("share_of_stitch_matrix", !strcmp(owner(g2, "tower.stitch2.alpha"), "shared"));
+    CHECK("share_of_stitched_copy", !strcmp(owner(g2, "tower.c.dense1.weight"), "private 2"));
+  }
+  arena_free(a);
+}
+
+/* a stitch's matrix starts at self on the diagonal, (1 - self) / (T - 1)
+ * elsewhere, through the runtime's initialization */
+static void t_stitch_init(void) {
+  Arena *a = arena_new();
+  Model *m = load_spec(a, "tests/grad/stitch_towers.mtl");
+  CHECK("stitch_init_spec_loads", m != NULL);
+  if (!m) {
+    arena_free(a);
+    return;
+  }
+  Graph *g = lower(a, m, true);
+  Interp *I = interp_new(g, 1);
+  interp_init_params(I, 3);
+  static const char *const names[] = {"tower.stitch1.alpha", "tower.stitch2.alpha",
+                                      "tower.residual1.stitch1.alpha"};
+  static const double selfs[] = {0.9, 0.7, 0.5};
+  int found = 0;
+  bool ok = true;
+  for (int i = 0; i < g->params.len; i++) {
+    Node *p = g->params.data[i];
+    for (int k = 0; k < 3; k++) {
+      if (strcmp(p->name, names[k]))
+        continue;
+      found++;
+      ok &= p->shape.rank == 2 && p->shape.d[0] == 3 && p->shape.d[1] == 3;
+      for (int e = 0; ok && e < 9; e++) {
+        double want = e / 3 == e % 3 ? selfs[k] : (1 - selfs[k]) / 2;
+        ok &= fabs(I->val[p->id][e] - want) < 1e-7;
+      }
+    }
+  }
+  CHECK("stitch_matrices_start_at_self_and_the_rest_shared_out", found == 3 && ok);
   interp_free(I);
   arena_free(a);
 }
@@ -597,6 +747,11 @@ int main(void) {
   OPCHECK("softmax_vector", t_unary(OP_SOFTMAX, S(1, 5, 0, 0, 0), 0));
   OPCHECK("softmax_rows", t_unary(OP_SOFTMAX, S(2, 3, 4, 0, 0), 0));
   OPCHECK("reshape", t_unary(OP_RESHAPE, S(3, 3, 2, 2, 0), 0));
+  OPCHECK("mix_gate_3_vectors", t_mix(3, 0, 0, S(1, 5, 0, 0, 0)));
+  OPCHECK("mix_gate_1_map", t_mix(1, 0, 0, S(3, 2, 3, 2, 0)));
+  OPCHECK("mix_gate_16_vectors", t_mix(16, 0, 0, S(1, 2, 0, 0, 0)));
+  OPCHECK("mix_stitch_row_0_of_2", t_mix(2, 2, 0, S(3, 2, 2, 3, 0)));
+  OPCHECK("mix_stitch_row_2_of_3", t_mix(3, 3, 2, S(1, 4, 0, 0, 0)));
   for (int k = 0; k < NUM_LAYERS; k++)
     if (layer_rules[k].flags & LF_ACTIVATION) {
       snprintf(name, sizeof name, "grad_%s", layer_rules[k].name);
@@ -638,7 +793,15 @@ int main(void) {
   t_sgd(true);
   t_adam(0);
   t_adam(0.1);
+  t_rmsprop(0, 0);
+  t_rmsprop(0.9, 0);
+  t_rmsprop(0, 0.01);
+  t_clip(1.0);
+  t_clip(100.0);
   t_checker_fails();
-  t_per_task("specs/fashion_hard.mtl");
+  t_per_task("specs/fashion_hard.mtl", "");
+  t_per_task("tests/grad/experts_stacked.mtl", "_stacked_experts");
+  t_shares();
+  t_stitch_init();
   return failures ? 1 : 0;
 }

@@ -72,7 +72,7 @@ enum { NPT = sizeof ptens / sizeof *ptens };
 static MtlTensor stens[2 * NPT]; /* NAME.m, NAME.v in turn, offsets in order */
 static char stnames[2 * NPT][48];
 
-static const MtlInputInfo inputs[] = {{"x", MTL_F32, 2, {2, 2}, 4}};
+static const MtlInputInfo inputs[] = {{"x", MTL_F32, 2, {2, 2}, 4, 2, 1, -1, 0}};
 static const MtlLabelInfo labels[] = {
     {"cls", MTL_LABEL_CLASS, 3}, {"pos", MTL_LABEL_BINARY, 1}, {"reg", MTL_LABEL_REAL, 2}};
 static const int32_t coarse_of[] = {0, 1, 1};
@@ -321,8 +321,10 @@ static void make_data(void) {
   const char *names[4] = {"x", "cls", "pos", "reg"};
   for (int k = 0; k < 8; k++) {
     snprintf(paths[k], 256, "%s/%s", dir, files[k]);
+    static const float mean = 1.0f, std = 0.5f;
     bindings[k] = (MtlBinding){k < 4 ? "train" : "test", names[k % 4], paths[k],
-                               k % 4 == 0, 1.0f, 0.5f, -1, NULL, 0};
+                               k % 4 == 0 ? MTL_NORM_GIVEN : MTL_NORM_NONE, &mean, &std,
+                               k % 4 == 0, -1, NULL, 0, ',', 0, 0, NULL, 0};
   }
   bindings[4].csv_columns = test_x_cols, bindings[4].n_csv_columns = 4;
   bindings[6].csv_column = 0;
@@ -390,10 +392,10 @@ static void test_npy(void) {
     MtlArray a;
     bool ok = mtl_load(&a, p, MTL_F32, 2, -1, NULL, 0);
     float *f = ok ? a.data : NULL;
-    float want5 = c == 0 ? 6.5f : c == 1 ? 255 : 5;
+    /* unsigned bytes are images: scaled to [0, 1], as from IDX */
+    float want5 = c == 0 ? 6.5f : c == 1 ? 1 : 5, want3 = c == 0 ? 4 : c == 1 ? 3 / 255.0f : 3;
     snprintf(name, sizeof name, "npy/%s-as-f32", cases[c].name);
-    CHECK(name, ok && a.n == 3 && a.width == 2 && f[3] == (c == 0 ? 4 : 3) &&
-                    f[5] == want5);
+    CHECK(name, ok && a.n == 3 && a.width == 2 && f[3] == want3 && f[5] == want5);
     if (ok)
       mtl_array_free(&a);
     if (c == 0 || c == 4)
@@ -451,6 +453,107 @@ static void test_normalize(void) {
   MtlArray a = {MTL_F32, 3, 1, v};
   mtl_normalize(&a, 0.5f, 0.25f);
   CHECK("normalize", v[0] == -2 && v[1] == 0 && v[2] == 2);
+}
+
+/* ---- per-column normalization, normalize(auto), CSV options ---------------------- */
+
+/* x f32[3] from CSV columns 0-2 (;-separated), a real label y from column
+ * 3; train: normalize(auto); test: normalize by given per-column values */
+static const float col_mean[3] = {1, 2, 3}, col_std[3] = {2, 4, 8};
+static const int64_t col_x[3] = {0, 1, 2}, col_y[1] = {3};
+static const MtlTensor col_stats[2] = {{"x.normalize.mean", 0, 3, 1, {3}, MTL_INIT_CONST, 0},
+                                       {"x.normalize.std", 16, 3, 1, {3}, MTL_INIT_CONST, 1}};
+static const MtlInputInfo col_inputs[] = {{"x", MTL_F32, 1, {3}, 3, 3, 1, 0, 0}};
+static const MtlLabelInfo col_labels[] = {{"y", MTL_LABEL_REAL, 1}};
+static const MtlTaskInfo col_tasks[] = {{"y", MTL_LABEL_REAL, 1, MTL_METRIC_MSE, 1.0, 0, -1, NULL, 0}};
+
+static void test_columns(void) {
+  const char *p = path_of("cols.csv");
+  /* population statistics by hand: means 3, 25, 250; variances 14/4,
+   * 500/4, 50000/4 */
+  write_text(p, "a;b;c;y\n1;10;100;0\n2;20;300;1\n3;30;200;0\n6;40;400;1\n");
+  MtlBinding b[4] = {
+      {"train", "x", p, MTL_NORM_AUTO, NULL, NULL, 0, -1, col_x, 3, ';', 0, 0, NULL, 0},
+      {"train", "y", p, MTL_NORM_NONE, NULL, NULL, 0, -1, col_y, 1, ';', 0, 0, NULL, 0},
+      {"test", "x", p, MTL_NORM_GIVEN, col_mean, col_std, 3, -1, col_x, 3, ';', 0, 0, NULL, 0},
+      {"test", "y", p, MTL_NORM_NONE, NULL, NULL, 0, -1, col_y, 1, ';', 0, 0, NULL, 0}};
+  MtlModelInfo m = {.abi = MTL_MODEL_ABI, .name = "cols", .batch_max = 4, .n_stats = 32,
+                    .n_stat_tensors = 2, .stat_tensors = col_stats, .n_inputs = 1,
+                    .inputs = col_inputs, .n_labels = 1, .labels = col_labels, .n_tasks = 1,
+                    .tasks = col_tasks, .n_bindings = 4, .bindings = b};
+  MtlSplit tr, te;
+  bool found;
+  float stats[32] = {0};
+  bool ok = mtl_load_split(&tr, &m, "train", NULL, 0, 0, &found);
+  const float *x = ok ? tr.arrays[0].data : NULL;
+  CHECK("columns/auto-loads-raw", ok && tr.n == 4 && x[0] == 1 && x[5] == 300);
+  if (!ok)
+    return;
+  mtl_norm_stats(&tr, &m, stats);
+  const double mean[3] = {3, 25, 250}, var[3] = {14 / 4.0, 500 / 4.0, 50000 / 4.0};
+  bool same = true;
+  for (int c = 0; c < 3; c++)
+    same &= fabs(stats[c] - mean[c]) < 1e-6 * mean[c] &&
+            fabs(stats[16 + c] - sqrt(var[c])) < 1e-6 * sqrt(var[c]);
+  CHECK("columns/auto-statistics-by-hand", same);
+  mtl_normalize_auto(&tr, &m, stats);
+  same = true;
+  const double raw[12] = {1, 10, 100, 2, 20, 300, 3, 30, 200, 6, 40, 400};
+  for (int i = 0; i < 12; i++)
+    same &= fabs(x[i] - (raw[i] - mean[i % 3]) / sqrt(var[i % 3])) < 1e-6;
+  CHECK("columns/auto-applied-per-column", same);
+  mtl_split_free(&tr);
+  ok = mtl_load_split(&te, &m, "test", NULL, 0, 0, &found);
+  x = ok ? te.arrays[0].data : NULL;
+  same = ok;
+  for (int i = 0; ok && i < 12; i++)
+    same &= x[i] == ((float)raw[i] - col_mean[i % 3]) / col_std[i % 3];
+  CHECK("columns/given-per-column", same);
+  if (ok)
+    mtl_split_free(&te);
+  /* read with commas, a ;-separated file says so */
+  b[0].delimiter = b[1].delimiter = ',';
+  CHECK_ERR("columns/semicolon-hint", mtl_load_split(&tr, &m, "train", NULL, 0, 0, &found),
+            "cols.csv:2", "looks semicolon-separated");
+  write_text(p, "1\t10\t100\t0\n");
+  CHECK_ERR("columns/tab-hint", mtl_load_split(&tr, &m, "train", NULL, 0, 0, &found),
+            "cols.csv: no data rows", "delimiter=tab");
+}
+
+/* --data's syntax: SPLIT.NAME=PATH[:column=N|:columns=LIST][:delimiter=D] */
+static void test_overrides(void) {
+  MtlOverride o;
+  bool ok = mtl_parse_override("train.x=dir:a/f.csv:columns=0-2,5:delimiter=;", &o);
+  CHECK("override/columns-and-delimiter",
+        ok && !strcmp(o.split, "train") && !strcmp(o.name, "x") && !strcmp(o.path, "dir:a/f.csv") &&
+            o.csv && o.n_csv_columns == 4 && o.csv_columns[2] == 2 && o.csv_columns[3] == 5 &&
+            o.delimiter == ';' && o.csv_column == -1);
+  if (ok)
+    free((void *)o.csv_columns), free((void *)o.split);
+  ok = mtl_parse_override("test.y=y.tsv:column=7:delimiter=tab", &o);
+  CHECK("override/column", ok && o.csv && o.csv_column == 7 && o.delimiter == '\t' &&
+                               !strcmp(o.path, "y.tsv"));
+  if (ok)
+    free((void *)o.split);
+  ok = mtl_parse_override("valid.image=plain.idx", &o);
+  CHECK("override/plain", ok && !o.csv && !o.delimiter && !strcmp(o.path, "plain.idx"));
+  if (ok)
+    free((void *)o.split);
+  CHECK_ERR("override/bad-range", mtl_parse_override("train.x=f.csv:columns=5-2", &o),
+            "columns=5-2", ":columns=0-5");
+  CHECK_ERR("override/bad-delimiter", mtl_parse_override("train.x=f.csv:delimiter=;;", &o),
+            "delimiter=;;", "tab");
+  CHECK_ERR("override/no-equals", mtl_parse_override("train.x", &o), "SPLIT.NAME=PATH", "train.x");
+  /* overrides are checked against the model: names and splits */
+  MtlOverride bad = {.split = "val", .name = "x", .path = "f"};
+  CHECK_ERR("override/unknown-split", mtl_check_overrides(&model, &bad, 1), "no split 'val'",
+            "train, test and valid");
+  bad.split = "train", bad.name = "image";
+  CHECK_ERR("override/unknown-name", mtl_check_overrides(&model, &bad, 1), "no input or label 'image'",
+            "x, cls, pos, reg");
+  bad.name = "coarse";
+  CHECK_ERR("override/derived-label", mtl_check_overrides(&model, &bad, 1), "derived from task cls",
+            "x, cls, pos, reg");
 }
 
 static void test_load_errors(void) {
@@ -534,7 +637,7 @@ static void test_split(void) {
   int d1[1] = {49}, dx[3] = {N_TRAIN, 3, 3};
   uint8_t u8[N_TRAIN * 9] = {0};
   write_idx(path_of("cls49.idx"), false, 0x08, 1, d1, u8, 1, 49);
-  MtlOverride ov = {"train", "cls", path_of("cls49.idx")};
+  MtlOverride ov = {.split = "train", .name = "cls", .path = path_of("cls49.idx")};
   CHECK_ERR("error/count-mismatch", mtl_load_split(&s, &model, "train", &ov, 1, 0, &found),
             "cls49.idx: 49 samples", "train_x.gz has 50");
   u8[17] = 3;
@@ -546,14 +649,14 @@ static void test_split(void) {
   int64_t two[N_TRAIN] = {0};
   two[4] = 2;
   write_npy(path_of("pos2.npy"), 1, "<i8", "(50,)", two, sizeof two);
-  MtlOverride ovp = {"train", "pos", path_of("pos2.npy")};
+  MtlOverride ovp = {.split = "train", .name = "pos", .path = path_of("pos2.npy")};
   CHECK_ERR("error/binary-label-range", mtl_load_split(&s, &model, "train", &ovp, 1, 0, &found),
             "pos2.npy: sample 4", "[0, 2)");
   write_idx(path_of("x33.gz"), true, 0x08, 3, dx, u8, 1, N_TRAIN * 9);
-  MtlOverride ovx = {"train", "x", path_of("x33.gz")};
+  MtlOverride ovx = {.split = "train", .name = "x", .path = path_of("x33.gz")};
   CHECK_ERR("error/input-shape", mtl_load_split(&s, &model, "train", &ovx, 1, 0, &found),
             "x33.gz: each sample is [3, 3] (9 values)", "input x is f32[2, 2] (4 values)");
-  MtlOverride ovv = {"valid", "x", path_of("train_x.gz")};
+  MtlOverride ovv = {.split = "valid", .name = "x", .path = path_of("train_x.gz")};
   CHECK_ERR("error/unbound-label", mtl_load_split(&s, &model, "valid", &ovv, 1, 0, &found),
             "binds no file to cls", "--data valid.cls=PATH");
 }
@@ -574,6 +677,12 @@ static void test_schedules(void) {
                                fabs(mtl_schedule_lr(&m, 5, 10) - 0.05) < 1e-15 &&
                                fabs(mtl_schedule_lr(&m, 3, 10) - c3) < 1e-15 &&
                                mtl_schedule_lr(&m, 9, 10) < 0.003);
+  /* warmup=4 steps: 1/4, 2/4, 3/4 of the rate, then all of it */
+  m.warmup = 4;
+  CHECK("schedule/warmup", mtl_step_lr(&m, 0.1, 1) == 0.1 / 4 && mtl_step_lr(&m, 0.1, 3) == 0.1 * 3 / 4 &&
+                               mtl_step_lr(&m, 0.1, 4) == 0.1 && mtl_step_lr(&m, 0.1, 900) == 0.1);
+  m.warmup = 0;
+  CHECK("schedule/no-warmup", mtl_step_lr(&m, 0.1, 1) == 0.1);
 }
 
 /* ---- checkpoints ---------------------------------------------------------------------- */
@@ -624,7 +733,7 @@ static void test_ckpt(void) {
   float params[NPAR], state[2 * NPAR], p2[NPAR], s2[2 * NPAR];
   fill(params, state);
   params[3] = -1.25e-7f;
-  MtlCkptMeta meta = {123, 4, {0x0123456789abcdefull, 2, 3, UINT64_MAX}}, m2;
+  MtlCkptMeta meta = {.step = 123, .epoch = 4, .rng = {0x0123456789abcdefull, 2, 3, UINT64_MAX}}, m2;
   const char *p = path_of("good.safetensors");
   CHECK("ckpt/save", mtl_ckpt_save(p, &model, params, state, NULL, &meta));
   CHECK("ckpt/no-temporary-left", access(path_of("good.safetensors.tmp"), F_OK) != 0);
@@ -677,7 +786,7 @@ static void test_ckpt(void) {
       {"ckpt/error-wrong-shape", "\"shape\":[3,4]", "\"shape\":[4,3]", "shape [4, 3], the model's is [3, 4]"},
       {"ckpt/error-wrong-rank", "\"shape\":[3]", "\"shape\":[3,1]", "shape [3, 1], the model's is [3]"},
       {"ckpt/error-wrong-dtype", "\"dtype\":\"F32\"", "\"dtype\":\"F64\"", "dtype F64, want F32"},
-      {"ckpt/error-extra-tensor", "\"cls.bias\"", "\"cls.biax\"", "tensor cls.biax is not in model lin"},
+      {"ckpt/error-extra-tensor", "\"cls.bias\"", "\"cls.biax\"", "tensor cls.biax is not in the model; tensor cls.bias is missing"},
       {"ckpt/error-overlap", "\"data_offsets\":[48,60]", "\"data_offsets\":[40,52]", "overlap"},
       {"ckpt/error-size", "\"data_offsets\":[48,60]", "\"data_offsets\":[48,64]", "hold 16 bytes"},
       {"ckpt/error-outside", "\"data_offsets\":[48,60]", "\"data_offsets\":[4800,4812]", "outside the data area"},
@@ -705,11 +814,22 @@ static void test_ckpt(void) {
   MtlModelInfo m = model;
   m.param_tensors = more, m.n_param_tensors = NPT + 1;
   CHECK_ERR("ckpt/error-missing-tensor", mtl_ckpt_load(p, &m, p2, s2, NULL, &m2), p, "tensor extra.bias is missing");
-  /* params only: no optimizer state to resume from */
+  /* another optimizer's state (cls.weight.q, named after a parameter):
+   * skipped, and this optimizer's missing, so its state starts at zero;
+   * eval needs none */
   char *h = replaced(header, "\"cls.weight.m\"", "\"cls.weight.q\"");
   write_ckpt(q, h, data, dn);
   free(h);
-  CHECK_ERR("ckpt/error-unknown-state", mtl_ckpt_load(q, &model, p2, s2, NULL, &m2), q, "cls.weight.q");
+  s2[0] = 1;
+  bool other = mtl_ckpt_load(q, &model, p2, s2, NULL, &m2);
+  bool zero = true;
+  for (int i = 0; i < 2 * NPAR; i++)
+    zero &= s2[i] == 0;
+  CHECK("ckpt/other-optimizer-state-starts-fresh", other && m2.state_fresh && zero &&
+                                                    !strcmp(m2.optimizer, "adam"));
+  CHECK("ckpt/eval-ignores-optimizer-state", mtl_ckpt_load(q, &model, p2, NULL, NULL, NULL));
+  CHECK("ckpt/same-optimizer-state-kept", mtl_ckpt_load(p, &model, p2, s2, NULL, &m2) &&
+                                           !m2.state_fresh && s2[0] == state[0]);
   CHECK_ERR("ckpt/error-missing-file", mtl_ckpt_load(path_of("none.st"), &model, p2, s2, NULL, &m2),
             "none.st", "cannot open");
   CHECK_ERR("ckpt/error-save-folder", mtl_ckpt_save(path_of("no/such/dir.st"), &model, params, state, NULL, &meta),
@@ -857,7 +977,7 @@ static void test_train_output(void) {
 /* mtl_eval on zero parameters: outputs 0, so metrics follow from the labels */
 static void test_eval(void) {
   float params[NPAR] = {0}, state[2 * NPAR] = {0};
-  MtlCkptMeta meta = {0, 0, {1, 1, 1, 1}};
+  MtlCkptMeta meta = {.rng = {1, 1, 1, 1}};
   mtl_ckpt_save(path_of("zero.st"), &model, params, state, NULL, &meta);
   int saved = quiet_begin(1, path_of("eval.txt"));
   int rc = mtl_eval(&model, path_of("zero.st"), NULL, 0, 0);
@@ -883,10 +1003,11 @@ static void test_eval(void) {
 }
 
 static void test_train_errors(void) {
-  MtlOverride ov = {"train", "x", path_of("gone.idx.gz")};
+  MtlOverride ov = {.split = "train", .name = "x", .path = path_of("gone.idx.gz")};
   MtlTrainOpts o = {.epochs = 1, .quiet = true, .overrides = &ov, .n_overrides = 1};
   int saved = quiet_begin(2, path_of("err.txt"));
   int rc1 = mtl_train(&model, &o);
+  write_bytes(path_of("bad.safetensors"), (const uint8_t *)"\x10\0\0\0\0\0\0\0{", 9, false);
   o.n_overrides = 0, o.resume = path_of("bad.safetensors");
   int rc2 = mtl_train(&model, &o);
   o.resume = NULL, o.batch = 17;
@@ -908,7 +1029,7 @@ static void test_train_errors(void) {
 static int write_torch_ckpt(const char *path) {
   float params[NPAR], state[2 * NPAR];
   fill(params, state);
-  MtlCkptMeta meta = {7, 2, {1, 2, 3, 4}};
+  MtlCkptMeta meta = {.step = 7, .epoch = 2, .rng = {1, 2, 3, 4}};
   if (!mtl_ckpt_save(path, &model, params, state, NULL, &meta)) {
     fprintf(stderr, "%s\n", mtl_error());
     return 1;
@@ -930,6 +1051,8 @@ int main(int argc, char **argv) {
   test_npy();
   test_csv();
   test_normalize();
+  test_columns();
+  test_overrides();
   test_load_errors();
   test_split();
   test_schedules();
