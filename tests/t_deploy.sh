@@ -138,7 +138,7 @@ sed 's/dense(128) relu/dense(64) relu/' $spec >"$tmp/narrow.mtl"
 sed 's/^model fashion_hard/model other_hard/' $spec >"$tmp/other.mtl"
 "$MTLC" bench "$tmp/other.mtl" --dump "$tmp" --steps 1 --reps 1 >/dev/null 2>&1 && mv "$tmp/params.safetensors" "$tmp/other.ckpt"
 head -c 5000 "$ck" >"$tmp/cut.ckpt"
-for c in "soft.ckpt:is not in model fashion_hard" "cut.ckpt:truncated" \
+for c in "soft.ckpt:network differs from model fashion_hard" "cut.ckpt:truncated" \
          "narrow.ckpt:shape \[128\], the model's is \[64\]|shape \[64, 3136\], the model's is \[128, 3136\]" \
          "other.ckpt:a checkpoint of model other_hard"; do
   file=${c%%:*}; want=${c#*:}

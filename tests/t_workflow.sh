@@ -433,8 +433,93 @@ EOF
   else
     fail "mtlc graph -o FILE.dot writes the Graphviz text"
   fi
+  # experts: a cluster per shared expert, each task's gate, own experts and
+  # gated sum in that task; every node an edge names is drawn (declared)
+  if "$MTLC" graph specs/fashion_cgc.mtl -o "$tmp/cgc.dot" && "$MTLC" graph specs/fashion_stitch.mtl -o "$tmp/stitch.dot" &&
+     res=$($PY - "$tmp/cgc.dot" "$tmp/stitch.dot" <<'PY'
+import re, sys
+bad = []
+for path in sys.argv[1:]:
+    t = open(path).read()
+    decl = set(re.findall(r"^\s*(v\d+|loss\d+|reg\d+) \[label", t, re.M))
+    used = set(re.findall(r"(v\d+|loss\d+|reg\d+) ->", t)) | set(re.findall(r"-> (v\d+|loss\d+)", t))
+    if used - decl:
+        bad.append(f"{path}: edges name undeclared nodes {sorted(used - decl)}")
+cgc = open(sys.argv[1]).read()
+if cgc.count("subgraph cluster_expert_") != 2:
+    bad.append("cgc: not one cluster per shared expert (2)")
+for task in ("item", "category"):
+    if f"experts mix: {task}'s gate, own experts and gated sum" not in cgc:
+        bad.append(f"cgc: no cluster of {task}'s gate and own experts")
+if cgc.count('gate: dense(3) softmax') != 2 or cgc.count('"gated sum"') != 2:
+    bad.append("cgc: not one gate (dense(3) softmax) and one gated sum per task")
+if "stitch" not in open(sys.argv[2]).read():
+    bad.append("stitch: no stitch node")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+); then
+    pass "mtlc graph: experts in a cluster each, a gate and a gated sum per task, cross-stitch drawn"
+  else
+    fail "mtlc graph: experts in a cluster each, a gate and a gated sum per task, cross-stitch drawn" "${res:-}"
+  fi
 else
   echo "SKIP workflow/mtlc graph: no Graphviz dot (apt-get install graphviz)"
+fi
+
+# 9b. normalize(auto) in predict and deployment: predict's classes score
+# what eval scores; emit-c --infer's header carries the checkpoint's
+# statistics
+if [ -x "$PY" ]; then
+  mkdir -p "$tmp/na"
+  cat >"$tmp/na/auto.mtl" <<'SPEC'
+model autonorm
+input image: f32[1, 28, 28]
+data train {
+    image: "fashion-mnist/train-images-idx3-ubyte.gz", normalize(auto)
+    item:  "fashion-mnist/train-labels-idx1-ubyte.gz"
+}
+data test {
+    image: "fashion-mnist/t10k-images-idx3-ubyte.gz", normalize(auto)
+    item:  "fashion-mnist/t10k-labels-idx1-ubyte.gz"
+}
+task item { label: class(10)  net: image -> flatten dense(10) }
+train { optimizer: sgd(lr=0.1)  batch: 64  epochs: 1 }
+SPEC
+  fm=/usr/share/datasets/fashion-mnist
+  if "$MTLC" train "$tmp/na/auto.mtl" --limit 2000 --save "$tmp/na/a.ckpt" >/dev/null 2>&1 &&
+     ev=$("$MTLC" eval "$tmp/na/auto.mtl" --load "$tmp/na/a.ckpt" 2>&1) &&
+     "$MTLC" predict "$tmp/na/auto.mtl" --load "$tmp/na/a.ckpt" $fm/t10k-images-idx3-ubyte.gz --json >"$tmp/na/p.json" 2>/dev/null &&
+     "$MTLC" emit-c "$tmp/na/auto.mtl" --infer --weights "$tmp/na/a.ckpt" -o "$tmp/na/out" >/dev/null 2>&1 &&
+     res=$($PY - "$tmp/na" "$ev" $fm/t10k-labels-idx1-ubyte.gz <<'PY'
+import gzip, json, re, struct, sys
+d, ev, labels = sys.argv[1], sys.argv[2], sys.argv[3]
+bad = []
+p = json.load(open(f"{d}/p.json"))["predictions"]
+lab = gzip.open(labels).read()[8:]
+acc = sum(x["item"]["class"] == lab[i] for i, x in enumerate(p)) / len(p)
+want = float(re.search(r"item\s+acc ([0-9.]+)", ev).group(1))
+if len(p) != 10000 or abs(acc - want) > 1e-9:
+    bad.append(f"predict scores {acc:.4f} on {len(p)} samples, eval {want:.4f}")
+raw = open(f"{d}/a.ckpt", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n])
+def tensor(name):
+    a, b = hdr[name]["data_offsets"]
+    return struct.unpack(f"<{(b - a) // 4}f", raw[8 + n + a:8 + n + b])
+h = open(f"{d}/out/autonorm.h").read()
+for k, name in (("MEAN", "image.normalize.mean"), ("STD", "image.normalize.std")):
+    got = float(re.search(rf"#define autonorm_image_{k} ([-0-9.e]+)f", h).group(1))
+    if abs(got - tensor(name)[0]) > 1e-7 * abs(got):
+        bad.append(f"header {k} {got} is not the checkpoint's {tensor(name)[0]}")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+); then
+    pass "normalize(auto): predict scores what eval does; emit-c --infer's header has the checkpoint's statistics"
+  else
+    fail "normalize(auto): predict scores what eval does; emit-c --infer's header has the checkpoint's statistics" "${res:-$ev}"
+  fi
 fi
 
 # 10. help: per command; the generated trainer's; extern "C" for C++

@@ -65,23 +65,26 @@ static void header_body(FILE *out, void *ctx) {
     InferInput *in = inf->inputs.data[i];
     if (!in->norm)
       continue;
-    if (in->norm->normalize != NORM_GIVEN) { /* normalize(auto) */
+    bool given = in->norm->normalize == NORM_GIVEN;
+    int64_t nv = given ? in->norm->n_norm : in->n_auto;
+    if (!nv) { /* normalize(auto), no checkpoint given */
       fprintf(out, "/* input %s is normalized as in training, per channel, by the statistics\n"
                    " * the checkpoint holds as %s.normalize.mean and %s.normalize.std */\n",
               in->name, in->name, in->name);
       continue;
     }
-    fprintf(out, "/* input %s is normalized as in training: (x - MEAN) / STD%s, 8-bit pixels as x / 255 */\n",
-            in->name, in->norm->n_norm > 1 ? " per channel (array initializers)" : "");
+    fprintf(out, "/* input %s is normalized as in training: (x - MEAN) / STD%s%s, 8-bit pixels as x / 255 */\n",
+            in->name, nv > 1 ? " per channel (array initializers)" : "",
+            given ? "" : ", the checkpoint's normalize(auto) statistics");
     for (int k = 0; k < 2; k++) {
-      const double *v = k ? in->norm->std : in->norm->mean;
+      const double *v = given ? (k ? in->norm->std : in->norm->mean) : (k ? in->auto_std : in->auto_mean);
       fprintf(out, "%s#define %s_%s_%s ", k ? "\n" : "", n, in->name, k ? "STD" : "MEAN");
-      fputs(in->norm->n_norm > 1 ? "{" : "", out);
-      for (int j = 0; j < in->norm->n_norm; j++) {
+      fputs(nv > 1 ? "{" : "", out);
+      for (int j = 0; j < nv; j++) {
         fputs(j ? ", " : "", out);
         emitc_float(out, v[j]);
       }
-      fputs(in->norm->n_norm > 1 ? "}" : "", out);
+      fputs(nv > 1 ? "}" : "", out);
     }
     fputc('\n', out);
   }

@@ -241,7 +241,7 @@ static void inputs(Infer *inf, Graph *g) {
     Node *x = g->inputs.data[i];
     InferInput *in = arena_alloc(a, sizeof *in);
     *in = (InferInput){x, x->name, x->dtype, shape_numel(x->shape), inf->in_bytes,
-                       norm_of(inf->u->m, x->name)};
+                       norm_of(inf->u->m, x->name), NULL, NULL, 0};
     inf->in_bytes += 4 * in->width * inf->batch;
     vec_push(a, &inf->inputs, in);
   }

@@ -276,6 +276,10 @@ typedef struct {
   int64_t width;
   int64_t offset;    /* bytes from the input struct's start */
   const DataBind *norm; /* the spec's normalization of it, or NULL */
+  /* normalize(auto) with --weights: the checkpoint's per-channel mean and
+   * std (n_auto values each), for the header */
+  const double *auto_mean, *auto_std;
+  int64_t n_auto;
 } InferInput;
 
 /* A unit whose one program (u->forward, "predict") is the evaluation

@@ -103,6 +103,25 @@ static const float *trained_tensor(void *ctx, const char *name) {
 }
 
 /* the inference unit, and its weights when a checkpoint is given */
+/* normalize(auto) inputs: the checkpoint's statistics, for the header */
+static void auto_stats(Arena *a, Infer *inf, const MtlModelInfo *info, const float *stats) {
+  for (int i = 0; i < inf->inputs.len; i++) {
+    InferInput *in = inf->inputs.data[i];
+    for (int k = 0; in->norm && in->norm->normalize == NORM_AUTO && k < info->n_inputs; k++) {
+      const MtlInputInfo *x = &info->inputs[k];
+      if (strcmp(x->name, in->name) || x->norm_stat < 0 || !stats)
+        continue;
+      double *mean = arena_alloc(a, sizeof(double) * (size_t)x->channels);
+      double *std = arena_alloc(a, sizeof(double) * (size_t)x->channels);
+      for (int64_t c = 0; c < x->channels; c++) {
+        mean[c] = stats[info->stat_tensors[x->norm_stat].offset + c];
+        std[c] = stats[info->stat_tensors[x->norm_stat + 1].offset + c];
+      }
+      in->auto_mean = mean, in->auto_std = std, in->n_auto = x->channels;
+    }
+  }
+}
+
 Infer *deploy_build(Arena *a, Model *m, const DeployOpts *o, float **weights) {
   bool *keep = arena_alloc(a, (size_t)m->tasks.len + 1);
   if (!deploy_tasks(m, o, keep))
@@ -117,6 +136,7 @@ Infer *deploy_build(Arena *a, Model *m, const DeployOpts *o, float **weights) {
     Trained t = {info, params, stats};
     *weights = arena_alloc(a, sizeof(float) * (size_t)(inf->n_weights + 1));
     bool ok = infer_fill_weights(inf, trained_tensor, &t, *weights);
+    auto_stats(a, inf, info, stats);
     free(params), free(stats);
     MTLC_ASSERT(ok); /* every tensor the layout names was checked to be there */
   }

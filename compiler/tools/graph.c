@@ -3,7 +3,9 @@
  * `dot`. Inputs at the top; a shared block's values in one cluster outside
  * every task (filled, and named with the tasks that share it); one cluster
  * per task holding its private copies (a cluster each) and its own layers,
- * down to its head and its loss; residual joins as "+"; each edge labelled
+ * down to its head and its loss; an experts block's shared experts in a
+ * cluster each inside the block's, and each task's gate, gated sum and own
+ * experts in a cluster of that task; residual joins as "+"; each edge labelled
  * with the shape that flows on it; a regularizer as a note tied to what it
  * pulls together. It draws the model; it checks nothing. */
 #include "tools/tools.h"
@@ -44,6 +46,14 @@ static void node(FILE *f, Arena *a, Model *m, const NetVal *v, const char *inden
     fputs(", shape=box, style=\"rounded,filled\", fillcolor=\"#dbe9f6\"];\n", f);
   } else if (v->kind == NV_ADD) {
     fputs("\"+\", shape=circle, width=0.3];\n", f);
+  } else if (v->kind == NV_CONCAT) {
+    fputs("\"concat\", shape=circle, width=0.3];\n", f);
+  } else if (v->kind == NV_GATE) {
+    dot_str(f, arena_printf(a, "gate: dense(%lld) softmax",
+                            (long long)(v->block->count + v->block->nprivate)));
+    fputs(", shape=box, style=filled, fillcolor=\"#e2f0d9\"];\n", f);
+  } else if (v->kind == NV_MIX) {
+    fputs("\"gated sum\", shape=invtrapezium, style=filled, fillcolor=\"#e2f0d9\"];\n", f);
   } else {
     dot_str(f, layer_call_text(a, m, v->layer));
     fputs(", shape=box];\n", f);
@@ -51,13 +61,16 @@ static void node(FILE *f, Arena *a, Model *m, const NetVal *v, const char *inden
 }
 
 /* the values of one cluster: a shared block (task NULL), a task's own
- * layers (block NULL) or a task's copy of a private block */
-static void values(FILE *f, Arena *a, Model *m, Block *b, Task *t, const char *indent) {
+ * layers (block NULL) or a task's copy of a private block (or its part of
+ * an experts block); expert > 0: only that shared expert's */
+static void values(FILE *f, Arena *a, Model *m, Block *b, Task *t, int expert,
+                   const char *indent) {
   for (int i = 0; i < m->vals.len; i++) {
     NetVal *v = m->vals.data[i];
     int pl = place(v);
-    if ((pl == 1 && !t && v->block == b) || (pl == 2 && !b && v->copy == t) ||
-        (pl == 3 && b && v->block == b && v->copy == t))
+    if (((pl == 1 && !t && v->block == b) || (pl == 2 && !b && v->copy == t) ||
+         (pl == 3 && b && v->block == b && v->copy == t)) &&
+        (!expert || v->expert == expert))
       node(f, a, m, v, indent);
   }
 }
@@ -85,15 +98,18 @@ static void task_cluster(FILE *f, Arena *a, Model *m, Task *t) {
   fputs(";\n    style=rounded; color=\"#555555\";\n", f);
   for (int i = 0; i < m->blocks.len; i++) {
     Block *b = m->blocks.data[i];
-    if (!b->is_private || !copies(m, b, t))
+    if (!(b->is_private || b->is_experts) || !copies(m, b, t))
       continue;
     fprintf(f, "    subgraph cluster_copy_%d_%d {\n      label=", t->index, i);
-    dot_str(f, arena_printf(a, "private %s: %s's copy", b->name, t->name));
+    dot_str(f, b->is_experts
+                   ? arena_printf(a, "experts %s: %s's gate%s and gated sum", b->name, t->name,
+                                  b->nprivate ? ", own experts" : "")
+                   : arena_printf(a, "private %s: %s's copy", b->name, t->name));
     fputs(";\n      style=\"dashed,filled\"; fillcolor=\"#f3f3f3\";\n", f);
-    values(f, a, m, b, t, "      ");
+    values(f, a, m, b, t, 0, "      ");
     fputs("    }\n", f);
   }
-  values(f, a, m, NULL, t, "    ");
+  values(f, a, m, NULL, t, 0, "    ");
   const char *lbl = t->label == LBL_CLASS ? arena_printf(a, "class(%lld)", (long long)t->label_n)
                     : t->label == LBL_BINARY ? "binary"
                     : arena_printf(a, "real[%lld]", (long long)t->label_n);
@@ -164,10 +180,20 @@ static void write_dot(FILE *f, Arena *a, Model *m) {
     if (b->is_private || !b->users.len)
       continue;
     fprintf(f, "  subgraph cluster_shared_%d {\n    label=", i);
-    dot_str(f, arena_printf(a, "shared %s: one copy, used by %s", b->name, users(a, b)));
+    dot_str(f, b->is_experts ? arena_printf(a, "experts %s: %lld shared, used by %s", b->name,
+                                            (long long)b->count, users(a, b))
+                             : arena_printf(a, "shared %s: one copy, used by %s", b->name,
+                                            users(a, b)));
     fputs(";\n    style=\"rounded,filled\"; fillcolor=\"#fff4c2\"; color=\"#b59b00\"; "
           "penwidth=2;\n", f);
-    values(f, a, m, b, NULL, "    ");
+    for (int k = 1; b->is_experts && k <= b->count; k++) {
+      fprintf(f, "    subgraph cluster_expert_%d_%d {\n      label=\"expert %d\"; style=dashed;\n",
+              i, k, k);
+      values(f, a, m, b, NULL, k, "      ");
+      fputs("    }\n", f);
+    }
+    if (!b->is_experts)
+      values(f, a, m, b, NULL, 0, "    ");
     fputs("  }\n", f);
   }
   for (int i = 0; i < m->tasks.len; i++)
