@@ -10,7 +10,8 @@
 #   make asan     the front end under ASan/UBSan on the robustness corpus
 #   make fuzz     each of the runtime's readers under libFuzzer, FUZZ_TIME s each
 #   make install  PREFIX=/usr/local DESTDIR=: mtlc, libmtlrt.a and .so, the
-#                 headers, mtlrt.pc (pkg-config) and the man page mtlc(1)
+#                 headers, mtlrt.pc (pkg-config) and the man page mtlc(1);
+#                 with MPI also libmtlc-mpi.so
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -35,7 +36,7 @@ SRCS = compiler/main.c \
        compiler/kir/build.c compiler/kir/passes.c compiler/kir/unit.c compiler/kir/print.c \
        compiler/kir/gemm.c compiler/kir/infer.c \
        compiler/back/abi.c compiler/back/emit_c.c compiler/back/emit_infer.c compiler/back/cbuild.c \
-       compiler/back/modinfo.c compiler/back/llvmload.c compiler/back/paths.c \
+       compiler/back/modinfo.c compiler/back/llvmload.c compiler/back/mpiload.c compiler/back/paths.c \
        compiler/tools/codegen_check.c compiler/tools/bench.c compiler/tools/plot.c \
        compiler/tools/graph.c compiler/tools/deploy.c compiler/tools/infer_check.c \
        compiler/tools/predict.c compiler/tools/image.c compiler/tools/gendata.c
@@ -50,10 +51,12 @@ CBLAS ?= 1
 RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_text.c runtime/mtl_data.c runtime/mtl_json.c \
           runtime/mtl_write.c runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_norm.c \
-          runtime/mtl_monitor.c runtime/mtl_cli.c runtime/mtl_solve.c runtime/mtl_balance.c
+          runtime/mtl_monitor.c runtime/mtl_cli.c runtime/mtl_solve.c runtime/mtl_balance.c \
+          runtime/mtl_dist.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
 RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h \
-          runtime/mtl_write.h runtime/mtl_monitor.h runtime/mtl_balance.h runtime/mtl_balance.def
+          runtime/mtl_write.h runtime/mtl_monitor.h runtime/mtl_balance.h runtime/mtl_balance.def \
+          runtime/mtl_dist.h
 ifeq ($(CBLAS),0)
 RT_CFLAGS = -DMTL_NO_BLAS
 BLAS_LIBS =
@@ -65,7 +68,21 @@ RT_LIB = $(B)/libmtlrt.a
 RT_SO  = $(B)/libmtlrt.so
 RT_PIC = $(RT_SRCS:runtime/%.c=$(B)/rt-pic/%.o)
 
-all: $(B)/mtlc $(B)/libmtlc-llvm.so
+# MPI (data-parallel training under mpirun): runtime/mtl_mpi.c, the only
+# file that sees <mpi.h>, in its own shared object that mtlc loads only
+# when it runs under a launcher; built when mpicc is found, MPI=0 skips it
+MPICC ?= mpicc
+MPI   ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+MPI_LIB = $(B)/libmtlc-mpi.so
+endif
+
+all: $(B)/mtlc $(B)/libmtlc-llvm.so $(MPI_LIB)
+
+mpi: $(B)/libmtlc-mpi.so
+
+$(B)/libmtlc-mpi.so: runtime/mtl_mpi.c runtime/mtl_dist.h runtime/mtl_model.h | $(B)
+	$(MPICC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -fPIC -shared -o $@ runtime/mtl_mpi.c
 
 $(B)/mtlc: $(OBJS) $(RT_LIB) $(B)/libmtlc-llvm.so
 	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(RT_LIB) $(BLAS_LIBS) $(LDLIBS) -ldl
@@ -120,7 +137,7 @@ deps:
 example: $(B)/mtlc
 	$(B)/mtlc train specs/fashion_hard.mtl
 
-test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text $(B)/test_balance
+test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text $(B)/test_balance $(MPI_LIB)
 	tests/run.sh
 
 bench: $(B)/mtlc
@@ -146,7 +163,7 @@ LIBDIR  = $(PREFIX)/lib
 INCDIR  = $(PREFIX)/include/mtlc
 MANDIR  = $(PREFIX)/share/man/man1
 PUB_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_balance.h \
-           runtime/mtl_balance.def
+           runtime/mtl_balance.def runtime/mtl_dist.h
 
 $(B)/mtlc.1: $(B)/mtlc tools/man.sh
 	tools/man.sh $(B)/mtlc >$@.tmp && mv $@.tmp $@
@@ -157,6 +174,7 @@ install: all $(RT_SO) $(B)/mtlc.1
 	  $(DESTDIR)$(INCDIR) $(DESTDIR)$(MANDIR)
 	install -m 755 $(B)/mtlc $(DESTDIR)$(BINDIR)/mtlc
 	install -m 755 $(B)/libmtlc-llvm.so $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-llvm.so
+	$(if $(MPI_LIB),install -m 755 $(MPI_LIB) $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-mpi.so)
 	install -m 644 $(RT_LIB) $(DESTDIR)$(LIBDIR)/libmtlrt.a
 	install -m 755 $(RT_SO) $(DESTDIR)$(LIBDIR)/libmtlrt.so.0
 	ln -sf libmtlrt.so.0 $(DESTDIR)$(LIBDIR)/libmtlrt.so
@@ -170,6 +188,7 @@ install: all $(RT_SO) $(B)/mtlc.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mtlc $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-llvm.so \
+	  $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-mpi.so \
 	  $(DESTDIR)$(LIBDIR)/libmtlrt.a $(DESTDIR)$(LIBDIR)/libmtlrt.so.0 \
 	  $(DESTDIR)$(LIBDIR)/libmtlrt.so $(DESTDIR)$(LIBDIR)/pkgconfig/mtlrt.pc \
 	  $(DESTDIR)$(MANDIR)/mtlc.1 $(addprefix $(DESTDIR)$(INCDIR)/,$(notdir $(PUB_HDRS)))
@@ -178,7 +197,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench bench-mtl bench-arch asan install uninstall fuzz fuzz-build clean
+.PHONY: all deps example test bench bench-mtl bench-arch asan install uninstall fuzz fuzz-build clean mpi
 
 # the runtime under AddressSanitizer and UBSan (clang-14), with libFuzzer's
 # coverage: a libFuzzer harness per reader (tests/fuzz_NAME.c) and the

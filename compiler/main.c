@@ -2,6 +2,7 @@
  * runs: read the spec, parse, check, then its own output. Exit codes: 0 ok,
  * 1 user error (a bad spec or file), 2 usage error. */
 #include "tools/tools.h"
+#include "back/mpiload.h"
 
 #include <errno.h>
 #include <string.h>
@@ -72,7 +73,8 @@ static const struct {
      "  state starts fresh); --log: a JSON line per epoch;\n"
      "--limit N: the first N samples of each split; -v: how\n"
      "  long each compiler phase took. Ctrl-C stops, says what\n"
-     "  was saved, exit status 130"},
+     "  was saved, exit status 130. Under mpirun -np N: data\n"
+     "  parallel over N ranks; rank 0 alone prints, logs, saves"},
     {"eval SPEC --load CKPT [--split test|valid|train] [--backend jit|c]\n"
      "           [--data SPLIT.NAME=PATH[:OPTIONS]] [--limit N]",
      "per-task metrics of a checkpoint on the test split, or\n"
@@ -537,11 +539,15 @@ int main(int argc, char **argv) {
     else if (o.cmd == CMD_EVAL)
       rc = mtl_eval_split(info, o.load, o.split ? o.split : "test", o.data, o.n_data, o.limit);
     else {
-      MtlTrainOpts t = {.epochs = o.epochs, .batch = batch, .threads = (int)o.threads,
+      bool mpi_ok;
+      const MtlComm *comm = mpi_launched(&mpi_ok);
+      MtlTrainOpts t = {.comm = comm, .epochs = o.epochs, .batch = batch, .threads = (int)o.threads,
                         .save = o.save, .resume = o.resume, .log = o.log,
                         .overrides = o.data, .n_overrides = o.n_data,
                         .limit_train = o.limit, .limit_test = o.limit, .watch = o.watch};
-      rc = mtl_train(info, &t);
+      rc = mpi_ok ? mtl_train(info, &t) : 1;
+      if (comm)
+        comm->finish();
     }
   }
   arena_free(a);

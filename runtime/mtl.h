@@ -193,6 +193,9 @@ typedef struct {
   bool quiet;
   const char *watch; /* TASK.METRIC or loss: the valid value that picks the best
                       * epoch; NULL: the spec's early_stop on=, else loss */
+  /* data parallel over these ranks when it has more than one
+   * (mtl_dist.h); only rank 0 prints, logs and saves */
+  const struct MtlComm *comm;
 } MtlTrainOpts;
 
 /* Trains with the model's recipe, printing per-epoch train loss, the
@@ -214,6 +217,9 @@ int mtl_eval_split(const MtlModelInfo *m, const char *ckpt, const char *split,
  * --data, --limit, --save, --best, --resume, --log, --threads, --eval,
  * --help; returns the exit status. */
 int mtl_main(const MtlModelInfo *m, int argc, char **argv);
+/* The same, data parallel over comm's ranks (mtl_dist.h; NULL: one
+ * process): a generated main.c built with -DMTL_MPI calls it. */
+int mtl_main_comm(const MtlModelInfo *m, int argc, char **argv, const struct MtlComm *comm);
 
 /* The learning rate of epoch `epoch` (0-based) under the model's schedule. */
 double mtl_schedule_lr(const MtlModelInfo *m, int64_t epoch, int64_t epochs);

@@ -176,8 +176,12 @@ static bool count(const char *s, int64_t max, int64_t *out) {
 }
 
 int mtl_main(const MtlModelInfo *m, int argc, char **argv) {
+  return mtl_main_comm(m, argc, argv, NULL);
+}
+
+int mtl_main_comm(const MtlModelInfo *m, int argc, char **argv, const struct MtlComm *comm) {
   const char *prog = argc > 0 && argv[0] ? argv[0] : "train", *eval = NULL;
-  MtlTrainOpts o = {0};
+  MtlTrainOpts o = {.comm = comm};
   MtlOverride ov[64];
   int64_t threads = 0;
   for (int i = 1; i < argc; i++) {

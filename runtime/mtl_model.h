@@ -208,6 +208,19 @@ typedef struct MtlModelInfo {
   void (*train_end)(float *params, float *grads, float *state, float *stats, float *act,
                     const void *const *data, int64_t B, const float *hyper,
                     uint64_t step_seed, float *losses, float *bal);
+  /* train_step in two, for data parallelism (mtl_dist.h): grad_step
+   * computes the gradients into grads (zeroed by the caller), the losses
+   * and the running statistics; update_step clips the gradients (when
+   * the recipe does, by their global norm) and applies the optimizer.
+   * Both take train_step's arguments; one after the other is train_step,
+   * bit for bit. NULL, as train_step, under a balance method other than
+   * static. */
+  void (*grad_step)(float *params, float *grads, float *state, float *stats, float *act,
+                    const void *const *data, int64_t B, const float *hyper,
+                    uint64_t step_seed, float *losses);
+  void (*update_step)(float *params, float *grads, float *state, float *stats, float *act,
+                      const void *const *data, int64_t B, const float *hyper,
+                      uint64_t step_seed, float *losses);
 } MtlModelInfo;
 
 #endif

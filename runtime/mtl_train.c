@@ -11,7 +11,9 @@
  * parameter or an optimizer state that turns non-finite stops the run
  * (exit status 1) before it is saved. Reads and writes files only through
  * mtl_data.c and mtl_ckpt.c, and the log's whole lines through
- * mtl_write.c; a failed write of the log or of stdout fails the run. */
+ * mtl_write.c; a failed write of the log or of stdout fails the run. Data
+ * parallel over ranks (mtl_dist.h) when mtl_train is given a communicator. */
+#include "mtl_dist.h"
 #include "mtl_monitor.h"
 #include "mtl_write.h"
 
@@ -68,6 +70,15 @@ static double now(void) {
 
 static int fail(void) {
   fprintf(stderr, "mtlc: %s\n", mtl_error());
+  return 1;
+}
+
+/* an error of one rank of several names the rank */
+static int fail_rank(const MtlComm *c) {
+  if (c && c->size > 1 && c->rank > 0)
+    fprintf(stderr, "mtlc: rank %d: %s\n", c->rank, mtl_error());
+  else
+    fail();
   return 1;
 }
 
@@ -436,7 +447,10 @@ typedef struct {
   double weights[64]; /* the epoch's mean weights */
   int log; /* the --log file, or -1 */
   bool tty;
-  MtlMonitor mon;
+  const MtlComm *comm; /* data parallel: more than one rank, else NULL */
+  bool lead;           /* rank 0, or the only process: prints, logs, saves */
+  bool local_fault;    /* this rank's own setup failed */
+  MtlMonitor mon;      /* rank 0's, broadcast after every epoch */
   char *best_path;     /* the best epoch's checkpoint, beside --save's */
   int64_t saved_epoch, best_saved; /* what the checkpoints hold: epochs, 0: none */
   bool interrupted;
@@ -539,11 +553,17 @@ static void on_sigint(int sig) {
   stop_requested = 1;
 }
 
+/* Whether to stop before this step: Ctrl-C here, or on any rank (the
+ * ranks stop at the same step) */
+static bool stop_now(const Trainer *tr) {
+  return tr->comm ? mtl_dist_any(tr->comm, stop_requested) : stop_requested;
+}
+
 /* One epoch over the train split; fills loss[t] (per-sample means),
  * reg[r] (the regularizers' values, averaged the same way), the mean
  * balancing weights, and *lr_last, the last step's rate. False when
- * interrupted, or (mtl_error() set) when a loss, a gradient or a weight is
- * not finite or the log cannot be written. */
+ * interrupted, or (mtl_error() set) when a rank failed, when a loss, a
+ * gradient or a weight is not finite or the log cannot be written. */
 static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, double *reg,
                         double *lr_last) {
   const MtlModelInfo *m = tr->m;
@@ -561,16 +581,19 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
   shuffle(tr->b.idx, n, &tr->rng);
   *lr_last = lr;
   for (int64_t s = 0; s < steps; s++) {
-    if (stop_requested) {
+    if (stop_now(tr)) {
       tr->interrupted = true;
       if (tr->tty)
         fputs("\r\033[K", stderr);
-      fprintf(stderr, "mtlc: interrupted in epoch %" PRId64 ", after step %" PRId64 " of %"
-              PRId64 "\n", epoch + 1, s, steps);
+      if (tr->lead)
+        fprintf(stderr, "mtlc: interrupted in epoch %" PRId64 ", after step %" PRId64 " of %"
+                PRId64 "\n", epoch + 1, s, steps);
       return false;
     }
-    int64_t from = s * tr->B, B = n - from < tr->B ? n - from : tr->B;
-    gather(&tr->b, &tr->train, tr->b.idx + from, B);
+    int64_t from = s * tr->B, B = n - from < tr->B ? n - from : tr->B, lo = 0, nb = B;
+    if (tr->comm)
+      mtl_dist_shard(tr->comm, B, &lo, &nb);
+    gather(&tr->b, &tr->train, tr->b.idx + from + lo, nb);
     int64_t t = ++tr->step, t_opt = t - tr->opt_start;
     float *hyper = tr->b.hyper;
     *lr_last = mtl_step_lr(m, lr, t);
@@ -578,24 +601,34 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     hyper[MTL_HYPER_C1] = (float)(1 - pow(b1, (double)t_opt));
     hyper[MTL_HYPER_C2] = (float)(1 - pow(b2, (double)t_opt));
     memset(tr->b.grads, 0, (size_t)m->n_params * sizeof(float));
-    /* the balancer sets the tasks' weights in hyper[] and runs the step */
-    MtlStep st = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
-                  (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses, t,
-                  epoch};
-    if (!mtl_balance_step(tr->bal, &st)) {
-      if (tr->tty)
-        fputs("\r\033[K", stderr);
-      (void)losses_finite(tr, losses, epoch, s, steps); /* a loss's message names its line */
-      return false;
+    const double *w = NULL; /* the balancer's weights */
+    if (tr->comm) { /* static balance only (mtl_train refuses the others) */
+      for (int k = 0; k < T && MTL_HYPER_TASKS + k < m->n_hyper; k++)
+        hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
+      if (!mtl_dist_step(tr->comm, m, tr->b.params, tr->b.grads, tr->b.state, tr->b.stats,
+                         tr->b.act, (const void *const *)tr->b.data, nb, B, hyper,
+                         step_seed(m->seed, t), losses))
+        return false;
+    } else {
+      /* the balancer sets the tasks' weights in hyper[] and runs the step */
+      MtlStep st = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
+                    (const void *const *)tr->b.data, B, hyper, step_seed(m->seed, t), losses, t,
+                    epoch};
+      if (!mtl_balance_step(tr->bal, &st)) {
+        if (tr->tty)
+          fputs("\r\033[K", stderr);
+        (void)losses_finite(tr, losses, epoch, s, steps); /* a loss's message names its line */
+        return false;
+      }
+      w = mtl_balance_weights(tr->bal);
     }
-    const double *w = mtl_balance_weights(tr->bal);
     for (int k = 0; k < T + m->n_regs; k++)
       *(k < T ? &loss[k] : &reg[k - T]) += (double)losses[k] * (double)B;
-    for (int k = 0; k < T; k++)
+    for (int k = 0; w && k < T; k++)
       tr->weights[k] += w[k] / (double)steps;
     if (!losses_finite(tr, losses, epoch, s, steps))
       return false;
-    if (tr->log >= 0 && m->balance != MTL_BAL_STATIC && !log_line(tr, NULL, t, epoch + 1, w))
+    if (tr->log >= 0 && w && m->balance != MTL_BAL_STATIC && !log_line(tr, NULL, t, epoch + 1, w))
       return false;
     double tn = now();
     if (tr->tty && (tn - drawn > 0.1 || s + 1 == steps)) {
@@ -671,12 +704,18 @@ static bool run_epochs(Trainer *tr, int64_t first) {
   for (int64_t e = first; e < tr->epochs && !mtl_monitor_stop(&tr->mon); e++) {
     double t0 = now(), lr = mtl_schedule_lr(m, e, tr->epochs), lr_last;
     if (!train_epoch(tr, e, lr, loss, reg, &lr_last) || !state_finite(tr, e))
-      return false; /* interrupted, or not finite */
-    if (tr->have_valid)
+      return false; /* interrupted, a rank failed, or not finite */
+    /* rank 0 evaluates and decides; the others learn whether to stop */
+    if (tr->have_valid && tr->lead)
       evaluate(&tr->b, &tr->valid, valid);
-    if (tr->have_test)
+    if (tr->have_test && tr->lead)
       evaluate(&tr->b, &tr->test, test);
-    bool improved = tr->have_valid && mtl_monitor_update(&tr->mon, e + 1, watched(m, &tr->mon, valid));
+    bool improved = tr->have_valid && tr->lead &&
+                    mtl_monitor_update(&tr->mon, e + 1, watched(m, &tr->mon, valid));
+    if (tr->comm && !tr->comm->bcast(&tr->mon, sizeof tr->mon)) {
+      mtl_set_error("rank %d: rank 0's early-stop decision did not arrive", tr->comm->rank);
+      return false;
+    }
     Epoch ep = {.epoch = e + 1, .epochs = tr->epochs, .lr = lr_last, .secs = now() - t0,
                 .train = loss, .reg = reg,
                 .weights = m->balance != MTL_BAL_STATIC ? tr->weights : NULL, .valid = tr->have_valid ? valid : NULL,
@@ -774,9 +813,8 @@ static bool resume(Trainer *tr, int64_t *first) {
   return true;
 }
 
-/* Data, buffers, initial or resumed state, normalize(auto), the log; then
- * the epochs. */
-static bool train(Trainer *tr) {
+/* Data, buffers, initial or resumed state (rank 0's alone), the log. */
+static bool setup(Trainer *tr, int64_t *first_epoch) {
   const MtlModelInfo *m = tr->m;
   const MtlTrainOpts *o = tr->o;
   if (!load_splits(tr))
@@ -794,7 +832,9 @@ static bool train(Trainer *tr) {
   if (!bufs_alloc(&tr->b, m, tr->train.n, true) || !(tr->bal = mtl_balancer_new(m)))
     return false;
   int64_t first = 0;
-  if (o->resume) {
+  if (tr->comm && !tr->lead) {
+    /* rank 0's state comes in train() */
+  } else if (o->resume) {
     if (!resume(tr, &first))
       return false;
   } else {
@@ -802,14 +842,53 @@ static bool train(Trainer *tr) {
     mtl_rng_seed(&tr->rng, m->seed ^ SHUFFLE_STREAM);
     mtl_norm_stats(&tr->train, m, tr->b.stats);
   }
-  mtl_normalize_auto(&tr->train, m, tr->b.stats);
-  mtl_normalize_auto(&tr->test, m, tr->b.stats);
-  mtl_normalize_auto(&tr->valid, m, tr->b.stats);
+  *first_epoch = first;
   if (o->log && (tr->log = open(o->log, O_WRONLY | O_CREAT | O_CLOEXEC |
                                  (o->resume ? O_APPEND : O_TRUNC), 0666)) < 0) {
     mtl_set_error("%s: cannot open the log: %s", o->log, strerror(errno));
     return false;
   }
+  return true;
+}
+
+/* the options every rank must share, hashed */
+static uint64_t options_hash(const Trainer *tr) {
+  const MtlTrainOpts *o = tr->o;
+  int64_t v[] = {tr->B, tr->epochs, o->limit_train, o->limit_test, o->resume != NULL};
+  uint64_t h = mtl_hash(0xcbf29ce484222325ull, v, sizeof v);
+  for (int i = 0; i < o->n_overrides; i++)
+    h = mtl_hash_str(mtl_hash_str(mtl_hash_str(h, o->overrides[i].split), o->overrides[i].name),
+                     o->overrides[i].path);
+  return mtl_hash_str(h, o->watch); /* --best: every rank must accept it */
+}
+
+/* Set up (every rank agreeing that it could), rank 0's state to every
+ * rank (with the loop's: the epoch, the optimizer's first step, the
+ * monitor), normalize(auto) by its statistics, then the epochs. */
+static bool train(Trainer *tr, bool *started) {
+  const MtlModelInfo *m = tr->m;
+  int64_t first = 0;
+  bool ok = setup(tr, &first);
+  tr->local_fault = !ok;
+  if (tr->comm) {
+    if (!mtl_dist_agree(tr->comm, ok))
+      return false;
+    if (!mtl_dist_sync(tr->comm, m, tr->b.params, tr->b.state, tr->b.stats, &tr->step,
+                       tr->rng.s))
+      return false;
+    if (!tr->comm->bcast(&first, sizeof first) ||
+        !tr->comm->bcast(&tr->opt_start, sizeof tr->opt_start) ||
+        !tr->comm->bcast(&tr->mon, sizeof tr->mon)) {
+      mtl_set_error("rank %d: rank 0's state did not arrive", tr->comm->rank);
+      return false;
+    }
+  } else if (!ok) {
+    return false;
+  }
+  *started = true;
+  mtl_normalize_auto(&tr->train, m, tr->b.stats);
+  mtl_normalize_auto(&tr->test, m, tr->b.stats);
+  mtl_normalize_auto(&tr->valid, m, tr->b.stats);
   return run_epochs(tr, first);
 }
 
@@ -853,9 +932,21 @@ char *mtl_best_path(const char *save) {
 int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (!check_model(m) || !mtl_check_overrides(m, o->overrides, o->n_overrides))
     return fail();
-  Trainer tr = {.m = m, .o = o, .log = -1};
+  const MtlComm *c = o->comm && o->comm->size > 1 ? o->comm : NULL;
+  MtlTrainOpts mine = *o;
+  if (c && c->rank > 0)
+    mine.quiet = true, mine.save = mine.log = NULL;
+  Trainer tr = {.m = m, .o = &mine, .comm = c, .lead = !c || c->rank == 0, .log = -1};
   tr.B = o->batch > 0 ? o->batch : m->batch;
   tr.epochs = o->epochs > 0 ? o->epochs : m->epochs;
+  if (c && m->balance != MTL_BAL_STATIC) { /* every rank decides alike: no collective */
+    mtl_set_error("model %s: balance %s does not train data parallel yet (its per-task "
+                  "gradients are not reduced over ranks); train it in one process, without "
+                  "mpirun", m->name, mtl_balance_name(m->balance));
+    return tr.lead ? fail() : 1;
+  }
+  if (c && !mtl_dist_check(c, m, options_hash(&tr), tr.B))
+    return tr.lead ? fail() : 1;
   if (tr.B < 1 || tr.B > m->batch_max) {
     mtl_set_error("batch %" PRId64 " is not in 1..%" PRId64 ", the largest model %s was "
                   "built for", tr.B, m->batch_max, m->name);
@@ -867,25 +958,34 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   if (o->threads > 0)
     openblas_set_num_threads(o->threads);
 #endif
-  if (o->save && !save_dir_ok(o->save))
+  bool ok = !mine.save || save_dir_ok(mine.save);
+  if (c && !mtl_dist_agree(c, ok))
+    return ok && !tr.lead ? 1 : fail_rank(c);
+  if (!ok)
     return fail();
-  if (o->save && !(tr.best_path = mtl_best_path(o->save))) {
+  if (mine.save && !(tr.best_path = mtl_best_path(mine.save))) {
     mtl_set_error("out of memory");
     return fail();
   }
-  tr.tty = !o->quiet && isatty(fileno(stderr));
+  tr.tty = !mine.quiet && isatty(fileno(stderr));
   struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = SA_RESETHAND}, old;
   sigemptyset(&sa.sa_mask);
   stop_requested = 0;
   sigaction(SIGINT, &sa, &old);
-  bool ok = train(&tr);
+  bool started = false;
+  ok = train(&tr, &started);
   sigaction(SIGINT, &old, NULL);
+  if (!ok && c && started && !tr.interrupted) {
+    /* a fault mid-training: the other ranks wait in a collective */
+    fail_rank(c);
+    c->abort(1);
+  }
   if (tr.log >= 0 && close(tr.log) != 0 && ok) {
     mtl_set_error("%s: cannot write the log: %s", o->log, strerror(errno));
     ok = false;
   }
   ok = ok && stdout_ok();
-  if (tr.interrupted)
+  if (tr.interrupted && tr.lead)
     report_interrupt(&tr);
   bufs_free(&tr.b);
   mtl_balancer_free(tr.bal);
@@ -893,7 +993,12 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   mtl_split_free(&tr.test);
   mtl_split_free(&tr.valid);
   free(tr.best_path);
-  return tr.interrupted ? 130 : ok ? 0 : fail();
+  if (tr.interrupted)
+    return 130;
+  if (ok)
+    return 0;
+  /* the rank that failed says why; rank 0 says which one it was */
+  return !c || tr.lead || tr.local_fault ? fail_rank(c) : 1;
 }
 
 int mtl_eval_split(const MtlModelInfo *m, const char *ckpt, const char *split,

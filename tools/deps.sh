@@ -3,20 +3,26 @@
 # machine lacks; skips what is present, so running it twice is cheap.
 # Uses sudo when not root. With --tests it adds what some tests compare
 # against (PyTorch, under /usr/bin/python3), render with (Graphviz for
-# mtlc graph, rsvg-convert for mtlc plot's PNG, a C++ compiler, man) and the
+# mtlc graph, rsvg-convert for mtlc plot's PNG, a C++ compiler, man), the
 # deployment checks' tools (clang-14, valgrind, the aarch64 and Cortex-M
-# cross compilers, newlib and qemu-user): .ci/run uses it, so CI runs those
-# tests instead of skipping them. --cross adds only the deployment tools.
+# cross compilers, newlib and qemu-user) and Open MPI (for tests/t_mpi.sh):
+# .ci/run uses it, so CI runs those tests instead of skipping them.
+# --cross adds only the deployment tools; --mpi only Open MPI (mpicc for
+# build/libmtlc-mpi.so, mpirun for data-parallel training).
 set -eu
 # clang-14 and libclang-rt-14-dev: the libFuzzer harnesses (make fuzz, in
 # make test) and the deployment checks
 want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools clang-14 libclang-rt-14-dev dataset-fashion-mnist"
 cross="valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
-if [ "${1:-}" = --tests ]; then
-  want="$want python3-torch python3-numpy python3-scipy graphviz librsvg2-bin g++ man-db $cross"
-elif [ "${1:-}" = --cross ]; then
-  want="$want $cross"
-fi
+mpi="libopenmpi-dev openmpi-bin"
+for arg in "$@"; do
+  case $arg in
+  --tests) want="$want python3-torch python3-numpy python3-scipy graphviz librsvg2-bin g++ man-db $cross $mpi" ;;
+  --cross) want="$want $cross" ;;
+  --mpi) want="$want $mpi" ;;
+  *) echo "usage: tools/deps.sh [--tests] [--cross] [--mpi]" >&2; exit 2 ;;
+  esac
+done
 missing=""
 for p in $want; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -134,6 +134,8 @@ static const AbiField info_fields[] = {
     FN(MtlModelInfo, forward),
     FN(MtlModelInfo, train_begin),
     FN(MtlModelInfo, train_end),
+    FN(MtlModelInfo, grad_step),
+    FN(MtlModelInfo, update_step),
 };
 const AbiStruct abi_model_info = STRUCT(MtlModelInfo, info_fields);
 
@@ -183,12 +185,14 @@ const char *abi_elem_ctype(const AbiField *f) {
                                  : f->elem_kind == AF_F32 ? "float" : "int32_t";
 }
 
-/* a model balanced by static trains with train_step, any other with
- * train_begin and train_end */
+/* a model balanced by static trains with train_step (or its two halves
+ * grad_step and update_step, data parallel), any other with train_begin
+ * and train_end */
 bool abi_fn_defined(const void *info, const AbiField *f) {
   const MtlModelInfo *m = info;
   bool phases = !strcmp(f->fn, "train_begin") || !strcmp(f->fn, "train_end");
-  if (phases || !strcmp(f->fn, "train_step"))
+  if (phases || !strcmp(f->fn, "train_step") || !strcmp(f->fn, "grad_step") ||
+      !strcmp(f->fn, "update_step"))
     return phases == (m->balance != MTL_BAL_STATIC);
   return true;
 }

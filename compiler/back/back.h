@@ -69,6 +69,7 @@ bool emit_llvm_file(Unit *u, const char *path, bool obj, const char *triple,
 /* ---- paths.c: the runtime's headers and the LLVM back end, found beside mtlc ---------- */
 const char *mtlc_runtime_dir(void); /* the folder of mtl_kernel.h, mtl_model.h */
 const char *mtlc_llvm_lib(void);    /* libmtlc-llvm.so */
+const char *mtlc_mpi_lib(void);     /* libmtlc-mpi.so */
 
 /* the inference-only form (emit-llvm --infer): object code or text at path,
  * weights embedded, NAME.h beside it */

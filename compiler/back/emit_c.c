@@ -403,12 +403,20 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
   fputs(" */\n\n", out);
   fprintf(out, "/* seeded initialization, PyTorch's defaults */\n"
                "void %s_init(float *params, float *stats, uint64_t seed);\n", n);
-  if (m->balance.kind == MTL_BAL_STATIC)
+  if (m->balance.kind == MTL_BAL_STATIC) {
     fprintf(out, "/* one step: forward, backward, update */\n"
                  "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
                  "                   float *act, const void *const *data, int64_t B,\n"
                  "                   const float *hyper, uint64_t seed, float *losses);\n", n);
-  else
+    fprintf(out, "/* the step in two, for data parallelism: the gradients (into grads), the\n"
+                 " * losses and the running statistics; then the optimizer's update from\n"
+                 " * grads. grad_step, then update_step, is train_step. */\n");
+    for (int i = 0; i < 2; i++)
+      fprintf(out, "void %s_%s(float *params, float *grads, float *state, float *stats,\n"
+                   "                   float *act, const void *const *data, int64_t B,\n"
+                   "                   const float *hyper, uint64_t seed, float *losses);\n",
+              n, i ? "update_step" : "grad_step");
+  } else {
     fprintf(out, "/* one step in two phases around the runtime's balancer (balance %s):\n"
                  " * the forward pass%s, then the rest;\n"
                  " * bal[] holds %s_N_BAL floats (mtl_model.h) */\n"
@@ -420,6 +428,7 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
                  "                  const float *hyper, uint64_t seed, float *losses, float *bal);\n",
             balance_text(u->a, &m->balance),
             u->n_bal ? ", each task's gradients and their Gramian" : "", n, n, n);
+  }
   fprintf(out, "/* evaluation: per-task mean losses and outputs; no dropout, running statistics */\n"
                "void %s_eval_step(const float *params, const float *stats, float *act,\n"
                "                  const void *const *data, int64_t B, float *losses,\n"
@@ -515,6 +524,16 @@ static void emit_source(FILE *out, Unit *u, const char *cmdline) {
                  "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n);
     calls(out, u->a, t, 0, t->calls.len);
     fputs("}\n\n", out);
+    Program *parts[2] = {u->grad, u->update};
+    for (int i = 0; i < 2; i++) {
+      fprintf(out, "void %s_%s(float *params, float *grads, float *state, float *stats,\n"
+                   "                   float *act, const void *const *data, int64_t B,\n"
+                   "                   const float *hyper, uint64_t seed, float *losses) {\n"
+                   "  (void)params, (void)grads, (void)state, (void)stats, (void)act, (void)data;\n"
+                   "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n, parts[i]->name);
+      calls(out, u->a, parts[i], 0, parts[i]->calls.len);
+      fputs("}\n\n", out);
+    }
   }
   for (int phase = 0; phase < 2 && u->m->balance.kind != MTL_BAL_STATIC; phase++) {
     fprintf(out, "void %s_train_%s(float *params, float *grads, float *state, float *stats,\n"
@@ -547,9 +566,20 @@ static void emit_main(FILE *out, Unit *u, const char *cmdline) {
           " * (mtl_main) over the generated model. Build:\n"
           " *   cc -O2 main.c %s.c $(pkg-config --cflags --libs mtlrt)\n"
           " * or with -I RUNTIME -L LIB -lmtlrt -lopenblas -lz -lm. Run ./train --help\n"
-          " * for its options. */\n", n);
-  fprintf(out, "#include <mtl.h>\n#include \"%s.h\"\n\n"
-               "int main(int argc, char **argv) { return mtl_main(&%s_info, argc, argv); }\n", n, n);
+          " * for its options. Data parallel under mpirun: build with mpicc -DMTL_MPI,\n"
+          " * adding RUNTIME/mtl_mpi.c (README: Data-parallel training over MPI). */\n", n);
+  fprintf(out, "#include <mtl.h>\n#ifdef MTL_MPI\n#include <stdio.h>\n#include <mtl_dist.h>\n#endif\n"
+               "#include \"%s.h\"\n\n", n);
+  fprintf(out,
+          "int main(int argc, char **argv) {\n"
+          "#ifdef MTL_MPI\n"
+          "  const MtlComm *comm = mtl_mpi_comm();\n"
+          "  if (!comm) {\n    fputs(\"train: MPI_Init failed\\n\", stderr);\n    return 1;\n  }\n"
+          "  int rc = mtl_main_comm(&%s_info, argc, argv, comm);\n"
+          "  comm->finish();\n  return rc;\n"
+          "#else\n"
+          "  return mtl_main(&%s_info, argc, argv);\n"
+          "#endif\n}\n", n, n);
 }
 
 /* ---- the files ------------------------------------------------------------------ */

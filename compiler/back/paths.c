@@ -4,8 +4,9 @@
  *   build tree   ROOT/build/mtlc       ROOT/runtime/mtl_NAME.h, ROOT/build/libmtlc-llvm.so
  *   installed    PREFIX/bin/mtlc       PREFIX/include/mtlc/mtl_NAME.h,
  *                                      PREFIX/lib/mtlc/libmtlc-llvm.so
- * $MTLC_RUNTIME (the headers' folder) and $MTLC_LLVM_LIB (the back end's
- * file) override them. */
+ * (and libmtlc-mpi.so beside libmtlc-llvm.so, when MPI was built).
+ * $MTLC_RUNTIME (the headers' folder), $MTLC_LLVM_LIB (the back end's
+ * file) and $MTLC_MPI_LIB override them. */
 #include "back/back.h"
 
 #include <limits.h>
@@ -55,4 +56,10 @@ const char *mtlc_llvm_lib(void) {
   static char path[PATH_MAX + 64];
   static const char *const cands[] = {"../lib/mtlc", "."};
   return locate("MTLC_LLVM_LIB", cands, "libmtlc-llvm.so", false, path, sizeof path);
+}
+
+const char *mtlc_mpi_lib(void) {
+  static char path[PATH_MAX + 64];
+  static const char *const cands[] = {"../lib/mtlc", "."};
+  return locate("MTLC_MPI_LIB", cands, "libmtlc-mpi.so", false, path, sizeof path);
 }

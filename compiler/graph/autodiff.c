@@ -145,6 +145,7 @@ void add_updates(Graph *g) {
     vec_push(g->a, &g->updates, u);
   }
   g->cur_span = (Span){0, 0};
+  g->step_start = g->nodes.len;
   if (g->m->train.clip > 0)
     add_clip(g, g->m->train.clip);
   for (int i = 0; i < g->params.len; i++) {

@@ -109,6 +109,8 @@ typedef struct {
   Vec pending; /* Pending*: effects lowering asked for, made by add_updates */
   int nforward;     /* nodes[0 .. nforward) compute the forward pass */
   int update_start; /* nodes[update_start ..) are optimizer states and updates */
+  int step_start;   /* nodes[step_start ..) the optimizer's step: clipping and the
+                     * updates, after the effects (update_step, kir/unit.c) */
   Span cur_span;    /* span given to new nodes */
   const char *cur_where; /* where given to new nodes */
   Node **netval;    /* by NetVal id: the node of each value of the nets */

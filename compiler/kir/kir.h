@@ -160,6 +160,11 @@ typedef struct {
   Vec kernels;  /* Kernel*, distinct, in order of first use */
   Vec bufs;     /* Buf*, by id */
   Program *train, *eval, *forward;
+  /* the train step in two, for data parallelism: grad_step is its calls
+   * but the optimizer updates (gradients, losses, running statistics),
+   * update_step the updates alone; one after the other is train_step.
+   * Both are views of train's calls and its memory plan. */
+  Program *grad, *update;
   int64_t n_params, n_state, n_stats, n_act; /* floats in each group */
   int n_hyper;
   int64_t n_bal;  /* floats of bal[]: the T x T Gramian of a gradient method, or 0 */

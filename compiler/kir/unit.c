@@ -273,7 +273,8 @@ static void name_shared_kernels(Unit *u) {
  * ...) and the macros of NAME.h (NAME_BATCH_MAX, ...); kir_exports are the
  * linker's, the rest stay in the translation unit. */
 const char *const kir_exports[] = {"init", "train_step", "eval_step", "forward", "info",
-                                   "predict", NULL};
+                                   "predict", "grad_step", "update_step", "train_begin",
+                                   "train_end", NULL};
 static const char *const header_macros[] = {"BATCH_MAX", "N_PARAMS", "N_STATE", "N_STATS",
                                             "N_ACT", "N_HYPER", "N_TASKS", "N_WORK", NULL};
 
@@ -384,6 +385,44 @@ static void param_alignment(Unit *u) {
     }
 }
 
+/* whether one of p's calls [from, to) writes b */
+static bool written_since(const Program *p, int from, int to, const Buf *b) {
+  for (int i = from; i < to; i++) {
+    KCall *c = p->calls.data[i];
+    for (int j = 0; j < c->k->nparams; j++)
+      if (c->args[j] == b && c->k->params[j].written)
+        return true;
+  }
+  return false;
+}
+
+/* train's calls with (update) or without (grad) the optimizer's step
+ * (the graph's nodes from step_start: clipping, which needs the complete
+ * gradients, and the updates), in train's arena: the step reads
+ * parameters, gradients, optimizer state, hyper[] and what its own calls
+ * wrote, and nothing else lives across the split */
+static Program *train_part(Unit *u, const char *name, bool update, int step_start) {
+  Program *p = arena_alloc(u->a, sizeof(Program));
+  *p = *u->train;
+  p->name = name;
+  p->calls = (Vec){0};
+  int first = (int)u->train->calls.len;
+  for (int i = 0; i < u->train->calls.len; i++) {
+    KCall *c = u->train->calls.data[i];
+    bool is_update = c->node->id >= step_start;
+    if (is_update != update)
+      continue;
+    if (update && first > i)
+      first = i;
+    for (int j = 0; update && j < c->k->nparams; j++)
+      MTLC_ASSERT(c->args[j]->kind != BUF_ACT || c->args[j]->scratch ||
+                  !c->k->params[j].read || written_since(u->train, first, i, c->args[j]));
+    vec_push(u->a, &p->calls, c);
+    c->k->ncalls++;
+  }
+  return p;
+}
+
 /* the kernels no program calls any more */
 static void drop_uncalled(Unit *u) {
   int k = 0;
@@ -424,6 +463,10 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
                         1u << BUF_LOSS | 1u << BUF_BAL);
   train_split(u->train);
   kir_plan(u, u->train);
+  if (m->balance.kind == MTL_BAL_STATIC) { /* the halves of data parallelism */
+    u->grad = train_part(u, "grad_step", false, tg->step_start);
+    u->update = train_part(u, "update_step", true, tg->step_start);
+  }
 
   u->eval = kir_program(u, PROG_EVAL, "eval_step", lower(a, m, false));
   u->eval->split = u->eval->calls.len;

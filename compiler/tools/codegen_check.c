@@ -151,6 +151,36 @@ static void compare_group(Report *r, Unit *u, Vec *nodes, Interp *I, const float
   }
 }
 
+/* grad_step then update_step from the step's start must be train_step bit
+ * for bit: data parallelism runs them with an allreduce between */
+static void compare_split(Report *r, Unit *u, const MtlModelInfo *info, const float *params0,
+                          const float *stats0, void **data, int64_t B, const float *hyper,
+                          uint64_t seed, const float *params, const float *grads,
+                          const float *state, const float *stats, const float *losses) {
+  size_t np = (size_t)u->n_params + 1, ns = (size_t)u->n_state + 1, nt = (size_t)u->n_stats + 1;
+  float *p = xcalloc(np, sizeof(float)), *g = xcalloc(np, sizeof(float));
+  float *st = xcalloc(ns, sizeof(float)), *sa = xcalloc(nt, sizeof(float));
+  float *act = xcalloc((size_t)u->n_act + 1, sizeof(float));
+  int64_t nl = info->n_tasks + info->n_regs; /* the tasks' losses, the regularizers' values */
+  float *l = xcalloc((size_t)nl, sizeof(float));
+  memcpy(p, params0, sizeof(float) * (size_t)u->n_params);
+  memcpy(sa, stats0, sizeof(float) * (size_t)u->n_stats);
+  info->grad_step(p, g, st, sa, act, (const void *const *)data, B, hyper, seed, l);
+  info->update_step(p, g, st, sa, act, (const void *const *)data, B, hyper, seed, l);
+  struct { const char *what; const float *got, *want; int64_t n; } parts[] = {
+      {"parameters", p, params, u->n_params}, {"gradients", g, grads, u->n_params},
+      {"optimizer state", st, state, u->n_state}, {"running statistics", sa, stats, u->n_stats},
+      {"losses", l, losses, nl}};
+  for (int i = 0; i < 5; i++) {
+    bool ok = !memcmp(parts[i].got, parts[i].want, sizeof(float) * (size_t)parts[i].n);
+    r->ok &= ok;
+    if (!r->quiet || !ok)
+      printf("%-44s %10lld %s\n", arena_printf(u->a, "grad_step + update_step: %s", parts[i].what),
+             (long long)parts[i].n, ok ? "bit-identical" : "differ  FAIL");
+  }
+  free(p), free(g), free(st), free(sa), free(act), free(l);
+}
+
 int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) {
   Model *m = u->m;
   int64_t B = u->batch_max, T = m->tasks.len;
@@ -203,6 +233,8 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
   if (!phased) {
     interp_run(I, 0, g->nodes.len);
     info->train_step(params, grads, state, stats, act, d, B, hyper, seed + 2, losses);
+    compare_split(&r, u, info, params0, stats0, data, B, hyper, seed + 2, params, grads, state,
+                  stats, losses);
   } else {
     float *bal = xcalloc((size_t)u->n_bal + 1, sizeof(float));
     interp_run(I, 0, g->split);

@@ -1,0 +1,177 @@
+/* mtl_dist.c: data-parallel training over a communicator (mtl_dist.h):
+ * the checks at start, the broadcast of rank 0's state, the shards and
+ * the step. No MPI here: the communicator's functions are. */
+#include "mtl.h"
+#include "mtl_dist.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+uint64_t mtl_hash(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ b[i]) * FNV_PRIME;
+  return h;
+}
+
+uint64_t mtl_hash_str(uint64_t h, const char *s) {
+  return s ? mtl_hash(h, s, strlen(s) + 1) : mtl_hash(h, "", 0) * FNV_PRIME;
+}
+
+static uint64_t hash_tensors(uint64_t h, const MtlTensor *t, int n) {
+  for (int i = 0; i < n; i++) {
+    h = mtl_hash_str(h, t[i].name);
+    h = mtl_hash(h, &t[i].offset, sizeof t[i].offset);
+    h = mtl_hash(h, &t[i].numel, sizeof t[i].numel);
+    h = mtl_hash(h, t[i].shape, sizeof t[i].shape);
+  }
+  return h;
+}
+
+/* all of the model's description the ranks must share: names, shapes,
+ * recipe, data (mtl_model_hash, the checkpoints', is names and shapes) */
+static uint64_t dist_model_hash(const MtlModelInfo *m) {
+  uint64_t h = mtl_hash_str(FNV_OFFSET, m->name);
+  int64_t sizes[] = {m->abi, m->batch_max, m->n_params, m->n_state, m->n_stats, m->n_act,
+                     m->n_hyper, m->n_tasks, m->n_regs, m->optimizer, m->schedule, m->step_every,
+                     m->batch, m->epochs, (int64_t)m->seed};
+  double reals[] = {m->lr, m->beta1, m->beta2, m->step_gamma};
+  h = mtl_hash(h, sizes, sizeof sizes);
+  h = mtl_hash(h, reals, sizeof reals);
+  h = hash_tensors(h, m->param_tensors, m->n_param_tensors);
+  h = hash_tensors(h, m->state_tensors, m->n_state_tensors);
+  h = hash_tensors(h, m->stat_tensors, m->n_stat_tensors);
+  for (int t = 0; t < m->n_tasks; t++) {
+    h = mtl_hash_str(h, m->tasks[t].name);
+    h = mtl_hash(h, &m->tasks[t].weight, sizeof m->tasks[t].weight);
+    h = mtl_hash(h, &m->tasks[t].width, sizeof m->tasks[t].width);
+  }
+  for (int i = 0; i < m->n_bindings; i++) {
+    const MtlBinding *b = &m->bindings[i];
+    h = mtl_hash_str(mtl_hash_str(mtl_hash_str(h, b->split), b->name), b->path);
+  }
+  return h;
+}
+
+bool mtl_dist_agree(const MtlComm *c, bool ok) {
+  uint64_t all[1024], *v = c->size <= 1024 ? all : calloc((size_t)c->size, sizeof *v);
+  bool agreed = v && c->allgather_u64(ok, v);
+  int bad = -1;
+  for (int r = 0; agreed && r < c->size; r++)
+    if (!v[r] && bad < 0)
+      bad = r;
+  if (v != all)
+    free(v);
+  if (!agreed) {
+    mtl_set_error("rank %d: the ranks could not exchange their state", c->rank);
+    return false;
+  }
+  if (bad >= 0 && ok)
+    mtl_set_error("rank %d failed (its message is above); every rank stops", bad);
+  return bad < 0;
+}
+
+bool mtl_dist_check(const MtlComm *c, const MtlModelInfo *m, uint64_t options_hash, int64_t B) {
+  if (B < c->size) {
+    mtl_set_error("the global batch %" PRId64 " is smaller than the %d ranks: each rank needs "
+                  "a sample of every batch; give --batch %d or more, or fewer ranks",
+                  B, c->size, c->size);
+    return false;
+  }
+  if (!m->grad_step || !m->update_step) {
+    mtl_set_error("model %s has no grad_step and update_step for data parallelism; "
+                  "rebuild it with this mtlc", m->name);
+    return false;
+  }
+  uint64_t mine = mtl_hash(dist_model_hash(m), &options_hash, sizeof options_hash);
+  uint64_t all[1024], *v = c->size <= 1024 ? all : calloc((size_t)c->size, sizeof *v);
+  if (!v || !c->allgather_u64(mine, v)) {
+    if (v != all)
+      free(v);
+    mtl_set_error("rank %d: the ranks could not exchange their spec's hash", c->rank);
+    return false;
+  }
+  int differ = 0, first = -1;
+  for (int r = 1; r < c->size; r++)
+    if (v[r] != v[0]) {
+      differ++;
+      if (first < 0)
+        first = r;
+    }
+  bool ok = differ == 0;
+  if (!ok)
+    mtl_set_error("the ranks disagree on the spec or the training options: rank %d's hash "
+                  "%016" PRIx64 " is not rank 0's %016" PRIx64 " (%d of %d ranks differ); "
+                  "start every rank with the same spec, data and options",
+                  first, v[first], v[0], differ, c->size);
+  if (v != all)
+    free(v);
+  return ok;
+}
+
+void mtl_dist_shard(const MtlComm *c, int64_t B, int64_t *from, int64_t *n) {
+  int64_t base = B / c->size, extra = B % c->size, r = c->rank;
+  *n = base + (r < extra);
+  *from = r * base + (r < extra ? r : extra);
+}
+
+bool mtl_dist_sync(const MtlComm *c, const MtlModelInfo *m, float *params, float *state,
+                   float *stats, int64_t *step, uint64_t rng[4]) {
+  bool ok = c->bcast(params, m->n_params * 4) && c->bcast(state, m->n_state * 4) &&
+            c->bcast(stats, m->n_stats * 4) && c->bcast(step, sizeof *step) &&
+            c->bcast(rng, 4 * sizeof *rng);
+  if (!ok)
+    mtl_set_error("rank %d: rank 0's parameters did not arrive", c->rank);
+  return ok;
+}
+
+static void scale(float *x, int64_t n, float w) {
+  for (int64_t i = 0; i < n; i++)
+    x[i] *= w;
+}
+
+bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float *grads,
+                   float *state, float *stats, float *act, const void *const *data, int64_t n,
+                   int64_t B, const float *hyper, uint64_t step_seed, float *losses) {
+  /* rank 0 draws the dropout masks one process would; the others their own */
+  uint64_t seed = step_seed ^ ((uint64_t)c->rank * 0x9e3779b97f4a7c15ull);
+  int nl = m->n_tasks + m->n_regs; /* the tasks' losses, then the regularizers' values */
+  /* the running statistics before the step: the ranks average what the
+   * step changed, so those it leaves (normalize(auto)'s) stay exact */
+  float *before = m->n_stats ? malloc((size_t)m->n_stats * sizeof *before) : NULL;
+  if (m->n_stats && !before) {
+    mtl_set_error("rank %d: out of memory", c->rank);
+    return false;
+  }
+  if (before)
+    memcpy(before, stats, (size_t)m->n_stats * sizeof *before);
+  for (int t = 0; t < nl; t++)
+    losses[t] = 0;
+  if (n > 0)
+    m->grad_step(params, grads, state, stats, act, data, n, hyper, seed, losses);
+  float w = (float)((double)n / (double)B);
+  scale(grads, m->n_params, w);
+  scale(losses, nl, w);
+  for (int64_t i = 0; i < m->n_stats; i++)
+    stats[i] = (stats[i] - before[i]) * w;
+  bool ok = c->allreduce_sum(grads, m->n_params) && c->allreduce_sum(losses, nl) &&
+            c->allreduce_sum(stats, m->n_stats);
+  for (int64_t i = 0; i < m->n_stats; i++)
+    stats[i] += before[i];
+  free(before);
+  if (!ok) {
+    mtl_set_error("rank %d: the gradients' allreduce failed", c->rank);
+    return false;
+  }
+  m->update_step(params, grads, state, stats, act, data, n, hyper, seed, losses);
+  return true;
+}
+
+bool mtl_dist_any(const MtlComm *c, bool mine) {
+  float f = mine ? 1.0f : 0.0f;
+  return c->allreduce_sum(&f, 1) ? f > 0 : mine;
+}
