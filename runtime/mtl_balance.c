@@ -361,6 +361,10 @@ static bool finite_losses(const MtlBalancer *b, const MtlStep *st, const float *
 }
 
 bool mtl_balance_step(MtlBalancer *b, const MtlStep *st) {
+  return mtl_balance_step_hooked(b, st, NULL);
+}
+
+bool mtl_balance_step_hooked(MtlBalancer *b, const MtlStep *st, const MtlBalanceHooks *hk) {
   const MtlModelInfo *m = b->m;
   int T = b->T;
   float *h = st->hyper;
@@ -380,8 +384,11 @@ bool mtl_balance_step(MtlBalancer *b, const MtlStep *st) {
     memcpy(b->w, w, sizeof(double) * (size_t)T);
     return finite_losses(b, st, st->losses, " (after its update)");
   }
-  m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
-                 st->seed, st->losses, b->bal);
+  if (st->B > 0) /* a rank's share of a small last batch may be empty */
+    m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
+                   st->seed, st->losses, b->bal);
+  if (hk && !hk->losses(hk->ctx, st->losses))
+    return false;
   if (!finite_losses(b, st, st->losses, ""))
     return false;
   if (needs[b->kind] != 0) {
@@ -409,11 +416,19 @@ bool mtl_balance_step(MtlBalancer *b, const MtlStep *st) {
       h[MTL_HYPER_TASKS + 2 * T + t] = (float)head[t];
     b->w[t] = (double)(float)w[t] * (double)(float)seed[t];
   }
-  m->train_end(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
-               st->seed, st->losses, b->bal);
+  if (hk) {
+    if (!hk->finish(hk->ctx, st))
+      return false;
+  } else {
+    m->train_end(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
+                 st->seed, st->losses, b->bal);
+  }
   if (b->kind == MTL_BAL_FAMO) { /* the same batch's losses after the update */
-    m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
-                   st->seed, b->later, b->bal);
+    if (st->B > 0)
+      m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
+                     st->seed, b->later, b->bal);
+    if (hk && !hk->losses(hk->ctx, b->later))
+      return false;
     if (!finite_losses(b, st, b->later, " after its update"))
       return false;
     famo_update(b, st->losses, b->later);

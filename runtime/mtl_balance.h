@@ -49,6 +49,18 @@ typedef struct {
  * method. Returns false with mtl_error() set, the update not made, when a
  * task's loss or gradient is not finite (naming the task and the step). */
 bool mtl_balance_step(MtlBalancer *b, const MtlStep *s);
+
+/* Data parallel (mtl_dist.c), under a method that weighs losses: the step
+ * on this rank's shard, the losses made the global batch's before the
+ * method reads them (losses), and train_end's work done by the caller
+ * (finish: grad_step, the gradients' sum over the ranks, update_step).
+ * Each returns false with mtl_error() set. */
+typedef struct {
+  void *ctx;
+  bool (*losses)(void *ctx, float *losses);
+  bool (*finish)(void *ctx, const MtlStep *s);
+} MtlBalanceHooks;
+bool mtl_balance_step_hooked(MtlBalancer *b, const MtlStep *s, const MtlBalanceHooks *h);
 /* the last step's weights, per task: the coefficient of the task's
  * gradient in the update of the shared parameters (for a loss-based
  * method, its loss's weight) */

@@ -2,6 +2,7 @@
  * the checks at start, the broadcast of rank 0's state, the shards and
  * the step. No MPI here: the communicator's functions are. */
 #include "mtl.h"
+#include "mtl_balance.h"
 #include "mtl_dist.h"
 
 #include <inttypes.h>
@@ -174,4 +175,72 @@ bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float
 bool mtl_dist_any(const MtlComm *c, bool mine) {
   float f = mine ? 1.0f : 0.0f;
   return c->allreduce_sum(&f, 1) ? f > 0 : mine;
+}
+
+/* ---- a balanced step (a method that weighs losses) ---------------------------------- */
+
+typedef struct {
+  const MtlComm *c;
+  const MtlModelInfo *m;
+  int64_t n; /* this rank's samples */
+  float w;   /* its share of the global batch, n / B */
+  const float *before; /* the running statistics before the step */
+} Shard;
+
+/* the shard's losses to the global batch's: the share-weighted sum */
+static bool shard_losses(void *ctx, float *losses) {
+  const Shard *s = ctx;
+  int nl = s->m->n_tasks + s->m->n_regs;
+  for (int t = 0; t < nl; t++) /* an empty shard's are stale */
+    losses[t] = s->n > 0 ? losses[t] * s->w : 0;
+  if (!s->c->allreduce_sum(losses, nl)) {
+    mtl_set_error("rank %d: the losses' allreduce failed", s->c->rank);
+    return false;
+  }
+  return true;
+}
+
+/* train_end's work: its backward half, the sums over the ranks, the update */
+static bool shard_finish(void *ctx, const MtlStep *st) {
+  const Shard *s = ctx;
+  const MtlModelInfo *m = s->m;
+  float scratch[128]; /* the losses stay the global batch's */
+  if (s->n > 0)
+    m->grad_step(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B,
+                 st->hyper, st->seed, scratch);
+  /* the balancer's own parameter's gradient (uncertainty's), the same on
+   * every rank, sums back to itself: the shares add up to 1 */
+  scale(st->grads, m->n_params, s->w);
+  for (int64_t i = 0; i < m->n_stats; i++)
+    st->stats[i] = (st->stats[i] - s->before[i]) * s->w;
+  bool ok = s->c->allreduce_sum(st->grads, m->n_params) &&
+            s->c->allreduce_sum(st->stats, m->n_stats);
+  for (int64_t i = 0; i < m->n_stats; i++)
+    st->stats[i] += s->before[i];
+  if (!ok) {
+    mtl_set_error("rank %d: the gradients' allreduce failed", s->c->rank);
+    return false;
+  }
+  m->update_step(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B,
+                 st->hyper, st->seed, scratch);
+  return true;
+}
+
+bool mtl_dist_balance_step(const MtlComm *c, const MtlModelInfo *m, MtlBalancer *b,
+                           const MtlStep *st, int64_t B) {
+  MtlStep mine = *st;
+  /* rank 0 draws the dropout masks one process would; the others their own */
+  mine.seed = st->seed ^ ((uint64_t)c->rank * 0x9e3779b97f4a7c15ull);
+  float *before = m->n_stats ? malloc((size_t)m->n_stats * sizeof *before) : NULL;
+  if (m->n_stats && !before) {
+    mtl_set_error("rank %d: out of memory", c->rank);
+    return false;
+  }
+  if (before)
+    memcpy(before, st->stats, (size_t)m->n_stats * sizeof *before);
+  Shard s = {c, m, st->B, (float)((double)st->B / (double)B), before};
+  MtlBalanceHooks hooks = {&s, shard_losses, shard_finish};
+  bool ok = mtl_balance_step_hooked(b, &mine, &hooks);
+  free(before);
+  return ok;
 }

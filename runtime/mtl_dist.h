@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtl_balance.h"
 #include "mtl_model.h"
 
 typedef struct MtlComm {
@@ -61,6 +62,12 @@ bool mtl_dist_sync(const MtlComm *c, const MtlModelInfo *m, float *params, float
 bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float *grads,
                    float *state, float *stats, float *act, const void *const *data, int64_t n,
                    int64_t B, const float *hyper, uint64_t step_seed, float *losses);
+/* The same under a balance method that weighs losses (mtl_balance.h):
+ * st is this rank's shard (st->B samples of the global batch B); the
+ * balancer reads the global batch's losses, every rank computes the same
+ * weights, and the gradients are summed as above before update_step. */
+bool mtl_dist_balance_step(const MtlComm *c, const MtlModelInfo *m, MtlBalancer *b,
+                           const MtlStep *st, int64_t B);
 /* Whether `mine` is true on any rank (Ctrl-C on one stops all at the same
  * step); the same answer on every rank. */
 bool mtl_dist_any(const MtlComm *c, bool mine);

@@ -213,8 +213,10 @@ typedef struct MtlModelInfo {
    * and the running statistics; update_step clips the gradients (when
    * the recipe does, by their global norm) and applies the optimizer.
    * Both take train_step's arguments; one after the other is train_step,
-   * bit for bit. NULL, as train_step, under a balance method other than
-   * static. */
+   * bit for bit. Under a balance method that weighs losses (n_bal 0) they
+   * are train_end in two instead: grad_step its backward pass (the losses
+   * are train_begin's), update_step the update. NULL under a gradient
+   * method. */
   void (*grad_step)(float *params, float *grads, float *state, float *stats, float *act,
                     const void *const *data, int64_t B, const float *hyper,
                     uint64_t step_seed, float *losses);

@@ -602,13 +602,22 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     hyper[MTL_HYPER_C2] = (float)(1 - pow(b2, (double)t_opt));
     memset(tr->b.grads, 0, (size_t)m->n_params * sizeof(float));
     const double *w = NULL; /* the balancer's weights */
-    if (tr->comm) { /* static balance only (mtl_train refuses the others) */
+    if (tr->comm && m->balance == MTL_BAL_STATIC) {
       for (int k = 0; k < T && MTL_HYPER_TASKS + k < m->n_hyper; k++)
         hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
       if (!mtl_dist_step(tr->comm, m, tr->b.params, tr->b.grads, tr->b.state, tr->b.stats,
                          tr->b.act, (const void *const *)tr->b.data, nb, B, hyper,
                          step_seed(m->seed, t), losses))
         return false;
+    } else if (tr->comm) { /* a method that weighs losses (mtl_train refuses the others) */
+      MtlStep st = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
+                    (const void *const *)tr->b.data, nb, hyper, step_seed(m->seed, t), losses, t,
+                    epoch};
+      if (!mtl_dist_balance_step(tr->comm, m, tr->bal, &st, B)) {
+        (void)losses_finite(tr, losses, epoch, s, steps); /* a loss's message names its line */
+        return false;
+      }
+      w = mtl_balance_weights(tr->bal);
     } else {
       /* the balancer sets the tasks' weights in hyper[] and runs the step */
       MtlStep st = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
@@ -865,6 +874,18 @@ static uint64_t options_hash(const Trainer *tr) {
 /* Set up (every rank agreeing that it could), rank 0's state to every
  * rank (with the loop's: the epoch, the optimizer's first step, the
  * monitor), normalize(auto) by its statistics, then the epochs. */
+/* rank 0's balancer state (resumed, or fresh) to every rank: DWA's loss
+ * history, RLW's random stream, FAMO's logits */
+static bool sync_balancer(Trainer *tr) {
+  if (tr->m->balance == MTL_BAL_STATIC)
+    return true;
+  static uint64_t words[MTL_BALANCE_STATE_MAX]; /* 4 KB: not on the stack */
+  int32_t n = tr->lead ? mtl_balance_save(tr->bal, words) : 0;
+  return tr->comm->bcast(&n, sizeof n) && n >= 0 && n <= MTL_BALANCE_STATE_MAX &&
+         tr->comm->bcast(words, (int64_t)n * (int64_t)sizeof *words) &&
+         (tr->lead || mtl_balance_load(tr->bal, words, n, "rank 0's balancer state"));
+}
+
 static bool train(Trainer *tr, bool *started) {
   const MtlModelInfo *m = tr->m;
   int64_t first = 0;
@@ -878,7 +899,7 @@ static bool train(Trainer *tr, bool *started) {
       return false;
     if (!tr->comm->bcast(&first, sizeof first) ||
         !tr->comm->bcast(&tr->opt_start, sizeof tr->opt_start) ||
-        !tr->comm->bcast(&tr->mon, sizeof tr->mon)) {
+        !tr->comm->bcast(&tr->mon, sizeof tr->mon) || !sync_balancer(tr)) {
       mtl_set_error("rank %d: rank 0's state did not arrive", tr->comm->rank);
       return false;
     }
@@ -939,10 +960,11 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   Trainer tr = {.m = m, .o = &mine, .comm = c, .lead = !c || c->rank == 0, .log = -1};
   tr.B = o->batch > 0 ? o->batch : m->batch;
   tr.epochs = o->epochs > 0 ? o->epochs : m->epochs;
-  if (c && m->balance != MTL_BAL_STATIC) { /* every rank decides alike: no collective */
+  if (c && mtl_balance_needs(m->balance) != 0) { /* every rank decides alike: no collective */
     mtl_set_error("model %s: balance %s does not train data parallel yet (its per-task "
-                  "gradients are not reduced over ranks); train it in one process, without "
-                  "mpirun", m->name, mtl_balance_name(m->balance));
+                  "gradients and their Gramian are not reduced over ranks); train it in one "
+                  "process, without mpirun, or with a method that weighs losses",
+                  m->name, mtl_balance_name(m->balance));
     return tr.lead ? fail() : 1;
   }
   if (c && !mtl_dist_check(c, m, options_hash(&tr), tr.B))

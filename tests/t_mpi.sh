@@ -5,6 +5,8 @@
 #    relative, for fashion_soft and fashion_hard; so do 3 ranks (uneven
 #    shards, and a last batch of 1 sample that leaves two ranks empty),
 #    and 3 ranks with RMSprop and clipping by the global gradient norm;
+#    so do balance methods that weigh losses (uncertainty, famo, rlw on 3
+#    ranks, dwa over 3 epochs with a 2-rank checkpoint resumed on 2);
 #  - early stopping and the best checkpoint (rank 0 decides) on 3 ranks
 #    stop after 1 process's epoch, with its checkpoints;
 #  - a control: 1 process at half the batch is far off, so the comparison
@@ -16,7 +18,7 @@
 #    the last checkpoint loads;
 #  - a global batch smaller than the number of ranks, and ranks that
 #    disagree on the spec or the options, are clear errors; so is a
-#    balance method other than static (not reduced over ranks yet);
+#    gradient balance method (its Gramian is not reduced over ranks yet);
 #  - plain mtlc train does not load MPI; under mpirun without it, an error.
 # Without mpirun (Debian's openmpi-bin) or build/libmtlc-mpi.so
 # (libopenmpi-dev, make mpi) it prints SKIP lines.
@@ -73,6 +75,29 @@ same specs/fashion_soft.mtl 2
 same specs/fashion_hard.mtl 2
 # 1281 samples: shards of 22, 21 and 21, and a last batch of 1
 same specs/fashion_soft.mtl 3 --limit 1281
+# balance methods that weigh losses: the balancer reads the global batch's
+# losses on every rank; uncertainty's own parameters, FAMO's second look
+# after the update, RLW's random stream (the same on every rank)
+for m in uncertainty famo rlw; do
+  { grep -v '^ *weight:' specs/fashion_hard.mtl; echo "balance: $m"; } >"$tmp/$m.mtl"
+done
+same "$tmp/uncertainty.mtl" 2
+same "$tmp/famo.mtl" 2
+same "$tmp/rlw.mtl" 3 --limit 1281
+# DWA's loss history (from epoch 3) and the balancer's state in a 2-rank
+# checkpoint, resumed on 2 ranks: 1 process's 3 epochs
+{ grep -v '^ *weight:' specs/fashion_hard.mtl; echo "balance: dwa"; } >"$tmp/dwa.mtl"
+n="dwa: 2 ranks, 2 epochs, resumed on 2 ranks for a third, equal 1 process's 3 epochs"
+if "$MTLC" train "$tmp/dwa.mtl" --limit 320 --threads 1 --epochs 3 --save "$tmp/d1.ckpt" >/dev/null 2>&1 &&
+   mpi -np 2 "$MTLC" train "$tmp/dwa.mtl" --limit 320 --threads 1 --epochs 2 --save "$tmp/d2.ckpt" >/dev/null 2>&1 &&
+   out=$(mpi -np 2 "$MTLC" train "$tmp/dwa.mtl" --limit 320 --threads 1 --epochs 3 --resume "$tmp/d2.ckpt" --save "$tmp/d2.ckpt" 2>&1); then
+  if ! grep -q 'epoch 3/3 .*weights item 1\.0[0-9]* category 0\.9' <<<"$out"; then
+    fail "$n" "epoch 3's weights are not DWA's from the history: $out"
+  elif cmp=$($PY tests/ckpt_compare.py "$tmp/d1.ckpt" "$tmp/d2.ckpt" 1e-5 2>&1); then pass "$n ($cmp)"
+  else fail "$n" "$cmp"; fi
+else
+  fail "$n" "a run failed: ${out:-}"
+fi
 # clipping by the global norm (small, so that it always acts): the norm is
 # the summed gradients', so clipping is update_step's (clipped per rank, the
 # weights would be several times off). SGD: RMSprop's first steps,
@@ -206,10 +231,10 @@ expect "ranks that disagree on the spec" "the ranks disagree on the spec or the 
   mpi -np 1 "$MTLC" train $spec --limit 100 --threads 1 : -np 1 "$MTLC" train "$tmp/seed2.mtl" --limit 100 --threads 1
 expect "ranks that disagree on the options" "rank 1's hash" \
   mpi -np 1 "$MTLC" train $spec --limit 100 --threads 1 : -np 1 "$MTLC" train $spec --limit 200 --threads 1
-{ grep -v '^ *weight:' specs/fashion_hard.mtl; echo 'balance: dwa'; } >"$tmp/dwa.mtl"
-expect "a balance method other than static is refused under mpirun (not reduced over ranks yet)" \
-  "balance dwa does not train data parallel yet" \
-  mpi -np 2 "$MTLC" train "$tmp/dwa.mtl" --limit 100 --threads 1
+{ grep -v '^ *weight:' specs/fashion_hard.mtl; echo 'balance: mgda'; } >"$tmp/mgda.mtl"
+expect "a gradient balance method is refused under mpirun (its Gramian is not reduced over ranks yet)" \
+  "balance mgda does not train data parallel yet" \
+  mpi -np 2 "$MTLC" train "$tmp/mgda.mtl" --limit 100 --threads 1
 expect "under mpirun without the MPI library" "cannot load MPI from /nonexistent.so" \
   mpi -np 1 -x MTLC_MPI_LIB=/nonexistent.so "$MTLC" train $spec --limit 100 --threads 1
 

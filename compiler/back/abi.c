@@ -185,14 +185,16 @@ const char *abi_elem_ctype(const AbiField *f) {
                                  : f->elem_kind == AF_F32 ? "float" : "int32_t";
 }
 
-/* a model balanced by static trains with train_step (or its two halves
- * grad_step and update_step, data parallel), any other with train_begin
- * and train_end */
+/* a model balanced by static trains with train_step, any other with
+ * train_begin and train_end; data parallel, static's train_step or a
+ * loss-weighing method's train_end comes in two halves, grad_step and
+ * update_step (a gradient method, with a Gramian in bal[], has none) */
 bool abi_fn_defined(const void *info, const AbiField *f) {
   const MtlModelInfo *m = info;
+  if (!strcmp(f->fn, "grad_step") || !strcmp(f->fn, "update_step"))
+    return m->n_bal == 0;
   bool phases = !strcmp(f->fn, "train_begin") || !strcmp(f->fn, "train_end");
-  if (phases || !strcmp(f->fn, "train_step") || !strcmp(f->fn, "grad_step") ||
-      !strcmp(f->fn, "update_step"))
+  if (phases || !strcmp(f->fn, "train_step"))
     return phases == (m->balance != MTL_BAL_STATIC);
   return true;
 }

@@ -408,14 +408,6 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
                  "void %s_train_step(float *params, float *grads, float *state, float *stats,\n"
                  "                   float *act, const void *const *data, int64_t B,\n"
                  "                   const float *hyper, uint64_t seed, float *losses);\n", n);
-    fprintf(out, "/* the step in two, for data parallelism: the gradients (into grads), the\n"
-                 " * losses and the running statistics; then the optimizer's update from\n"
-                 " * grads. grad_step, then update_step, is train_step. */\n");
-    for (int i = 0; i < 2; i++)
-      fprintf(out, "void %s_%s(float *params, float *grads, float *state, float *stats,\n"
-                   "                   float *act, const void *const *data, int64_t B,\n"
-                   "                   const float *hyper, uint64_t seed, float *losses);\n",
-              n, i ? "update_step" : "grad_step");
   } else {
     fprintf(out, "/* one step in two phases around the runtime's balancer (balance %s):\n"
                  " * the forward pass%s, then the rest;\n"
@@ -428,6 +420,19 @@ static void emit_header(FILE *out, Unit *u, const char *cmdline) {
                  "                  const float *hyper, uint64_t seed, float *losses, float *bal);\n",
             balance_text(u->a, &m->balance),
             u->n_bal ? ", each task's gradients and their Gramian" : "", n, n, n);
+  }
+  if (u->grad) {
+    fprintf(out, "/* %s in two, for data parallelism: the gradients (into grads)%s;\n"
+                 " * then the optimizer's update from grads. grad_step, then update_step,\n"
+                 " * is %s. */\n",
+            m->balance.kind == MTL_BAL_STATIC ? "the step" : "train_end",
+            m->balance.kind == MTL_BAL_STATIC ? ", the\n * losses and the running statistics" : "",
+            m->balance.kind == MTL_BAL_STATIC ? "train_step" : "train_end");
+    for (int i = 0; i < 2; i++)
+      fprintf(out, "void %s_%s(float *params, float *grads, float *state, float *stats,\n"
+                   "                   float *act, const void *const *data, int64_t B,\n"
+                   "                   const float *hyper, uint64_t seed, float *losses);\n",
+              n, i ? "update_step" : "grad_step");
   }
   fprintf(out, "/* evaluation: per-task mean losses and outputs; no dropout, running statistics */\n"
                "void %s_eval_step(const float *params, const float *stats, float *act,\n"
@@ -524,16 +529,6 @@ static void emit_source(FILE *out, Unit *u, const char *cmdline) {
                  "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n);
     calls(out, u->a, t, 0, t->calls.len);
     fputs("}\n\n", out);
-    Program *parts[2] = {u->grad, u->update};
-    for (int i = 0; i < 2; i++) {
-      fprintf(out, "void %s_%s(float *params, float *grads, float *state, float *stats,\n"
-                   "                   float *act, const void *const *data, int64_t B,\n"
-                   "                   const float *hyper, uint64_t seed, float *losses) {\n"
-                   "  (void)params, (void)grads, (void)state, (void)stats, (void)act, (void)data;\n"
-                   "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n, parts[i]->name);
-      calls(out, u->a, parts[i], 0, parts[i]->calls.len);
-      fputs("}\n\n", out);
-    }
   }
   for (int phase = 0; phase < 2 && u->m->balance.kind != MTL_BAL_STATIC; phase++) {
     fprintf(out, "void %s_train_%s(float *params, float *grads, float *state, float *stats,\n"
@@ -543,6 +538,16 @@ static void emit_source(FILE *out, Unit *u, const char *cmdline) {
                  "  (void)B, (void)hyper, (void)seed, (void)losses, (void)bal;\n", n,
             phase ? "end" : "begin");
     calls(out, u->a, t, phase ? t->split : 0, phase ? t->calls.len : t->split);
+    fputs("}\n\n", out);
+  }
+  Program *parts[2] = {u->grad, u->update};
+  for (int i = 0; u->grad && i < 2; i++) {
+    fprintf(out, "void %s_%s(float *params, float *grads, float *state, float *stats,\n"
+                 "                   float *act, const void *const *data, int64_t B,\n"
+                 "                   const float *hyper, uint64_t seed, float *losses) {\n"
+                 "  (void)params, (void)grads, (void)state, (void)stats, (void)act, (void)data;\n"
+                 "  (void)B, (void)hyper, (void)seed, (void)losses;\n", n, parts[i]->name);
+    calls(out, u->a, parts[i], 0, parts[i]->calls.len);
     fputs("}\n\n", out);
   }
   fprintf(out, "void %s_eval_step(const float *params, const float *stats, float *act,\n"

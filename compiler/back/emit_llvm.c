@@ -2,11 +2,12 @@
  * the LLVM C API: one internal function per distinct kernel, whose buffers
  * are noalias, nocapture parameters (64-byte aligned where every call
  * passes a block of a group), with real loops of constant trip count (or
- * B); entry points NAME_init, NAME_train_step (and its two halves,
- * NAME_grad_step and NAME_update_step), NAME_eval_step and
- * NAME_forward (NAME_train_begin and NAME_train_end instead of the
- * train step's three under a balance method other than static) with the
- * same C ABI as the C back end; and NAME_info, the
+ * B); entry points NAME_init, NAME_train_step, NAME_eval_step and
+ * NAME_forward (NAME_train_begin and NAME_train_end instead of
+ * NAME_train_step under a balance method other than static; the halves
+ * NAME_grad_step and NAME_update_step of the step, or of train_end, for
+ * data parallelism, except under a gradient method) with the same C ABI as
+ * the C back end; and NAME_info, the
  * model's MtlModelInfo, as constants built from back/abi.c's description,
  * every member's offset checked against the C compiler's. The module is verified, then
  * optimized with the new pass manager at O3 for the target machine (the
@@ -839,15 +840,17 @@ LLVMModuleRef emit_llvm(Unit *m, LLVMContextRef ctx, LLVMTargetMachineRef tm, bo
   if (m->m->balance.kind == MTL_BAL_STATIC) {
     program(&c, t, 0, t->calls.len, entry(&c, arena_printf(m->a, "%s_train_step", n), tr, 10),
             bind_train);
-    program(&c, m->grad, 0, m->grad->calls.len,
-            entry(&c, arena_printf(m->a, "%s_grad_step", n), tr, 10), bind_train);
-    program(&c, m->update, 0, m->update->calls.len,
-            entry(&c, arena_printf(m->a, "%s_update_step", n), tr, 10), bind_train);
   } else { /* two phases around the runtime's balancer */
     program(&c, t, 0, t->split, entry(&c, arena_printf(m->a, "%s_train_begin", n), tr, 11),
             bind_train);
     program(&c, t, t->split, t->calls.len,
             entry(&c, arena_printf(m->a, "%s_train_end", n), tr, 11), bind_train);
+  }
+  if (m->grad) { /* the halves of data parallelism */
+    program(&c, m->grad, 0, m->grad->calls.len,
+            entry(&c, arena_printf(m->a, "%s_grad_step", n), tr, 10), bind_train);
+    program(&c, m->update, 0, m->update->calls.len,
+            entry(&c, arena_printf(m->a, "%s_update_step", n), tr, 10), bind_train);
   }
   LLVMTypeRef ev[7] = {c.pf32, c.pf32, c.pf32, c.ppi8, c.i64, c.pf32, ppf32};
   program(&c, m->eval, 0, m->eval->calls.len,

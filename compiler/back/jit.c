@@ -61,10 +61,12 @@ const MtlModelInfo *llvm_jit_load(Unit *u, double *codegen_s, double *jit_s) {
   MtlModelInfo *info = unit_info(u);
   MtlModelInfo proto; /* the entry points' types, from the struct */
   info->init = (__typeof__(proto.init))lookup(jit, arena_printf(u->a, "%s_init", n));
-  if (u->m->balance.kind == MTL_BAL_STATIC) {
-    info->train_step = (__typeof__(proto.train_step))lookup(jit, arena_printf(u->a, "%s_train_step", n));
+  if (u->grad) {
     info->grad_step = (__typeof__(proto.grad_step))lookup(jit, arena_printf(u->a, "%s_grad_step", n));
     info->update_step = (__typeof__(proto.update_step))lookup(jit, arena_printf(u->a, "%s_update_step", n));
+  }
+  if (u->m->balance.kind == MTL_BAL_STATIC) {
+    info->train_step = (__typeof__(proto.train_step))lookup(jit, arena_printf(u->a, "%s_train_step", n));
   } else {
     info->train_begin = (__typeof__(proto.train_begin))lookup(jit, arena_printf(u->a, "%s_train_begin", n));
     info->train_end = (__typeof__(proto.train_end))lookup(jit, arena_printf(u->a, "%s_train_end", n));

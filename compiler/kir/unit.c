@@ -396,21 +396,24 @@ static bool written_since(const Program *p, int from, int to, const Buf *b) {
   return false;
 }
 
-/* train's calls with (update) or without (grad) the optimizer's step
- * (the graph's nodes from step_start: clipping, which needs the complete
- * gradients, and the updates), in train's arena: the step reads
- * parameters, gradients, optimizer state, hyper[] and what its own calls
- * wrote, and nothing else lives across the split */
-static Program *train_part(Unit *u, const char *name, bool update, int step_start) {
+/* train's calls from `from` (0, or under a balance method that weighs
+ * losses train_end's first) with (update) or without (grad) the
+ * optimizer's step (the graph's nodes from step_start: clipping, which
+ * needs the complete gradients, and the updates), in train's arena: the
+ * step reads parameters, gradients, optimizer state, hyper[] and what its
+ * own calls wrote, and nothing else lives across the split */
+static Program *train_part(Unit *u, const char *name, bool update, int step_start, int from) {
   Program *p = arena_alloc(u->a, sizeof(Program));
   *p = *u->train;
   p->name = name;
   p->calls = (Vec){0};
+  p->split = 0;
   int first = (int)u->train->calls.len;
   for (int i = 0; i < u->train->calls.len; i++) {
     KCall *c = u->train->calls.data[i];
     bool is_update = c->node->id >= step_start;
-    if (is_update != update)
+    MTLC_ASSERT(i >= from || !is_update);
+    if (is_update != update || i < from)
       continue;
     if (update && first > i)
       first = i;
@@ -463,9 +466,12 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
                         1u << BUF_LOSS | 1u << BUF_BAL);
   train_split(u->train);
   kir_plan(u, u->train);
-  if (m->balance.kind == MTL_BAL_STATIC) { /* the halves of data parallelism */
-    u->grad = train_part(u, "grad_step", false, tg->step_start);
-    u->update = train_part(u, "update_step", true, tg->step_start);
+  /* the halves of data parallelism: of train_step, or under a method that
+   * weighs losses (no Gramian) of train_end; a gradient method has none */
+  if (!u->n_bal) {
+    int from = m->balance.kind == MTL_BAL_STATIC ? 0 : u->train->split;
+    u->grad = train_part(u, "grad_step", false, tg->step_start, from);
+    u->update = train_part(u, "update_step", true, tg->step_start, from);
   }
 
   u->eval = kir_program(u, PROG_EVAL, "eval_step", lower(a, m, false));
