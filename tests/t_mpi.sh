@@ -208,6 +208,35 @@ else
   fi
 fi
 
+# Ctrl-C (SIGINT) on one rank, rank 1: every rank stops at the same step,
+# rank 0 reports it and the saved checkpoint, the job ends, the checkpoint
+# loads
+n="SIGINT to rank 1 stops every rank, rank 0 alone reports it, the checkpoint loads"
+rm -f "$tmp/i.ckpt"
+mpirun --oversubscribe -np 2 -x MTL_TEST_JOB=$mark "$MTLC" train $spec --limit 2000 --epochs 100 \
+  --threads 1 --save "$tmp/i.ckpt" >"$tmp/i.out" 2>&1 &
+job=$!
+for _ in $(seq 600); do [ -f "$tmp/i.ckpt" ] && break; sleep 0.2; done
+victim=$(ranks_of 1 | head -n 1)
+if [ ! -f "$tmp/i.ckpt" ] || [ -z "$victim" ]; then
+  fail "$n" "no checkpoint or no rank 1: $(cat "$tmp/i.out")"
+  kill $job 2>/dev/null; wait $job 2>/dev/null
+else
+  kill -INT "$victim"
+  for _ in $(seq 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $job 2>/dev/null; then
+    fail "$n" "mpirun still runs 30 s after the SIGINT"; kill -9 $job 2>/dev/null
+  fi
+  wait $job; rc=$?
+  left=$(ranks_of)
+  if [ $rc -ne 0 ] && [ -z "$left" ] && [ "$(grep -c 'interrupted in epoch' "$tmp/i.out")" = 1 ] &&
+     out=$("$MTLC" eval $spec --load "$tmp/i.ckpt" --limit 100 2>&1); then
+    pass "$n (mpirun exit $rc)"
+  else
+    fail "$n" "exit $rc, ranks left: ${left:-none}; output: $(cat "$tmp/i.out"); then: ${out:-}"
+  fi
+fi
+
 # the control: half the batch on 1 process is another trajectory
 if "$MTLC" train $spec "${steps[@]}" --batch 32 --save "$tmp/half.ckpt" >/dev/null 2>&1 &&
    mpi -np 2 "$MTLC" train $spec "${steps[@]}" --save "$tmp/two.ckpt" >/dev/null 2>&1 &&
