@@ -179,6 +179,7 @@ install: all $(RT_SO) $(B)/mtlc.1
 	install -m 755 $(RT_SO) $(DESTDIR)$(LIBDIR)/libmtlrt.so.0
 	ln -sf libmtlrt.so.0 $(DESTDIR)$(LIBDIR)/libmtlrt.so
 	install -m 644 $(PUB_HDRS) $(DESTDIR)$(INCDIR)
+	install -m 644 runtime/mtl_mpi.c $(DESTDIR)$(INCDIR)/mtl_mpi.c
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: mtlrt' 'Description: the runtime of mtlc: kernels, data, checkpoints, the training loop' \
 	  'Version: $(shell sed -n 's/^#define MTLC_VERSION "\(.*\)"/\1/p' compiler/mtlc.h)' \
@@ -191,7 +192,7 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/mtlc/libmtlc-mpi.so \
 	  $(DESTDIR)$(LIBDIR)/libmtlrt.a $(DESTDIR)$(LIBDIR)/libmtlrt.so.0 \
 	  $(DESTDIR)$(LIBDIR)/libmtlrt.so $(DESTDIR)$(LIBDIR)/pkgconfig/mtlrt.pc \
-	  $(DESTDIR)$(MANDIR)/mtlc.1 $(addprefix $(DESTDIR)$(INCDIR)/,$(notdir $(PUB_HDRS)))
+	  $(DESTDIR)$(MANDIR)/mtlc.1 $(addprefix $(DESTDIR)$(INCDIR)/,$(notdir $(PUB_HDRS)) mtl_mpi.c)
 	-rmdir $(DESTDIR)$(LIBDIR)/mtlc $(DESTDIR)$(INCDIR)
 
 clean:

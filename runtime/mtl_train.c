@@ -865,9 +865,14 @@ static uint64_t options_hash(const Trainer *tr) {
   const MtlTrainOpts *o = tr->o;
   int64_t v[] = {tr->B, tr->epochs, o->limit_train, o->limit_test, o->resume != NULL};
   uint64_t h = mtl_hash(0xcbf29ce484222325ull, v, sizeof v);
-  for (int i = 0; i < o->n_overrides; i++)
-    h = mtl_hash_str(mtl_hash_str(mtl_hash_str(h, o->overrides[i].split), o->overrides[i].name),
-                     o->overrides[i].path);
+  for (int i = 0; i < o->n_overrides; i++) {
+    const MtlOverride *ov = &o->overrides[i];
+    h = mtl_hash_str(mtl_hash_str(mtl_hash_str(h, ov->split), ov->name), ov->path);
+    int64_t csv[] = {ov->csv, ov->csv_column, ov->n_csv_columns, ov->delimiter};
+    h = mtl_hash(h, csv, sizeof csv); /* :column=, :columns=, :delimiter= */
+    if (ov->n_csv_columns > 0)
+      h = mtl_hash(h, ov->csv_columns, (size_t)ov->n_csv_columns * sizeof *ov->csv_columns);
+  }
   return mtl_hash_str(h, o->watch); /* --best: every rank must accept it */
 }
 

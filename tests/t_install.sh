@@ -22,6 +22,8 @@ p=$d/opt/mtlc
 missing=""
 for f in bin/mtlc lib/libmtlrt.a lib/libmtlrt.so lib/libmtlrt.so.0 lib/mtlc/libmtlc-llvm.so \
          include/mtlc/mtl.h include/mtlc/mtl_model.h include/mtlc/mtl_kernel.h \
+         include/mtlc/mtl_dist.h include/mtlc/mtl_balance.h include/mtlc/mtl_balance.def \
+         include/mtlc/mtl_mpi.c \
          lib/pkgconfig/mtlrt.pc share/man/man1/mtlc.1; do
   [ -e "$p/$f" ] || missing="$missing $f"
 done
@@ -60,6 +62,24 @@ if rt=$("${pc[@]}" pkg-config --cflags --libs --static mtlrt) &&
   pass "examples/standalone builds against the installed files only and trains"
 else
   fail "examples/standalone builds against the installed files only and trains" "pkg-config: ${rt:-} $out"
+fi
+
+# the data-parallel form of the same trainer, from the installed files
+# only: mtl_dist.h, mtl_balance.h and mtl_mpi.c beside the headers
+if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
+  n="a -DMTL_MPI standalone trainer builds against the installed files only and trains on 2 ranks"
+  if out=$(mpicc -std=c11 -O2 -DMTL_MPI -I"$ex/gen" -o "$ex/train-mpi" "$ex/gen/main.c" \
+             "$ex/gen/fashion_hard.c" "$p/include/mtlc/mtl_mpi.c" $rt -Wl,-rpath,"$p/lib" 2>&1) &&
+     out=$(cd "$ex" && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+             OMPI_MCA_btl_vader_single_copy_mechanism=none timeout 300 \
+             mpirun --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS=1 ./train-mpi --epochs 1 --limit 300 2>&1) &&
+     [ "$(grep -c "^epoch 1/1 .*test item acc" <<<"$out")" = 1 ]; then
+    pass "$n"
+  else
+    fail "$n" "$out"
+  fi
+else
+  echo "SKIP install/MPI standalone trainer: no mpicc or mpirun (tools/deps.sh --mpi)"
 fi
 
 if command -v man >/dev/null && out=$(MANWIDTH=100 man -l "$p/share/man/man1/mtlc.1" 2>&1) &&
