@@ -399,9 +399,12 @@ static double now(void) {
 
 /* the model's code through the chosen back end (default: the JIT) */
 static const MtlModelInfo *load_model(Arena *a, Model *m, Opts *o, int64_t batch,
-                                      const char *cmdline, double t_parse, double t_check) {
+                                      const char *cmdline, double t_parse, double t_check,
+                                      Unit **unit) {
   bool use_c = o->backend && !strcmp(o->backend, "c");
   Unit *u = build_unit(a, m, batch);
+  if (unit)
+    *unit = u;
   double t0 = now(), codegen = 0, jit = 0;
   const MtlModelInfo *info = use_c ? cbuild_load(u, cmdline, o->verbose)
                                    : jit_load(u, &codegen, &jit);
@@ -526,14 +529,15 @@ int main(int argc, char **argv) {
   } else if (o.cmd == CMD_BENCH) {
     double t1 = now();
     const MtlModelInfo *info = load_model(a, m, &o, o.batch_given ? o.batch : m->train.batch,
-                                          cmdline, t_parse, t_check);
+                                          cmdline, t_parse, t_check, NULL);
     BenchOpts b = {.arena = a, .backend = o.backend ? o.backend : "jit", .dump = o.dump,
                    .threads = (int)o.threads, .reps = (int)o.reps, .steps = o.steps,
                    .infer = o.infer, .compile_s = now() - t1 + t_parse + t_check};
     rc = info ? run_bench(m, info, &b) : 1;
   } else if (o.cmd == CMD_TRAIN || o.cmd == CMD_EVAL) {
     int64_t batch = o.batch_given ? o.batch : m->train.batch;
-    const MtlModelInfo *info = load_model(a, m, &o, batch, cmdline, t_parse, t_check);
+    Unit *u = NULL;
+    const MtlModelInfo *info = load_model(a, m, &o, batch, cmdline, t_parse, t_check, &u);
     if (!info)
       rc = 1;
     else if (o.cmd == CMD_EVAL)
@@ -544,7 +548,8 @@ int main(int argc, char **argv) {
       MtlTrainOpts t = {.comm = comm, .epochs = o.epochs, .batch = batch, .threads = (int)o.threads,
                         .save = o.save, .resume = o.resume, .log = o.log,
                         .overrides = o.data, .n_overrides = o.n_data,
-                        .limit_train = o.limit, .limit_test = o.limit, .watch = o.watch};
+                        .limit_train = o.limit, .limit_test = o.limit, .watch = o.watch,
+                        .explain = nonfinite_origin, .explain_ctx = u};
       rc = mpi_ok ? mtl_train(info, &t) : 1;
       if (comm)
         comm->finish();

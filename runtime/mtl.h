@@ -196,6 +196,13 @@ typedef struct {
   /* data parallel over these ranks when it has more than one
    * (mtl_dist.h); only rank 0 prints, logs and saves */
   const struct MtlComm *comm;
+  /* optional, one process: when a training loss is not finite, where the
+   * first non-finite value of the step's forward pass came from (its spec
+   * line), from the step's parameters before its update, statistics,
+   * batch, hyper[] and seed; or NULL. mtlc runs its interpreter. */
+  const char *(*explain)(void *ctx, const float *params, const float *stats,
+                         const void *const *data, int64_t B, const float *hyper, uint64_t seed);
+  void *explain_ctx;
 } MtlTrainOpts;
 
 /* Trains with the model's recipe, printing per-epoch train loss, the

@@ -379,10 +379,21 @@ bool mtl_balance_step_hooked(MtlBalancer *b, const MtlStep *st, const MtlBalance
       h[MTL_HYPER_TASKS + T + t] = (float)seed[t];
   }
   if (b->kind == MTL_BAL_STATIC) {
-    m->train_step(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
-                  st->seed, st->losses);
     memcpy(b->w, w, sizeof(double) * (size_t)T);
-    return finite_losses(b, st, st->losses, " (after its update)");
+    if (!m->grad_step || !m->update_step) {
+      m->train_step(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
+                    st->seed, st->losses);
+      return finite_losses(b, st, st->losses, " (after its update)");
+    }
+    /* train_step in its two halves, bit for bit: a loss that is not finite
+     * stops the step before its update */
+    m->grad_step(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
+                 st->seed, st->losses);
+    if (!finite_losses(b, st, st->losses, ""))
+      return false;
+    m->update_step(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
+                   st->seed, st->losses);
+    return true;
   }
   if (st->B > 0) /* a rank's share of a small last batch may be empty */
     m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,

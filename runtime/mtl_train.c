@@ -475,10 +475,20 @@ static bool losses_finite(const Trainer *tr, const float *losses, int64_t epoch,
       stopped(end, sizeof end, tr);
       if (k->line > 0 && tr->m->spec) /* where the task is declared, as the compiler's messages */
         snprintf(where, sizeof where, "%s:%d: ", tr->m->spec, k->line);
+      /* where it came from, by mtlc's interpreter on the step's state
+       * (before its update: the balancer stops a step whose loss is not
+       * finite) */
+      const char *origin = NULL;
+      if (tr->o->explain && !tr->comm)
+        origin = tr->o->explain(tr->o->explain_ctx, tr->b.params, tr->b.stats,
+                                (const void *const *)tr->b.data,
+                                tr->train.n - s * tr->B < tr->B ? tr->train.n - s * tr->B : tr->B,
+                                tr->b.hyper, step_seed(tr->m->seed, tr->step));
       mtl_set_error("%stask %s: the training loss is %s at step %" PRId64 " (epoch %" PRId64
-                    ", batch %" PRId64 " of %" PRId64 "); %s (a smaller learning rate may "
+                    ", batch %" PRId64 " of %" PRId64 ")%s%s; %s (a smaller learning rate may "
                     "help)", where, k->name, mtl_nonfinite_name(losses[t]), tr->step,
-                    epoch + 1, s + 1, steps, end);
+                    epoch + 1, s + 1, steps, origin ? "; the first value that is not finite: " : "",
+                    origin ? origin : "", end);
       return false;
     }
   return true;

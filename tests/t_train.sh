@@ -11,6 +11,7 @@
 #    that are no split, input or label; a log or stdout on a full disk; a
 #    checkpoint or data that is a device or a FIFO; a gzip file with more
 #    than its header claims; NaN in the data; a loss that turns non-finite
+#    (named with the spec line of the first value that is not finite)
 #    (the last good checkpoint kept); a symbolic link planted where the
 #    checkpoint's temporary file used to go.
 # Killing training during its saves is tests/t_crash.sh.
@@ -154,7 +155,9 @@ bad "NaN in the data" "$tmp/nan.npy: sample 3, value 5: NaN is not a finite numb
 # a learning rate that sends the loss to NaN: the run stops, the checkpoint stays
 sed 's/sgd(lr=0.01, momentum=0.5)/sgd(lr=1e30, momentum=0.5)/' $soft >"$tmp/hot.mtl"
 cp "$tmp/soft.ckpt" "$tmp/good.ckpt"
-bad "a loss that turns NaN stops the run" "$tmp/hot.mtl:24: task item: the training loss is NaN at step 9 (epoch 2, batch 2 of 7); training stopped, $tmp/soft.ckpt not overwritten" \
+# the message names the task's line and, by the interpreter on the step's
+# state, the spec line of the first value that overflowed: item's head
+bad "a loss that turns NaN stops the run, naming the first value that is not finite" "$tmp/hot.mtl:24: task item: the training loss is NaN at step 9 (epoch 2, batch 2 of 7); the first value that is not finite: $tmp/hot.mtl:26:28: dense(10) (item.dense1) gives +inf first; training stopped, $tmp/soft.ckpt not overwritten" \
   "$MTLC" train "$tmp/hot.mtl" --limit 200 --batch 32 --epochs 3 --resume "$tmp/soft.ckpt" --save "$tmp/soft.ckpt"
 if cmp -s "$tmp/soft.ckpt" "$tmp/good.ckpt"; then pass "the last good checkpoint is kept"
 else fail "the last good checkpoint is kept" "$(cmp "$tmp/soft.ckpt" "$tmp/good.ckpt" 2>&1)"; fi

@@ -323,3 +323,66 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
   interp_free(E);
   return r.ok ? 0 : 1;
 }
+
+/* ---- where a training loss turned non-finite ------------------------------------------ */
+
+/* The first node of the train graph's forward pass whose value, stored as
+ * the generated code stores it (float), is not finite, run by the
+ * interpreter on the step's parameters (before its update), statistics,
+ * batch, hyper[] and seed: "spec.mtl:21:5: dense(128) (tower) gives +inf".
+ * NULL when the interpreter finds every value finite (an overflow only
+ * float arithmetic inside one op reaches). */
+const char *nonfinite_origin(void *unit, const float *params, const float *stats,
+                             const void *const *data, int64_t B, const float *hyper,
+                             uint64_t seed) {
+  Unit *u = unit;
+  Graph *g = u->train->g;
+  Interp *I = interp_new(g, B);
+  load_group(u, &g->params, I, params);
+  load_group(u, &g->stats, I, stats);
+  for (int i = 0; i < u->data.len; i++) {
+    Node *x = u->data.data[i];
+    Buf *b = u->data_buf.data[i];
+    double *v = I->val[x->id];
+    for (int64_t k = 0, n = node_numel(x, B); k < n; k++)
+      v[k] = b->dtype == DT_I32 ? ((const int32_t *)data[i])[k] : ((const float *)data[i])[k];
+  }
+  I->step_seed = seed;
+  I->lr = hyper[MTL_HYPER_LR];
+  for (int h = 0; h < u->n_hyper; h++)
+    I->hyper[h] = hyper[h];
+  const char *found = NULL;
+  for (int i = 0; i < g->nforward && !found; i++) {
+    Node *n = g->nodes.data[i];
+    interp_run(I, i, i + 1);
+    double *v = I->val[i];
+    for (int64_t k = 0, len = node_numel(n, B); k < len; k++) {
+      v[k] = (float)v[k]; /* float storage: past FLT_MAX is inf */
+      if (isfinite(v[k]))
+        continue;
+      /* the node or the nearest input of it that names its spec construct */
+      const Node *at = n;
+      while (at->span.hi <= at->span.lo && at->nin > 0)
+        at = at->in[0];
+      const char *what = isnan(v[k]) ? "NaN" : v[k] > 0 ? "+inf" : "-inf";
+      Source *src = g->m->src;
+      if (at->span.hi > at->span.lo) {
+        int lo = at->span.lo, e = lo, col = 1;
+        while (e < at->span.hi && src->text[e] != '\n')
+          e++;
+        for (int j = lo; j > 0 && src->text[j - 1] != '\n'; j--)
+          col++;
+        found = arena_printf(u->a, "%s:%d:%d: %.*s%s%s%s gives %s first", src->path,
+                             span_line(src, lo), col, e - lo, src->text + lo,
+                             n->where ? " (" : "", n->where ? n->where : "", n->where ? ")" : "",
+                             what);
+      } else {
+        found = arena_printf(u->a, "%s%s%s gives %s first", node_op_text(u->a, n),
+                             n->where ? " in " : "", n->where ? n->where : "", what);
+      }
+      break;
+    }
+  }
+  interp_free(I);
+  return found;
+}

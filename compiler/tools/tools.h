@@ -17,6 +17,12 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o);
 
 /* ---- codegen_check.c: generated code against the interpreter --------------------- */
 int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet);
+/* where a training loss turned non-finite: the first forward value that is
+ * not finite, with its spec line, or NULL (MtlTrainOpts.explain; unit is
+ * the Unit) */
+const char *nonfinite_origin(void *unit, const float *params, const float *stats,
+                             const void *const *data, int64_t B, const float *hyper,
+                             uint64_t seed);
 
 /* ---- gendata.c: mtlc gen-data (argv after the command) ----------------------------- */
 int gen_data(int argc, char **argv);
