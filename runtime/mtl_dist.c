@@ -5,8 +5,10 @@
 #include "mtl_dist.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
@@ -129,6 +131,12 @@ bool mtl_dist_sync(const MtlComm *c, const MtlModelInfo *m, float *params, float
   return ok;
 }
 
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void scale(float *x, int64_t n, float w) {
   for (int64_t i = 0; i < n; i++)
     x[i] *= w;
@@ -136,7 +144,8 @@ static void scale(float *x, int64_t n, float w) {
 
 bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float *grads,
                    float *state, float *stats, float *act, const void *const *data, int64_t n,
-                   int64_t B, const float *hyper, uint64_t step_seed, float *losses) {
+                   int64_t B, const float *hyper, uint64_t step_seed, float *losses,
+                   MtlDistTimes *times) {
   /* rank 0 draws the dropout masks one process would; the others their own */
   uint64_t seed = step_seed ^ ((uint64_t)c->rank * 0x9e3779b97f4a7c15ull);
   int nl = m->n_tasks + m->n_regs; /* the tasks' losses, then the regularizers' values */
@@ -158,8 +167,15 @@ bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float
   scale(losses, nl, w);
   for (int64_t i = 0; i < m->n_stats; i++)
     stats[i] = (stats[i] - before[i]) * w;
+  /* the time includes waiting for the slowest rank's grad_step: what the
+   * ranks' skew costs is communication's share too */
+  double t0 = times ? now() : 0;
   bool ok = c->allreduce_sum(grads, m->n_params) && c->allreduce_sum(losses, nl) &&
             c->allreduce_sum(stats, m->n_stats);
+  if (times) {
+    times->reduce_s += now() - t0;
+    times->floats += m->n_params + nl + m->n_stats;
+  }
   for (int64_t i = 0; i < m->n_stats; i++)
     stats[i] += before[i];
   free(before);
@@ -169,6 +185,21 @@ bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float
   }
   m->update_step(params, grads, state, stats, act, data, n, hyper, seed, losses);
   return true;
+}
+
+bool mtl_dist_stats_wanted(void) {
+  const char *v = getenv("MTL_DIST_STATS");
+  return v && v[0] && strcmp(v, "0") != 0;
+}
+
+void mtl_dist_report(const MtlComm *c, const MtlDistTimes *t) {
+  if (c->rank != 0 || t->steps < 1)
+    return;
+  double k = (double)t->floats / (double)t->steps, step = 1e3 * t->step_s / (double)t->steps,
+         reduce = 1e3 * t->reduce_s / (double)t->steps;
+  fprintf(stderr, "mtlc: data parallel: %d ranks, %" PRId64 " steps, %.0f floats (%.0f bytes) "
+          "reduced per step, allreduce %.3f ms of %.3f ms per step (%.1f%%)\n", c->size,
+          t->steps, k, 4 * k, reduce, step, step > 0 ? 100 * reduce / step : 0.0);
 }
 
 bool mtl_dist_any(const MtlComm *c, bool mine) {
