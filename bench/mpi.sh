@@ -22,6 +22,7 @@
 #          10 Gbit/s (BANDWIDTH_GBIT) with an assumed latency (LATENCY_US,
 #          default 50), against the measured compute per step
 # A benchmark, not a test: it exits non-zero only when a run fails.
+# `bench/mpi.sh report` writes the section again from bench/out/mpi/, no runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
@@ -31,79 +32,88 @@ REPS=${REPS:-3}
 LATENCY_US=${LATENCY_US:-50}
 BANDWIDTH_GBIT=${BANDWIDTH_GBIT:-10}
 BATCH=128
-rm -rf $out && mkdir -p $out
 results=$out/results.jsonl
-: >$results
 
-if ! command -v mpirun >/dev/null 2>&1 || ! make -s build/mtlc mpi >/dev/null 2>&1 ||
-   [ ! -f build/libmtlc-mpi.so ]; then
-  echo "bench/mpi.sh: no mpirun or no build/libmtlc-mpi.so (sh tools/deps.sh --mpi && make mpi)"
-  exit 1
-fi
-$PY -c 'import torch.distributed' 2>/dev/null ||
-  { echo "bench/mpi.sh: /usr/bin/python3 has no torch (apt-get install python3-torch)"; exit 1; }
-# Open MPI refuses root without these; containers lack its single-copy path
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
+# the measurements, into bench/out/mpi/ (results.jsonl, the runs' logs, meta.txt)
+measure() {
+  rm -rf $out && mkdir -p $out
+  : >$results
 
-# fashion_hard without its test split: the epoch's time is training alone
-spec=$out/fashion_hard.mtl
-awk '/^data test \{/ { skip = 1 } !skip { print } skip && /^\}/ { skip = 0 }' \
-  specs/fashion_hard.mtl >$spec
-grep -q '^data train' $spec && ! grep -q '^data test' $spec
+  if ! command -v mpirun >/dev/null 2>&1 || ! make -s build/mtlc mpi >/dev/null 2>&1 ||
+     [ ! -f build/libmtlc-mpi.so ]; then
+    echo "bench/mpi.sh: no mpirun or no build/libmtlc-mpi.so (sh tools/deps.sh --mpi && make mpi)"
+    exit 1
+  fi
+  $PY -c 'import torch.distributed' 2>/dev/null ||
+    { echo "bench/mpi.sh: /usr/bin/python3 has no torch (apt-get install python3-torch)"; exit 1; }
+  # Open MPI refuses root without these; containers lack its single-copy path
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
-# the settings: as the environment has OPENBLAS_CORETYPE, then without it
-coretypes=("${OPENBLAS_CORETYPE:-}")
-[ -n "${OPENBLAS_CORETYPE:-}" ] && coretypes+=("")
-blas() { # CORETYPE CMD...: CMD with OPENBLAS_CORETYPE=CORETYPE, or without it
-  if [ -n "$1" ]; then env OPENBLAS_CORETYPE="$1" "${@:2}"; else env -u OPENBLAS_CORETYPE "${@:2}"; fi
-}
-torch_env() { # threads CMD...: as bench/run.sh runs PyTorch
-  env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$1 MALLOC_MMAP_THRESHOLD_=33554432 "${@:2}"
-}
-note() { # RUN CORETYPE REP LOG [ERR] [BATCH SAMPLES]: an mtlc run's line in the results
-  echo "{\"run\": \"$1\", \"coretype\": \"$2\", \"rep\": $3, \"log\": \"$4\", \"err\": \"${5:-}\", \"batch\": ${6:-$BATCH}, \"samples\": ${7:-$LIMIT}}" >>$results
-}
-must() { # OUT CMD...: CMD, its output in OUT; on a failure that output, and stop
-  "${@:2}" >"$1" 2>&1 || { echo "bench/mpi.sh: failed: ${*:2}"; tail -n 20 "$1"; exit 1; }
-}
-train=(--epochs 1 --limit $LIMIT --batch $BATCH)
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
+  # fashion_hard without its test split: the epoch's time is training alone
+  spec=$out/fashion_hard.mtl
+  awk '/^data test \{/ { skip = 1 } !skip { print } skip && /^\}/ { skip = 0 }' \
+    specs/fashion_hard.mtl >$spec
+  grep -q '^data train' $spec && ! grep -q '^data test' $spec
 
-for rep in $(seq 1 $REPS); do
-  for ct in "${coretypes[@]}"; do
-    tag=${ct:-unset}
-    echo "bench/mpi.sh: repetition $rep of $REPS, OPENBLAS_CORETYPE=$tag"
-    f=$out/mtlc_1x2_${tag}_$rep
-    must $f.out blas "$ct" env OPENBLAS_NUM_THREADS=2 build/mtlc train $spec "${train[@]}" \
-      --threads 2 --log $f.log
-    note mtlc_1x2 "$ct" $rep $f.log
-    f=$out/mtlc_2x1_${tag}_$rep
-    must $f.err blas "$ct" mpirun --oversubscribe -np 2 -x MTL_DIST_STATS=1 \
-      -x OPENBLAS_NUM_THREADS=1 ${ct:+-x OPENBLAS_CORETYPE} build/mtlc train $spec \
-      "${train[@]}" --threads 1 --log $f.log
-    note mtlc_2x1 "$ct" $rep $f.log $f.err
-    must $out/torch.out blas "$ct" torch_env 1 $PY bench/mpi_torch.py --procs 2 --threads 1 \
-      --batch $BATCH --samples $LIMIT --run torch_ddp_2x1 --coretype "$ct" --rep $rep
-    grep '^{' $out/torch.out >>$results
-    must $out/torch.out blas "$ct" torch_env 2 $PY bench/mpi_torch.py --procs 1 --threads 2 \
-      --batch $BATCH --samples $LIMIT --run torch_1x2 --coretype "$ct" --rep $rep
-    grep '^{' $out/torch.out >>$results
-    [ "$ct" = "${coretypes[0]}" ] || continue
-    # the compute of one rank against its share of the batch, for the model
-    for b in 128 64 16 2; do
-      f=$out/mtlc_1x1_b${b}_${tag}_$rep
-      must $f.out blas "$ct" env OPENBLAS_NUM_THREADS=1 build/mtlc train $spec --epochs 1 \
-        --batch $b --limit $((200 * b)) --threads 1 --log $f.log
-      note mtlc_1x1 "$ct" $rep $f.log "" $b $((200 * b))
+  # the settings: as the environment has OPENBLAS_CORETYPE, then without it
+  coretypes=("${OPENBLAS_CORETYPE:-}")
+  [ -n "${OPENBLAS_CORETYPE:-}" ] && coretypes+=("")
+  blas() { # CORETYPE CMD...: CMD with OPENBLAS_CORETYPE=CORETYPE, or without it
+    if [ -n "$1" ]; then env OPENBLAS_CORETYPE="$1" "${@:2}"; else env -u OPENBLAS_CORETYPE "${@:2}"; fi
+  }
+  # PyTorch's environment as bench/run.sh sets it (and OMP_NUM_THREADS per run)
+  torch_env=(OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432)
+  note() { # RUN CORETYPE REP LOG [ERR] [BATCH SAMPLES]: an mtlc run's line in the results
+    echo "{\"run\": \"$1\", \"coretype\": \"$2\", \"rep\": $3, \"log\": \"$4\", \"err\": \"${5:-}\", \"batch\": ${6:-$BATCH}, \"samples\": ${7:-$LIMIT}}" >>$results
+  }
+  must() { # OUT CMD...: CMD, its output in OUT; on a failure that output, and stop
+    "${@:2}" >"$1" 2>&1 || { echo "bench/mpi.sh: failed: ${*:2}"; tail -n 20 "$1"; exit 1; }
+  }
+  train=(--epochs 1 --limit $LIMIT --batch $BATCH)
+  load0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+  for rep in $(seq 1 $REPS); do
+    for ct in "${coretypes[@]}"; do
+      tag=${ct:-unset}
+      echo "bench/mpi.sh: repetition $rep of $REPS, OPENBLAS_CORETYPE=$tag"
+      f=$out/mtlc_1x2_${tag}_$rep
+      must $f.out blas "$ct" env OPENBLAS_NUM_THREADS=2 build/mtlc train $spec "${train[@]}" \
+        --threads 2 --log $f.log
+      note mtlc_1x2 "$ct" $rep $f.log
+      f=$out/mtlc_2x1_${tag}_$rep
+      must $f.err blas "$ct" mpirun --oversubscribe -np 2 -x MTL_DIST_STATS=1 \
+        -x OPENBLAS_NUM_THREADS=1 ${ct:+-x OPENBLAS_CORETYPE} build/mtlc train $spec \
+        "${train[@]}" --threads 1 --log $f.log
+      note mtlc_2x1 "$ct" $rep $f.log $f.err
+      must $out/torch.out blas "$ct" env "${torch_env[@]}" OMP_NUM_THREADS=1 \
+        $PY bench/mpi_torch.py --procs 2 --threads 1 --batch $BATCH --samples $LIMIT \
+        --run torch_ddp_2x1 --coretype "$ct" --rep $rep
+      grep '^{' $out/torch.out >>$results
+      must $out/torch.out blas "$ct" env "${torch_env[@]}" OMP_NUM_THREADS=2 \
+        $PY bench/mpi_torch.py --procs 1 --threads 2 --batch $BATCH --samples $LIMIT \
+        --run torch_1x2 --coretype "$ct" --rep $rep
+      grep '^{' $out/torch.out >>$results
+      [ "$ct" = "${coretypes[0]}" ] || continue
+      # the compute of one rank against its share of the batch, for the model
+      for b in 128 64 16 2; do
+        f=$out/mtlc_1x1_b${b}_${tag}_$rep
+        must $f.out blas "$ct" env OPENBLAS_NUM_THREADS=1 build/mtlc train $spec --epochs 1 \
+          --batch $b --limit $((200 * b)) --threads 1 --log $f.log
+        note mtlc_1x1 "$ct" $rep $f.log "" $b $((200 * b))
+      done
     done
   done
-done
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
+  load1=$(cut -d' ' -f1-3 /proc/loadavg)
+  printf '%s\n' "$REPS" "$LIMIT" "${OPENBLAS_CORETYPE:-}" "$load0" "$load1" >$out/meta.txt
+}
+
+[ "${1:-}" = report ] || measure
+[ -s $results ] && [ -f $out/meta.txt ] || { echo "bench/mpi.sh: no results in $out"; exit 1; }
+mapfile -t meta <$out/meta.txt # REPS, LIMIT, OPENBLAS_CORETYPE, the load averages
 
 # ---- the report: medians, the communication share, the scaling model --------------------
-$PY - "$results" bench/RESULTS.md "$LATENCY_US" "$BANDWIDTH_GBIT" "$REPS" "$LIMIT" \
-  "${OPENBLAS_CORETYPE:-}" "$load0" "$load1" <<'PYEOF'
+$PY - "$results" bench/RESULTS.md "$LATENCY_US" "$BANDWIDTH_GBIT" "${meta[@]}" <<'PYEOF'
 import json, math, os, re, subprocess, sys
 
 results, md, lat_us, gbit, reps, limit, ct0, load0, load1 = sys.argv[1:]
@@ -146,8 +156,9 @@ runs = [("mtlc_1x2", "mtlc, 1 rank x 2 threads"), ("mtlc_2x1", "mtlc, 2 ranks x 
 L = []
 p = L.append
 p("## Data parallel over MPI\n")
-p("Written by `bench/mpi.sh` (`make bench-mpi`, and the last stage of `make bench`), from one run")
-p("on this machine: fashion_hard at global batch %d, %d samples (%d steps), 1 epoch, medians of %d"
+p("Written by `bench/mpi.sh` (`make bench-mpi`, and the last stage of `make bench`), from a run of")
+p("its own (`bench/mpi.sh` alone leaves the tables above from theirs), on the machine below:")
+p("fashion_hard at global batch %d, %d samples (%d steps), 1 epoch, medians of %d"
   % (128, limit, limit // 128, reps))
 p("repetitions (min-max), the configurations interleaved. mtlc's time is the epoch's `seconds` of")
 p("`--log` (no compile, no data loading; the spec without its test split, so no evaluation);")
@@ -156,6 +167,9 @@ p("backward), random data in memory, each process `torch.set_num_threads(1)` (DD
 p("train fashion_hard's net with SGD lr 0.01 momentum 0.5, each rank 64 samples a step.\n")
 p("- machine: %s, %d cores, shared with other work: load average %s before, %s after"
   % (cpu, os.cpu_count(), load0, load1))
+if float(load0.split()[0]) > os.cpu_count() / 2 or float(load1.split()[0]) > os.cpu_count() / 2:
+    p("  (the runs had less than their cores: every figure is lower than on an idle machine, and")
+    p("  the spread between repetitions shows the noise)")
 p("- %s; %s; PyTorch %s; OPENBLAS_CORETYPE in the environment: %s"
   % (version("build/mtlc --version"), version("mpirun --version"),
      version("/usr/bin/python3 -c 'import torch; print(torch.__version__)'"), ct0 or "unset"))
@@ -225,6 +239,10 @@ for n in (2, 8, 64):
     rate = 64 * n / step
     p("| weak (64 a rank) | %d | 64 | %.3f | %.3f | %.3f | %.0f | %.2fx | %.0f%% |" % (
         n, comp[64], comm(n), step, 1e3 * rate, rate / (64 / comp[64]), 100 * comp[64] / step))
+if t1[128] > 2 * t1[64]:  # strong scaling on 2 machines above 100%
+    p("\nAbove 100%%: in this run t1(128) = %.3f ms is more than twice t1(64) = %.3f ms (the shared"
+      % (t1[128], t1[64]))
+    p("cores' noise, or a batch of 128 that leaves the cache), not a gain of data parallelism.")
 p("\nSpeedup against 1 machine without communication: batch 128 (strong, %.0f samples/s) or 64"
   % (1e3 * one))
 p("(weak, %.0f samples/s), both 1 thread. At 64 machines of the strong case each rank has 2"
