@@ -4,6 +4,8 @@
 #   make test     run every test; ends with "N passed, N failed"
 #   make example  train the main example (specs/fashion_hard.mtl)
 #   make bench    mtlc against PyTorch and onnxruntime; writes bench/RESULTS.md
+#   make bench-mpi  data parallel over MPI against PyTorch DDP (bench/mpi.sh, also
+#                 make bench's last stage); writes its section of bench/RESULTS.md
 #   make bench-mtl  the balancing methods (bench/mtl.sh); writes bench/MTL.md
 #   make bench-arch  the sharing architectures against PyTorch (bench/arch.sh);
 #                 writes the architecture section of bench/MTL.md
@@ -143,6 +145,9 @@ test: $(B)/mtlc $(B)/test_ir $(B)/test_runtime $(B)/test_text $(B)/test_balance 
 bench: $(B)/mtlc
 	bench/run.sh
 
+bench-mpi: $(B)/mtlc
+	bench/mpi.sh
+
 bench-mtl: $(B)/mtlc
 	bench/mtl.sh
 
@@ -198,7 +203,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps example test bench bench-mtl bench-arch asan install uninstall fuzz fuzz-build clean mpi
+.PHONY: all deps example test bench bench-mpi bench-mtl bench-arch asan install uninstall fuzz fuzz-build clean mpi
 
 # the runtime under AddressSanitizer and UBSan (clang-14), with libFuzzer's
 # coverage: a libFuzzer harness per reader (tests/fuzz_NAME.c) and the

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/run.sh (make bench): mtlc against PyTorch and onnxruntime, side by
-# side, in one run on this machine; writes bench/RESULTS.md. A benchmark,
-# not a test: it exits non-zero only when a peer's outputs differ from
-# mtlc's on the same weights and input (beyond 1e-4 relative) or a
-# measurement could not be taken.
+# side, in one run on this machine; writes bench/RESULTS.md (its last
+# section, data parallel over MPI, by bench/mpi.sh). A benchmark, not a
+# test: it exits non-zero only when a peer's outputs differ from mtlc's on
+# the same weights and input (beyond 1e-4 relative) or a measurement could
+# not be taken.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out
@@ -19,6 +20,7 @@ missing=""
 $PY -c 'import torch' 2>/dev/null || missing="python3-torch"
 command -v node >/dev/null || missing="$missing nodejs"
 command -v npm >/dev/null || missing="$missing npm"
+command -v mpirun >/dev/null || missing="$missing openmpi-bin libopenmpi-dev" # bench/mpi.sh
 if [ -n "$missing" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   echo "bench: installing$missing"
@@ -65,5 +67,7 @@ for b in 1 64; do
 done
 
 $PY bench/report.py $out >bench/RESULTS.md || ok=1
+# data parallel over MPI against PyTorch DDP: its section of bench/RESULTS.md
+bench/mpi.sh || ok=1
 cat bench/RESULTS.md
 exit $ok

@@ -6,8 +6,10 @@
 #include "mtl_dist.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
@@ -130,6 +132,12 @@ bool mtl_dist_sync(const MtlComm *c, const MtlModelInfo *m, float *params, float
   return ok;
 }
 
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void scale(float *x, int64_t n, float w) {
   for (int64_t i = 0; i < n; i++)
     x[i] *= w;
@@ -137,7 +145,8 @@ static void scale(float *x, int64_t n, float w) {
 
 bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float *grads,
                    float *state, float *stats, float *act, const void *const *data, int64_t n,
-                   int64_t B, const float *hyper, uint64_t step_seed, float *losses) {
+                   int64_t B, const float *hyper, uint64_t step_seed, float *losses,
+                   MtlDistTimes *times) {
   /* rank 0 draws the dropout masks one process would; the others their own */
   uint64_t seed = step_seed ^ ((uint64_t)c->rank * 0x9e3779b97f4a7c15ull);
   int nl = m->n_tasks + m->n_regs; /* the tasks' losses, then the regularizers' values */
@@ -159,8 +168,15 @@ bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float
   scale(losses, nl, w);
   for (int64_t i = 0; i < m->n_stats; i++)
     stats[i] = (stats[i] - before[i]) * w;
+  /* the time includes waiting for the slowest rank's grad_step: what the
+   * ranks' skew costs is communication's share too */
+  double t0 = times ? now() : 0;
   bool ok = c->allreduce_sum(grads, m->n_params) && c->allreduce_sum(losses, nl) &&
             c->allreduce_sum(stats, m->n_stats);
+  if (times) {
+    times->reduce_s += now() - t0;
+    times->floats += m->n_params + nl + m->n_stats;
+  }
   for (int64_t i = 0; i < m->n_stats; i++)
     stats[i] += before[i];
   free(before);
@@ -170,6 +186,21 @@ bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float
   }
   m->update_step(params, grads, state, stats, act, data, n, hyper, seed, losses);
   return true;
+}
+
+bool mtl_dist_stats_wanted(void) {
+  const char *v = getenv("MTL_DIST_STATS");
+  return v && v[0] && strcmp(v, "0") != 0;
+}
+
+void mtl_dist_report(const MtlComm *c, const MtlDistTimes *t) {
+  if (c->rank != 0 || t->steps < 1)
+    return;
+  double k = (double)t->floats / (double)t->steps, step = 1e3 * t->step_s / (double)t->steps,
+         reduce = 1e3 * t->reduce_s / (double)t->steps;
+  fprintf(stderr, "mtlc: data parallel: %d ranks, %" PRId64 " steps, %.0f floats (%.0f bytes) "
+          "reduced per step, allreduce %.3f ms of %.3f ms per step (%.1f%%)\n", c->size,
+          t->steps, k, 4 * k, reduce, step, step > 0 ? 100 * reduce / step : 0.0);
 }
 
 bool mtl_dist_any(const MtlComm *c, bool mine) {
@@ -185,7 +216,17 @@ typedef struct {
   int64_t n; /* this rank's samples */
   float w;   /* its share of the global batch, n / B */
   const float *before; /* the running statistics before the step */
+  MtlDistTimes *times; /* NULL: not measured */
 } Shard;
+
+/* the sum over the ranks of x[n], timed and counted */
+static bool shard_sum(const Shard *s, float *x, int64_t n) {
+  double t0 = s->times ? now() : 0;
+  bool ok = s->c->allreduce_sum(x, n);
+  if (s->times)
+    s->times->reduce_s += now() - t0, s->times->floats += n;
+  return ok;
+}
 
 /* the shard's losses to the global batch's: the share-weighted sum */
 static bool shard_losses(void *ctx, float *losses) {
@@ -193,7 +234,7 @@ static bool shard_losses(void *ctx, float *losses) {
   int nl = s->m->n_tasks + s->m->n_regs;
   for (int t = 0; t < nl; t++) /* an empty shard's are stale */
     losses[t] = s->n > 0 ? losses[t] * s->w : 0;
-  if (!s->c->allreduce_sum(losses, nl)) {
+  if (!shard_sum(s, losses, nl)) {
     mtl_set_error("rank %d: the losses' allreduce failed", s->c->rank);
     return false;
   }
@@ -213,8 +254,7 @@ static bool shard_finish(void *ctx, const MtlStep *st) {
   scale(st->grads, m->n_params, s->w);
   for (int64_t i = 0; i < m->n_stats; i++)
     st->stats[i] = (st->stats[i] - s->before[i]) * s->w;
-  bool ok = s->c->allreduce_sum(st->grads, m->n_params) &&
-            s->c->allreduce_sum(st->stats, m->n_stats);
+  bool ok = shard_sum(s, st->grads, m->n_params) && shard_sum(s, st->stats, m->n_stats);
   for (int64_t i = 0; i < m->n_stats; i++)
     st->stats[i] += s->before[i];
   if (!ok) {
@@ -227,7 +267,7 @@ static bool shard_finish(void *ctx, const MtlStep *st) {
 }
 
 bool mtl_dist_balance_step(const MtlComm *c, const MtlModelInfo *m, MtlBalancer *b,
-                           const MtlStep *st, int64_t B) {
+                           const MtlStep *st, int64_t B, MtlDistTimes *times) {
   MtlStep mine = *st;
   /* rank 0 draws the dropout masks one process would; the others their own */
   mine.seed = st->seed ^ ((uint64_t)c->rank * 0x9e3779b97f4a7c15ull);
@@ -238,7 +278,7 @@ bool mtl_dist_balance_step(const MtlComm *c, const MtlModelInfo *m, MtlBalancer 
   }
   if (before)
     memcpy(before, st->stats, (size_t)m->n_stats * sizeof *before);
-  Shard s = {c, m, st->B, (float)((double)st->B / (double)B), before};
+  Shard s = {c, m, st->B, (float)((double)st->B / (double)B), before, times};
   MtlBalanceHooks hooks = {&s, shard_losses, shard_finish};
   bool ok = mtl_balance_step_hooked(b, &mine, &hooks);
   free(before);

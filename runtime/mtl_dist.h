@@ -55,19 +55,35 @@ void mtl_dist_shard(const MtlComm *c, int64_t B, int64_t *from, int64_t *n);
  * state to every rank. */
 bool mtl_dist_sync(const MtlComm *c, const MtlModelInfo *m, float *params, float *state,
                    float *stats, int64_t *step, uint64_t rng[4]);
+/* Where a data-parallel run's time went, on this rank (MTL_DIST_STATS=1):
+ * the allreduce calls of mtl_dist_step against whole steps of the loop. */
+typedef struct MtlDistTimes {
+  int64_t steps;
+  int64_t floats;  /* reduced, summed over the steps */
+  double reduce_s; /* in mtl_dist_step's allreduce calls */
+  double step_s;   /* in whole steps (mtl_train's loop adds them) */
+} MtlDistTimes;
+
 /* One data-parallel step on this rank's n samples of the global batch B:
  * grad_step, the weighted sum of gradients, losses and running statistics
  * over the ranks, update_step. grads must be zeroed. losses[] (the tasks',
- * then the regularizers') come back as the global batch's. */
+ * then the regularizers') come back as the global batch's. The allreduce
+ * calls' time and floats go into *times (NULL: not measured). */
 bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float *grads,
                    float *state, float *stats, float *act, const void *const *data, int64_t n,
-                   int64_t B, const float *hyper, uint64_t step_seed, float *losses);
+                   int64_t B, const float *hyper, uint64_t step_seed, float *losses,
+                   MtlDistTimes *times);
 /* The same under a balance method that weighs losses (mtl_balance.h):
  * st is this rank's shard (st->B samples of the global batch B); the
  * balancer reads the global batch's losses, every rank computes the same
  * weights, and the gradients are summed as above before update_step. */
 bool mtl_dist_balance_step(const MtlComm *c, const MtlModelInfo *m, MtlBalancer *b,
-                           const MtlStep *st, int64_t B);
+                           const MtlStep *st, int64_t B, MtlDistTimes *times);
+/* Whether MTL_DIST_STATS asks for the line below (set, not empty or 0). */
+bool mtl_dist_stats_wanted(void);
+/* On rank 0, one line to stderr: ranks, steps, floats and bytes reduced
+ * per step, allreduce time of step time (nothing without steps). */
+void mtl_dist_report(const MtlComm *c, const MtlDistTimes *times);
 /* Whether `mine` is true on any rank (Ctrl-C on one stops all at the same
  * step); the same answer on every rank. */
 bool mtl_dist_any(const MtlComm *c, bool mine);

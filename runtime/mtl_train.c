@@ -451,6 +451,7 @@ typedef struct {
   bool lead;           /* rank 0, or the only process: prints, logs, saves */
   bool local_fault;    /* this rank's own setup failed */
   MtlMonitor mon;      /* rank 0's, broadcast after every epoch */
+  MtlDistTimes times;  /* data parallel: the allreduce's share of the steps */
   char *best_path;     /* the best epoch's checkpoint, beside --save's */
   int64_t saved_epoch, best_saved; /* what the checkpoints hold: epochs, 0: none */
   bool interrupted;
@@ -591,6 +592,7 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
   shuffle(tr->b.idx, n, &tr->rng);
   *lr_last = lr;
   for (int64_t s = 0; s < steps; s++) {
+    double t_step = now();
     if (stop_now(tr)) {
       tr->interrupted = true;
       if (tr->tty)
@@ -617,13 +619,13 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
         hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
       if (!mtl_dist_step(tr->comm, m, tr->b.params, tr->b.grads, tr->b.state, tr->b.stats,
                          tr->b.act, (const void *const *)tr->b.data, nb, B, hyper,
-                         step_seed(m->seed, t), losses))
+                         step_seed(m->seed, t), losses, &tr->times))
         return false;
     } else if (tr->comm) { /* a method that weighs losses (mtl_train refuses the others) */
       MtlStep st = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
                     (const void *const *)tr->b.data, nb, hyper, step_seed(m->seed, t), losses, t,
                     epoch};
-      if (!mtl_dist_balance_step(tr->comm, m, tr->bal, &st, B)) {
+      if (!mtl_dist_balance_step(tr->comm, m, tr->bal, &st, B, &tr->times)) {
         (void)losses_finite(tr, losses, epoch, s, steps); /* a loss's message names its line */
         return false;
       }
@@ -654,6 +656,10 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
       progress(m, epoch + 1, tr->epochs, s + 1, steps, from + B, n,
                (double)(from + B) / (tn - t0 + 1e-9), loss);
       drawn = tn;
+    }
+    if (tr->comm) { /* the whole step: the stop flag, the shard, grad_step to update */
+      tr->times.steps++;
+      tr->times.step_s += now() - t_step;
     }
   }
   if (tr->tty)
@@ -1012,6 +1018,8 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   bool started = false;
   ok = train(&tr, &started);
   sigaction(SIGINT, &old, NULL);
+  if (c && mtl_dist_stats_wanted())
+    mtl_dist_report(c, &tr.times);
   if (!ok && c && started && !tr.interrupted) {
     /* a fault mid-training: the other ranks wait in a collective */
     fail_rank(c);

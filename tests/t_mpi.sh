@@ -12,6 +12,8 @@
 #  - a control: 1 process at half the batch is far off, so the comparison
 #    can fail;
 #  - only rank 0 prints;
+#  - MTL_DIST_STATS=1: rank 0's line of what the allreduce reduced and took,
+#    its floats those of mtl_dist_step; no line without it;
 #  - a 2-rank checkpoint resumes on 2 ranks (bit for bit) and on 1;
 #  - a standalone trainer from emit-c --main built with -DMTL_MPI;
 #  - kill -9 of one rank: the job ends within seconds, no rank is left,
@@ -46,6 +48,7 @@ fi
 # Open MPI refuses root without these; containers lack its single-copy path
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
+unset MTL_DIST_STATS # asked for where a check wants its line
 mpi() { timeout 300 mpirun --oversubscribe "$@"; }
 
 spec=specs/fashion_soft.mtl
@@ -108,13 +111,63 @@ sed 's/optimizer: sgd(lr=0.01, momentum=0.5)/optimizer: sgd(lr=0.01, momentum=0.
 if grep -q 'clip: norm' "$tmp/fashion_clip.mtl"; then same "$tmp/fashion_clip.mtl" 3
 else fail "fashion_clip: the spec" "sed did not add clip to specs/fashion_soft.mtl"; fi
 
+# MTL_DIST_STATS=1: rank 0's one line of the allreduce's share, its float
+# count what mtl_dist_step reduces: the parameters in their 64-byte aligned
+# layout (16 floats a tensor), the tasks' losses and regularizers' values,
+# the running statistics; for fashion_hard (no statistics) and select
+# (normalize(auto)'s, and a regularizer). Without the variable, no line.
+# floats CKPT LOG: that count, from the checkpoint (SGD: its state is the
+# tensors named .velocity) and the log's losses and regularizers
+floats() {
+  $PY - "$1" "$2" <<'PYEOF'
+import json, struct, sys
+blob = open(sys.argv[1], "rb").read()
+(n,) = struct.unpack("<Q", blob[:8])
+head = json.loads(blob[8:8 + n])
+head.pop("__metadata__", None)
+k = 0
+for name, t in head.items():
+    if not name.endswith(".velocity"):
+        numel = 1
+        for d in t["shape"]:
+            numel *= d
+        k += (numel + 15) // 16 * 16
+log = json.loads(open(sys.argv[2]).readline())
+print(k + len(log["train_loss"]) + len(log.get("reg", {})))
+PYEOF
+}
+sed 's/optimizer: rmsprop(lr=0.002, momentum=0.5)/optimizer: sgd(lr=0.05, momentum=0.5)/' \
+  tests/workflow/select.mtl >"$tmp/select.mtl"
+for s in specs/fashion_hard.mtl "$tmp/select.mtl"; do
+  n="MTL_DIST_STATS=1: $(basename "${s%.mtl}") on 2 ranks says what it reduced per step"
+  rm -f "$tmp/st.log"
+  if out=$(mpi -np 2 -x MTL_DIST_STATS=1 "$MTLC" train "$s" --limit 320 --batch 64 --epochs 1 --threads 1 \
+             --save "$tmp/st.ckpt" --log "$tmp/st.log" 2>&1) && want=$(floats "$tmp/st.ckpt" "$tmp/st.log"); then
+    line=$(grep '^mtlc: data parallel: ' <<<"$out")
+    got=$(sed -n 's/.* steps, \([0-9]*\) floats .*/\1/p' <<<"$line")
+    if [ "$(grep -c '^mtlc: data parallel: ' <<<"$out")" = 1 ] &&
+       grep -Eq '^mtlc: data parallel: 2 ranks, 5 steps, [0-9]+ floats \([0-9]+ bytes\) reduced per step, allreduce [0-9.]+ ms of [0-9.]+ ms per step \([0-9.]+%\)$' <<<"$line" &&
+       [ "$got" = "$want" ]; then
+      pass "$n ($line)"
+    else
+      fail "$n" "want one line with $want floats: $out"
+    fi
+  else
+    fail "$n" "the run failed: $out ${want:-}"
+  fi
+done
+n="no data-parallel line without MTL_DIST_STATS"
+if out=$(mpi -np 2 "$MTLC" train specs/fashion_hard.mtl --limit 320 --epochs 1 --threads 1 2>&1); then
+  if grep -q 'data parallel:' <<<"$out"; then fail "$n" "$out"; else pass "$n"; fi
+else
+  fail "$n" "the run failed: $out"
+fi
+
 # model selection (tests/workflow/select.mtl, with SGD for RMSprop: a valid
 # split, early stopping on item.accuracy, normalize(auto), clipping) on 3
 # ranks: rank 0 decides, every rank stops after the same epoch as 1
 # process, and the last and the best checkpoints are 1 process's
 n="early stopping and the best checkpoint on 3 ranks equal 1 process"
-sed 's/optimizer: rmsprop(lr=0.002, momentum=0.5)/optimizer: sgd(lr=0.05, momentum=0.5)/' \
-  tests/workflow/select.mtl >"$tmp/select.mtl"
 sel=("$tmp/select.mtl" --limit 600 --threads 1)
 if out=$("$MTLC" train "${sel[@]}" --save "$tmp/s1.safetensors" 2>&1) &&
    out3=$(mpi -np 3 "$MTLC" train "${sel[@]}" --save "$tmp/s3.safetensors" 2>&1); then
