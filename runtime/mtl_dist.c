@@ -45,6 +45,10 @@ static uint64_t dist_model_hash(const MtlModelInfo *m) {
   double reals[] = {m->lr, m->beta1, m->beta2, m->step_gamma};
   h = mtl_hash(h, sizes, sizeof sizes);
   h = mtl_hash(h, reals, sizeof reals);
+  int32_t balance[] = {(int32_t)m->balance, m->n_balance_args}; /* dwa and rlw differ here only */
+  h = mtl_hash(h, balance, sizeof balance);
+  if (m->n_balance_args > 0)
+    h = mtl_hash(h, m->balance_args, (size_t)m->n_balance_args * sizeof *m->balance_args);
   h = hash_tensors(h, m->param_tensors, m->n_param_tensors);
   h = hash_tensors(h, m->state_tensors, m->n_state_tensors);
   h = hash_tensors(h, m->stat_tensors, m->n_stat_tensors);

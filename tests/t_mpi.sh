@@ -311,6 +311,8 @@ expect "a global batch smaller than the ranks" "the global batch 2 is smaller th
 sed 's/seed: 1/seed: 2/' $spec >"$tmp/seed2.mtl"
 expect "ranks that disagree on the spec" "the ranks disagree on the spec or the training options" \
   mpi -np 1 "$MTLC" train $spec --limit 100 --threads 1 : -np 1 "$MTLC" train "$tmp/seed2.mtl" --limit 100 --threads 1
+expect "ranks that disagree on the balance method" "the ranks disagree on the spec or the training options" \
+  mpi -np 1 "$MTLC" train "$tmp/dwa.mtl" --limit 100 --threads 1 : -np 1 "$MTLC" train "$tmp/rlw.mtl" --limit 100 --threads 1
 expect "ranks that disagree on the options" "rank 1's hash" \
   mpi -np 1 "$MTLC" train $spec --limit 100 --threads 1 : -np 1 "$MTLC" train $spec --limit 200 --threads 1
 { grep -v '^ *weight:' specs/fashion_hard.mtl; echo 'balance: mgda'; } >"$tmp/mgda.mtl"
