@@ -403,6 +403,8 @@ bool mtl_balance_step_hooked(MtlBalancer *b, const MtlStep *st, const MtlBalance
   if (!finite_losses(b, st, st->losses, ""))
     return false;
   if (needs[b->kind] != 0) {
+    if (hk && !hk->gram(hk->ctx, st, b->bal))
+      return false;
     for (int i = 0; i < T * T; i++)
       b->G[i] = b->bal[i];
     for (int t = 0; t < T; t++)

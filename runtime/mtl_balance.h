@@ -50,14 +50,17 @@ typedef struct {
  * task's loss or gradient is not finite (naming the task and the step). */
 bool mtl_balance_step(MtlBalancer *b, const MtlStep *s);
 
-/* Data parallel (mtl_dist.c), under a method that weighs losses: the step
- * on this rank's shard, the losses made the global batch's before the
- * method reads them (losses), and train_end's work done by the caller
- * (finish: grad_step, the gradients' sum over the ranks, update_step).
- * Each returns false with mtl_error() set. */
+/* Data parallel (mtl_dist.c): the step on this rank's shard, the losses
+ * made the global batch's before the method reads them (losses); under a
+ * gradient method, the Gramian made the global batch's too (gram: the
+ * tasks' vectors train_begin left in act[] summed over the ranks, their
+ * Gramian into bal[]); and train_end's work done by the caller (finish:
+ * grad_step, the gradients' sum over the ranks, update_step). Each
+ * returns false with mtl_error() set. */
 typedef struct {
   void *ctx;
   bool (*losses)(void *ctx, float *losses);
+  bool (*gram)(void *ctx, const MtlStep *s, float *bal);
   bool (*finish)(void *ctx, const MtlStep *s);
 } MtlBalanceHooks;
 bool mtl_balance_step_hooked(MtlBalancer *b, const MtlStep *s, const MtlBalanceHooks *h);

@@ -41,7 +41,7 @@ static uint64_t dist_model_hash(const MtlModelInfo *m) {
   uint64_t h = mtl_hash_str(FNV_OFFSET, m->name);
   int64_t sizes[] = {m->abi, m->batch_max, m->n_params, m->n_state, m->n_stats, m->n_act,
                      m->n_hyper, m->n_tasks, m->n_regs, m->optimizer, m->schedule, m->step_every,
-                     m->batch, m->epochs, (int64_t)m->seed};
+                     m->batch, m->epochs, (int64_t)m->seed, m->n_gram_inputs};
   double reals[] = {m->lr, m->beta1, m->beta2, m->step_gamma};
   h = mtl_hash(h, sizes, sizeof sizes);
   h = mtl_hash(h, reals, sizeof reals);
@@ -91,6 +91,11 @@ bool mtl_dist_check(const MtlComm *c, const MtlModelInfo *m, uint64_t options_ha
   }
   if (!m->grad_step || !m->update_step) {
     mtl_set_error("model %s has no grad_step and update_step for data parallelism; "
+                  "rebuild it with this mtlc", m->name);
+    return false;
+  }
+  if (mtl_balance_needs(m->balance) != 0 && (m->n_gram_inputs < 1 || m->n_gram_inputs % m->n_tasks)) {
+    mtl_set_error("model %s has no description of its Gramian for data parallelism; "
                   "rebuild it with this mtlc", m->name);
     return false;
   }
@@ -212,7 +217,7 @@ bool mtl_dist_any(const MtlComm *c, bool mine) {
   return c->allreduce_sum(&f, 1) ? f > 0 : mine;
 }
 
-/* ---- a balanced step (a method that weighs losses) ---------------------------------- */
+/* ---- a balanced step ------------------------------------------------------------------ */
 
 typedef struct {
   const MtlComm *c;
@@ -242,6 +247,72 @@ static bool shard_losses(void *ctx, float *losses) {
     mtl_set_error("rank %d: the losses' allreduce failed", s->c->rank);
     return false;
   }
+  return true;
+}
+
+/* Under a gradient method: the tasks' vectors the Gramian is made of
+ * (gradients of the shared tensors, or of a shared block's output summed
+ * over the batch), each a mean over this shard, to the global batch's:
+ * their share-weighted sum over the ranks, in one allreduce, back into
+ * act[] where train_end reads them; then their Gramian, in double, into
+ * bal[]. The Gramian of the sum is not the sum of the ranks' Gramians. */
+static bool shard_gram(void *ctx, const MtlStep *st, float *bal) {
+  const Shard *s = ctx;
+  const MtlModelInfo *m = s->m;
+  const MtlGramInput *in = m->gram_inputs;
+  int T = m->n_tasks, ni = m->n_gram_inputs;
+  if (ni < 1 || ni % T) {
+    mtl_set_error("model %s has no description of its Gramian for data parallelism; rebuild "
+                  "it with this mtlc", m->name);
+    return false;
+  }
+  /* a vector two tasks share (a tensor neither reaches: zeros) goes once */
+  int64_t total = 0;
+  for (int i = 0; i < ni; i++) {
+    bool seen = false;
+    for (int j = 0; j < i && !seen; j++)
+      seen = in[j].offset == in[i].offset;
+    if (!seen)
+      total += in[i].numel;
+  }
+  float *pack = malloc((size_t)total * sizeof *pack + 1);
+  if (!pack) {
+    mtl_set_error("rank %d: out of memory", s->c->rank);
+    return false;
+  }
+  for (int pass = 0; pass < 2; pass++) { /* 0: scaled into pack; 1: back into act[] */
+    int64_t at = 0;
+    for (int i = 0; i < ni; i++) {
+      bool seen = false;
+      for (int j = 0; j < i && !seen; j++)
+        seen = in[j].offset == in[i].offset;
+      if (seen)
+        continue;
+      float *v = st->act + in[i].offset;
+      for (int64_t k = 0; k < in[i].numel; k++)
+        if (pass == 0) /* an empty shard's are stale */
+          pack[at + k] = s->n > 0 ? v[k] * s->w : 0;
+        else
+          v[k] = pack[at + k];
+      at += in[i].numel;
+    }
+    if (pass == 0 && !shard_sum(s, pack, total)) {
+      free(pack);
+      mtl_set_error("rank %d: the per-task gradients' allreduce failed", s->c->rank);
+      return false;
+    }
+  }
+  free(pack);
+  for (int a = 0; a < T; a++)
+    for (int b = a; b < T; b++) {
+      double d = 0;
+      for (int term = 0; term < ni; term += T) {
+        const float *x = st->act + in[term + a].offset, *y = st->act + in[term + b].offset;
+        for (int64_t k = 0; k < in[term].numel; k++)
+          d += (double)x[k] * (double)y[k];
+      }
+      bal[a * T + b] = bal[b * T + a] = (float)d;
+    }
   return true;
 }
 
@@ -283,7 +354,7 @@ bool mtl_dist_balance_step(const MtlComm *c, const MtlModelInfo *m, MtlBalancer 
   if (before)
     memcpy(before, st->stats, (size_t)m->n_stats * sizeof *before);
   Shard s = {c, m, st->B, (float)((double)st->B / (double)B), before, times};
-  MtlBalanceHooks hooks = {&s, shard_losses, shard_finish};
+  MtlBalanceHooks hooks = {&s, shard_losses, shard_gram, shard_finish};
   bool ok = mtl_balance_step_hooked(b, &mine, &hooks);
   free(before);
   return ok;

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define MTL_MODEL_ABI 4
+#define MTL_MODEL_ABI 5
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };
@@ -127,6 +127,14 @@ typedef struct {
   int lowercase;           /* words: lower-case each line (ASCII) first */
 } MtlBinding;
 
+/* One task's vector of a Gramian term: act[offset .. offset + numel), a
+ * task's gradient of a shared tensor (or of a shared block's output,
+ * summed over the batch), left by train_begin and read by train_end. */
+typedef struct {
+  int task;
+  int64_t offset, numel;
+} MtlGramInput;
+
 typedef struct MtlModelInfo {
   int abi;
   const char *name, *spec, *mtlc_version;
@@ -168,6 +176,12 @@ typedef struct MtlModelInfo {
   const double *balance_args;
   int balance_param;
   int64_t n_bal;
+  /* what the Gramian is made of, for data parallelism (mtl_dist.c): per
+   * Gramian term, its T tasks' vectors in task order, in act[] after
+   * train_begin (n_gram_inputs = terms * T; 0 without a Gramian). bal[]
+   * is the sum over the terms of each term's dot products. */
+  int n_gram_inputs;
+  const MtlGramInput *gram_inputs;
   /* early_stop and the best checkpoint: the value watched on the valid
    * split (task monitor_task's metric, an MTL_METRIC_* bit, or 0 for its
    * loss; task -1: the weighted sum of the tasks' losses); patience 0: no

@@ -981,13 +981,6 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   Trainer tr = {.m = m, .o = &mine, .comm = c, .lead = !c || c->rank == 0, .log = -1};
   tr.B = o->batch > 0 ? o->batch : m->batch;
   tr.epochs = o->epochs > 0 ? o->epochs : m->epochs;
-  if (c && mtl_balance_needs(m->balance) != 0) { /* every rank decides alike: no collective */
-    mtl_set_error("model %s: balance %s does not train data parallel yet (its per-task "
-                  "gradients and their Gramian are not reduced over ranks); train it in one "
-                  "process, without mpirun, or with a method that weighs losses",
-                  m->name, mtl_balance_name(m->balance));
-    return tr.lead ? fail() : 1;
-  }
   if (c && !mtl_dist_check(c, m, options_hash(&tr), tr.B))
     return tr.lead ? fail() : 1;
   if (tr.B < 1 || tr.B > m->batch_max) {

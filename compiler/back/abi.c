@@ -81,6 +81,12 @@ static const AbiField binding_fields[] = {
 };
 static const AbiStruct binding_s = STRUCT(MtlBinding, binding_fields);
 
+static const AbiField gram_input_fields[] = {
+    FIELD(MtlGramInput, task, AF_I32), FIELD(MtlGramInput, offset, AF_I64),
+    FIELD(MtlGramInput, numel, AF_I64),
+};
+static const AbiStruct gram_input_s = STRUCT(MtlGramInput, gram_input_fields);
+
 static const AbiField info_fields[] = {
     FIELD(MtlModelInfo, abi, AF_I32),
     FIELD(MtlModelInfo, name, AF_STR),
@@ -124,6 +130,8 @@ static const AbiField info_fields[] = {
     SCALARS(MtlModelInfo, balance_args, AF_F64, n_balance_args),
     FIELD(MtlModelInfo, balance_param, AF_I32),
     FIELD(MtlModelInfo, n_bal, AF_I64),
+    FIELD(MtlModelInfo, n_gram_inputs, AF_I32),
+    TABLE(MtlModelInfo, gram_inputs, &gram_input_s, n_gram_inputs),
     FIELD(MtlModelInfo, patience, AF_I64),
     FIELD(MtlModelInfo, min_delta, AF_F64),
     FIELD(MtlModelInfo, monitor_task, AF_I32),
@@ -186,13 +194,11 @@ const char *abi_elem_ctype(const AbiField *f) {
 }
 
 /* a model balanced by static trains with train_step, any other with
- * train_begin and train_end; data parallel, static's train_step or a
- * loss-weighing method's train_end comes in two halves, grad_step and
- * update_step (a gradient method, with a Gramian in bal[], has none) */
+ * train_begin and train_end; data parallel, static's train_step or any
+ * other method's train_end comes in two halves, grad_step and
+ * update_step */
 bool abi_fn_defined(const void *info, const AbiField *f) {
   const MtlModelInfo *m = info;
-  if (!strcmp(f->fn, "grad_step") || !strcmp(f->fn, "update_step"))
-    return m->n_bal == 0;
   bool phases = !strcmp(f->fn, "train_begin") || !strcmp(f->fn, "train_end");
   if (phases || !strcmp(f->fn, "train_step"))
     return phases == (m->balance != MTL_BAL_STATIC);

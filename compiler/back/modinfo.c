@@ -177,5 +177,13 @@ MtlModelInfo *unit_info(Unit *u) {
     if (((Node *)u->params.data[i])->share == SHARE_BALANCE)
       info->balance_param = i;
   info->n_bal = u->n_bal;
+  int T = m->tasks.len, ng = u->gram_in.len;
+  MtlGramInput *gi = NEWN(MtlGramInput, ng + 1);
+  for (int i = 0; i < ng; i++) {
+    const Buf *b = u->gram_in.data[i];
+    gi[i] = (MtlGramInput){i % T, u->train->offset[b->id], b->size};
+  }
+  info->n_gram_inputs = ng;
+  info->gram_inputs = gi;
   return info;
 }

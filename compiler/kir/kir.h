@@ -147,6 +147,8 @@ typedef struct {
                       * (a balance method other than static); else calls.len */
   int64_t act_size;  /* floats, at batch_max */
   int64_t *offset;   /* by Buf id: where a BUF_ACT buffer lives in this program's arena */
+  Buf **node_buf;    /* by node id: the node's buffer (NULL: none, or fused away) */
+  Vec keep;          /* Buf*: live until train_begin ends (the Gramian's inputs) */
 } Program;
 
 /* Everything a back end renders: the distinct kernels, three programs, and
@@ -163,11 +165,13 @@ typedef struct {
   /* the train step in two, for data parallelism: grad_step is its calls
    * but the optimizer updates (gradients, losses, running statistics),
    * update_step the updates alone; one after the other is train_step.
-   * Both are views of train's calls and its memory plan. */
+   * Under a balance method other than static they are train_end in two
+   * the same way. Both are views of train's calls and its memory plan. */
   Program *grad, *update;
   int64_t n_params, n_state, n_stats, n_act; /* floats in each group */
   int n_hyper;
   int64_t n_bal;  /* floats of bal[]: the T x T Gramian of a gradient method, or 0 */
+  Vec gram_in;    /* Buf*: each Gramian term's T inputs in task order (train's arena) */
   Vec params, states, stats; /* Node* of the train graph, in group order */
   Vec param_bufs, grad_bufs, state_bufs, stat_bufs; /* Buf*, the same orders */
   Vec data;     /* Node*: inputs, then bound labels (train graph) */

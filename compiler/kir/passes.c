@@ -122,6 +122,11 @@ void kir_plan(Unit *u, Program *p) {
       last[b->id] = i;
     }
   }
+  for (int i = 0; i < p->keep.len; i++) { /* live until train_begin ends */
+    const Buf *b = p->keep.data[i];
+    if (first[b->id] >= 0 && last[b->id] < p->split - 1)
+      last[b->id] = p->split - 1;
+  }
   p->offset = arena_alloc(u->a, sizeof(int64_t) * (size_t)(nb + 1));
   for (int b = 0; b < nb; b++)
     p->offset[b] = -1;

@@ -206,7 +206,7 @@ Program *kir_program(Unit *u, ProgKind kind, const char *name, Graph *g) {
   p->kind = kind;
   p->name = name;
   p->g = g;
-  Buf **bufs = node_bufs(u, p);
+  Buf **bufs = p->node_buf = node_bufs(u, p);
   bool *fused = arena_alloc(u->a, (size_t)g->nodes.len + 1);
   kir_fuse(g, fused);
   for (int i = 0; i < g->nodes.len; i++)
@@ -226,6 +226,26 @@ Program *kir_program(Unit *u, ProgKind kind, const char *name, Graph *g) {
     kir_copy(u, p, b, dst, o);
   }
   return p;
+}
+
+/* the Gramian's terms' inputs, for data parallelism: kept live until
+ * train_begin ends, so that the ranks can sum them and make the Gramian
+ * of the global batch's gradients (mtl_dist.c) */
+static void gram_inputs(Unit *u, Program *p) {
+  Graph *g = p->g;
+  int T = g->m->tasks.len;
+  for (int i = 0; g->gram && i < g->nodes.len; i++) {
+    Node *x = g->nodes.data[i];
+    if (x->op != OP_GRAM)
+      continue;
+    MTLC_ASSERT(x->nin == T && x->id < g->split);
+    for (int t = 0; t < T; t++) {
+      Buf *b = p->node_buf[x->in[t]->id];
+      MTLC_ASSERT(b && b->kind == BUF_ACT && !b->scratch && !x->in[t]->batched);
+      vec_push(u->a, &u->gram_in, b);
+      vec_push(u->a, &p->keep, b);
+    }
+  }
 }
 
 /* where train_end's calls begin: the first call of a node after the
@@ -465,14 +485,12 @@ Unit *build_unit(Arena *a, Model *m, int64_t batch_max) {
   kir_dce(u->train, 1u << BUF_GRAD | 1u << BUF_PARAM | 1u << BUF_STATE | 1u << BUF_STAT |
                         1u << BUF_LOSS | 1u << BUF_BAL);
   train_split(u->train);
+  gram_inputs(u, u->train);
   kir_plan(u, u->train);
-  /* the halves of data parallelism: of train_step, or under a method that
-   * weighs losses (no Gramian) of train_end; a gradient method has none */
-  if (!u->n_bal) {
-    int from = m->balance.kind == MTL_BAL_STATIC ? 0 : u->train->split;
-    u->grad = train_part(u, "grad_step", false, tg->step_start, from);
-    u->update = train_part(u, "update_step", true, tg->step_start, from);
-  }
+  /* the halves of data parallelism: of train_step, or of train_end */
+  int from = m->balance.kind == MTL_BAL_STATIC ? 0 : u->train->split;
+  u->grad = train_part(u, "grad_step", false, tg->step_start, from);
+  u->update = train_part(u, "update_step", true, tg->step_start, from);
 
   u->eval = kir_program(u, PROG_EVAL, "eval_step", lower(a, m, false));
   u->eval->split = u->eval->calls.len;

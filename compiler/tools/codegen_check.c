@@ -181,6 +181,78 @@ static void compare_split(Report *r, Unit *u, const MtlModelInfo *info, const fl
   free(p), free(g), free(st), free(sa), free(act), free(l);
 }
 
+/* the gradients the balancer writes (balance.loss_scale's), as the
+ * check gives them */
+static void balancer_grads(Unit *u, Graph *g, Interp *I, float *grads) {
+  for (int i = 0; i < g->params.len; i++) {
+    Node *dp = g->grads.data[i];
+    if (!dp || dp->op != OP_EXTGRAD)
+      continue;
+    Buf *b = unit_group_buf(u, g->params.data[i]);
+    for (int64_t k = 0; k < b->size; k++) {
+      grads[b->offset + k] = (float)(0.1 * (double)(k + 1));
+      if (I)
+        I->val[dp->id][k] = grads[b->offset + k];
+    }
+  }
+}
+
+/* under a balance method, train_begin then grad_step and update_step must
+ * be train_begin then train_end bit for bit */
+static void compare_phased(Report *r, Unit *u, const MtlModelInfo *info, const float *params0,
+                           const float *stats0, void **data, int64_t B, const float *hyper,
+                           uint64_t seed, const float *params, const float *grads,
+                           const float *state, const float *stats, const float *losses) {
+  size_t np = (size_t)u->n_params + 1, ns = (size_t)u->n_state + 1, nt = (size_t)u->n_stats + 1;
+  float *p = xcalloc(np, sizeof(float)), *g = xcalloc(np, sizeof(float));
+  float *st = xcalloc(ns, sizeof(float)), *sa = xcalloc(nt, sizeof(float));
+  float *act = xcalloc((size_t)u->n_act + 1, sizeof(float));
+  float *bal = xcalloc((size_t)u->n_bal + 1, sizeof(float));
+  int64_t nl = info->n_tasks + info->n_regs;
+  float *l = xcalloc((size_t)nl, sizeof(float));
+  memcpy(p, params0, sizeof(float) * (size_t)u->n_params);
+  memcpy(sa, stats0, sizeof(float) * (size_t)u->n_stats);
+  const void *const *d = (const void *const *)data;
+  info->train_begin(p, g, st, sa, act, d, B, hyper, seed, l, bal);
+  if (u->n_bal) { /* the Gramian from the vectors info names, as data parallelism makes it */
+    int T = info->n_tasks, ni = info->n_gram_inputs;
+    double *G = xcalloc((size_t)(T * T), sizeof(double));
+    float *want = xcalloc((size_t)(T * T), sizeof(float));
+    for (int k = 0; ni % T == 0 && k < ni; k += T)
+      for (int a = 0; a < T; a++)
+        for (int b = 0; b < T; b++) {
+          const MtlGramInput *x = &info->gram_inputs[k + a], *y = &info->gram_inputs[k + b];
+          for (int64_t e = 0; x->task == a && y->task == b && e < x->numel; e++)
+            G[a * T + b] += (double)act[x->offset + e] * (double)act[y->offset + e];
+        }
+    for (int i = 0; i < T * T; i++)
+      want[i] = (float)G[i];
+    bool ok = ni > 0 && ni % T == 0;
+    for (int i = 0; ok && i < T * T; i++)
+      ok = fabs((double)want[i] - (double)bal[i]) <= 1e-4 * (fabs((double)bal[i]) + 1e-6);
+    r->ok &= ok;
+    if (!r->quiet || !ok)
+      printf("%-44s %10d %s\n", "the Gramian from info's gram_inputs", ni,
+             ok ? "agrees" : "differs  FAIL");
+    free(G), free(want);
+  }
+  balancer_grads(u, u->train->g, NULL, g);
+  info->grad_step(p, g, st, sa, act, d, B, hyper, seed, l);
+  info->update_step(p, g, st, sa, act, d, B, hyper, seed, l);
+  struct { const char *what; const float *got, *want; int64_t n; } parts[] = {
+      {"parameters", p, params, u->n_params}, {"gradients", g, grads, u->n_params},
+      {"optimizer state", st, state, u->n_state}, {"running statistics", sa, stats, u->n_stats},
+      {"losses", l, losses, nl}};
+  for (int i = 0; i < 5; i++) {
+    bool ok = !memcmp(parts[i].got, parts[i].want, sizeof(float) * (size_t)parts[i].n);
+    r->ok &= ok;
+    if (!r->quiet || !ok)
+      printf("%-44s %10lld %s\n", arena_printf(u->a, "grad_step + update_step: %s", parts[i].what),
+             (long long)parts[i].n, ok ? "bit-identical" : "differ  FAIL");
+  }
+  free(p), free(g), free(st), free(sa), free(act), free(bal), free(l);
+}
+
 int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) {
   Model *m = u->m;
   int64_t B = u->batch_max, T = m->tasks.len;
@@ -241,17 +313,12 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
     info->train_begin(params, grads, state, stats, act, d, B, hyper, seed + 2, losses, bal);
     if (g->gram)
       compare(&r, "the Gramian of the tasks' gradients (bal)", bal, I->val[g->gram->id], u->n_bal);
-    for (int i = 0; i < g->params.len; i++) { /* gradients the balancer writes */
-      Node *dp = g->grads.data[i];
-      if (!dp || dp->op != OP_EXTGRAD)
-        continue;
-      Buf *b = unit_group_buf(u, g->params.data[i]);
-      for (int64_t k = 0; k < b->size; k++)
-        I->val[dp->id][k] = grads[b->offset + k] = (float)(0.1 * (double)(k + 1));
-    }
+    balancer_grads(u, g, I, grads);
     interp_run(I, g->split, g->nodes.len);
     info->train_end(params, grads, state, stats, act, d, B, hyper, seed + 2, losses, bal);
     free(bal);
+    compare_phased(&r, u, info, params0, stats0, data, B, hyper, seed + 2, params, grads, state,
+                   stats, losses);
   }
 
   if (!quiet)
