@@ -250,6 +250,15 @@ static bool shard_losses(void *ctx, float *losses) {
   return true;
 }
 
+/* whether gram_inputs[i] is its vector's first entry: a vector two tasks
+ * share (a tensor neither reaches: zeros) is summed once */
+static bool first_use(const MtlGramInput *in, int i) {
+  for (int j = 0; j < i; j++)
+    if (in[j].offset == in[i].offset)
+      return false;
+  return true;
+}
+
 /* Under a gradient method: the tasks' vectors the Gramian is made of
  * (gradients of the shared tensors, or of a shared block's output summed
  * over the batch), each a mean over this shard, to the global batch's:
@@ -260,21 +269,11 @@ static bool shard_gram(void *ctx, const MtlStep *st, float *bal) {
   const Shard *s = ctx;
   const MtlModelInfo *m = s->m;
   const MtlGramInput *in = m->gram_inputs;
-  int T = m->n_tasks, ni = m->n_gram_inputs;
-  if (ni < 1 || ni % T) {
-    mtl_set_error("model %s has no description of its Gramian for data parallelism; rebuild "
-                  "it with this mtlc", m->name);
-    return false;
-  }
-  /* a vector two tasks share (a tensor neither reaches: zeros) goes once */
+  int T = m->n_tasks, ni = m->n_gram_inputs; /* mtl_dist_check saw the table */
   int64_t total = 0;
-  for (int i = 0; i < ni; i++) {
-    bool seen = false;
-    for (int j = 0; j < i && !seen; j++)
-      seen = in[j].offset == in[i].offset;
-    if (!seen)
+  for (int i = 0; i < ni; i++)
+    if (first_use(in, i))
       total += in[i].numel;
-  }
   float *pack = malloc((size_t)total * sizeof *pack + 1);
   if (!pack) {
     mtl_set_error("rank %d: out of memory", s->c->rank);
@@ -283,10 +282,7 @@ static bool shard_gram(void *ctx, const MtlStep *st, float *bal) {
   for (int pass = 0; pass < 2; pass++) { /* 0: scaled into pack; 1: back into act[] */
     int64_t at = 0;
     for (int i = 0; i < ni; i++) {
-      bool seen = false;
-      for (int j = 0; j < i && !seen; j++)
-        seen = in[j].offset == in[i].offset;
-      if (seen)
+      if (!first_use(in, i))
         continue;
       float *v = st->act + in[i].offset;
       for (int64_t k = 0; k < in[i].numel; k++)

@@ -151,38 +151,8 @@ static void compare_group(Report *r, Unit *u, Vec *nodes, Interp *I, const float
   }
 }
 
-/* grad_step then update_step from the step's start must be train_step bit
- * for bit: data parallelism runs them with an allreduce between */
-static void compare_split(Report *r, Unit *u, const MtlModelInfo *info, const float *params0,
-                          const float *stats0, void **data, int64_t B, const float *hyper,
-                          uint64_t seed, const float *params, const float *grads,
-                          const float *state, const float *stats, const float *losses) {
-  size_t np = (size_t)u->n_params + 1, ns = (size_t)u->n_state + 1, nt = (size_t)u->n_stats + 1;
-  float *p = xcalloc(np, sizeof(float)), *g = xcalloc(np, sizeof(float));
-  float *st = xcalloc(ns, sizeof(float)), *sa = xcalloc(nt, sizeof(float));
-  float *act = xcalloc((size_t)u->n_act + 1, sizeof(float));
-  int64_t nl = info->n_tasks + info->n_regs; /* the tasks' losses, the regularizers' values */
-  float *l = xcalloc((size_t)nl, sizeof(float));
-  memcpy(p, params0, sizeof(float) * (size_t)u->n_params);
-  memcpy(sa, stats0, sizeof(float) * (size_t)u->n_stats);
-  info->grad_step(p, g, st, sa, act, (const void *const *)data, B, hyper, seed, l);
-  info->update_step(p, g, st, sa, act, (const void *const *)data, B, hyper, seed, l);
-  struct { const char *what; const float *got, *want; int64_t n; } parts[] = {
-      {"parameters", p, params, u->n_params}, {"gradients", g, grads, u->n_params},
-      {"optimizer state", st, state, u->n_state}, {"running statistics", sa, stats, u->n_stats},
-      {"losses", l, losses, nl}};
-  for (int i = 0; i < 5; i++) {
-    bool ok = !memcmp(parts[i].got, parts[i].want, sizeof(float) * (size_t)parts[i].n);
-    r->ok &= ok;
-    if (!r->quiet || !ok)
-      printf("%-44s %10lld %s\n", arena_printf(u->a, "grad_step + update_step: %s", parts[i].what),
-             (long long)parts[i].n, ok ? "bit-identical" : "differ  FAIL");
-  }
-  free(p), free(g), free(st), free(sa), free(act), free(l);
-}
-
 /* the gradients the balancer writes (balance.loss_scale's), as the
- * check gives them */
+ * check gives them; into the interpreter's values too, unless I is NULL */
 static void balancer_grads(Unit *u, Graph *g, Interp *I, float *grads) {
   for (int i = 0; i < g->params.len; i++) {
     Node *dp = g->grads.data[i];
@@ -197,46 +167,55 @@ static void balancer_grads(Unit *u, Graph *g, Interp *I, float *grads) {
   }
 }
 
-/* under a balance method, train_begin then grad_step and update_step must
- * be train_begin then train_end bit for bit */
-static void compare_phased(Report *r, Unit *u, const MtlModelInfo *info, const float *params0,
-                           const float *stats0, void **data, int64_t B, const float *hyper,
-                           uint64_t seed, const float *params, const float *grads,
-                           const float *state, const float *stats, const float *losses) {
+/* the Gramian from the vectors info->gram_inputs names in act[], as data
+ * parallelism makes it (mtl_dist.c), against train_begin's bal[] */
+static void compare_gram_inputs(Report *r, const MtlModelInfo *info, const float *act,
+                                const float *bal) {
+  int T = info->n_tasks, ni = info->n_gram_inputs;
+  bool ok = ni > 0 && ni % T == 0;
+  for (int a = 0; ok && a < T; a++)
+    for (int b = 0; ok && b < T; b++) {
+      double d = 0;
+      for (int k = 0; ok && k < ni; k += T) {
+        const MtlGramInput *x = &info->gram_inputs[k + a], *y = &info->gram_inputs[k + b];
+        ok = x->task == a && y->task == b && x->numel == y->numel;
+        for (int64_t e = 0; ok && e < x->numel; e++)
+          d += (double)act[x->offset + e] * (double)act[y->offset + e];
+      }
+      ok = ok && fabs((double)(float)d - (double)bal[a * T + b]) <=
+                     1e-4 * (fabs((double)bal[a * T + b]) + 1e-6);
+    }
+  r->ok &= ok;
+  if (!r->quiet || !ok)
+    printf("%-44s %10d %s\n", "the Gramian from info's gram_inputs", ni,
+           ok ? "agrees" : "differs  FAIL");
+}
+
+/* grad_step then update_step must be the step they halve bit for bit
+ * (data parallelism runs them with an allreduce between): train_step
+ * from the step's start, or under a balance method (phased) train_end
+ * after train_begin */
+static void compare_split(Report *r, Unit *u, const MtlModelInfo *info, bool phased,
+                          const float *params0, const float *stats0, void **data, int64_t B,
+                          const float *hyper, uint64_t seed, const float *params,
+                          const float *grads, const float *state, const float *stats,
+                          const float *losses) {
   size_t np = (size_t)u->n_params + 1, ns = (size_t)u->n_state + 1, nt = (size_t)u->n_stats + 1;
   float *p = xcalloc(np, sizeof(float)), *g = xcalloc(np, sizeof(float));
   float *st = xcalloc(ns, sizeof(float)), *sa = xcalloc(nt, sizeof(float));
   float *act = xcalloc((size_t)u->n_act + 1, sizeof(float));
   float *bal = xcalloc((size_t)u->n_bal + 1, sizeof(float));
-  int64_t nl = info->n_tasks + info->n_regs;
+  int64_t nl = info->n_tasks + info->n_regs; /* the tasks' losses, the regularizers' values */
   float *l = xcalloc((size_t)nl, sizeof(float));
   memcpy(p, params0, sizeof(float) * (size_t)u->n_params);
   memcpy(sa, stats0, sizeof(float) * (size_t)u->n_stats);
   const void *const *d = (const void *const *)data;
-  info->train_begin(p, g, st, sa, act, d, B, hyper, seed, l, bal);
-  if (u->n_bal) { /* the Gramian from the vectors info names, as data parallelism makes it */
-    int T = info->n_tasks, ni = info->n_gram_inputs;
-    double *G = xcalloc((size_t)(T * T), sizeof(double));
-    float *want = xcalloc((size_t)(T * T), sizeof(float));
-    for (int k = 0; ni % T == 0 && k < ni; k += T)
-      for (int a = 0; a < T; a++)
-        for (int b = 0; b < T; b++) {
-          const MtlGramInput *x = &info->gram_inputs[k + a], *y = &info->gram_inputs[k + b];
-          for (int64_t e = 0; x->task == a && y->task == b && e < x->numel; e++)
-            G[a * T + b] += (double)act[x->offset + e] * (double)act[y->offset + e];
-        }
-    for (int i = 0; i < T * T; i++)
-      want[i] = (float)G[i];
-    bool ok = ni > 0 && ni % T == 0;
-    for (int i = 0; ok && i < T * T; i++)
-      ok = fabs((double)want[i] - (double)bal[i]) <= 1e-4 * (fabs((double)bal[i]) + 1e-6);
-    r->ok &= ok;
-    if (!r->quiet || !ok)
-      printf("%-44s %10d %s\n", "the Gramian from info's gram_inputs", ni,
-             ok ? "agrees" : "differs  FAIL");
-    free(G), free(want);
+  if (phased) {
+    info->train_begin(p, g, st, sa, act, d, B, hyper, seed, l, bal);
+    if (u->n_bal)
+      compare_gram_inputs(r, info, act, bal);
+    balancer_grads(u, u->train->g, NULL, g);
   }
-  balancer_grads(u, u->train->g, NULL, g);
   info->grad_step(p, g, st, sa, act, d, B, hyper, seed, l);
   info->update_step(p, g, st, sa, act, d, B, hyper, seed, l);
   struct { const char *what; const float *got, *want; int64_t n; } parts[] = {
@@ -305,8 +284,8 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
   if (!phased) {
     interp_run(I, 0, g->nodes.len);
     info->train_step(params, grads, state, stats, act, d, B, hyper, seed + 2, losses);
-    compare_split(&r, u, info, params0, stats0, data, B, hyper, seed + 2, params, grads, state,
-                  stats, losses);
+    compare_split(&r, u, info, false, params0, stats0, data, B, hyper, seed + 2, params, grads,
+                  state, stats, losses);
   } else {
     float *bal = xcalloc((size_t)u->n_bal + 1, sizeof(float));
     interp_run(I, 0, g->split);
@@ -317,8 +296,8 @@ int check_codegen(Unit *u, const MtlModelInfo *info, uint64_t seed, bool quiet) 
     interp_run(I, g->split, g->nodes.len);
     info->train_end(params, grads, state, stats, act, d, B, hyper, seed + 2, losses, bal);
     free(bal);
-    compare_phased(&r, u, info, params0, stats0, data, B, hyper, seed + 2, params, grads, state,
-                   stats, losses);
+    compare_split(&r, u, info, true, params0, stats0, data, B, hyper, seed + 2, params, grads,
+                  state, stats, losses);
   }
 
   if (!quiet)
