@@ -395,9 +395,10 @@ bool mtl_balance_step_hooked(MtlBalancer *b, const MtlStep *st, const MtlBalance
                    st->seed, st->losses);
     return true;
   }
-  if (st->B > 0) /* a rank's share of a small last batch may be empty */
-    m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
-                   st->seed, st->losses, b->bal);
+  /* a rank's share of a small last batch may be empty: it runs too, for
+   * the batchnorm sums every rank takes part in (mtl_sync) */
+  m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
+                 st->seed, st->losses, b->bal);
   if (hk && !hk->losses(hk->ctx, st->losses))
     return false;
   if (!finite_losses(b, st, st->losses, ""))
@@ -437,9 +438,8 @@ bool mtl_balance_step_hooked(MtlBalancer *b, const MtlStep *st, const MtlBalance
                  st->seed, st->losses, b->bal);
   }
   if (b->kind == MTL_BAL_FAMO) { /* the same batch's losses after the update */
-    if (st->B > 0)
-      m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
-                     st->seed, b->later, b->bal);
+    m->train_begin(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B, h,
+                   st->seed, b->later, b->bal);
     if (hk && !hk->losses(hk->ctx, b->later))
       return false;
     if (!finite_losses(b, st, b->later, " after its update"))

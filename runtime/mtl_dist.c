@@ -4,6 +4,7 @@
 #include "mtl.h"
 #include "mtl_balance.h"
 #include "mtl_dist.h"
+#include "mtl_kernel.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -147,9 +148,45 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void scale(float *x, int64_t n, float w) {
+/* x[n] times this rank's share w of the global batch; an empty shard's
+ * (n_samples 0) are zeros, whatever its step left there */
+static void scale(float *x, int64_t n, float w, int64_t n_samples) {
   for (int64_t i = 0; i < n; i++)
-    x[i] *= w;
+    x[i] = n_samples > 0 ? x[i] * w : 0;
+}
+
+/* the running statistics' change in the step, times the share */
+static void stats_delta(float *stats, const float *before, int64_t n, float w, int64_t n_samples) {
+  for (int64_t i = 0; i < n; i++)
+    stats[i] = n_samples > 0 ? (stats[i] - before[i]) * w : 0;
+}
+
+/* ---- the sums inside a step (mtl_sync: batchnorm's statistics) ------------------ */
+
+typedef struct {
+  const MtlComm *c;
+  int64_t n; /* this rank's samples */
+  float w;   /* its share of the global batch */
+  bool ok;   /* every allreduce went through */
+  MtlDistTimes *times;
+} Sync;
+
+static void dist_sync(void *ctx, float *buf, int64_t n, int mode) {
+  Sync *s = ctx;
+  if (mode == MTL_SYNC_SHARE || s->n == 0)
+    scale(buf, n, s->w, s->n);
+  double t0 = s->times ? now() : 0;
+  if (!s->c->allreduce_sum(buf, n))
+    s->ok = false;
+  if (s->times)
+    s->times->reduce_s += now() - t0, s->times->floats += n;
+}
+
+static bool sync_done(Sync *s) {
+  mtl_set_sync(NULL, NULL);
+  if (!s->ok)
+    mtl_set_error("rank %d: the batch statistics' allreduce failed", s->c->rank);
+  return s->ok;
 }
 
 bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float *grads,
@@ -170,13 +207,19 @@ bool mtl_dist_step(const MtlComm *c, const MtlModelInfo *m, float *params, float
     memcpy(before, stats, (size_t)m->n_stats * sizeof *before);
   for (int t = 0; t < nl; t++)
     losses[t] = 0;
-  if (n > 0)
-    m->grad_step(params, grads, state, stats, act, data, n, hyper, seed, losses);
   float w = (float)((double)n / (double)B);
-  scale(grads, m->n_params, w);
-  scale(losses, nl, w);
-  for (int64_t i = 0; i < m->n_stats; i++)
-    stats[i] = (stats[i] - before[i]) * w;
+  /* an empty shard (a small last batch) runs too: its batchnorm sums are
+   * part of every rank's */
+  Sync sy = {c, n, w, true, times};
+  mtl_set_sync(dist_sync, &sy);
+  m->grad_step(params, grads, state, stats, act, data, n, hyper, seed, losses);
+  if (!sync_done(&sy)) {
+    free(before);
+    return false;
+  }
+  scale(grads, m->n_params, w, n);
+  scale(losses, nl, w, n);
+  stats_delta(stats, before, m->n_stats, w, n);
   /* the time includes waiting for the slowest rank's grad_step: what the
    * ranks' skew costs is communication's share too */
   double t0 = times ? now() : 0;
@@ -317,14 +360,12 @@ static bool shard_finish(void *ctx, const MtlStep *st) {
   const Shard *s = ctx;
   const MtlModelInfo *m = s->m;
   float scratch[128]; /* the losses stay the global batch's */
-  if (s->n > 0)
-    m->grad_step(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B,
-                 st->hyper, st->seed, scratch);
+  m->grad_step(st->params, st->grads, st->state, st->stats, st->act, st->data, st->B,
+               st->hyper, st->seed, scratch);
   /* the balancer's own parameter's gradient (uncertainty's), the same on
    * every rank, sums back to itself: the shares add up to 1 */
-  scale(st->grads, m->n_params, s->w);
-  for (int64_t i = 0; i < m->n_stats; i++)
-    st->stats[i] = (st->stats[i] - s->before[i]) * s->w;
+  scale(st->grads, m->n_params, s->w, s->n);
+  stats_delta(st->stats, s->before, m->n_stats, s->w, s->n);
   bool ok = shard_sum(s, st->grads, m->n_params) && shard_sum(s, st->stats, m->n_stats);
   for (int64_t i = 0; i < m->n_stats; i++)
     st->stats[i] += s->before[i];
@@ -351,7 +392,10 @@ bool mtl_dist_balance_step(const MtlComm *c, const MtlModelInfo *m, MtlBalancer 
     memcpy(before, st->stats, (size_t)m->n_stats * sizeof *before);
   Shard s = {c, m, st->B, (float)((double)st->B / (double)B), before, times};
   MtlBalanceHooks hooks = {&s, shard_losses, shard_gram, shard_finish};
+  Sync sy = {c, st->B, s.w, true, times};
+  mtl_set_sync(dist_sync, &sy);
   bool ok = mtl_balance_step_hooked(b, &mine, &hooks);
+  ok = sync_done(&sy) && ok;
   free(before);
   return ok;
 }

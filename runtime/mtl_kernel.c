@@ -88,6 +88,19 @@ uint64_t mtl_rng_below(MtlRng *r, uint64_t n) {
   return x % n;
 }
 
+static MtlSyncFn *sync_fn;
+static void *sync_ctx;
+
+void mtl_set_sync(MtlSyncFn *fn, void *ctx) {
+  sync_fn = fn;
+  sync_ctx = ctx;
+}
+
+void mtl_sync(float *buf, int64_t n, int mode) {
+  if (sync_fn)
+    sync_fn(sync_ctx, buf, n, mode);
+}
+
 void mtl_dropout_mask(float *out, int64_t n, float p, uint64_t seed,
                       uint64_t stream) {
   float keep = 1 / (1 - p);

@@ -22,6 +22,21 @@ void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
 void mtl_dropout_mask(float *out, int64_t n, float p, uint64_t seed,
                       uint64_t stream);
 
+/* Data parallelism's sums inside a step: batchnorm's batch statistics
+ * (and its backward's per-channel sums), so that N ranks normalize by the
+ * global batch's statistics as one process does (SyncBatchNorm). buf[0, n)
+ * becomes the sum over the ranks of each rank's values, weighted by the
+ * rank's share of the global batch (MTL_SYNC_SHARE: each rank's mean over
+ * its samples becomes the global batch's mean) or as they are
+ * (MTL_SYNC_SUM). Nothing happens without a hook: in one process, and
+ * outside a data-parallel step. mtl_dist.c sets the hook around the
+ * generated steps it calls; every rank makes the same calls in the same
+ * order, an empty shard's included. */
+enum { MTL_SYNC_SHARE = 0, MTL_SYNC_SUM = 1 };
+void mtl_sync(float *buf, int64_t n, int mode);
+typedef void MtlSyncFn(void *ctx, float *buf, int64_t n, int mode);
+void mtl_set_sync(MtlSyncFn *fn, void *ctx); /* NULL: none */
+
 /* xoshiro256**, seeded through splitmix64: the compiler's interpreter and
  * the runtime share it, so a seed means the same numbers everywhere. */
 typedef struct {

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define MTL_MODEL_ABI 5
+#define MTL_MODEL_ABI 6 /* 6: batchnorm calls mtl_sync (data-parallel batch statistics) */
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };

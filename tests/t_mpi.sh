@@ -11,6 +11,8 @@
 #    before their Gramian (pcgrad, gradnorm, mgda(on=trunk) on 2 ranks;
 #    mgda, nash_mtl on 3 with uneven and empty shards; upgrad, which one
 #    process itself runs to only 1e-4 at 1 and 2 BLAS threads, to 1e-2);
+#    batchnorm, its statistics the global batch's (SyncBatchNorm), 1 and 2
+#    steps within 1e-5 (2 and 3 ranks, an empty shard, MGDA), 20 within 1e-4;
 #  - early stopping and the best checkpoint (rank 0 decides) on 3 ranks
 #    stop after 1 process's epoch, with its checkpoints;
 #  - a control: 1 process at half the batch is far off, so the comparison
@@ -20,7 +22,7 @@
 #    its floats those of mtl_dist_step; no line without it;
 #  - a 2-rank checkpoint resumes on 2 ranks (bit for bit) and on 1;
 #  - a standalone trainer from emit-c --main built with -DMTL_MPI, for a
-#    static and a gradient-balanced spec;
+#    static, a gradient-balanced and a batchnorm spec;
 #  - kill -9 of one rank: the job ends within seconds, no rank is left,
 #    the last checkpoint loads;
 #  - a global batch smaller than the number of ranks, and ranks that
@@ -109,6 +111,37 @@ same "$tmp/nash_mtl.mtl" 3 --limit 1281
 # gradients, so rounding is amplified: one process at 1 and at 2 BLAS
 # threads already differs by 1e-4
 rtol=1e-2 same "$tmp/upgrad.mtl" 2
+# batchnorm as SyncBatchNorm: every rank normalizes by the global batch's
+# mean and variance, and its backward's per-channel sums and the running
+# update's count are the global batch's too, each summed over the ranks
+# inside the step (mtl_sync); with each rank's own shard's statistics, 2
+# ranks were 2e-2 off 1 process after one step. After convolutions and a
+# dense layer; 65 samples on 3 ranks: a second step of 1 sample, two
+# ranks empty, whose sums count for nothing; MGDA's per-task backward
+# passes each sum their own.
+bn() { # bn [dense]: batchnorm after fashion_hard's convolutions [and its dense layer]
+  local d='s/^    dense(128) relu/    dense(128, bias=false) batchnorm relu/'
+  [ -n "${1:-}" ] || d='s/^x//'
+  sed -e "s/^model fashion_hard/model fashion_bn/" -e "$d" \
+      -e "s/conv2d(\([0-9]*\), kernel=3, pad=1) relu/conv2d(\1, kernel=3, pad=1, bias=false) batchnorm relu/" \
+      specs/fashion_hard.mtl
+}
+bn dense >"$tmp/fashion_bn.mtl"
+if [ "$(grep -c batchnorm "$tmp/fashion_bn.mtl")" = 3 ]; then
+  same "$tmp/fashion_bn.mtl" 2 --limit 64
+  same "$tmp/fashion_bn.mtl" 3 --limit 65
+  { grep -v '^ *weight:' "$tmp/fashion_bn.mtl"; echo "balance: mgda"; } >"$tmp/fashion_bn_mgda.mtl"
+  same "$tmp/fashion_bn_mgda.mtl" 3 --limit 65
+else
+  fail "fashion_bn: the spec" "sed did not put 3 batchnorms into specs/fashion_hard.mtl"
+fi
+# 20 steps, batchnorm after the convolutions: the step amplifies rounding
+# by 1/std, so that the ranks' other order of sums (a weighted sum of
+# shard means for one mean) puts them 2e-5 to 5e-5 off after 20 steps,
+# where one process is itself 1e-5 off at 1 and 2 BLAS threads
+bn >"$tmp/fashion_bn2.mtl"
+rtol=1e-4 same "$tmp/fashion_bn2.mtl" 2
+rtol=1e-4 same "$tmp/fashion_bn2.mtl" 3 --limit 1281
 # DWA's loss history (from epoch 3) and the balancer's state in a 2-rank
 # checkpoint, resumed on 2 ranks: 1 process's 3 epochs
 { grep -v '^ *weight:' specs/fashion_hard.mtl; echo "balance: dwa"; } >"$tmp/dwa.mtl"
@@ -229,14 +262,14 @@ fi
 # a standalone trainer from emit-c --main, built with mpicc -DMTL_MPI
 # standalone SPEC NAME: its 2 ranks against mtlc train's 1 process
 standalone() {
-  local spec=$1 name=$2 d="$tmp/sa_$2"
+  local spec=$1 name=$2 limit=${3:-1280} d="$tmp/sa_$2"
   n="standalone trainer with -DMTL_MPI on 2 ranks equals 1 process ($name)"
   if "$MTLC" emit-c "$spec" -o "$d" --main >/dev/null 2>&1 &&
      out=$(mpicc -O2 -std=c11 -Wall -Wextra -Werror -DMTL_MPI -Iruntime -I"$d" "$d/main.c" \
              "$d"/fashion_*.c runtime/mtl_mpi.c build/libmtlrt.a \
              -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -lz -lm -o "$d/train" 2>&1) &&
-     "$MTLC" train "$spec" "${steps[@]}" --save "$tmp/one.ckpt" >/dev/null 2>&1 &&
-     out=$(mpi -np 2 -x OPENBLAS_NUM_THREADS=1 "$d/train" --limit 1280 --epochs 1 --save "$d.ckpt" 2>&1); then
+     "$MTLC" train "$spec" "${steps[@]}" --limit "$limit" --save "$tmp/one.ckpt" >/dev/null 2>&1 &&
+     out=$(mpi -np 2 -x OPENBLAS_NUM_THREADS=1 "$d/train" --limit "$limit" --epochs 1 --save "$d.ckpt" 2>&1); then
     if cmp=$($PY tests/ckpt_compare.py "$tmp/one.ckpt" "$d.ckpt" 1e-5 2>&1); then pass "$n ($cmp)"
     else fail "$n" "$cmp"; fi
   else
@@ -246,6 +279,7 @@ standalone() {
 if command -v mpicc >/dev/null 2>&1 && [ -f build/libmtlrt.a ]; then
   standalone $spec fashion_soft
   standalone "$tmp/pcgrad.mtl" pcgrad
+  standalone "$tmp/fashion_bn.mtl" batchnorm 64
 else
   echo "SKIP mpi/standalone trainer: no mpicc"
 fi

@@ -9,6 +9,7 @@
  * here decides what to compute: kir/ does. */
 #include "back/abi.h"
 #include "back/back.h"
+#include "mtl_kernel.h"
 #include "mtl_write.h"
 
 #include <errno.h>
@@ -193,6 +194,11 @@ static void stmt(EC *ec, const Stmt *s, int depth) {
     fputs(", ", out);
     emitc_float(out, s->p);
     fprintf(out, ", seed, %lld);\n", (long long)s->stream);
+    return;
+  case K_SYNC:
+    fprintf(out, "mtl_sync(%s, ", ec->k->params[s->arg].name);
+    expr(ec, s->val);
+    fprintf(out, ", %s);\n", s->mode == MTL_SYNC_SUM ? "MTL_SYNC_SUM" : "MTL_SYNC_SHARE");
     return;
   }
   unreachable();

@@ -210,7 +210,7 @@ static void calls(FILE *out, const IC *c) {
 static void no_gemm(const Vec *body) {
   for (int i = 0; i < body->len; i++) {
     const Stmt *s = body->data[i];
-    MTLC_ASSERT(s->kind != K_GEMM && s->kind != K_DROPOUT);
+    MTLC_ASSERT(s->kind != K_GEMM && s->kind != K_DROPOUT && s->kind != K_SYNC);
     if (s->kind == K_FOR)
       no_gemm(&s->body);
   }

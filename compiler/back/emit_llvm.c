@@ -312,6 +312,14 @@ static void stmt(LC *c, const Stmt *s) {
     call(c, f, a, 5);
     return;
   }
+  case K_SYNC: {
+    LLVMTypeRef t[3] = {c->pf32, c->i64, c->i32};
+    LLVMValueRef f = fn_decl(c, "mtl_sync", c->vd, t, 3);
+    LLVMValueRef a[3] = {c->param[s->arg], to_i64(c, expr(c, s->val)),
+                         LLVMConstInt(c->i32, (unsigned)s->mode, 0)};
+    call(c, f, a, 3);
+    return;
+  }
   }
   unreachable();
 }

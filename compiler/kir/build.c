@@ -345,6 +345,15 @@ void kb_dropout(KB *kb, Buf *out, Expr *n, double p, int64_t stream) {
   s->stream = stream;
 }
 
+void kb_sync(KB *kb, Buf *b, Expr *n, int mode) {
+  int arg = kb_arg(kb, b);
+  Stmt *s = stmt(kb, K_SYNC);
+  s->arg = arg;
+  s->buf = b;
+  s->val = n;
+  s->mode = mode;
+}
+
 /* ---- a finished body: its parameters, its kernel, its call --------------------------- */
 
 /* Parameters in a fixed order, whatever order the body first used them
@@ -394,7 +403,7 @@ static void remap(KB *kb, Vec *body) {
     remap_expr(kb, s->M), remap_expr(kb, s->N), remap_expr(kb, s->K);
     remap_expr(kb, s->offa), remap_expr(kb, s->offb), remap_expr(kb, s->offc);
     remap_expr(kb, s->lda), remap_expr(kb, s->ldb), remap_expr(kb, s->ldc);
-    if (s->kind == K_STORE || s->kind == K_DROPOUT)
+    if (s->kind == K_STORE || s->kind == K_DROPOUT || s->kind == K_SYNC)
       s->arg = arg_of(kb, s->buf);
     if (s->kind == K_GEMM)
       s->A = arg_of(kb, s->bufA), s->B = arg_of(kb, s->bufB), s->C = arg_of(kb, s->bufC);
@@ -446,6 +455,8 @@ static void scan(Kernel *k, const Vec *body) {
     }
     if (s->kind == K_DROPOUT)
       k->params[s->arg].written = k->uses_seed = true;
+    if (s->kind == K_SYNC)
+      k->params[s->arg].read = k->params[s->arg].written = true;
     if (s->kind == K_GEMM) {
       k->params[s->A].read = k->params[s->B].read = true;
       k->params[s->C].written = true;

@@ -80,7 +80,11 @@ struct Expr {
   Expr *a, *b, *c;
 };
 
-typedef enum { K_FOR, K_STORE, K_LOCAL, K_SET, K_GEMM, K_DROPOUT } StmtKind;
+/* K_SYNC: parameter arg's first val elements summed over the ranks of a
+ * data-parallel step, in place (the runtime's mtl_sync; nothing in one
+ * process): batchnorm's batch statistics, so N ranks normalize as one
+ * process would (SyncBatchNorm). */
+typedef enum { K_FOR, K_STORE, K_LOCAL, K_SET, K_GEMM, K_DROPOUT, K_SYNC } StmtKind;
 
 typedef struct Stmt Stmt;
 struct Stmt {
@@ -89,9 +93,9 @@ struct Stmt {
   int64_t n;   /* K_LOCAL: elements of an array local (a register tile), else 0 */
   Expr *hi;    /* K_FOR: 0 <= var < hi */
   Vec body;    /* K_FOR: Stmt* */
-  int arg;     /* K_STORE, K_DROPOUT: the parameter written */
+  int arg;     /* K_STORE, K_DROPOUT, K_SYNC: the parameter written */
   Expr *idx;   /* K_STORE; K_SET: the element of an array local */
-  Expr *val;   /* K_STORE, K_LOCAL (NULL for an array), K_SET; K_DROPOUT: element count */
+  Expr *val;   /* K_STORE, K_LOCAL (NULL for an array), K_SET; K_DROPOUT, K_SYNC: element count */
   bool accum;  /* K_STORE: += */
   bool is_int; /* K_LOCAL */
   /* K_GEMM: C[offc..] = alpha op(A) op(B) + beta C */
@@ -104,6 +108,7 @@ struct Stmt {
   double alpha, beta;
   double p;       /* K_DROPOUT */
   int64_t stream; /* K_DROPOUT */
+  int mode;       /* K_SYNC: MTL_SYNC_SHARE or MTL_SYNC_SUM (mtl_kernel.h) */
 };
 
 /* ---- kernels, calls, programs --------------------------------------------------- */
@@ -230,6 +235,10 @@ void kb_gemm(KB *kb, int ta, int tb, Expr *M, Expr *N, Expr *K, Buf *A, Expr *of
              Expr *lda, Buf *B, Expr *offb, Expr *ldb, Buf *C, Expr *offc, Expr *ldc,
              double beta);
 void kb_dropout(KB *kb, Buf *out, Expr *n, double p, int64_t stream);
+/* b[0, n) summed over the ranks of a data-parallel step, each rank's
+ * weighted by its share of the global batch (MTL_SYNC_SHARE: a mean over
+ * each rank's samples becomes the global batch's) or not (MTL_SYNC_SUM) */
+void kb_sync(KB *kb, Buf *b, Expr *n, int mode);
 /* kir/gemm.c: a GEMM of constant shape as a register-blocked loop nest
  * (kb_gemm's rendering when the unit asks for generated GEMMs); false
  * when a shape is not constant */

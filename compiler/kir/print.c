@@ -6,6 +6,7 @@
  * its name and comment is also its identity: two bodies with one text are
  * one kernel. Golden files under tests/kir/ hold it per spec. */
 #include "kir/kir.h"
+#include "mtl_kernel.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -175,6 +176,11 @@ static void stmt(Text *t, const Kernel *k, const Stmt *s, int depth) {
     put(t, "dropout_mask(%s, n=", k->params[s->arg].name);
     expr(t, k, s->val);
     put(t, ", p=%.9g, stream=%lld)\n", (double)(float)s->p, (long long)s->stream);
+    return;
+  case K_SYNC:
+    put(t, "sync_%s(%s, n=", s->mode == MTL_SYNC_SUM ? "sum" : "share", k->params[s->arg].name);
+    expr(t, k, s->val);
+    put(t, ")\n");
     return;
   }
   unreachable();

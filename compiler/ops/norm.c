@@ -12,8 +12,15 @@
  * reduce everything but C. Batchnorm's backward goes through the batch
  * statistics in one op (batchnorm_dx):
  *   dx = rstd (g - mean(g) - xhat mean(g xhat)),  g = dy gamma,
- * the means over the N = B O I values of a channel. */
+ * the means over the N = B O I values of a channel. Under data
+ * parallelism the batch is the global one (SyncBatchNorm): the kernels sum
+ * the per-channel means and variances, batchnorm_dx's two sums and the
+ * running update's count over the ranks (K_SYNC; nothing in one process),
+ * each rank's means weighted by its share of the batch. batchnorm_dx then
+ * divides the global sums by its own N: its dy is the gradient of its own
+ * shard's mean loss, 1/share times its part of the global batch's. */
 #include "ops/ops.h"
+#include "mtl_kernel.h"
 
 enum { MOMENTUM, EPS }; /* f[] */
 
@@ -209,28 +216,53 @@ static Expr *channel_elems(KB *kb, const Node *n, Expr *c) {
   return ADD(MUL(ADD(MUL(ADD(MUL(b, IC(O)), o), IC(C)), c), IC(In)), i);
 }
 
+/* A sum over a channel's elements, inside its loop: each sample's
+ * elements go into k partials of its own (p[]), added to the sums (s[])
+ * after the sample, so the sums' rounding grows with a sample's elements,
+ * not the batch's, and a data-parallel rank's partials are those one
+ * process makes of the same samples. sum_open: for b (the partials 0),
+ * for o, i; xi the element. sum_close: the loops' ENDs, s += p between. */
+static Expr *sum_open(KB *kb, const Node *n, Expr *c, int k, Expr **p) {
+  int64_t O = n->a[1], C = n->a[2], In = n->a[3];
+  Expr *b = LOOP(BATCH);
+  for (int j = 0; j < k; j++)
+    p[j] = LOCAL(FC(0));
+  Expr *o = LOOP(IC(O));
+  Expr *i = LOOP(IC(In));
+  return ADD(MUL(ADD(MUL(ADD(MUL(b, IC(O)), o), IC(C)), c), IC(In)), i);
+}
+
+static void sum_close(KB *kb, int k, Expr **s, Expr **p) {
+  END, END;
+  for (int j = 0; j < k; j++)
+    SET(s[j], ADD(s[j], p[j]));
+  END;
+}
+
 static Expr *count_n(KB *kb, const Node *n) { return kx_tof(kb, MUL(BATCH, IC(n->a[1] * n->a[3]))); }
 
 KIR(BN_MEAN) {
   Expr *c = channel_loop(kb, n);
-  Expr *s = LOCAL(FC(0));
-  Expr *xi = channel_elems(kb, n, c);
-  SET(s, ADD(s, LD(IN(0), xi)));
-  END, END, END;
+  Expr *s = LOCAL(FC(0)), *p;
+  Expr *xi = sum_open(kb, n, c, 1, &p);
+  SET(p, ADD(p, LD(IN(0), xi)));
+  sum_close(kb, 1, &s, &p);
   STORE(OUT, c, DIV(s, count_n(kb, n)));
   END;
+  kb_sync(kb, OUT, IC(n->a[2]), MTL_SYNC_SHARE);
 }
 
 KIR(BN_VAR) {
   Expr *c = channel_loop(kb, n);
   Expr *mean = LOCAL(LD(IN(1), c));
-  Expr *s = LOCAL(FC(0));
-  Expr *xi = channel_elems(kb, n, c);
+  Expr *s = LOCAL(FC(0)), *p;
+  Expr *xi = sum_open(kb, n, c, 1, &p);
   Expr *d = LOCAL(SUB(LD(IN(0), xi), mean));
-  SET(s, ADD(s, MUL(d, d)));
-  END, END, END;
+  SET(p, ADD(p, MUL(d, d)));
+  sum_close(kb, 1, &s, &p);
   STORE(OUT, c, DIV(s, count_n(kb, n)));
   END;
+  kb_sync(kb, OUT, IC(n->a[2]), MTL_SYNC_SHARE);
 }
 
 static Expr *rstd_of(KB *kb, const Node *n, Buf *var, Expr *c) {
@@ -249,19 +281,31 @@ KIR(BN_APPLY) {
   END;
 }
 
+/* in two passes over the channels, the per-channel sums of g and g xhat
+ * between them in scratch, summed over the ranks of a data-parallel step */
 KIR(BN_DX) { /* dy, x, mean, var, gamma */
+  int64_t C = n->a[2];
+  Buf *sums = kb_scratch(kb, 2 * C, "sums of dy gamma and dy gamma xhat, by channel");
   Expr *c = channel_loop(kb, n);
   Expr *rstd = rstd_of(kb, n, IN(3), c);
   Expr *mean = LOCAL(LD(IN(2), c));
   Expr *g = LOCAL(LD(IN(4), c));
-  Expr *sg = LOCAL(FC(0)), *sgx = LOCAL(FC(0));
-  Expr *xi = channel_elems(kb, n, c);
+  Expr *sg[2] = {LOCAL(FC(0)), LOCAL(FC(0))}, *p[2]; /* of g, of g xhat */
+  Expr *xi = sum_open(kb, n, c, 2, p);
   Expr *dg = LOCAL(MUL(LD(IN(0), xi), g));
-  SET(sg, ADD(sg, dg));
-  SET(sgx, ADD(sgx, MUL(dg, MUL(SUB(LD(IN(1), xi), mean), rstd))));
-  END, END, END;
+  SET(p[0], ADD(p[0], dg));
+  SET(p[1], ADD(p[1], MUL(dg, MUL(SUB(LD(IN(1), xi), mean), rstd))));
+  sum_close(kb, 2, sg, p);
+  STORE(sums, c, sg[0]);
+  STORE(sums, ADD(c, IC(C)), sg[1]);
+  END;
+  kb_sync(kb, sums, IC(2 * C), MTL_SYNC_SHARE);
+  c = channel_loop(kb, n);
+  rstd = rstd_of(kb, n, IN(3), c);
+  mean = LOCAL(LD(IN(2), c));
+  g = LOCAL(LD(IN(4), c));
   Expr *inv_n = LOCAL(DIV(FC(1), count_n(kb, n)));
-  Expr *mg = LOCAL(MUL(sg, inv_n)), *mgx = LOCAL(MUL(sgx, inv_n));
+  Expr *mg = LOCAL(MUL(LD(sums, c), inv_n)), *mgx = LOCAL(MUL(LD(sums, ADD(c, IC(C))), inv_n));
   xi = channel_elems(kb, n, c);
   Expr *xhat = MUL(SUB(LD(IN(1), xi), mean), rstd);
   STORE(OUT, xi, MUL(rstd, SUB(SUB(MUL(LD(IN(0), xi), g), mg), MUL(xhat, mgx))));
@@ -273,27 +317,30 @@ KIR(BN_DGAMMA) { /* dy, x, mean, var */
   Expr *c = channel_loop(kb, n);
   Expr *rstd = rstd_of(kb, n, IN(3), c);
   Expr *mean = LOCAL(LD(IN(2), c));
-  Expr *s = LOCAL(FC(0));
-  Expr *xi = channel_elems(kb, n, c);
-  SET(s, ADD(s, MUL(LD(IN(0), xi), MUL(SUB(LD(IN(1), xi), mean), rstd))));
-  END, END, END;
+  Expr *s = LOCAL(FC(0)), *p;
+  Expr *xi = sum_open(kb, n, c, 1, &p);
+  SET(p, ADD(p, MUL(LD(IN(0), xi), MUL(SUB(LD(IN(1), xi), mean), rstd))));
+  sum_close(kb, 1, &s, &p);
   STORE(OUT, c, s);
   END;
 }
 
 KIR(BN_DBETA) {
   Expr *c = channel_loop(kb, n);
-  Expr *s = LOCAL(FC(0));
-  Expr *xi = channel_elems(kb, n, c);
-  SET(s, ADD(s, LD(IN(0), xi)));
-  END, END, END;
+  Expr *s = LOCAL(FC(0)), *p;
+  Expr *xi = sum_open(kb, n, c, 1, &p);
+  SET(p, ADD(p, LD(IN(0), xi)));
+  sum_close(kb, 1, &s, &p);
   STORE(OUT, c, s);
   END;
 }
 
 KIR(BN_RUNNING) { /* running_mean, running_var, mean, var */
   double m = n->f[0];
-  Expr *N = LOCAL(count_n(kb, n));
+  Buf *count = kb_scratch(kb, 1, "a channel's values in the batch, over the ranks");
+  STORE(count, IC(0), count_n(kb, n));
+  kb_sync(kb, count, IC(1), MTL_SYNC_SUM);
+  Expr *N = LOCAL(LD(count, IC(0)));
   Expr *unbias = LOCAL(kx_sel(kb, kx_bin(kb, XB_GT, N, FC(1)), DIV(N, SUB(N, FC(1))), FC(1)));
   Expr *c = channel_loop(kb, n);
   STORE(IN(0), c, ADD(MUL(FC(1 - m), LD(IN(0), c)), MUL(FC(m), LD(IN(2), c))));
