@@ -54,7 +54,7 @@ RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mt
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_text.c runtime/mtl_data.c runtime/mtl_json.c \
           runtime/mtl_write.c runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_norm.c \
           runtime/mtl_monitor.c runtime/mtl_cli.c runtime/mtl_solve.c runtime/mtl_balance.c \
-          runtime/mtl_dist.c
+          runtime/mtl_dist.c runtime/mtl_team.c
 RT_OBJS = $(RT_SRCS:runtime/%.c=$(B)/rt/%.o)
 RT_HDRS = runtime/mtl.h runtime/mtl_model.h runtime/mtl_kernel.h runtime/mtl_read.h runtime/mtl_json.h \
           runtime/mtl_write.h runtime/mtl_monitor.h runtime/mtl_balance.h runtime/mtl_balance.def \

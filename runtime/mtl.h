@@ -185,7 +185,8 @@ const char *mtl_optimizer_name(MtlOptKind k);
 
 typedef struct {
   int64_t epochs, batch; /* 0: the spec's */
-  int threads;           /* 0: leave OpenBLAS's default */
+  int threads;           /* training threads (mtl_team.c), 0: the cores; with a
+                          * communicator, OpenBLAS's threads (0: its default) */
   const char *save, *resume, *log;
   const MtlOverride *overrides;
   int n_overrides;

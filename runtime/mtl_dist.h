@@ -87,6 +87,43 @@ void mtl_dist_report(const MtlComm *c, const MtlDistTimes *times);
 /* Whether `mine` is true on any rank (Ctrl-C on one stops all at the same
  * step); the same answer on every rank. */
 bool mtl_dist_any(const MtlComm *c, bool mine);
+/* ---- threads as ranks (mtl_team.c) ----------------------------------------------- */
+
+/* A team of n threads of this process that train data parallel as n ranks
+ * do, each worker with its own copy of the parameters, optimizer state,
+ * statistics, activations, hyperparameters and balancer (worker 0's are
+ * the caller's, `mine`), taking its share of every batch through
+ * mtl_dist_step or mtl_dist_balance_step; their allreduce adds the
+ * workers' buffers in worker order, so no result depends on the
+ * scheduling. Worker 0 is the calling thread; the others wait in a pool.
+ * NULL with mtl_error() set when the model does not fit (mtl_team_fits)
+ * or the threads cannot start. */
+typedef struct MtlTeam MtlTeam;
+typedef struct {
+  float *params, *grads, *state, *stats, *act, *hyper;
+  MtlBalancer *bal;
+} MtlTeamBufs;
+/* whether n threads can train m at batch B: 2..64 threads, a sample each,
+ * the step in halves (and a gradient method's Gramian table) */
+bool mtl_team_fits(const MtlModelInfo *m, int64_t B, int n);
+/* whether n threads train m at batch B faster as a team than as OpenBLAS's
+ * threads inside one step: it fits, and the forward pass makes at least 4
+ * FLOPs a sample for each parameter (convolutions and sequences reuse
+ * their weights; a dense layer makes 2, and its whole-batch GEMMs split
+ * better inside OpenBLAS than the team's sum of every gradient costs) */
+bool mtl_team_pays(const MtlModelInfo *m, int64_t B, int n);
+MtlTeam *mtl_team_new(const MtlModelInfo *m, int n, const MtlTeamBufs *mine);
+void mtl_team_free(MtlTeam *t);
+int mtl_team_size(const MtlTeam *t);
+/* worker 0's parameters, state, statistics and balancer to the others:
+ * before the first step, and after anything but a step changed them */
+bool mtl_team_sync(MtlTeam *t);
+/* One step on the whole batch data[] of B samples (worker 0's hyper[] as
+ * the step's hyperparameters; under static the tasks' weights go there):
+ * losses[] the global batch's. False with mtl_error() set. */
+bool mtl_team_step(MtlTeam *t, const void *const *data, int64_t B, uint64_t seed, int64_t step,
+                   int64_t epoch, float *losses);
+
 /* FNV-1a over bytes, chained from h (the options' and model's hash) */
 uint64_t mtl_hash(uint64_t h, const void *p, size_t n);
 uint64_t mtl_hash_str(uint64_t h, const char *s);

@@ -88,8 +88,8 @@ uint64_t mtl_rng_below(MtlRng *r, uint64_t n) {
   return x % n;
 }
 
-static MtlSyncFn *sync_fn;
-static void *sync_ctx;
+static _Thread_local MtlSyncFn *sync_fn; /* per thread: a team's workers each have one */
+static _Thread_local void *sync_ctx;
 
 void mtl_set_sync(MtlSyncFn *fn, void *ctx) {
   sync_fn = fn;

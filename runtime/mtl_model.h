@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define MTL_MODEL_ABI 6 /* 6: batchnorm calls mtl_sync (data-parallel batch statistics) */
+#define MTL_MODEL_ABI 6 /* 6: batchnorm calls mtl_sync (data-parallel batch statistics); flops */
 
 typedef enum { MTL_LABEL_CLASS, MTL_LABEL_BINARY, MTL_LABEL_REAL } MtlLabelKind;
 enum { MTL_METRIC_ACCURACY = 1, MTL_METRIC_MSE = 2, MTL_METRIC_MAE = 4 };
@@ -140,6 +140,7 @@ typedef struct MtlModelInfo {
   const char *name, *spec, *mtlc_version;
   int64_t batch_max; /* the largest B the entry points accept */
   int64_t n_params, n_state, n_stats, n_act; /* floats in each group */
+  int64_t flops;     /* the forward pass's FLOPs for one sample (mtlc summary's) */
   int n_hyper;       /* floats in hyper[] */
   int n_param_tensors;
   const MtlTensor *param_tensors;

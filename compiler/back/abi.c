@@ -97,6 +97,7 @@ static const AbiField info_fields[] = {
     FIELD(MtlModelInfo, n_state, AF_I64),
     FIELD(MtlModelInfo, n_stats, AF_I64),
     FIELD(MtlModelInfo, n_act, AF_I64),
+    FIELD(MtlModelInfo, flops, AF_I64),
     FIELD(MtlModelInfo, n_hyper, AF_I32),
     FIELD(MtlModelInfo, n_param_tensors, AF_I32),
     TABLE(MtlModelInfo, param_tensors, &tensor_s, n_param_tensors),

@@ -49,6 +49,7 @@ MtlModelInfo *unit_info(Unit *u) {
   info->n_state = u->n_state;
   info->n_stats = u->n_stats;
   info->n_act = u->n_act;
+  info->flops = m->total_flops;
   info->n_hyper = u->n_hyper;
   info->n_param_tensors = u->params.len;
   info->param_tensors = tensors(a, &u->params, &u->param_bufs);

@@ -7,6 +7,7 @@
  * outputs on it, so that peers can be checked against the same numbers.
  * It measures; it asserts nothing. */
 #include "tools/tools.h"
+#include "mtl_dist.h"
 
 #include <math.h>
 #include <string.h>
@@ -116,10 +117,20 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
     fprintf(stderr, "mtlc: %s\n", mtl_error());
     return 1;
   }
+  /* training on more than one thread: a team, each its share of the
+   * batch, as mtlc train does (OpenBLAS one thread inside each) */
+  MtlTeam *team = NULL;
+  if (!o->infer && mtl_team_pays(info, B, o->threads)) {
+    MtlTeamBufs mine = {params, grads, state, stats, act, hyper, bal};
+    mtl_set_threads(1);
+    if (!(team = mtl_team_new(info, o->threads, &mine)) || !mtl_team_sync(team))
+      return fprintf(stderr, "mtlc: %s\n", mtl_error()), 1;
+  }
   for (int w = 0; w < 3; w++) { /* warm up */
     if (o->infer)
       info->forward(params, stats, act, (const void *const *)data, B, outs);
-    else if (!mtl_balance_step(bal, &st))
+    else if (team ? !mtl_team_step(team, st.data, B, st.seed, st.step, st.epoch, losses)
+                  : !mtl_balance_step(bal, &st))
       return fprintf(stderr, "mtlc: %s\n", mtl_error()), 1;
   }
   for (int rep = 0; rep < o->reps; rep++) {
@@ -131,7 +142,8 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
       }
       st.seed = (uint64_t)s, st.step++;
       memset(grads, 0, sizeof(float) * (size_t)info->n_params);
-      if (!mtl_balance_step(bal, &st))
+      if (team ? !mtl_team_step(team, st.data, B, st.seed, st.step, st.epoch, losses)
+               : !mtl_balance_step(bal, &st))
         return fprintf(stderr, "mtlc: %s\n", mtl_error()), 1;
     }
     double dt = now() - t0;
@@ -146,6 +158,7 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   double flops = (double)m->total_flops * (o->infer ? 1 : 3); /* backward ~ 2x forward */
   double median = sorted[o->reps / 2];
   double gflops = o->infer ? flops * (double)B / (median * 1e-6) / 1e9 : median * flops / 1e9;
+  mtl_team_free(team);
   mtl_balancer_free(bal);
   printf("{\"spec\": \"%s\", \"backend\": \"%s\", \"mode\": \"%s\", \"balance\": \"%s\", "
          "\"threads\": %d, \"batch\": %lld, \"%s\": [", m->name, o->backend,
