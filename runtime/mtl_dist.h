@@ -112,17 +112,27 @@ bool mtl_team_fits(const MtlModelInfo *m, int64_t B, int n);
  * their weights; a dense layer makes 2, and its whole-batch GEMMs split
  * better inside OpenBLAS than the team's sum of every gradient costs) */
 bool mtl_team_pays(const MtlModelInfo *m, int64_t B, int n);
-MtlTeam *mtl_team_new(const MtlModelInfo *m, int n, const MtlTeamBufs *mine);
+/* parent: the ranks of an MPI job, each process a team of n (every rank
+ * the same n): worker w is rank parent->rank * n + w of parent->size * n,
+ * and the workers' sum is summed over the ranks by worker 0; NULL: one
+ * process */
+MtlTeam *mtl_team_new(const MtlModelInfo *m, int n, const MtlTeamBufs *mine,
+                      const MtlComm *parent);
 void mtl_team_free(MtlTeam *t);
 int mtl_team_size(const MtlTeam *t);
 /* worker 0's parameters, state, statistics and balancer to the others:
  * before the first step, and after anything but a step changed them */
 bool mtl_team_sync(MtlTeam *t);
-/* One step on the whole batch data[] of B samples (worker 0's hyper[] as
- * the step's hyperparameters; under static the tasks' weights go there):
- * losses[] the global batch's. False with mtl_error() set. */
+/* the rows [*from, *from + *n) of a global batch of B that this process's
+ * workers take (all of them in one process) */
+void mtl_team_span(const MtlTeam *t, int64_t B, int64_t *from, int64_t *n);
+/* One step of a global batch of B samples, data[] this process's rows of
+ * it (mtl_team_span), worker 0's hyper[] the step's hyperparameters (under
+ * static the tasks' weights go there): losses[] the global batch's;
+ * worker 0's collectives counted in *times (NULL: not). False with
+ * mtl_error() set. */
 bool mtl_team_step(MtlTeam *t, const void *const *data, int64_t B, uint64_t seed, int64_t step,
-                   int64_t epoch, float *losses);
+                   int64_t epoch, float *losses, MtlDistTimes *times);
 
 /* FNV-1a over bytes, chained from h (the options' and model's hash) */
 uint64_t mtl_hash(uint64_t h, const void *p, size_t n);

