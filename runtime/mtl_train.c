@@ -32,10 +32,6 @@
 #include <sys/ioctl.h>
 #endif
 
-#ifndef MTL_NO_BLAS
-void openblas_set_num_threads(int);
-#endif
-
 #define SHUFFLE_STREAM 0x73687566666c6521ull /* "shuffle!": apart from init's */
 
 double mtl_schedule_lr(const MtlModelInfo *m, int64_t epoch, int64_t epochs) {
@@ -209,24 +205,18 @@ static void score(Metric *mt, const MtlModelInfo *m, const MtlSplit *s, int t,
   mt->n += B;
 }
 
-/* Per-task test metrics over the whole split, in batches of batch_max. */
-/* OpenBLAS's threads: one inside a team's workers (mtl_team.c), the
- * team's number for evaluation, which runs on the calling thread alone */
+/* OpenBLAS's threads (mtl_set_threads): one inside a team's workers
+ * (mtl_team.c), the team's number for evaluation, which runs on the
+ * calling thread alone */
 static int eval_threads; /* > 0: a team trains */
-static void blas_threads(int n) {
-#ifndef MTL_NO_BLAS
-  openblas_set_num_threads(n);
-#else
-  (void)n;
-#endif
-}
 
+/* Per-task test metrics over the whole split, in batches of batch_max. */
 static void evaluate(Bufs *b, const MtlSplit *s, Metric *mt) {
   const MtlModelInfo *m = b->m;
   float loss[64];
   memset(mt, 0, (size_t)m->n_tasks * sizeof *mt);
   if (eval_threads > 0)
-    blas_threads(eval_threads);
+    mtl_set_threads(eval_threads);
   for (int64_t from = 0; from < s->n; from += m->batch_max) {
     int64_t B = s->n - from < m->batch_max ? s->n - from : m->batch_max;
     for (int k = 0; k < s->n_arrays; k++)
@@ -238,7 +228,7 @@ static void evaluate(Bufs *b, const MtlSplit *s, Metric *mt) {
     }
   }
   if (eval_threads > 0)
-    blas_threads(1);
+    mtl_set_threads(1);
 }
 
 /* ---- reporting --------------------------------------------------------------------- */
@@ -894,7 +884,7 @@ static bool setup(Trainer *tr, int64_t *first_epoch) {
                         tr->b.hyper, tr->bal};
     if (!(tr->team = mtl_team_new(m, tr->threads, &mine, tr->comm)))
       return false;
-    blas_threads(1);
+    mtl_set_threads(1);
     eval_threads = tr->threads;
   }
   int64_t first = 0;
@@ -1038,7 +1028,7 @@ int mtl_train(const MtlModelInfo *m, const MtlTrainOpts *o) {
   long want = o->threads > 0 ? o->threads : cores > 1 ? cores : 1;
   tr.threads = (int)(want < 64 ? want : 64);
   if (o->threads > 0)
-    blas_threads(o->threads);
+    mtl_set_threads(o->threads);
   bool ok = !mine.save || save_dir_ok(mine.save);
   if (c && !mtl_dist_agree(c, ok))
     return ok && !tr.lead ? 1 : fail_rank(c);
