@@ -45,6 +45,21 @@ else
   fail "scales: generates the data" "$("$MTLC" gen-data scales -o "$tmp/sa" 2>&1)"
 fi
 
+# -o makes the folders that are missing, as mkdir -p; a file in the way is
+# an error naming it
+if sc -o "$tmp/new/deeper/sd" && cmp -s "$tmp/sa/train.csv" "$tmp/new/deeper/sd/train.csv"; then
+  pass "scales: -o makes missing parent folders"
+else
+  fail "scales: -o makes missing parent folders" "$("$MTLC" gen-data scales -o "$tmp/new/deeper/sd" 2>&1)"
+fi
+touch "$tmp/afile"
+out=$("$MTLC" gen-data scales -o "$tmp/afile/sub" 2>&1)
+if [ $? = 1 ] && grep -q "afile/sub" <<<"$out"; then
+  pass "scales: -o under a file: exit 1 naming the folder"
+else
+  fail "scales: -o under a file: exit 1 naming the folder" "$out"
+fi
+
 src=/usr/share/datasets/fashion-mnist
 if [ ! -f $src/t10k-images-idx3-ubyte.gz ]; then
   echo "SKIP gendata/multifashion: no Fashion-MNIST in $src (apt-get install dataset-fashion-mnist)"

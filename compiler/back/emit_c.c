@@ -641,9 +641,23 @@ bool emitc_write_files(EmitFile *files, int n) {
   return ok;
 }
 
+/* dir and the folders above it that are missing, as mkdir -p */
 bool emitc_mkdir(const char *dir) {
   struct stat st;
-  if (stat(dir, &st) != 0 && mkdir(dir, 0777) != 0) {
+  char up[4096];
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  size_t cut = n < sizeof up ? n : 0;
+  while (cut > 0 && dir[cut - 1] != '/')
+    cut--;
+  if (cut > 1 && stat(dir, &st) != 0) {
+    memcpy(up, dir, cut - 1);
+    up[cut - 1] = 0;
+    if (stat(up, &st) != 0 && !emitc_mkdir(up))
+      return false;
+  }
+  if (stat(dir, &st) != 0 && mkdir(dir, 0777) != 0 && errno != EEXIST) {
     fprintf(stderr, "mtlc: cannot create folder '%s': %s\n", dir, strerror(errno));
     return false;
   }

@@ -263,11 +263,8 @@ int gen_data(int argc, char **argv) {
             what);
     return 1;
   }
-  struct stat st;
-  if (stat(out, &st) != 0 && mkdir(out, 0777) != 0) {
-    fprintf(stderr, "mtlc: gen-data: cannot create folder '%s': %s\n", out, strerror(errno));
+  if (!emitc_mkdir(out))
     return 1;
-  }
   if (!strcmp(what, "scales")) {
     bool ok = scales(out, (uint64_t)seed);
     if (ok)
