@@ -50,7 +50,7 @@ OBJS = $(SRCS:compiler/%.c=$(B)/obj/%.o) $(GEN:.c=.o)
 
 # the runtime: libmtlrt.a; CBLAS=0 builds its portable GEMM instead of OpenBLAS
 CBLAS ?= 1
-RT_SRCS = runtime/mtl_kernel.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
+RT_SRCS = runtime/mtl_kernel.c runtime/mtl_gemm.c runtime/mtl_error.c runtime/mtl_read.c runtime/mtl_idx.c \
           runtime/mtl_npy.c runtime/mtl_csv.c runtime/mtl_text.c runtime/mtl_data.c runtime/mtl_json.c \
           runtime/mtl_write.c runtime/mtl_ckpt.c runtime/mtl_train.c runtime/mtl_norm.c \
           runtime/mtl_monitor.c runtime/mtl_cli.c runtime/mtl_solve.c runtime/mtl_balance.c \

@@ -38,28 +38,46 @@ print("- mtlc %s; %s; %s" % (version("build/mtlc --version"), version("llvm-conf
 print("- PyTorch runs with torch.set_num_threads(N), OMP_NUM_THREADS=N, OPENBLAS_NUM_THREADS=1,")
 print("  MALLOC_MMAP_THRESHOLD_=33554432; mtlc with OPENBLAS_NUM_THREADS=N.\n")
 
-print("## Training throughput, batch 64 (samples/s; forward, backward, update)\n")
-print("| net | threads | mtlc JIT | mtlc C | PyTorch | JIT / PyTorch | C / PyTorch | GFLOP/s (JIT) | % of peak | peak RSS MiB (JIT / C / PyTorch) | compile s (JIT / C) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
 def fmt(r, key="samples_per_s"):
     return "%.0f (%.0f-%.0f)" % (r["median"], r["min"], r["max"])
+def cores(rows):
+    seen = []
+    for r in rows:
+        if r.get("coretype", "unset") not in seen:
+            seen.append(r.get("coretype", "unset"))
+    return seen
+print("## Training throughput, batch 64 (samples/s; forward, backward, update)\n")
+print("mtlc's GEMMs are its own (runtime/mtl_gemm.c, AVX-512) where the CPU has them and B is")
+print("not transposed; the")
+print("column \"JIT, OpenBLAS GEMMs\" is the same JIT code with `MTL_GEMM=blas`, OpenBLAS's")
+print("cblas_sgemm under the row's OPENBLAS_CORETYPE, as before mtl_gemm.c.\n")
+print("| net | threads | OPENBLAS_CORETYPE | mtlc JIT | mtlc C | JIT, OpenBLAS GEMMs | PyTorch | JIT / PyTorch | C / PyTorch | JIT / its OpenBLAS GEMMs | GFLOP/s (JIT) | % of peak | peak RSS MiB (JIT / C / PyTorch) | compile s (JIT / C) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for spec in ["fashion_hard", "fashion_soft"]:
     for t in [1, 2]:
-        rs = {r["backend"]: r for r in train if r["spec"] == spec and r["threads"] == t}
-        j, c, p = rs["jit"], rs["c"], rs["pytorch"]
-        print("| %s | %d | %s | %s | %s | %.2fx | %.2fx | %.1f | %.0f%% | %.0f / %.0f / %.0f | %.2f / %.2f |" % (
-            spec, t, fmt(j), fmt(c), fmt(p), j["median"] / p["median"], c["median"] / p["median"],
-            j["gflops"], 100 * j["gflops"] / (peak * t), j["peak_rss_mib"], c["peak_rss_mib"],
-            p["peak_rss_mib"], j["compile_s"], c["compile_s"]))
+        for ct in cores(train):
+            rows = [r for r in train if r["spec"] == spec and r["threads"] == t and r.get("coretype", "unset") == ct]
+            rs = {(r["backend"], r.get("gemm", "")): r for r in rows}
+            j, c, p = rs[("jit", "own")], rs[("c", "own")], rs[("pytorch", "")]
+            o = rs[("jit", "blas")]
+            print("| %s | %d | %s | %s | %s | %s | %s | %.2fx | %.2fx | %.2fx | %.1f | %.0f%% | %.0f / %.0f / %.0f | %.2f / %.2f |" % (
+                spec, t, ct, fmt(j), fmt(c), fmt(o), fmt(p), j["median"] / p["median"], c["median"] / p["median"],
+                j["median"] / o["median"], j["gflops"], 100 * j["gflops"] / (peak * t), j["peak_rss_mib"],
+                c["peak_rss_mib"], p["peak_rss_mib"], j["compile_s"], c["compile_s"]))
 
 print("\n## Inference latency, fashion_hard, one thread (microseconds per call)\n")
-print("| batch | mtlc JIT | mtlc C | PyTorch | onnxruntime | PyTorch / JIT | onnxruntime / JIT |")
-print("|---|---|---|---|---|---|---|")
-for b in [1, 64]:
-    rs = {r["backend"]: r for r in infer if r["batch"] == b}
-    j, c, p, o = rs["jit"], rs["c"], rs["pytorch"], rs["onnxruntime"]
-    print("| %d | %s | %s | %s | %s | %.2fx | %.2fx |" % (
-        b, fmt(j), fmt(c), fmt(p), fmt(o), p["median"] / j["median"], o["median"] / j["median"]))
+print("The inference-only C is `mtlc emit-c --infer --batch B` (no BLAS, no runtime; its GEMMs")
+print("loop nests generated for their shapes), gcc -O3 -march=native; it does not read")
+print("OPENBLAS_CORETYPE, nor does onnxruntime: theirs is one figure per batch.\n")
+print("| batch | OPENBLAS_CORETYPE | mtlc JIT | mtlc C | inference-only C | PyTorch | onnxruntime | PyTorch / JIT | onnxruntime / JIT | onnxruntime / inference-only C |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for b in [1, 16, 64]:
+    for ct in cores([r for r in infer if "coretype" in r]):
+        rs = {r["backend"]: r for r in infer if r["batch"] == b and r.get("coretype", ct) == ct}
+        j, c, p, o, i = rs["jit"], rs["c"], rs["pytorch"], rs["onnxruntime"], rs["inference-only C"]
+        print("| %d | %s | %s | %s | %s | %s | %s | %.2fx | %.2fx | %.2fx |" % (
+            b, ct, fmt(j), fmt(c), fmt(i), fmt(p), fmt(o), p["median"] / j["median"],
+            o["median"] / j["median"], o["median"] / i["median"]))
 
 print("\n## Same weights, same input: outputs compared with mtlc's\n")
 print("- PyTorch: largest difference %.2e of the largest output" % check[0]["max_rel_diff"])

@@ -39,15 +39,26 @@ torch_env() { # threads
 echo "bench: peak FP32 of one core"
 echo "{\"peak_gflops_per_core\": $($out/peak)}" >$out/peak.json
 
+# each row under the environment's OPENBLAS_CORETYPE (Haswell on the machines
+# whose newer OpenBLAS kernels are unsafe) and without it; tag: what it was
+core=${OPENBLAS_CORETYPE:-}
+tag() { sed "s/^{/{\"coretype\": \"$1\", /"; }
+cores() { # cores CMD...: CMD under $core (where set) and without it, its JSON lines tagged
+  if [ -n "$core" ]; then (export OPENBLAS_CORETYPE="$core"; "$@") | tag "$core"; fi
+  (unset OPENBLAS_CORETYPE; "$@") | tag unset
+}
 for net in hard soft; do
   spec=specs/fashion_$net.mtl
   for t in 1 2; do
     echo "bench: training $net on $t thread(s)"
     for be in jit c; do
-      OPENBLAS_NUM_THREADS=$t build/mtlc bench $spec --backend $be --threads $t \
+      cores env OPENBLAS_NUM_THREADS=$t build/mtlc bench $spec --backend $be --threads $t \
         --steps $STEPS --reps $REPS >>$out/train.json
     done
-    torch_env $t $PY bench/torch_bench.py $net --threads $t --steps $STEPS --reps $REPS >>$out/train.json
+    # the JIT with OpenBLAS's GEMMs instead of mtl_gemm.c's
+    cores env MTL_GEMM=blas OPENBLAS_NUM_THREADS=$t build/mtlc bench $spec --threads $t \
+      --steps $STEPS --reps $REPS >>$out/train.json
+    cores torch_env $t $PY bench/torch_bench.py $net --threads $t --steps $STEPS --reps $REPS >>$out/train.json
   done
 done
 
@@ -56,13 +67,19 @@ ok=0
 rm -rf $out/check && mkdir -p $out/check
 OPENBLAS_NUM_THREADS=1 build/mtlc bench specs/fashion_hard.mtl --dump $out/check --steps 2 --reps 1 >/dev/null
 torch_env 1 $PY bench/torch_bench.py hard --check $out/check >$out/check.json || ok=1
-for b in 1 64; do
-  steps=$((b == 1 ? 500 : 20))
+for b in 1 16 64; do
+  steps=$((b == 1 ? 500 : b == 16 ? 100 : 20))
   for be in jit c; do
-    OPENBLAS_NUM_THREADS=1 build/mtlc bench specs/fashion_hard.mtl --backend $be --threads 1 \
+    cores env OPENBLAS_NUM_THREADS=1 build/mtlc bench specs/fashion_hard.mtl --backend $be --threads 1 \
       --infer --batch $b --steps $steps --reps $REPS >>$out/infer.json
   done
-  torch_env 1 $PY bench/torch_bench.py hard --infer --batch $b --steps $steps --reps $REPS >>$out/infer.json
+  # the inference-only C (no BLAS, no runtime), built for this batch, on the same weights
+  g=$out/check/infer_$b
+  build/mtlc emit-c specs/fashion_hard.mtl --infer --weights $out/check/params.safetensors \
+    --batch $b -o $g >/dev/null
+  gcc -std=c99 -O3 -march=native -I$g -o $g/classify examples/deploy/classify.c $g/fashion_hard.c -lm
+  $g/classify --bench $steps >>$out/infer.json
+  cores torch_env 1 $PY bench/torch_bench.py hard --infer --batch $b --steps $steps --reps $REPS >>$out/infer.json
   NODE_PATH=bench/node_modules node bench/ort_bench.js $out/check $b $steps $REPS >>$out/infer.json || ok=1
 done
 

@@ -1,13 +1,11 @@
-/* mtl_kernel.c: the kernel layer that generated code calls: GEMM dispatch,
- * dropout masks, seeded initialization and the PRNG. Built with CBLAS=0,
- * GEMM is a portable blocked loop instead of OpenBLAS's cblas_sgemm. No
- * allocation, no I/O. */
+/* mtl_kernel.c: the kernel layer that generated code calls: OpenBLAS's
+ * threads, dropout masks, seeded initialization and the PRNG (GEMM:
+ * mtl_gemm.c). No allocation, no I/O. */
 #include "mtl.h"
 
 #include <math.h>
 
 #ifndef MTL_NO_BLAS
-#include <cblas.h>
 void openblas_set_num_threads(int);
 #endif
 
@@ -17,35 +15,6 @@ void mtl_set_threads(int n) {
     openblas_set_num_threads(n);
 #else
   (void)n;
-#endif
-}
-
-void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-               float alpha, const float *A, int64_t lda, const float *B,
-               int64_t ldb, float beta, float *C, int64_t ldc) {
-#ifndef MTL_NO_BLAS
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-              alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-#else
-  for (int64_t i = 0; i < M; i++) {
-    float *c = C + i * ldc;
-    if (beta == 0)
-      for (int64_t j = 0; j < N; j++)
-        c[j] = 0;
-    else if (beta != 1)
-      for (int64_t j = 0; j < N; j++)
-        c[j] *= beta;
-    for (int64_t k = 0; k < K; k++) {
-      float a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
-      if (trans_b)
-        for (int64_t j = 0; j < N; j++)
-          c[j] += a * B[j * ldb + k];
-      else
-        for (int64_t j = 0; j < N; j++)
-          c[j] += a * B[k * ldb + j];
-    }
-  }
 #endif
 }
 

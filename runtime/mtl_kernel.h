@@ -15,6 +15,9 @@ extern "C" {
 void mtl_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                float alpha, const float *A, int64_t lda, const float *B,
                int64_t ldb, float beta, float *C, int64_t ldc);
+/* 1 when mtl_sgemm runs its own kernels (x86-64 with AVX-512, and no
+ * MTL_GEMM=blas in the environment), 0 when it calls BLAS */
+int mtl_gemm_own(void);
 
 /* out[i] = 0 with probability p, else 1/(1-p); element i's draw is a
  * function of (seed, stream, i) only: the reference interpreter draws the

@@ -35,7 +35,7 @@ for f in specs/*.mtl tests/grad/*.mtl; do
   done
   if out=$(cc -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
       -Iruntime -I"$d" -DMODEL_HEADER="\"$model.h\"" -DMODEL_INFO="${model}_info" \
-      tests/unit/harness.c "$d/$model.c" runtime/mtl_kernel.c $blas -lm -o "$d/harness" 2>&1) &&
+      tests/unit/harness.c "$d/$model.c" runtime/mtl_kernel.c runtime/mtl_gemm.c $blas -lm -o "$d/harness" 2>&1) &&
      out=$(ASAN_OPTIONS=detect_leaks=1 "$d/harness" 2>&1); then
     echo "[PASS] codegen/$n runs clean under ASan and UBSan"
   else

@@ -27,7 +27,7 @@ build() { # BACKEND: builds $tmp/BACKEND/run
       "$MTLC" emit-llvm "$tmp/special.mtl" --obj -o "$d/special.o" && code=$d/special.o
   fi &&
   cc -std=c11 -O2 -Iruntime -I"$d" -DMODEL_HEADER='"special.h"' -DMODEL_INFO=special_info \
-     tests/unit/special.c "$code" runtime/mtl_kernel.c $blas -lm -o "$d/run"
+     tests/unit/special.c "$code" runtime/mtl_kernel.c runtime/mtl_gemm.c $blas -lm -o "$d/run"
 }
 for be in c llvm; do
   if out=$(build $be 2>&1 && "$tmp/$be/run" 2>&1); then pass "$be: relu keeps NaN and inf; cross-entropy of 1e8 logits is log 4"

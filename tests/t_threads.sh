@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Batch-parallel training on threads (mtlc train --threads N, runtime/mtl_team.c):
 #  - N threads train to the parameters and optimizer state of 1 thread with
-#    the same batch and data order, after 20 steps, within 1e-5 relative:
-#    fashion_hard on 2 threads, and on 3 with 1281 samples (uneven shards,
+#    the same batch and data order, after 5 steps, within 1e-5 relative:
+#    fashion_hard on 2 threads, and on 3 with 321 samples (uneven shards,
 #    and a last batch of 1 that leaves two threads empty), both back ends;
 #    fashion_soft (dense layers: OpenBLAS's threads, mtl_team_pays); a loss-weighing method (famo) and
 #    gradient methods (pcgrad; mgda on 3 threads, empty shards); batchnorm,
-#    whose statistics are the whole batch's (1 and 2 steps, 1e-5);
+#    whose statistics are the whole batch's (1 and 2 steps, 1e-5); after
+#    20 steps fashion_hard within 1e-3: nets of maxpools are chaotic
+#    (below);
 #  - a control: 1 thread at half the batch is far off, so the comparison
 #    can fail;
 #  - two runs on 2 threads print the same epoch lines and write the same
@@ -31,14 +33,15 @@ if [ ! -f $D/t10k-images-idx3-ubyte.gz ]; then
   exit 0
 fi
 
-# same SPEC N [ARGS...]: N threads against 1, 20 steps of batch 64
+# same SPEC N [ARGS...]: N threads against 1, 5 steps of batch 64 (lim=
+# samples for others)
 same() {
   local spec=$1 nt=$2 n cmp out; shift 2
   n="$(basename "${spec%.mtl}") on $nt threads equals 1 thread${*:+ ($*)}"
-  if ! out=$("$MTLC" train "$spec" --limit 1280 --epochs 1 --threads 1 "$@" --save "$tmp/one.ckpt" 2>&1); then
+  if ! out=$("$MTLC" train "$spec" --limit "${lim:-320}" --epochs 1 --threads 1 "$@" --save "$tmp/one.ckpt" 2>&1); then
     fail "$n" "1 thread: $out"; return
   fi
-  if ! out=$("$MTLC" train "$spec" --limit 1280 --epochs 1 --threads "$nt" "$@" --save "$tmp/many.ckpt" 2>&1); then
+  if ! out=$("$MTLC" train "$spec" --limit "${lim:-320}" --epochs 1 --threads "$nt" "$@" --save "$tmp/many.ckpt" 2>&1); then
     fail "$n" "$nt threads: $out"; return
   fi
   if cmp=$($PY tests/ckpt_compare.py "$tmp/one.ckpt" "$tmp/many.ckpt" "${rtol:-1e-5}" 2>&1); then
@@ -50,14 +53,23 @@ same() {
 
 same specs/fashion_hard.mtl 2
 same specs/fashion_soft.mtl 2
-same specs/fashion_hard.mtl 3 --limit 1281
+# 20 steps: a maxpool picks the largest of its window, and where two of
+# them are within rounding of each other, the other order of the batch's
+# sums can pick the other one, which moves that sample's gradient. Measured
+# (fashion_hard, 1 against 2 threads, 20 steps): with OpenBLAS's GEMMs seed
+# 1 3.6e-7 but seeds 2 and 3 7.8e-5 and 7.1e-5; with mtl_gemm.c's seed 1
+# 5.4e-4 (one channel of conv2d2), seeds 2-7 3e-7 to 7e-6. So 1e-5 after 5
+# steps, and after 20 within 1e-3: a flip or two, not a wrong sum (a
+# wrongly weighted shard is 1e-1 off after one step)
+lim=1280 rtol=1e-3 same specs/fashion_hard.mtl 2
+same specs/fashion_hard.mtl 3 --limit 321
 same specs/fashion_hard.mtl 2 --backend c
 for m in famo pcgrad mgda; do
   { grep -v '^ *weight:' specs/fashion_hard.mtl; echo "balance: $m"; } >"$tmp/$m.mtl"
 done
 same "$tmp/famo.mtl" 2
 same "$tmp/pcgrad.mtl" 2
-same "$tmp/mgda.mtl" 3 --limit 1281
+same "$tmp/mgda.mtl" 3 --limit 321
 # batchnorm after the convolutions and the dense layer: its batch mean
 # and variance and its backward's sums are the whole batch's
 sed -e "s/^model fashion_hard/model fashion_bn/" \
@@ -106,8 +118,8 @@ d="$tmp/sa"
 if "$MTLC" emit-c specs/fashion_hard.mtl -o "$d" --main >/dev/null 2>&1 &&
    out=$(cc -O2 -std=c11 -Iruntime -I"$d" "$d/main.c" "$d/fashion_hard.c" build/libmtlrt.a \
            -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -lz -lm -o "$d/train" 2>&1) &&
-   "$MTLC" train specs/fashion_hard.mtl --limit 1280 --epochs 1 --threads 1 --save "$tmp/one.ckpt" >/dev/null 2>&1 &&
-   out=$("$d/train" --limit 1280 --epochs 1 --threads 2 --save "$d.ckpt" 2>&1); then
+   "$MTLC" train specs/fashion_hard.mtl --limit 320 --epochs 1 --threads 1 --save "$tmp/one.ckpt" >/dev/null 2>&1 &&
+   out=$("$d/train" --limit 320 --epochs 1 --threads 2 --save "$d.ckpt" 2>&1); then
   if cmp=$($PY tests/ckpt_compare.py "$tmp/one.ckpt" "$d.ckpt" 1e-5 2>&1); then pass "$n ($cmp)"
   else fail "$n" "$cmp"; fi
 else

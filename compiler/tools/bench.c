@@ -161,8 +161,9 @@ int run_bench(Model *m, const MtlModelInfo *info, const BenchOpts *o) {
   mtl_team_free(team);
   mtl_balancer_free(bal);
   printf("{\"spec\": \"%s\", \"backend\": \"%s\", \"mode\": \"%s\", \"balance\": \"%s\", "
-         "\"threads\": %d, \"batch\": %lld, \"%s\": [", m->name, o->backend,
-         o->infer ? "infer" : "train", balance_text(o->arena, &m->balance), o->threads,
+         "\"threads\": %d, \"gemm\": \"%s\", \"batch\": %lld, \"%s\": [", m->name,
+         o->backend, o->infer ? "infer" : "train", balance_text(o->arena, &m->balance),
+         o->threads, mtl_gemm_own() ? "own" : "blas",
          (long long)B, o->infer ? "us_per_call" : "samples_per_s");
   for (int i = 0; i < o->reps; i++)
     printf("%s%.6g", i ? ", " : "", rate[i]);

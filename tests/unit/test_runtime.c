@@ -1591,6 +1591,70 @@ static int write_torch_ckpt(const char *path) {
   return 0;
 }
 
+/* mtl_sgemm (mtl_gemm.c) against a double-precision loop: every
+ * transposition, beta 0 and 1, row counts around the tiles' 8, 4, 2, 1,
+ * column counts around the tiles' 16 and 32 (partial tiles), K past a
+ * panel's 512 (chunks), leading dimensions wider than the matrices, whose
+ * extra columns of C must stay untouched; alpha 2 (BLAS's path) too */
+static void test_gemm(void) {
+  static const int64_t Ms[] = {1, 3, 8, 10, 17, 33}, Ns[] = {1, 9, 16, 17, 31, 32, 33, 81};
+  static const int64_t Ks[] = {1, 7, 64, 600, 1100};
+  int cases = 0, bad = 0;
+  char first[200] = "";
+  for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++)
+    for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
+      for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
+        for (int t = 0; t < 4; t++)
+          for (int beta = 0; beta <= 2; beta++) {
+            int64_t M = Ms[mi], N = Ns[ni], K = Ks[ki];
+            int ta = t & 1, tb = t >> 1;
+            float alpha = beta == 2 ? 2.0f : 1.0f, bv = beta == 2 ? 1.0f : (float)beta;
+            int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
+            float *A = malloc(sizeof(float) * (size_t)((ta ? K : M) * lda));
+            float *B = malloc(sizeof(float) * (size_t)((tb ? N : K) * ldb));
+            float *C = malloc(sizeof(float) * (size_t)(M * ldc));
+            double *R = malloc(sizeof(double) * (size_t)(M * N));
+            for (int64_t i = 0; i < (ta ? K : M) * lda; i++)
+              A[i] = (float)sin(0.37 * (double)i + 0.1 * (double)K);
+            for (int64_t i = 0; i < (tb ? N : K) * ldb; i++)
+              B[i] = (float)cos(0.61 * (double)i);
+            for (int64_t i = 0; i < M * ldc; i++)
+              C[i] = (float)(i % ldc >= N ? 1234.5 : 0.25 * sin((double)i));
+            double mag = 0;
+            for (int64_t i = 0; i < M; i++)
+              for (int64_t j = 0; j < N; j++) {
+                double sum = 0;
+                for (int64_t k = 0; k < K; k++)
+                  sum += (double)(ta ? A[k * lda + i] : A[i * lda + k]) *
+                         (double)(tb ? B[j * ldb + k] : B[k * ldb + j]);
+                R[i * N + j] = alpha * sum + bv * (double)C[i * ldc + j];
+                mag = fmax(mag, fabs(R[i * N + j]));
+              }
+            mtl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, bv, C, ldc);
+            double err = 0;
+            bool kept = true;
+            for (int64_t i = 0; i < M; i++) {
+              for (int64_t j = 0; j < N; j++)
+                err = fmax(err, fabs((double)C[i * ldc + j] - R[i * N + j]));
+              for (int64_t j = N; j < ldc; j++)
+                kept = kept && C[i * ldc + j] == 1234.5f;
+            }
+            cases++;
+            if (!(err <= 1e-5 * (mag + 1)) || !kept) {
+              if (!bad++)
+                snprintf(first, sizeof first,
+                         "M=%lld N=%lld K=%lld ta=%d tb=%d beta=%g alpha=%g: error %.3g of %.3g%s",
+                         (long long)M, (long long)N, (long long)K, ta, tb, bv, alpha, err, mag,
+                         kept ? "" : ", a column past N written");
+            }
+            free(A), free(B), free(C), free(R);
+          }
+  char what[320];
+  snprintf(what, sizeof what, "%d of %d shapes within 1e-5 of double (%s kernels)", cases - bad,
+           cases, mtl_gemm_own() ? "mtl_gemm.c's" : "BLAS's");
+  check("gemm/against-double", bad == 0, what, bad ? first : NULL, __LINE__);
+}
+
 int main(int argc, char **argv) {
   lin_tables();
   if (argc == 3 && !strcmp(argv[1], "--write-ckpt"))
@@ -1605,6 +1669,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   make_data();
+  test_gemm();
   test_idx();
   test_npy();
   test_csv();
