@@ -6,8 +6,8 @@
  * than 16 is copied out, zero-padded, into a thread's own 64 KiB panel;
  * K is cut into chunks that fit it). The shapes mtlc's kernels make
  * (per-sample convolutions, small dense layers) are where OpenBLAS's
- * blocking costs most: measured on the machine of bench/RESULTS.md, 1.2x
- * to 2.6x OpenBLAS's Haswell kernels. B^T goes to OpenBLAS's cblas_sgemm:
+ * blocking costs most: measured on the machine of bench/RESULTS.md, 1.6x
+ * to 2.4x OpenBLAS's Haswell kernels. B^T goes to OpenBLAS's cblas_sgemm:
  * copying its panels costs more than the tiles gain at few rows of op(A),
  * and a choice by rows would make a sample's rounding depend on the batch
  * it is in (a rank's share of it). So does everything with MTL_GEMM=blas

@@ -7,7 +7,8 @@
  * Kernels run per sample, each one GEMM over that sample's windows (im2col
  * from a zero-padded copy, so the window loops need no bounds checks and
  * vectorize); with few filters, the weight gradient's windows are laid
- * out a window a row, so that its GEMM reads no operand transposed. Attributes: a0 stride, a1 pad, a2 kernel size. */
+ * out a window a row, so that its GEMM reads no operand transposed.
+ * Attributes: a0 stride, a1 pad, a2 kernel size. */
 #include "ops/ops.h"
 
 enum { FILTERS, KERNEL, STRIDE, PAD }; /* i[] */
@@ -236,15 +237,9 @@ KIR(CONV2D_DW) {
                                            : "the windows of one sample");
   kb_zero(kb, OUT, IC(g.F * ckk));
   Expr *b = LOOP(BATCH);
-  if (rows) {
-    windows_t(kb, g, IN(1), b, col);
-    kb_gemm(kb, 0, 0, IC(g.F), IC(ckk), IC(hw), IN(0), MUL(b, IC(g.F * hw)), IC(hw), col, IC(0),
-            IC(ckk), OUT, IC(0), IC(ckk), 1);
-  } else {
-    windows(kb, g, IN(1), b, col);
-    kb_gemm(kb, 0, 1, IC(g.F), IC(ckk), IC(hw), IN(0), MUL(b, IC(g.F * hw)), IC(hw), col, IC(0),
-            IC(hw), OUT, IC(0), IC(ckk), 1);
-  }
+  (rows ? windows_t : windows)(kb, g, IN(1), b, col);
+  kb_gemm(kb, 0, !rows, IC(g.F), IC(ckk), IC(hw), IN(0), MUL(b, IC(g.F * hw)), IC(hw), col, IC(0),
+          IC(rows ? ckk : hw), OUT, IC(0), IC(ckk), 1);
   END;
 }
 
