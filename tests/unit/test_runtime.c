@@ -1592,12 +1592,13 @@ static int write_torch_ckpt(const char *path) {
 }
 
 /* mtl_sgemm (mtl_gemm.c) against a double-precision loop: every
- * transposition, beta 0 and 1, row counts around the tiles' 8, 4, 2, 1,
- * column counts around the tiles' 16 and 32 (partial tiles), K past a
- * panel's 512 (chunks), leading dimensions wider than the matrices, whose
+ * transposition, beta 0 and 1, row counts that make tiles of every height
+ * from 1 to 8 (10: 5 + 5, 17: 6 + 6 + 5, 20: 7 + 7 + 6, 33: 7 + ... + 6),
+ * column counts around the tiles' 16 and 32 (partial tiles, under a mask),
+ * K past a chunk's 1024, leading dimensions wider than the matrices, whose
  * extra columns of C must stay untouched; alpha 2 (BLAS's path) too */
 static void test_gemm(void) {
-  static const int64_t Ms[] = {1, 3, 8, 10, 17, 33}, Ns[] = {1, 9, 16, 17, 31, 32, 33, 81};
+  static const int64_t Ms[] = {1, 2, 3, 4, 8, 10, 17, 20, 33}, Ns[] = {1, 9, 16, 17, 31, 32, 33, 81};
   static const int64_t Ks[] = {1, 7, 64, 600, 1100};
   int cases = 0, bad = 0;
   char first[200] = "";
@@ -1655,6 +1656,41 @@ static void test_gemm(void) {
   check("gemm/against-double", bad == 0, what, bad ? first : NULL, __LINE__);
 }
 
+/* a row of C is the same bits whatever M is, so whichever tile it falls in
+ * (and whichever thread's share of a batch it is in): every row of M rows,
+ * M = 1 to 19, each transposition, against the same row computed alone */
+static void test_gemm_rows(void) {
+  enum { MM = 19, N = 45, K = 70 };
+  if (!mtl_gemm_own()) { /* OpenBLAS's blocking depends on M */
+    printf("SKIP unit/runtime/gemm/rows-independent-of-M: BLAS's kernels (MTL_GEMM=blas, or a "
+           "CPU without AVX-512) promise no such thing\n");
+    return;
+  }
+  static float A[MM * K], B[K * N], C[MM * N], R[N]; /* B: K x N, or N x K transposed */
+  for (int i = 0; i < MM * K; i++)
+    A[i] = (float)sin(0.37 * i);
+  for (int i = 0; i < K * N; i++)
+    B[i] = (float)cos(0.61 * i);
+  int bad = 0;
+  char first[120] = "";
+  for (int t = 0; t < 4; t++)
+    for (int64_t M = 1; M <= MM; M++) {
+      /* A is M x K (lda K) or, transposed, K x M (lda MM) */
+      int ta = t & 1, tb = t >> 1;
+      int64_t lda = ta ? MM : K, ldb = tb ? K : N;
+      mtl_sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
+      for (int64_t i = 0; i < M; i++) {
+        mtl_sgemm(ta, tb, 1, N, K, 1.0f, ta ? A + i : A + i * K, lda, B, ldb, 0.0f, R, N);
+        if (memcmp(R, C + i * N, sizeof R) != 0 && !bad++)
+          snprintf(first, sizeof first,
+                   "row %lld of M=%lld (ta=%d tb=%d) differs from the row alone", (long long)i,
+                   (long long)M, ta, tb);
+      }
+    }
+  check("gemm/rows-independent-of-M", bad == 0, "every row of M = 1..19 bit-identical alone",
+        bad ? first : NULL, __LINE__);
+}
+
 int main(int argc, char **argv) {
   lin_tables();
   if (argc == 3 && !strcmp(argv[1], "--write-ckpt"))
@@ -1670,6 +1706,7 @@ int main(int argc, char **argv) {
   }
   make_data();
   test_gemm();
+  test_gemm_rows();
   test_idx();
   test_npy();
   test_csv();
