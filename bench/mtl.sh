@@ -14,6 +14,8 @@
 #                           single-task baselines
 #   bench/mtl.sh report     bench/MTL.md from what bench/out/mtl/ holds
 #   bench/mtl.sh            all four
+# Two `bench/mtl.sh accuracy` at once (one a core) share the runs between
+# them; the timing stage wants the machine to itself.
 # Knobs: EPOCHS (MultiFashion, default 10), SCALES_EPOCHS (default 20),
 # SEEDS (default "1 2 3"), METHODS (default every one), STEPS and REPS of
 # the timing (default 20 and 5), LIMIT (train and test on the first N
@@ -39,12 +41,14 @@ key() { case $1 in mgda\(*) echo mgda_ub ;; *) echo "$1" ;; esac; }
 # one task alone (a single-task baseline)
 spec() {
   local f=$out/spec-$1-$(key "$2")${3:+-$3}.mtl
-  sed "s/^train {/balance: $2\ntrain {/" bench/mtl/$1.mtl >"$f"
+  # written aside and renamed: another run may be reading the same spec
+  sed "s/^train {/balance: $2\ntrain {/" bench/mtl/$1.mtl >"$f.$$"
   if [ -n "${3:-}" ]; then # keep task $3 and its data bindings only
     local other
     other=$(sed -n 's/^task \([a-z]*\) .*/\1/p' bench/mtl/$1.mtl | grep -vx "$3")
-    for t in $other; do sed -i "/^task $t /d; /^ *$t: /d" "$f"; done
+    for t in $other; do sed -i "/^task $t /d; /^ *$t: /d" "$f.$$"; done
   fi
+  mv "$f.$$" "$f"
   echo "$f"
 }
 
@@ -81,13 +85,18 @@ result() { # LOG
 train_run() { # NAME SPEC EPOCHS SEED
   local name=$1 f=$2 e=$3 seed=$4
   [ -s "$out/acc-$name-s$seed.json" ] && return
+  # a run another `bench/mtl.sh accuracy` has taken is left to it (a lock
+  # left by a killed run: remove bench/out/mtl/lock-*)
+  mkdir "$out/lock-$name-s$seed" 2>/dev/null || { echo "bench-mtl: $name, seed $seed: taken by another run"; return; }
   echo "bench-mtl: training $name, seed $seed"
-  local g=$out/spec-seed.mtl lim=()
+  local g=$out/spec-seed-$$.mtl lim=()
   sed "s/seed: [0-9]*/seed: $seed/" "$f" >"$g"
   [ "$LIMIT" != 0 ] && lim=(--limit "$LIMIT")
   [ "$BATCH" != 0 ] && lim+=(--batch "$BATCH")
   $MTLC train "$g" --epochs "$e" --threads 1 --log "$out/log-$name-s$seed.json" "${lim[@]}" >/dev/null
-  result "$out/log-$name-s$seed.json" >"$out/acc-$name-s$seed.json"
+  result "$out/log-$name-s$seed.json" >"$out/acc-$name-s$seed.json.tmp"
+  mv "$out/acc-$name-s$seed.json.tmp" "$out/acc-$name-s$seed.json"
+  rmdir "$out/lock-$name-s$seed"
 }
 
 stage_accuracy() {
