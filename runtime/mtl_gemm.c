@@ -137,28 +137,34 @@ static Tile *const tiles[2][2][9] = { /* [masked][vectors - 1][rows] */
     {{0, mtile_1x1, mtile_2x1, mtile_3x1, mtile_4x1, mtile_5x1, mtile_6x1, mtile_7x1, mtile_8x1},
      {0, mtile_1x2, mtile_2x2, mtile_3x2, mtile_4x2, mtile_5x2, mtile_6x2, mtile_7x2, mtile_8x2}}};
 
-/* C (+)= op(A) B, alpha 1, beta 0 or 1. Rows in ceil(M / 8) tiles of as
- * equal a height as can be (10 rows: 5 + 5, not 8 + 2, whose 4
+/* C[M x N] (+)= op(A)[M x K] B[K x N] by the tiles, alpha 1, beta 0 or 1
+ * (op(A)'s element (i, k) at A[i ar + k ak]). Rows in ceil(M / 8) tiles of
+ * as equal a height as can be (10 rows: 5 + 5, not 8 + 2, whose 4
  * accumulators cannot hide the adds' latency); columns 32 at a time, the
  * last 1 to 31 under a mask. */
+AVX512 static void run_tiles(int64_t M, int64_t N, int64_t K, const float *A, int64_t ar,
+                             int64_t ak, const float *B, int64_t ldb, int beta, float *C,
+                             int64_t ldc) {
+  int64_t nt = (M + 7) / 8, h = M / nt, tall = M % nt; /* tall tiles have h + 1 rows */
+  for (int64_t j = 0; j < N; j += 32) {
+    int64_t w = N - j < 32 ? N - j : 32;
+    int nv = w > 16 ? 2 : 1, mk = w % 16 != 0;
+    __mmask16 mask = (__mmask16)(mk ? (1u << (w % 16)) - 1 : 0xffff);
+    for (int64_t t = 0, i = 0; t < nt; t++) {
+      int64_t m = h + (t < tall);
+      tiles[mk][nv - 1][m](K, A + i * ar, ar, ak, B + j, ldb, C + i * ldc + j, ldc, beta, mask);
+      i += m;
+    }
+  }
+}
+
+/* C (+)= op(A) B, alpha 1, beta 0 or 1, K in chunks of KC */
 AVX512 static void own_gemm(int ta, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                             const float *B, int64_t ldb, int beta, float *C, int64_t ldc) {
   int64_t ar = ta ? 1 : lda, ak = ta ? lda : 1;
-  int64_t nt = (M + 7) / 8, h = M / nt, tall = M % nt; /* tall tiles have h + 1 rows */
   for (int64_t k0 = 0; k0 < K; k0 += KC) {
     int64_t kc = K - k0 < KC ? K - k0 : KC;
-    int b = beta || k0 > 0;
-    for (int64_t j = 0; j < N; j += 32) {
-      int64_t w = N - j < 32 ? N - j : 32;
-      int nv = w > 16 ? 2 : 1, mk = w % 16 != 0;
-      __mmask16 mask = (__mmask16)(mk ? (1u << (w % 16)) - 1 : 0xffff);
-      for (int64_t t = 0, i = 0; t < nt; t++) {
-        int64_t m = h + (t < tall);
-        tiles[mk][nv - 1][m](kc, A + i * ar + k0 * ak, ar, ak, B + k0 * ldb + j, ldb,
-                             C + i * ldc + j, ldc, b, mask);
-        i += m;
-      }
-    }
+    run_tiles(M, N, kc, A + k0 * ak, ar, ak, B + k0 * ldb, ldb, beta || k0 > 0, C, ldc);
   }
 }
 
@@ -212,24 +218,12 @@ AVX512 static void own_gemm_nt(int ta, int64_t M, int64_t N, int64_t K, const fl
                                int64_t lda, const float *B, int64_t ldb, int beta, float *C,
                                int64_t ldc) {
   int64_t ar = ta ? 1 : lda, ak = ta ? lda : 1;
-  int64_t nt = (M + 7) / 8, h = M / nt, tall = M % nt;
   for (int64_t k0 = 0; k0 < K; k0 += KT) {
     int64_t kc = K - k0 < KT ? K - k0 : KT;
-    int b = beta || k0 > 0;
     for (int64_t j0 = 0; j0 < N; j0 += NC) {
       int64_t nc = N - j0 < NC ? N - j0 : NC;
       transpose_panel(B, ldb, j0, nc, k0, kc);
-      for (int64_t j = 0; j < nc; j += 32) {
-        int64_t w = nc - j < 32 ? nc - j : 32;
-        int nv = w > 16 ? 2 : 1, mk = w % 16 != 0;
-        __mmask16 mask = (__mmask16)(mk ? (1u << (w % 16)) - 1 : 0xffff);
-        for (int64_t t = 0, i = 0; t < nt; t++) {
-          int64_t m = h + (t < tall);
-          tiles[mk][nv - 1][m](kc, A + i * ar + k0 * ak, ar, ak, panel + j, NC,
-                               C + i * ldc + j0 + j, ldc, b, mask);
-          i += m;
-        }
-      }
+      run_tiles(M, nc, kc, A + k0 * ak, ar, ak, panel, NC, beta || k0 > 0, C + j0, ldc);
     }
   }
 }
