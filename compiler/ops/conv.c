@@ -228,7 +228,9 @@ KIR(CONV2D) { /* y_b[F, HoWo] = W[F, CKK] col_b[CKK, HoWo] */
  * 32) the GEMM's B^T costs more than the windows laid out a window a row
  * (colt_b[HoWo, CKK], B not transposed: measured, LeNet's 10 and 20
  * filters 2.5x faster in mtl_gemm.c); with more, writing those rows costs
- * more than it saves (fashion_hard 14% slower) */
+ * more than it saves (fashion_hard 14% slower). Measured again with
+ * mtl_gemm.c's own B^T path: B^T throughout, LeNet 27% slower; rows
+ * throughout, fashion_hard 22% slower. */
 KIR(CONV2D_DW) {
   Geo g = geo(n->in[1], n->in[0], n->a);
   int64_t ckk = g.C * g.K * g.K, hw = g.Ho * g.Wo;
