@@ -9,7 +9,8 @@
 # It runs in stages, each resumable (a result already in bench/out/mtl/ is
 # kept), so the long part can be spread over several sessions:
 #   bench/mtl.sh data       MultiFashion (60,000 + 10,000) and the scales CSVs
-#   bench/mtl.sh time       time per step, batch 256, one thread: mtlc and PyTorch
+#   bench/mtl.sh time       time per step, batch 256, one thread: mtlc's repetitions
+#                           alternating with static's, then PyTorch's
 #   bench/mtl.sh accuracy   every method x 3 seeds on both data sets, and the
 #                           single-task baselines
 #   bench/mtl.sh report     bench/MTL.md from what bench/out/mtl/ holds
@@ -68,11 +69,35 @@ stage_time() {
     echo "bench-mtl: timing $m"
     echo "$m: before: $(cat /proc/loadavg)" >>"$out/time-load.txt"
     local f; f=$(spec multifashion "$m")
-    local a b
-    a=$(OPENBLAS_NUM_THREADS=1 $MTLC bench "$f" --batch 256 --threads 1 --steps "$STEPS" --reps "$REPS")
+    # mtlc's repetitions alternate with mtlc's static, so that a slow spell
+    # of the machine (other tenants) falls on both and "x static" compares
+    # neighbours; PyTorch's run in one process after them, as its steady
+    # state (single repetitions in fresh processes were bimodal: mgda 1,600
+    # to 4,600 samples/s, where 5 in one process gave 4,800-4,900)
+    local r a=() c=() b s; s=$(spec multifashion static)
+    for ((r = 0; r < REPS; r++)); do
+      a+=("$(OPENBLAS_NUM_THREADS=1 $MTLC bench "$f" --batch 256 --threads 1 --steps "$STEPS" --reps 1)")
+      c+=("$(OPENBLAS_NUM_THREADS=1 $MTLC bench "$s" --batch 256 --threads 1 --steps "$STEPS" --reps 1)")
+    done
     b=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $PY bench/mtl_torch.py --time "$m" --batch 256 \
           --steps "$STEPS" --reps "$REPS")
-    echo "{\"method\": \"$m\", \"mtlc\": $a, \"torch\": $b}" >"$out/time-$k.json"
+    $PY - "$m" "$out/time-$k.json" "${a[@]}" "${c[@]}" "$b" <<'PY'
+import json, statistics, sys
+m, path, runs = sys.argv[1], sys.argv[2], [json.loads(x) for x in sys.argv[3:]]
+n = (len(runs) - 1) // 2
+def merge(rs):
+    d = dict(rs[0])
+    d["samples_per_s"] = [x for r in rs for x in r["samples_per_s"]]
+    d["median"] = statistics.median(d["samples_per_s"])
+    for key in ("min", "max"):
+        if key in d:
+            d[key] = (min if key == "min" else max)(d["samples_per_s"])
+    return d
+with open(path + ".tmp", "w") as f:
+    json.dump({"method": m, "mtlc": merge(runs[:n]), "static_mtlc": merge(runs[n:2 * n]),
+               "torch": runs[2 * n], "interleaved": True}, f)
+PY
+    mv "$out/time-$k.json.tmp" "$out/time-$k.json"
     echo "$m: after:  $(cat /proc/loadavg)" >>"$out/time-load.txt"
   done
 }
