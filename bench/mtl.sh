@@ -89,9 +89,7 @@ def merge(rs):
     d = dict(rs[0])
     d["samples_per_s"] = [x for r in rs for x in r["samples_per_s"]]
     d["median"] = statistics.median(d["samples_per_s"])
-    for key in ("min", "max"):
-        if key in d:
-            d[key] = (min if key == "min" else max)(d["samples_per_s"])
+    d["min"], d["max"] = min(d["samples_per_s"]), max(d["samples_per_s"])
     return d
 with open(path + ".tmp", "w") as f:
     json.dump({"method": m, "mtlc": merge(runs[:n]), "static_mtlc": merge(runs[n:2 * n]),

@@ -1595,8 +1595,9 @@ static int write_torch_ckpt(const char *path) {
  * transposition, beta 0 and 1, row counts that make tiles of every height
  * from 1 to 8 (10: 5 + 5, 17: 6 + 6 + 5, 20: 7 + 7 + 6, 33: 7 + ... + 6),
  * column counts around the tiles' 16 and 32 (partial tiles, under a mask),
- * K past a chunk's 1024, leading dimensions wider than the matrices, whose
- * extra columns of C must stay untouched; alpha 2 (BLAS's path) too */
+ * K past the chunks (256 where B is transposed, 1024 where not), leading
+ * dimensions wider than the matrices, whose extra columns of C must stay
+ * untouched; alpha 2 (BLAS's path) too */
 static void test_gemm(void) {
   static const int64_t Ms[] = {1, 2, 3, 4, 8, 10, 17, 20, 33}, Ns[] = {1, 9, 16, 17, 31, 32, 33, 81};
   static const int64_t Ks[] = {1, 7, 64, 600, 1100};
